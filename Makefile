@@ -1,0 +1,30 @@
+# The two commands a newcomer needs: `make demo` runs the product, `make test` runs the tests.
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+export DATABASE_URL_TEST ?= postgres://postgres@127.0.0.1:5432/leaderboard
+export REDIS_URL_TEST ?= redis://127.0.0.1:6379/15
+
+.PHONY: venv demo test lint bench-eval
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	# torch first and pinned: a CPU build; an unpinned torch would pull a multi-GB CUDA build.
+	$(PY) -m pip install --quiet torch==2.13.0
+	$(PY) -m pip install --quiet -e ".[dev]"
+	touch $@
+
+venv: $(VENV)/.installed
+
+demo: venv
+	$(PY) manage.py demo
+
+test: venv
+	DATABASE_URL=$(DATABASE_URL_TEST) REDIS_URL=$(REDIS_URL_TEST) $(PY) -m pytest
+
+lint: venv
+	$(VENV)/bin/ruff check .
+
+bench-eval: venv
+	$(PY) -m workers.bench_eval

@@ -1,0 +1,98 @@
+"""Admin for every row. Measurements are read-only here; actions go through services."""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from evaluations import services
+from evaluations.models import (
+    EvaluationRun,
+    ModelRepo,
+    Revision,
+    RunArtifact,
+    Score,
+    Submission,
+)
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Rows that record what happened: viewable, never edited or deleted by hand."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(ModelRepo)
+class ModelRepoAdmin(ReadOnlyAdmin):
+    list_display = ["hub_id", "created_at"]
+    search_fields = ["hub_id"]
+
+
+@admin.register(Revision)
+class RevisionAdmin(ReadOnlyAdmin):
+    list_display = ["repo", "commit_sha", "parameter_count", "dtype", "licence", "inspected_at"]
+    search_fields = ["repo__hub_id", "commit_sha"]
+
+
+@admin.register(Submission)
+class SubmissionAdmin(ReadOnlyAdmin):
+    list_display = ["repo", "ref", "suite", "backend", "precision", "chat_template",
+                    "submitted_at"]
+    list_filter = ["suite", "backend", "precision"]
+    search_fields = ["repo__hub_id", "ref"]
+
+
+class ScoreInline(admin.TabularInline):
+    model = Score
+    extra = 0
+    can_delete = False
+    readonly_fields = ["benchmark", "task", "metric", "filter", "shots", "value", "stderr",
+                       "n_samples"]
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(EvaluationRun)
+class EvaluationRunAdmin(ReadOnlyAdmin):
+    list_display = ["id", "submission", "state", "queue", "worker_name", "error_code",
+                    "created_at", "finished_at"]
+    list_filter = ["state", "queue", "error_code"]
+    search_fields = ["submission__repo__hub_id", "celery_task_id", "revision__commit_sha"]
+    inlines = [ScoreInline]
+    actions = ["cancel_runs", "retry_runs"]
+
+    @admin.action(description="Cancel the selected runs")
+    def cancel_runs(self, request: HttpRequest, queryset: QuerySet[EvaluationRun]) -> None:
+        cancelled = sum(services.run_cancel(run_id=run.id) for run in queryset)
+        self.message_user(request, f"{cancelled} run(s) cancelled.")
+
+    @admin.action(description="Retry the selected failed or cancelled runs (new runs)")
+    def retry_runs(self, request: HttpRequest, queryset: QuerySet[EvaluationRun]) -> None:
+        for run in queryset:
+            try:
+                new = services.run_retry(run_id=run.id)
+                self.message_user(request, f"Run {run.id} retried as run {new.id}.")
+            except ValidationError as error:
+                self.message_user(request, f"Run {run.id}: {error.messages[0]}", messages.WARNING)
+
+
+@admin.register(Score)
+class ScoreAdmin(ReadOnlyAdmin):
+    list_display = ["run", "benchmark", "metric", "filter", "shots", "value", "stderr",
+                    "n_samples"]
+    list_filter = ["benchmark"]
+
+
+@admin.register(RunArtifact)
+class RunArtifactAdmin(ReadOnlyAdmin):
+    list_display = ["run", "kind", "path", "sha256", "size_bytes"]

@@ -1,0 +1,86 @@
+"""Why an evaluation run failed: stable message ids and the words a person reads.
+
+A run stores only the id (``eval:user:no-safetensors``) and an optional detail; the sentence
+lives here, in one place. Ids starting ``eval:user:`` are the submitter's to fix; ids starting
+``eval:infra:`` are ours.
+"""
+
+from __future__ import annotations
+
+MESSAGES: dict[str, str] = {
+    "eval:user:repo-not-found": (
+        "The repository does not exist on the hub, or it is private. Check the repo id; "
+        "only public repositories can be evaluated."
+    ),
+    "eval:user:gated": (
+        "The repository is gated: its files need an accepted licence. Only openly downloadable "
+        "repositories can be evaluated."
+    ),
+    "eval:user:revision-not-found": (
+        "The revision (branch, tag or commit) was not found in the repository."
+    ),
+    "eval:user:no-safetensors": (
+        "The repository has no safetensors weights. Pickle-based weights (.bin, .pt, .pth, "
+        ".ckpt, .pkl) can run code when loaded, so they are refused: convert them to "
+        "safetensors and push a new commit."
+    ),
+    "eval:user:remote-code": (
+        "The model needs custom code (an auto_map in its configuration or Python files in the "
+        "repository). Submitted code is never run: use an architecture that transformers "
+        "supports natively."
+    ),
+    "eval:user:unsupported-architecture": (
+        "The model's architecture (model_type) is not one the installed transformers can load "
+        "without custom code."
+    ),
+    "eval:user:no-config": "The repository has no config.json, so the model cannot be loaded.",
+    "eval:user:too-large": (
+        "The model has more parameters than this worker accepts. It will be evaluated when a "
+        "larger worker is available."
+    ),
+    "eval:user:checksum-mismatch": (
+        "A downloaded file did not match the checksum the hub published for it. The download "
+        "was discarded; submit again, and if it repeats the repository's files are damaged."
+    ),
+    "eval:user:time-limit": (
+        "The evaluation ran past the time limit for this worker and was stopped. Smaller "
+        "suites or a smaller model finish sooner."
+    ),
+    "eval:user:model-load-failed": (
+        "lm-evaluation-harness could not load the model from its files. The log below shows "
+        "the error."
+    ),
+    "eval:infra:hub-unreachable": (
+        "The hub could not be reached. This is on our side; the run can be retried."
+    ),
+    "eval:infra:worker-lost": (
+        "The worker running this evaluation stopped sending heartbeats and was presumed lost. "
+        "This is on our side; the run can be retried."
+    ),
+    "eval:infra:evaluation-crashed": (
+        "The evaluation process stopped with an error. The log below shows the last lines; "
+        "the run can be retried."
+    ),
+    "eval:infra:unexpected": (
+        "An unexpected error stopped the run. It has been logged; the run can be retried."
+    ),
+    "eval:cancelled": "The run was cancelled before it finished.",
+}
+
+
+def message_for(code: str) -> str:
+    """The sentence shown for an error id; unknown ids fall back to the generic one."""
+    return MESSAGES.get(code, MESSAGES["eval:infra:unexpected"])
+
+
+class EvaluationError(Exception):
+    """A run cannot go on. ``code`` is a key of MESSAGES; ``detail`` adds specifics."""
+
+    def __init__(self, code: str, detail: str = "") -> None:
+        super().__init__(f"{code}: {detail}" if detail else code)
+        self.code = code
+        self.detail = detail
+
+    @property
+    def is_users(self) -> bool:
+        return self.code.startswith("eval:user:")

@@ -1,0 +1,363 @@
+"""Every change of state in the domain goes through these functions.
+
+Views, admin actions and Celery tasks call them; they never write rows themselves. An
+evaluation run is a state machine (queued → fetching → running → recording → finished, or
+failed / cancelled); each move is a conditional UPDATE, so two workers can never run the
+same job and a move that is not allowed from the current state changes nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from evaluations import dispatch
+from evaluations.catalogue import SUITES
+from evaluations.errors import MESSAGES
+from evaluations.models import (
+    ACTIVE_STATES,
+    FINAL_STATES,
+    Backend,
+    EvaluationRun,
+    ModelRepo,
+    Precision,
+    Revision,
+    RunArtifact,
+    RunState,
+    Score,
+    Submission,
+)
+from evaluations.validation import COMMIT_SHA_RE, clean_ref, clean_repo_id
+
+logger = logging.getLogger(__name__)
+
+ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
+    RunState.QUEUED: frozenset({RunState.FETCHING, RunState.FAILED, RunState.CANCELLED}),
+    RunState.FETCHING: frozenset(
+        {RunState.RUNNING, RunState.FINISHED, RunState.FAILED, RunState.CANCELLED}
+    ),
+    RunState.RUNNING: frozenset({RunState.RECORDING, RunState.FAILED, RunState.CANCELLED}),
+    RunState.RECORDING: frozenset({RunState.FINISHED, RunState.FAILED}),
+    RunState.FINISHED: frozenset(),
+    RunState.FAILED: frozenset(),
+    RunState.CANCELLED: frozenset(),
+}
+
+
+class InvalidTransition(Exception):
+    """A state change the state machine does not allow (a bug in the caller)."""
+
+
+def _transition(run_id: int, *, source: Iterable[str], target: str, **fields: Any) -> bool:
+    """Move a run from one of ``source`` to ``target`` if it is still there.
+
+    Returns False when the run has meanwhile moved elsewhere (another worker, a cancel),
+    and raises InvalidTransition when no state in ``source`` may move to ``target``.
+    """
+    source = list(source)
+    for state in source:
+        if target not in ALLOWED_TRANSITIONS[state]:
+            raise InvalidTransition(f"{state} → {target} is not allowed")
+    if target in FINAL_STATES:
+        fields.setdefault("finished_at", timezone.now())
+    updated = EvaluationRun.objects.filter(id=run_id, state__in=source).update(
+        state=target, **fields
+    )
+    return updated == 1
+
+
+# --- Submissions ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SubmissionOutcome:
+    submission: Submission
+    run: EvaluationRun
+    reused: bool  # True when an existing run already answers this submission
+
+
+def _same_setting(submission: Submission) -> Q:
+    return Q(
+        submission__suite=submission.suite,
+        submission__backend=submission.backend,
+        submission__precision=submission.precision,
+        submission__chat_template=submission.chat_template,
+    )
+
+
+def submission_create(
+    *,
+    repo_id: str,
+    ref: str = "main",
+    suite: str = "smoke",
+    precision: str = Precision.AUTO,
+    chat_template: bool = False,
+    backend: str | None = None,
+) -> SubmissionOutcome:
+    """Record a submission and queue its run, or link to a run that already answers it.
+
+    The submission is always kept (nothing is lost). When the same repo and ref with the same
+    suite and setting is already queued or running, or the ref is a commit SHA that was
+    already evaluated that way, no new run is made: zero worker time is spent.
+    """
+    repo_id = clean_repo_id(repo_id)
+    ref = clean_ref(ref)
+    backend = backend or settings.WORKER_BACKEND
+    if suite not in SUITES:
+        raise ValidationError(f"Unknown suite “{suite}”.", code="invalid_suite")
+    if precision not in Precision.values:
+        raise ValidationError(f"Unknown precision “{precision}”.", code="invalid_precision")
+    if backend not in Backend.values:
+        raise ValidationError(f"Unknown backend “{backend}”.", code="invalid_backend")
+
+    with transaction.atomic():
+        repo, _ = ModelRepo.objects.get_or_create(hub_id=repo_id)
+        submission = Submission.objects.create(
+            repo=repo,
+            ref=ref,
+            suite=suite,
+            backend=backend,
+            precision=precision,
+            chat_template=chat_template,
+        )
+        existing = _existing_run_for(submission)
+        if existing is not None:
+            return SubmissionOutcome(submission, existing, reused=True)
+        run = _run_create(submission)
+    return SubmissionOutcome(submission, run, reused=False)
+
+
+def _existing_run_for(submission: Submission) -> EvaluationRun | None:
+    same = EvaluationRun.objects.filter(_same_setting(submission), duplicate_of__isnull=True)
+    if COMMIT_SHA_RE.match(submission.ref):
+        done = same.finished_ok().filter(
+            revision__repo=submission.repo, revision__commit_sha=submission.ref
+        )
+        if run := done.order_by("-finished_at").first():
+            return run
+    pending = same.active().filter(submission__repo=submission.repo, submission__ref=submission.ref)
+    return pending.order_by("created_at").first()
+
+
+def _run_create(submission: Submission) -> EvaluationRun:
+    queue = dispatch.queue_for_backend(submission.backend)
+    run = EvaluationRun.objects.create(
+        submission=submission, queue=queue, enqueued_at=timezone.now()
+    )
+    dispatch.send_run_on_commit(run.id, queue)
+    return run
+
+
+def run_retry(*, run_id: int) -> EvaluationRun:
+    """A failed or cancelled run is never re-used: a retry is a new run of the submission."""
+    old = EvaluationRun.objects.select_related("submission").get(id=run_id)
+    if old.state not in (RunState.FAILED, RunState.CANCELLED):
+        raise ValidationError("Only a failed or cancelled run can be retried.", code="not_final")
+    with transaction.atomic():
+        return _run_create(old.submission)
+
+
+# --- The worker's side ------------------------------------------------------------------
+
+
+def run_claim(*, run_id: int, worker_name: str, task_id: str) -> bool:
+    """Take a queued run for this worker. Only one caller ever gets True for a run."""
+    now = timezone.now()
+    return _transition(
+        run_id,
+        source=[RunState.QUEUED],
+        target=RunState.FETCHING,
+        worker_name=worker_name[:200],
+        celery_task_id=task_id[:64],
+        started_at=now,
+        heartbeat_at=now,
+    )
+
+
+def run_record_inspection(
+    *,
+    run_id: int,
+    commit_sha: str,
+    files: list[Mapping[str, Any]],
+    parameter_count: int | None,
+    dtype: str | None,
+    licence: str | None,
+    model_type: str | None,
+) -> EvaluationRun | None:
+    """Pin the run to the commit the ref resolved to.
+
+    Returns the run that already evaluated (or is evaluating) this commit with the same
+    setting, in which case this run ends as its duplicate and nothing is downloaded.
+    """
+    with transaction.atomic():
+        run = EvaluationRun.objects.select_for_update().select_related("submission").get(id=run_id)
+        revision, _ = Revision.objects.get_or_create(
+            repo_id=run.submission.repo_id,
+            commit_sha=commit_sha,
+            defaults={
+                "files": list(files),
+                "parameter_count": parameter_count,
+                "dtype": dtype or "",
+                "licence": (licence or "")[:100],
+                "model_type": (model_type or "")[:100],
+            },
+        )
+        EvaluationRun.objects.filter(id=run_id).update(
+            revision=revision, heartbeat_at=timezone.now()
+        )
+        original = (
+            EvaluationRun.objects.filter(
+                _same_setting(run.submission), revision=revision, duplicate_of__isnull=True
+            )
+            .filter(Q(state=RunState.FINISHED) | Q(state__in=ACTIVE_STATES))
+            .exclude(id=run_id)
+            .order_by("created_at")
+            .first()
+        )
+        if original is None:
+            return None
+        _transition(
+            run_id, source=[RunState.FETCHING], target=RunState.FINISHED, duplicate_of=original
+        )
+        return original
+
+
+def run_start_evaluating(*, run_id: int, backend: str) -> bool:
+    return _transition(
+        run_id,
+        source=[RunState.FETCHING],
+        target=RunState.RUNNING,
+        backend_used=backend,
+        heartbeat_at=timezone.now(),
+    )
+
+
+def run_heartbeat(*, run_id: int, done: int | None = None, total: int | None = None) -> bool:
+    """Stamp the heartbeat (and progress). False when the run is no longer active, e.g.
+    cancelled: the worker then stops."""
+    fields: dict[str, Any] = {"heartbeat_at": timezone.now()}
+    if done is not None and total is not None:
+        fields.update(progress_done=max(0, done), progress_total=max(0, total))
+    updated = EvaluationRun.objects.filter(id=run_id, state__in=ACTIVE_STATES).update(**fields)
+    return updated == 1
+
+
+def run_record_results(
+    *,
+    run_id: int,
+    scores: Iterable[Mapping[str, Any]],
+    versions: Mapping[str, Any],
+    artifacts: Iterable[Mapping[str, Any]],
+) -> bool:
+    """Write the run's scores, artifacts and versions and finish it, all in one transaction."""
+    if not _transition(run_id, source=[RunState.RUNNING], target=RunState.RECORDING):
+        return False
+    with transaction.atomic():
+        Score.objects.bulk_create(
+            Score(
+                run_id=run_id,
+                benchmark=s["benchmark_key"],
+                task=s["task"],
+                metric=s["metric"],
+                filter=s["filter"],
+                shots=s["shots"],
+                value=float(s["value"]),
+                stderr=None if s.get("stderr") is None else float(s["stderr"]),
+                n_samples=s.get("n_samples"),
+            )
+            for s in scores
+        )
+        RunArtifact.objects.bulk_create(
+            RunArtifact(
+                run_id=run_id,
+                kind=a["kind"],
+                path=a["path"],
+                sha256=a["sha256"],
+                size_bytes=a["size_bytes"],
+            )
+            for a in artifacts
+        )
+        EvaluationRun.objects.filter(id=run_id).update(versions=dict(versions))
+        finished = _transition(
+            run_id,
+            source=[RunState.RECORDING],
+            target=RunState.FINISHED,
+            heartbeat_at=timezone.now(),
+        )
+        if not finished:  # pragma: no cover - the reaper took it meanwhile; undo it all
+            transaction.set_rollback(True)
+    return finished
+
+
+def run_fail(*, run_id: int, code: str, detail: str = "", log_tail: str = "") -> bool:
+    if code not in MESSAGES:
+        detail = f"{code}: {detail}".strip(": ")
+        code = "eval:infra:unexpected"
+    return _transition(
+        run_id,
+        source=[s for s in RunState.values if s not in FINAL_STATES],
+        target=RunState.FAILED,
+        error_code=code,
+        error_detail=detail[:5000],
+        log_tail=log_tail[-20000:],
+    )
+
+
+def run_cancel(*, run_id: int) -> bool:
+    """Cancel a run that has not reached recording. A running worker sees it at its next
+    heartbeat and stops the evaluation."""
+    return _transition(
+        run_id,
+        source=[RunState.QUEUED, RunState.FETCHING, RunState.RUNNING],
+        target=RunState.CANCELLED,
+        error_code="eval:cancelled",
+    )
+
+
+# --- Housekeeping (Celery beat) ---------------------------------------------------------
+
+
+def runs_reap_stale(*, now: Any = None) -> list[int]:
+    """Fail active runs whose worker stopped sending heartbeats; return their ids."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(seconds=settings.EVAL_HEARTBEAT_TIMEOUT)
+    stale = EvaluationRun.objects.filter(state__in=ACTIVE_STATES, heartbeat_at__lt=cutoff)
+    reaped = []
+    for run in stale.only("id", "celery_task_id", "worker_name"):
+        worker = run.worker_name or "the worker"
+        detail = f"no heartbeat from {worker} since before {cutoff:%H:%M:%S} UTC"
+        if run_fail(run_id=run.id, code="eval:infra:worker-lost", detail=detail):
+            reaped.append(run.id)
+            try:
+                dispatch.revoke(run.celery_task_id)
+            except Exception:  # a broker without remote control (the demo's) cannot revoke
+                logger.info("could not revoke task %s", run.celery_task_id)
+    return reaped
+
+
+def runs_requeue_stalled(*, now: Any = None) -> list[int]:
+    """Send again the message of runs still queued long after they were sent.
+
+    A process that died between commit and enqueue loses the message; the row is the
+    truth, and a second delivery of a message that did arrive finds the run claimed.
+    """
+    now = now or timezone.now()
+    cutoff = now - timedelta(seconds=settings.EVAL_REQUEUE_AFTER)
+    stalled = list(
+        EvaluationRun.objects.filter(state=RunState.QUEUED, enqueued_at__lt=cutoff).values_list(
+            "id", "queue"
+        )
+    )
+    for run_id, queue in stalled:
+        EvaluationRun.objects.filter(id=run_id, state=RunState.QUEUED).update(enqueued_at=now)
+        dispatch.send_run(run_id, queue)
+    return [run_id for run_id, _ in stalled]

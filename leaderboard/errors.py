@@ -1,0 +1,27 @@
+"""Error pages that look like the rest of the site."""
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+
+def _page(request: HttpRequest, status: int, title: str, message: str) -> HttpResponse:
+    return render(
+        request, "leaderboard/error.html", {"title": title, "message": message}, status=status
+    )
+
+
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
+    return _page(request, 400, "Bad request", "The request could not be understood.")
+
+
+def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    return _page(request, 404, "Not found", "There is nothing at this address.")
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    return _page(
+        request,
+        500,
+        "Something went wrong",
+        "The error has been logged. Please try again in a moment.",
+    )

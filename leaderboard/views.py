@@ -1,0 +1,140 @@
+"""The public pages: home (rankings + recent runs), submit, run, model, artifacts."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods
+
+from evaluations import selectors, services
+from evaluations.catalogue import SUITE_DESCRIPTIONS, SUITES, suite_benchmarks
+from evaluations.models import EvaluationRun, ModelRepo, RunArtifact
+from evaluations.storage import artifact_path
+from leaderboard.forms import SubmissionForm
+
+
+@require_GET
+def home(request: HttpRequest) -> HttpResponse:
+    suite = request.GET.get("suite") or selectors.default_suite()
+    if suite not in SUITES:
+        return render(
+            request,
+            "leaderboard/error.html",
+            {"title": "Unknown suite", "message": f"There is no suite “{suite}”."},
+            status=400,
+        )
+    context = {
+        "suite": suite,
+        "suites": [(key, SUITE_DESCRIPTIONS.get(key, key)) for key in SUITES],
+        "benchmarks": suite_benchmarks(suite),
+        "rows": selectors.ranking(suite),
+        "recent_runs": selectors.recent_runs(15),
+    }
+    return render(request, "leaderboard/home.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+def submit(request: HttpRequest) -> HttpResponse:
+    form = SubmissionForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            outcome = services.submission_create(
+                repo_id=form.cleaned_data["repo_id"],
+                ref=form.cleaned_data["ref"],
+                suite=form.cleaned_data["suite"],
+                precision=form.cleaned_data["precision"],
+                chat_template=form.cleaned_data["chat_template"],
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            if outcome.reused:
+                messages.info(
+                    request,
+                    "This repo, revision and setting was already submitted: "
+                    "here is its run. No new evaluation was queued.",
+                )
+            return redirect("run-detail", run_id=outcome.run.id)
+    status = 400 if request.method == "POST" else 200
+    return render(request, "leaderboard/submit.html", {"form": form}, status=status)
+
+
+def _run_or_404(run_id: int) -> EvaluationRun:
+    return get_object_or_404(
+        EvaluationRun.objects.select_related("submission__repo", "revision", "duplicate_of"),
+        id=run_id,
+    )
+
+
+def _run_status(run: EvaluationRun) -> dict[str, object]:
+    return {
+        "id": run.id,
+        "state": run.state,
+        "state_label": run.get_state_display(),
+        "final": run.is_final,
+        "progress_done": run.progress_done,
+        "progress_total": run.progress_total,
+        "progress_percent": run.progress_percent,
+        "queue_position": selectors.queue_position(run),
+        "duration_seconds": run.duration_seconds,
+        "commit_sha": run.revision.commit_sha if run.revision else None,
+        "error_code": run.error_code,
+        "error_message": run.error_message,
+        "duplicate_of": run.duplicate_of_id,
+    }
+
+
+@require_GET
+def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
+    run = _run_or_404(run_id)
+    context = {
+        "run": run,
+        "status": _run_status(run),
+        "scores": run.scores.order_by("id"),
+        "artifacts": run.artifacts.order_by("kind"),
+        "status_url": reverse("run-status", args=[run.id]),
+    }
+    return render(request, "leaderboard/run.html", context)
+
+
+@require_GET
+def run_status(request: HttpRequest, run_id: int) -> JsonResponse:
+    response = JsonResponse(_run_status(_run_or_404(run_id)))
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@require_GET
+def model_detail(request: HttpRequest, owner: str, name: str) -> HttpResponse:
+    repo = get_object_or_404(ModelRepo, hub_id=f"{owner}/{name}")
+    context = {
+        "repo": repo,
+        "revisions": selectors.model_revisions(repo),
+        "pending_runs": EvaluationRun.objects.active()
+        .filter(submission__repo=repo)
+        .select_related("submission"),
+    }
+    return render(request, "leaderboard/model.html", context)
+
+
+@require_GET
+def artifact_download(request: HttpRequest, run_id: int, kind: str) -> FileResponse:
+    artifact = get_object_or_404(RunArtifact, run_id=run_id, kind=kind)
+    try:
+        path = artifact_path(artifact.path)
+        handle = path.open("rb")
+    except FileNotFoundError as missing:
+        raise Http404("The file of this artifact is missing from storage.") from missing
+    content_type = {
+        "results": "application/json",
+        "samples": "application/gzip",
+        "log": "text/plain; charset=utf-8",
+    }[artifact.kind]
+    response = FileResponse(
+        handle, content_type=content_type, as_attachment=kind != "results", filename=path.name
+    )
+    response["X-Content-SHA256"] = artifact.sha256
+    return response

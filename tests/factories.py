@@ -1,0 +1,42 @@
+"""Rows that many tests need, made through the services where a service makes them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from evaluations import services
+from evaluations.models import EvaluationRun
+
+SHA_A = "a" * 40
+SHA_B = "b" * 40
+
+
+def queued_run(repo_id: str = "demo-org/tiny", **kwargs: Any) -> EvaluationRun:
+    return services.submission_create(repo_id=repo_id, **kwargs).run
+
+
+def inspected_run(repo_id: str = "demo-org/tiny", sha: str = SHA_A, **kwargs: Any) -> EvaluationRun:
+    run = queued_run(repo_id, **kwargs)
+    assert services.run_claim(run_id=run.id, worker_name="worker-1", task_id="task-1")
+    original = services.run_record_inspection(
+        run_id=run.id, commit_sha=sha, files=[{"path": "model.safetensors", "size": 10,
+                                               "sha256": "0" * 64}],
+        parameter_count=1000, dtype="F32", licence="mit", model_type="llama",
+    )
+    assert original is None
+    return EvaluationRun.objects.get(id=run.id)
+
+
+def finished_run(repo_id: str = "demo-org/tiny", sha: str = SHA_A, value: float = 0.5,
+                 **kwargs: Any) -> EvaluationRun:
+    run = inspected_run(repo_id, sha, **kwargs)
+    assert services.run_start_evaluating(run_id=run.id, backend="hf")
+    scores = [
+        {"benchmark_key": "smoke_arc", "task": "smoke_arc", "metric": "acc", "filter": "none",
+         "shots": 0, "value": value, "stderr": 0.05, "n_samples": 40},
+        {"benchmark_key": "smoke_gsm8k", "task": "smoke_gsm8k", "metric": "exact_match",
+         "filter": "flexible-extract", "shots": 0, "value": 0.0, "stderr": None, "n_samples": 20},
+    ]
+    assert services.run_record_results(run_id=run.id, scores=scores,
+                                       versions={"lm_eval_version": "0.4.13"}, artifacts=[])
+    return EvaluationRun.objects.get(id=run.id)

@@ -1,0 +1,117 @@
+"""The evaluation runner: fetch → evaluate → record, each stage visible as the run's state.
+
+The task calls ``evaluate_run``; every change of state goes through
+``evaluations.services``. Exceptions of the submitter's kind and of ours both end as a
+failed run with a stable error id, a detail and the log's tail: a failed run always says why.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import shutil
+from pathlib import Path
+from typing import Any
+
+from celery.exceptions import SoftTimeLimitExceeded
+from django.conf import settings
+
+from evaluations import services
+from evaluations.catalogue import suite_benchmarks
+from evaluations.errors import EvaluationError
+from evaluations.models import EvaluationRun
+from workers import artifacts, hub, results, smoke
+from workers.child import log_tail, run_child
+
+logger = logging.getLogger(__name__)
+
+
+def evaluate_run(run_id: int, *, worker_name: str, task_id: str) -> str:
+    """Run one evaluation if this worker can claim it. Safe to call twice for one run."""
+    if not services.run_claim(run_id=run_id, worker_name=worker_name, task_id=task_id):
+        logger.info("run %s was already claimed or ended; nothing to do", run_id)
+        return "not-claimed"
+    work_dir = Path(settings.WORKER_SCRATCH_DIR) / f"run-{run_id}"
+    work_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        return _stages(run_id, work_dir)
+    except EvaluationError as error:
+        if error.code == "eval:cancelled":
+            return "cancelled"
+        services.run_fail(run_id=run_id, code=error.code, detail=error.detail,
+                          log_tail=log_tail(work_dir / "evaluation.log"))
+        return error.code
+    except SoftTimeLimitExceeded:
+        services.run_fail(run_id=run_id, code="eval:user:time-limit",
+                          detail=f"soft limit {settings.EVAL_SOFT_TIME_LIMIT} s",
+                          log_tail=log_tail(work_dir / "evaluation.log"))
+        return "eval:user:time-limit"
+    except Exception as error:  # ours: keep the reason on the run, and the trace in the log
+        logger.exception("run %s failed unexpectedly", run_id)
+        services.run_fail(run_id=run_id, code="eval:infra:unexpected", detail=repr(error),
+                          log_tail=log_tail(work_dir / "evaluation.log"))
+        return "eval:infra:unexpected"
+    finally:
+        shutil.rmtree(work_dir, ignore_errors=True)
+
+
+def _stages(run_id: int, work_dir: Path) -> str:
+    run = EvaluationRun.objects.select_related("submission__repo").get(id=run_id)
+    submission = run.submission
+
+    # 1. fetch: resolve the ref, refuse before downloading weights, then download and verify.
+    inspection = hub.inspect_repo(
+        submission.repo.hub_id, submission.ref, max_parameters=settings.WORKER_MAX_PARAMETERS
+    )
+    original = services.run_record_inspection(
+        run_id=run_id, commit_sha=inspection.commit_sha,
+        files=[dataclasses.asdict(f) for f in inspection.files],
+        parameter_count=inspection.parameter_count, dtype=inspection.dtype,
+        licence=inspection.licence, model_type=inspection.model_type,
+    )
+    if original is not None:
+        return f"duplicate-of-{original.id}"
+    model_dir = hub.download_repo(inspection, work_dir / "model")
+    if not services.run_start_evaluating(run_id=run_id, backend=settings.WORKER_BACKEND):
+        return "cancelled"
+
+    # 2. evaluate: one lm-eval call with every task of the suite, in a child process.
+    benchmarks = suite_benchmarks(submission.suite)
+    spec = evaluation_spec(submission.suite, submission.precision, submission.chat_template,
+                           model_dir, inspection.commit_sha)
+    outcome = run_child(spec, work_dir, on_progress=lambda done, total: services.run_heartbeat(
+        run_id=run_id, done=done, total=total))
+
+    # 3. record: scores, artifacts and versions in one transaction.
+    raw = json.loads(outcome.results_path.read_text())
+    scores = [dataclasses.asdict(s) for s in results.parse_scores(raw, benchmarks)]
+    stored = artifacts.store_run_artifacts(run_id, outcome)
+    services.run_record_results(run_id=run_id, scores=scores,
+                                versions=results.parse_versions(raw), artifacts=stored)
+    return "finished"
+
+
+def evaluation_spec(
+    suite: str, precision: str, chat_template: bool, model_dir: Path, commit_sha: str
+) -> dict[str, Any]:
+    """What the child runs: the same arguments a person would give ``lm_eval``."""
+    benchmarks = suite_benchmarks(suite)
+    uses_smoke = any(b.task.startswith("smoke_") for b in benchmarks)
+    return {
+        "backend": settings.WORKER_BACKEND,
+        "model_dir": str(model_dir),
+        "commit_sha": commit_sha,
+        "dtype": precision,
+        "device": settings.WORKER_DEVICE,
+        "tasks": [{"task": b.task, "shots": b.shots} for b in benchmarks],
+        "include_path": str(smoke.smoke_task_dir()) if uses_smoke else None,
+        "batch_size": _batch_size(settings.WORKER_BATCH_SIZE),
+        "apply_chat_template": chat_template,
+        "seed": 1234,
+        "limit": None,
+    }
+
+
+def _batch_size(value: str) -> int | str:
+    return int(value) if value.isdigit() else value

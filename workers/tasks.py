@@ -1,0 +1,26 @@
+"""Celery tasks: thin, id in, one call out, safe to run twice, no state kept on ``self``."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from evaluations import services
+from workers import runner
+
+
+@shared_task(name="workers.evaluate_run", bind=True, acks_late=True)
+def evaluate_run(self, run_id: int) -> str:  # type: ignore[no-untyped-def]
+    # The row, not the broker, is the truth: a second delivery finds the run claimed.
+    return runner.evaluate_run(
+        run_id, worker_name=self.request.hostname or "worker", task_id=self.request.id or ""
+    )
+
+
+@shared_task(name="workers.reap_stale_runs")
+def reap_stale_runs() -> list[int]:
+    return services.runs_reap_stale()
+
+
+@shared_task(name="workers.requeue_stalled_runs")
+def requeue_stalled_runs() -> list[int]:
+    return services.runs_requeue_stalled()
