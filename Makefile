@@ -18,10 +18,11 @@ $(VENV)/.installed: pyproject.toml
 venv: $(VENV)/.installed
 
 demo: venv
-	$(PY) manage.py demo
+	$(PY) -m workers.demo
 
 test: venv
-	DATABASE_URL=$(DATABASE_URL_TEST) REDIS_URL=$(REDIS_URL_TEST) $(PY) -m pytest
+	DATABASE_URL=$(DATABASE_URL_TEST) REDIS_URL=$(REDIS_URL_TEST) \
+	  LEADERBOARD_VAR_DIR=$$(mktemp -d /tmp/leaderboard-test.XXXXXX) $(PY) -m pytest
 
 lint: venv
 	$(VENV)/bin/ruff check .

@@ -1,0 +1,122 @@
+"""The public pages, through Django's test client."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+from django.test import Client
+from django.test.utils import override_settings
+
+from evaluations import dispatch, services
+from evaluations.models import EvaluationRun, RunArtifact, Submission
+from tests.factories import finished_run, inspected_run, queued_run
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def no_broker(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(dispatch, "send_run", lambda run_id, queue: None)
+
+
+def test_it_queues_a_submission_and_shows_its_run(client: Client) -> None:
+    response = client.post("/submit/", {"repo_id": "demo-org/tiny", "ref": "", "suite": "smoke",
+                                        "precision": "auto"})
+    run = EvaluationRun.objects.get()
+    assert response.status_code == 302 and response["Location"] == f"/runs/{run.id}/"
+    page = client.get(response["Location"]).content.decode()
+    assert "demo-org/tiny" in page and "Queued" in page and "position 1 in the queue" in page
+    assert run.submission.ref == "main"
+
+
+@pytest.mark.parametrize("data, message", [
+    ({"repo_id": "not a repo", "suite": "smoke", "precision": "auto"}, "Hugging Face repo id"),
+    ({"repo_id": "a/b", "suite": "bogus", "precision": "auto"}, "Select a valid choice"),
+    ({"repo_id": "a/b", "ref": "x..y", "suite": "smoke", "precision": "auto"}, "branch, tag"),
+    ({"suite": "smoke", "precision": "auto"}, "This field is required"),
+])
+def test_it_answers_bad_input_with_400_and_a_message(client: Client, data: dict,
+                                                     message: str) -> None:
+    response = client.post("/submit/", data)
+    assert response.status_code == 400
+    assert message in response.content.decode()
+    assert not Submission.objects.exists()
+
+
+def test_resubmitting_links_to_the_existing_run(client: Client) -> None:
+    run = queued_run("demo-org/tiny")
+    response = client.post("/submit/", {"repo_id": "demo-org/tiny", "ref": "main",
+                                        "suite": "smoke", "precision": "auto"}, follow=True)
+    assert response.redirect_chain[-1][0] == f"/runs/{run.id}/"
+    assert "No new evaluation was queued" in response.content.decode()
+
+
+def test_the_status_view_reports_progress(client: Client) -> None:
+    run = inspected_run()
+    services.run_start_evaluating(run_id=run.id, backend="hf")
+    services.run_heartbeat(run_id=run.id, done=5, total=20)
+    status = client.get(f"/runs/{run.id}/status.json").json()
+    assert status["state"] == "running" and status["progress_percent"] == 25
+    assert status["commit_sha"] == run.revision.commit_sha and not status["final"]
+
+
+def test_a_failed_run_says_why_in_words(client: Client) -> None:
+    run = inspected_run()
+    services.run_fail(run_id=run.id, code="eval:user:no-safetensors",
+                      detail="found pytorch_model.bin, no *.safetensors", log_tail="")
+    page = client.get(f"/runs/{run.id}/").content.decode()
+    assert "Why it failed" in page and "no safetensors weights" in page
+    assert "found pytorch_model.bin" in page
+
+
+def test_the_model_page_shows_each_revision_with_its_scores(client: Client) -> None:
+    run = finished_run("demo-org/tiny", value=0.625)
+    page = client.get("/models/demo-org/tiny/").content.decode()
+    assert run.revision.commit_sha in page
+    assert "62.5" in page and "± 5.0" in page  # 0.625 ± 0.05, shown in points
+
+
+def test_the_home_page_ranks_by_measured_score(client: Client) -> None:
+    finished_run("demo-org/low", sha="1" * 40, value=0.3)
+    finished_run("demo-org/high", sha="2" * 40, value=0.9)
+    page = client.get("/?suite=smoke").content.decode()
+    assert page.index("demo-org/high") < page.index("demo-org/low")
+
+
+def test_unknown_pages_and_suites_are_clear_4xx(client: Client) -> None:
+    assert client.get("/?suite=nope").status_code == 400
+    assert client.get("/runs/999999/").status_code == 404
+    assert client.get("/models/nobody/nothing/").status_code == 404
+    assert client.get("/runs/1/artifacts/results/").status_code == 404
+
+
+def test_artifacts_download_with_their_checksum(client: Client, settings, tmp_path) -> None:
+    settings.ARTIFACTS_DIR = tmp_path
+    run = finished_run()
+    (tmp_path / "run-x").mkdir()
+    (tmp_path / "run-x" / "results.json").write_text('{"results": {}}')
+    digest = hashlib.sha256(b'{"results": {}}').hexdigest()
+    RunArtifact.objects.create(run=run, kind="results", path="run-x/results.json",
+                               sha256=digest, size_bytes=15)
+    response = client.get(f"/runs/{run.id}/artifacts/results/")
+    assert response.status_code == 200 and response["X-Content-SHA256"] == digest
+    assert b"".join(response.streaming_content) == b'{"results": {}}'
+
+
+def test_an_artifact_path_cannot_leave_the_storage(client: Client, settings, tmp_path) -> None:
+    settings.ARTIFACTS_DIR = tmp_path / "store"
+    run = finished_run()
+    RunArtifact.objects.create(run=run, kind="log", path="../../etc/passwd", sha256="0" * 64,
+                               size_bytes=1)
+    assert client.get(f"/runs/{run.id}/artifacts/log/").status_code == 404
+
+
+@override_settings(DEBUG=False)
+def test_hostile_text_is_escaped(client: Client) -> None:
+    run = inspected_run()
+    services.run_fail(run_id=run.id, code="eval:user:remote-code",
+                      detail="<script>alert(1)</script>", log_tail="<img src=x onerror=alert(1)>")
+    page = client.get(f"/runs/{run.id}/").content.decode()
+    assert "<script>alert(1)</script>" not in page and "&lt;script&gt;" in page
+    assert "<img src=x" not in page
