@@ -1,0 +1,19 @@
+# One image for web, CPU workers and beat; GPU workers build with --build-arg EXTRA=gpu.
+FROM python:3.11-slim
+ARG EXTRA=""
+ENV PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
+WORKDIR /app
+COPY pyproject.toml README.md ./
+COPY leaderboard leaderboard
+COPY evaluations evaluations
+COPY workers workers
+COPY templates templates
+COPY static static
+COPY manage.py ./
+# torch first and pinned: the CPU build for CPU images; GPU images take vLLM's CUDA build.
+RUN if [ "$EXTRA" = "gpu" ]; then pip install "vllm>=0.18" && pip install ".[gpu]"; \
+    else pip install torch==2.13.0 && pip install .; fi
+RUN useradd --create-home app && mkdir -p /app/var && chown app /app/var
+USER app
+EXPOSE 8000
+CMD ["gunicorn", "leaderboard.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3"]
