@@ -174,6 +174,8 @@ EVAL_REQUEUE_AFTER = env_int("EVAL_REQUEUE_AFTER", 600)
 ARTIFACTS_DIR = Path(env_str("ARTIFACTS_DIR", str(VAR_DIR / "artifacts")))
 WORKER_SCRATCH_DIR = Path(env_str("WORKER_SCRATCH_DIR", str(VAR_DIR / "scratch")))
 HF_ENDPOINT = env_str("HF_ENDPOINT", "https://huggingface.co")
+# huggingface_hub otherwise fetches a telemetry list from the endpoint it read at import.
+os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 
 # --- Celery -----------------------------------------------------------------------------
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL") or env_str("REDIS_URL")

@@ -1,0 +1,406 @@
+"""The hub, as the workers see it: inspect a submitted repo, then download what the run needs.
+
+The only module that imports ``huggingface_hub``. ``inspect_repo`` decides from model_info and
+a few small JSON files whether a repo may be evaluated, and refuses before any weights are
+downloaded; ``download_repo`` fetches configs, tokenizer files and ``*.safetensors`` only, at
+the inspected commit, and checks every file against the checksums the hub published.
+
+The endpoint is ``HF_ENDPOINT`` read at call time (``huggingface_hub`` reads it once, at import),
+so production (no ``HF_ENDPOINT``: the real hub) and tests (the stand-in hub) take one path.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fnmatch
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx2
+from huggingface_hub import HfApi, hf_hub_download
+from huggingface_hub.errors import (
+    DisabledRepoError,
+    GatedRepoError,
+    HfHubHTTPError,
+    LocalEntryNotFoundError,
+    OfflineModeIsEnabled,
+    RepositoryNotFoundError,
+    RevisionNotFoundError,
+    SafetensorsParsingError,
+)
+from huggingface_hub.hf_api import ModelInfo
+
+from evaluations.errors import EvaluationError
+
+PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle")
+# What a transformers load reads from the repo root; never pickle weights, never .py files.
+DOWNLOAD_PATTERNS = (
+    "*.json",
+    "*.safetensors",
+    "*.txt",
+    "*.jinja",
+    "tokenizer.model",
+    "spiece.model",
+    "sentencepiece.bpe.model",
+)
+HUB_TIMEOUT_SECONDS = 30.0
+RETRYABLE_STATUS = (429, 500, 502, 503, 504)
+
+
+@dataclass(frozen=True)
+class RepoFile:
+    path: str
+    size: int
+    sha256: str | None  # from the LFS metadata; None for small files kept in git
+    blob_id: str | None = None  # git object id: checks small files, which have no sha256
+
+
+@dataclass(frozen=True)
+class RepoInspection:
+    repo_id: str
+    ref: str
+    commit_sha: str
+    files: tuple[RepoFile, ...]
+    parameter_count: int | None
+    dtype: str | None  # the safetensors dtype holding most parameters, e.g. "BF16"
+    licence: str | None
+    model_type: str | None
+    card_data: dict[str, Any]
+
+
+def inspect_repo(
+    repo_id: str, ref: str = "main", *, max_parameters: int | None, token: str | None = None
+) -> RepoInspection:
+    """Resolve ``ref`` to a commit and decide whether the repo may be evaluated.
+
+    Raises EvaluationError with a ``eval:user:*`` code when the repo is refused, or
+    ``eval:infra:hub-unreachable`` when the hub cannot be asked. Downloads no weights.
+    """
+    api = HfApi(endpoint=_endpoint(), token=token)
+    with _hub_errors(repo_id, ref):
+        info = api.model_info(
+            repo_id, revision=ref, files_metadata=True, timeout=HUB_TIMEOUT_SECONDS
+        )
+        _refuse_hidden_or_gated(info)
+        files = _repo_files(info)
+        _refuse_unloadable_files(files)
+        configs = _read_configs(repo_id, info.sha, files, token)
+        _refuse_auto_map(configs)
+        model_type = configs["config.json"].get("model_type")
+        _refuse_unregistered_model_type(model_type)
+        parameter_count, dtype = _parameters(api, info)
+        _refuse_too_large(parameter_count, max_parameters)
+    card_data = info.card_data.to_dict() if info.card_data is not None else {}
+    return RepoInspection(
+        repo_id=repo_id,
+        ref=ref,
+        commit_sha=info.sha,
+        files=files,
+        parameter_count=parameter_count,
+        dtype=dtype,
+        licence=_licence(card_data),
+        model_type=model_type,
+        card_data=card_data,
+    )
+
+
+def download_repo(inspection: RepoInspection, dest_dir: Path, *, token: str | None = None) -> Path:
+    """Download the files a model load needs into ``dest_dir`` and return that directory.
+
+    Everything is fetched at ``inspection.commit_sha``, so a push after the inspection changes
+    nothing. Each file is then checked against the size and checksum the hub published
+    (huggingface_hub checks only the size); a mismatch deletes the file and raises
+    ``eval:user:checksum-mismatch``.
+    """
+    dest_dir = Path(dest_dir)
+    dest_dir.mkdir(parents=True, exist_ok=True)
+    for file in files_to_download(inspection.files):
+        local_path = _download_checked(inspection, file, dest_dir, token)
+        _verify(file, local_path, dest_dir)
+    return dest_dir
+
+
+def files_to_download(files: tuple[RepoFile, ...]) -> list[RepoFile]:
+    """Root-level files matching DOWNLOAD_PATTERNS: what ``from_pretrained`` reads."""
+    return [
+        file
+        for file in files
+        if "/" not in file.path
+        and any(fnmatch.fnmatch(file.path, pattern) for pattern in DOWNLOAD_PATTERNS)
+    ]
+
+
+# --- talking to the hub ---------------------------------------------------------------------
+
+
+def _download_checked(
+    inspection: RepoInspection, file: RepoFile, dest_dir: Path, token: str | None
+) -> Path:
+    try:
+        with _hub_errors(inspection.repo_id, inspection.commit_sha):
+            return Path(
+                _download(inspection.repo_id, inspection.commit_sha, file.path, dest_dir, token)
+            )
+    except OSError as error:
+        # huggingface_hub's own size check: the bytes served were not the size published.
+        if "Consistency check failed" not in str(error):
+            raise
+        detail = f"{file.path}: expected {file.size} bytes, got a different size"
+        raise EvaluationError("eval:user:checksum-mismatch", detail) from error
+
+
+def _endpoint() -> str | None:
+    endpoint = os.environ.get("HF_ENDPOINT", "").strip().rstrip("/")
+    return endpoint or None
+
+
+def _download(
+    repo_id: str, commit_sha: str, filename: str, local_dir: Path, token: str | None
+) -> str:
+    # local_dir gives plain files a model load can read; the cache_dir inside it keeps the
+    # lookup that hf_hub_download makes in a shared cache from copying files in from outside.
+    return hf_hub_download(
+        repo_id,
+        filename,
+        revision=commit_sha,
+        local_dir=local_dir,
+        cache_dir=local_dir / ".cache" / "huggingface" / "hub",
+        endpoint=_endpoint(),
+        token=token,
+    )
+
+
+@contextlib.contextmanager
+def _hub_errors(repo_id: str, revision: str) -> Iterator[None]:
+    """Turn the client's exceptions into the run's error ids."""
+    try:
+        yield
+    except GatedRepoError as error:  # before RepositoryNotFoundError: it is a subclass
+        raise EvaluationError("eval:user:gated", f"{repo_id} is gated") from error
+    except (RepositoryNotFoundError, DisabledRepoError) as error:
+        raise EvaluationError("eval:user:repo-not-found", f"{repo_id} was not found") from error
+    except RevisionNotFoundError as error:
+        detail = f"{revision!r} is not a branch, tag or commit of {repo_id}"
+        raise EvaluationError("eval:user:revision-not-found", detail) from error
+    except (httpx2.TransportError, LocalEntryNotFoundError, OfflineModeIsEnabled) as error:
+        # hf_hub_download reports a failed connection as LocalEntryNotFoundError.
+        detail = f"{type(error).__name__} while asking the hub about {repo_id}"
+        raise EvaluationError("eval:infra:hub-unreachable", detail) from error
+    except HfHubHTTPError as error:
+        status = error.response.status_code if error.response is not None else None
+        if status in RETRYABLE_STATUS:
+            detail = f"the hub answered HTTP {status} for {repo_id}"
+            raise EvaluationError("eval:infra:hub-unreachable", detail) from error
+        raise
+
+
+# --- the decisions, in the order inspect_repo makes them --------------------------------------
+
+
+def _refuse_hidden_or_gated(info: ModelInfo) -> None:
+    # A token with access could show a private or gated repo; only open repos are evaluated.
+    if info.private:
+        raise EvaluationError("eval:user:repo-not-found", f"{info.id} is private")
+    if info.gated:
+        raise EvaluationError("eval:user:gated", f"{info.id} is gated ({info.gated})")
+
+
+def _repo_files(info: ModelInfo) -> tuple[RepoFile, ...]:
+    return tuple(
+        RepoFile(
+            path=sibling.rfilename,
+            size=sibling.lfs.size if sibling.lfs else (sibling.size or 0),
+            sha256=sibling.lfs.sha256 if sibling.lfs else None,
+            blob_id=None if sibling.lfs else sibling.blob_id,
+        )
+        for sibling in info.siblings or ()
+    )
+
+
+def _refuse_unloadable_files(files: tuple[RepoFile, ...]) -> None:
+    paths = [file.path for file in files]
+    if "config.json" not in paths:
+        raise EvaluationError("eval:user:no-config", "no config.json at the repo root")
+    if not any(path.endswith(".safetensors") and "/" not in path for path in paths):
+        pickles = [path for path in paths if path.lower().endswith(PICKLE_SUFFIXES)]
+        found = f"found {', '.join(pickles)}" if pickles else "found no weight files"
+        raise EvaluationError("eval:user:no-safetensors", f"{found}, no *.safetensors")
+    python_files = [path for path in paths if path.endswith(".py")]
+    if python_files:
+        detail = f"found Python files: {', '.join(python_files)}"
+        raise EvaluationError("eval:user:remote-code", detail)
+
+
+def _config_paths(files: tuple[RepoFile, ...]) -> list[str]:
+    """Every root-level ``*config.json``: config, tokenizer, processor, image processor, ..."""
+    return sorted(
+        file.path for file in files if "/" not in file.path and file.path.endswith("config.json")
+    )
+
+
+def _read_configs(
+    repo_id: str, commit_sha: str, files: tuple[RepoFile, ...], token: str | None
+) -> dict[str, dict[str, Any]]:
+    """The JSON configs, downloaded at the commit into a throwaway folder."""
+    configs: dict[str, dict[str, Any]] = {}
+    with tempfile.TemporaryDirectory(prefix="hub-inspect-") as scratch:
+        for path in _config_paths(files):
+            local_path = _download(repo_id, commit_sha, path, Path(scratch), token)
+            configs[path] = _load_json_object(path, Path(local_path))
+    return configs
+
+
+def _load_json_object(path: str, local_path: Path) -> dict[str, Any]:
+    try:
+        loaded = json.loads(local_path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as error:
+        if path == "config.json":
+            detail = f"config.json is not JSON: {error}"
+            raise EvaluationError("eval:user:no-config", detail) from error
+        return {}  # a broken optional config fails the load later, with its own message
+    return loaded if isinstance(loaded, dict) else {}
+
+
+def _refuse_auto_map(configs: dict[str, dict[str, Any]]) -> None:
+    for path, config in configs.items():
+        for auto_map in _auto_maps(config):
+            target = _first_code_reference(auto_map)
+            if target is None:
+                continue  # an empty auto_map asks for no code
+            detail = f"auto_map in {path} points to {target}"
+            if "--" in target:  # "org/other-repo--modeling_x.Class"
+                detail += f" (code from another repo: {target.split('--', 1)[0]})"
+            raise EvaluationError("eval:user:remote-code", detail)
+
+
+def _auto_maps(value: Any) -> Iterator[Any]:
+    """Every ``auto_map`` value, at any depth: composite configs nest sub-configs."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key == "auto_map":
+                yield item
+            else:
+                yield from _auto_maps(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _auto_maps(item)
+
+
+def _first_code_reference(auto_map: Any) -> str | None:
+    """The first class an auto_map names; tokenizers map to ``[slow, fast]`` pairs."""
+    values = auto_map.values() if isinstance(auto_map, dict) else [auto_map]
+    for value in values:
+        candidates = value if isinstance(value, list) else [value]
+        for candidate in candidates:
+            if isinstance(candidate, str) and candidate:
+                return candidate
+    return None
+
+
+def _refuse_unregistered_model_type(model_type: Any) -> None:
+    from transformers import CONFIG_MAPPING  # slow import: only once a repo gets this far
+
+    if not isinstance(model_type, str) or not model_type:
+        detail = "config.json has no model_type"
+        raise EvaluationError("eval:user:unsupported-architecture", detail)
+    if model_type not in CONFIG_MAPPING:
+        detail = f"model_type {model_type!r} is not registered in the installed transformers"
+        raise EvaluationError("eval:user:unsupported-architecture", detail)
+
+
+def _parameters(api: HfApi, info: ModelInfo) -> tuple[int | None, str | None]:
+    """Parameter count and dominant dtype: from model_info, else from the safetensors headers."""
+    if info.safetensors is not None and info.safetensors.parameters:
+        counts = dict(info.safetensors.parameters)
+        total = info.safetensors.total or sum(counts.values())
+    else:
+        counts = _count_from_headers(api, info)
+        total = sum(counts.values())
+    if not counts:
+        return None, None
+    return total, max(counts, key=lambda dtype: counts[dtype])
+
+
+def _count_from_headers(api: HfApi, info: ModelInfo) -> dict[str, int]:
+    # Each file's header only, by Range request. Every root-level file rather than
+    # get_safetensors_metadata, which knows only model.safetensors or an index file.
+    counts: dict[str, int] = {}
+    weight_files = [
+        s.rfilename
+        for s in info.siblings or ()
+        if s.rfilename.endswith(".safetensors") and "/" not in s.rfilename
+    ]
+    for filename in weight_files:
+        try:
+            metadata = api.parse_safetensors_file_metadata(info.id, filename, revision=info.sha)
+        except SafetensorsParsingError as error:
+            detail = f"{filename} does not start with a valid safetensors header"
+            raise EvaluationError("eval:user:no-safetensors", detail) from error
+        for dtype, count in metadata.parameter_count.items():
+            counts[dtype] = counts.get(dtype, 0) + count
+    return counts
+
+
+def _refuse_too_large(parameter_count: int | None, max_parameters: int | None) -> None:
+    if max_parameters is not None and parameter_count is not None:
+        if parameter_count > max_parameters:
+            detail = (
+                f"{parameter_count:,} parameters; this worker accepts at most {max_parameters:,}"
+            )
+            raise EvaluationError("eval:user:too-large", detail)
+
+
+def _licence(card_data: dict[str, Any]) -> str | None:
+    licence = card_data.get("license")
+    if licence == "other" and card_data.get("license_name"):
+        return f"other ({card_data['license_name']})"
+    return licence if isinstance(licence, str) else None
+
+
+# --- checking downloads ---------------------------------------------------------------------
+
+
+def _verify(file: RepoFile, local_path: Path, dest_dir: Path) -> None:
+    actual_size = local_path.stat().st_size
+    if actual_size != file.size:
+        _discard(local_path, dest_dir, file.path)
+        detail = f"{file.path}: expected {file.size} bytes, got {actual_size}"
+        raise EvaluationError("eval:user:checksum-mismatch", detail)
+    expected, actual = _expected_and_actual_digest(file, local_path)
+    if expected is not None and expected != actual:
+        _discard(local_path, dest_dir, file.path)
+        detail = f"{file.path}: expected {expected}, got {actual}"
+        raise EvaluationError("eval:user:checksum-mismatch", detail)
+
+
+def _expected_and_actual_digest(file: RepoFile, local_path: Path) -> tuple[str | None, str]:
+    if file.sha256 is not None:
+        return f"sha256 {file.sha256}", f"sha256 {_sha256(local_path)}"
+    # Small files have no sha256 on the hub, but their git object id covers the content.
+    return (f"git {file.blob_id}" if file.blob_id else None), f"git {_git_blob_id(local_path)}"
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1024 * 1024), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _git_blob_id(path: Path) -> str:
+    data = path.read_bytes()  # small files only: LFS files are checked by sha256
+    return hashlib.sha1(b"blob %d\0" % len(data) + data, usedforsecurity=False).hexdigest()
+
+
+def _discard(local_path: Path, dest_dir: Path, filename: str) -> None:
+    # Remove the bad file and the client's note that it is up to date, so a retry fetches anew.
+    local_path.unlink(missing_ok=True)
+    metadata = dest_dir / ".cache" / "huggingface" / "download" / f"{filename}.metadata"
+    metadata.unlink(missing_ok=True)

@@ -1,0 +1,431 @@
+"""A stand-in for the Hugging Face hub's HTTP surface, served from repos published locally.
+
+The real ``huggingface_hub`` client talks to it through ``HF_ENDPOINT=http://127.0.0.1:PORT``,
+so tests and the demo exercise the same requests production makes. Routes and error headers
+follow huggingface_hub 2.4 (``hf_api.py``, ``file_download.py``, ``utils/_http.py``); see
+shared/design/HUB_NOTES.md. Standard library only.
+
+    python -m workers.standin.hub_server --root DIR --host 127.0.0.1 --port 0
+"""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import json
+import os
+import re
+import sys
+import threading
+import traceback
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from workers.standin.repos import Commit, RepoState, RepoStore, StoredFile
+
+LOG_ENV_VAR = "STANDIN_HUB_LOG"  # set to 1 to log every request to stderr
+CHUNK_SIZE = 1024 * 1024
+RANGE_PATTERN = re.compile(r"^bytes=(\d*)-(\d*)$")
+
+
+@dataclass(frozen=True)
+class RequestRecord:
+    """One request as the server saw it, for tests that check what the client fetched."""
+
+    method: str
+    path: str
+    range: str | None
+    status: int
+
+
+class HubError(Exception):
+    """An answer the hub gives as an error: status plus the X-Error-* headers the client reads."""
+
+    def __init__(self, status: int, code: str | None, message: str, commit_sha: str = "") -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.commit_sha = commit_sha
+
+
+class StandinHubServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, root: Path, address: tuple[str, int]) -> None:
+        super().__init__(address, HubRequestHandler)
+        self.store = RepoStore(root)
+        self.request_log: list[RequestRecord] = []
+        self._log_lock = threading.Lock()
+
+    @property
+    def url(self) -> str:
+        host, port = self.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def record(self, entry: RequestRecord) -> None:
+        with self._log_lock:
+            self.request_log.append(entry)
+
+    def file_requests(self, repo_id: str, method: str = "GET") -> list[str]:
+        """Paths of ``repo_id`` files requested with ``method`` through /resolve/."""
+        prefix = f"/{repo_id}/resolve/"
+        with self._log_lock:
+            paths = [r.path for r in self.request_log if r.method == method]
+        return [path[len(prefix) :].split("/", 1)[1] for path in paths if path.startswith(prefix)]
+
+
+class HubRequestHandler(BaseHTTPRequestHandler):
+    server: StandinHubServer
+    protocol_version = "HTTP/1.1"  # keep-alive, as httpx expects; every answer sets a length
+
+    def do_GET(self) -> None:
+        self._handle(send_body=True)
+
+    def do_HEAD(self) -> None:
+        self._handle(send_body=False)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        if os.environ.get(LOG_ENV_VAR):
+            super().log_message(format, *args)
+
+    # --- routing ------------------------------------------------------------------------
+
+    def _handle(self, *, send_body: bool) -> None:
+        url = urlsplit(self.path)
+        segments = [unquote(part) for part in url.path.split("/")[1:]]
+        query = parse_qs(url.query)
+        try:
+            status = self._route(segments, query, send_body)
+        except HubError as error:
+            status = self._send_hub_error(error, send_body)
+        except (BrokenPipeError, ConnectionResetError):
+            status = 499  # the client went away mid-answer (nginx's code for it)
+        except Exception:
+            # A bug in the stand-in: answer 500, as the real hub would, and show the trace.
+            traceback.print_exc()
+            status = self._send_hub_error(HubError(500, None, "Internal Error"), send_body)
+        decoded_path = "/" + "/".join(segments)
+        record = RequestRecord(self.command, decoded_path, self.headers.get("Range"), status)
+        self.server.record(record)
+
+    def _route(self, segments: list[str], query: dict[str, list[str]], send_body: bool) -> int:
+        if segments[:2] == ["api", "whoami-v2"]:
+            return self._send_json(200, self._whoami(), send_body)
+        if segments[:2] == ["api", "agent-harnesses"]:
+            # huggingface_hub's user-agent telemetry asks for this list unless
+            # HF_HUB_DISABLE_TELEMETRY is set: an empty one means "no agent detected".
+            return self._send_json(200, {"standardEnvVars": [], "harnesses": {}}, send_body)
+        if segments[:2] == ["api", "models"] and len(segments) >= 4:
+            return self._route_api(segments[2:], query, send_body)
+        if len(segments) >= 5 and segments[2] == "resolve":
+            repo_id = "/".join(segments[:2])
+            return self._send_file(repo_id, segments[3], "/".join(segments[4:]), send_body)
+        raise HubError(404, None, "Sorry, we can't find the page you are looking for.")
+
+    def _route_api(self, rest: list[str], query: dict[str, list[str]], send_body: bool) -> int:
+        repo_id, action, arguments = "/".join(rest[:2]), rest[2:3], rest[3:]
+        if not action:
+            return self._send_json(200, self._model_info(repo_id, "main", query), send_body)
+        if action == ["revision"] and arguments:
+            info = self._model_info(repo_id, "/".join(arguments), query)
+            return self._send_json(200, info, send_body)
+        if action == ["refs"]:
+            return self._send_json(200, self._refs(repo_id), send_body)
+        if action == ["tree"] and arguments:
+            tree = self._tree(repo_id, arguments[0], "/".join(arguments[1:]), query)
+            return self._send_json(200, tree, send_body)
+        raise HubError(404, None, "Sorry, we can't find the page you are looking for.")
+
+    # --- lookups shared by the routes -----------------------------------------------------
+
+    def _visible_repo(self, repo_id: str) -> RepoState:
+        repo = self.server.store.repo(repo_id)
+        # The hub answers a private repo exactly like a missing one to anyone without access.
+        if repo is None or repo.private:
+            raise HubError(401, "RepoNotFound", "Repository not found")
+        return repo
+
+    def _commit_at(self, repo: RepoState, revision: str) -> Commit:
+        commit_sha = self.server.store.resolve(repo, revision)
+        if commit_sha is None:
+            raise HubError(404, "RevisionNotFound", f"Invalid rev id: {revision}")
+        return self.server.store.commit(repo, commit_sha)
+
+    def _require_access(self, repo: RepoState) -> None:
+        if repo.gated:
+            # Unauthenticated: 401; signed in but not approved: 403. Both carry GatedRepo.
+            status = 403 if self.headers.get("Authorization") else 401
+            message = (
+                f"Access to model {repo.repo_id} is restricted. You must have access to it "
+                "and be authenticated to access it. Please log in."
+            )
+            raise HubError(status, "GatedRepo", message)
+
+    # --- JSON routes ------------------------------------------------------------------------
+
+    def _model_info(self, repo_id: str, revision: str, query: dict[str, list[str]]) -> dict:
+        repo = self._visible_repo(repo_id)
+        commit = self._commit_at(repo, revision)
+        with_blobs = query.get("blobs", ["false"])[0].lower() == "true"
+        info: dict[str, Any] = {
+            "_id": commit.sha[:24],
+            "id": repo.repo_id,
+            "modelId": repo.repo_id,
+            "author": repo.repo_id.split("/")[0],
+            "sha": commit.sha,
+            "lastModified": commit.created_at,
+            "createdAt": commit.created_at,
+            "private": repo.private,
+            "gated": repo.gated,
+            "disabled": False,
+            "downloads": 0,
+            "likes": 0,
+            "library_name": "transformers",
+            "tags": _tags(commit),
+            "cardData": commit.card_data,
+            "config": commit.config,
+            "siblings": [_sibling(file, with_blobs) for file in _sorted_files(commit)],
+            "spaces": [],
+            "usedStorage": sum(file.size for file in commit.files.values()),
+        }
+        if commit.safetensors is not None:
+            info["safetensors"] = commit.safetensors
+        info.update(commit.metadata_overrides)
+        return info
+
+    def _refs(self, repo_id: str) -> dict:
+        repo = self._visible_repo(repo_id)
+        branches = [
+            {"name": name, "ref": f"refs/heads/{name}", "targetCommit": sha}
+            for name, sha in sorted(repo.branches.items())
+        ]
+        return {"branches": branches, "tags": [], "converts": [], "pullRequests": []}
+
+    def _tree(self, repo_id: str, revision: str, folder: str, query: dict[str, list[str]]) -> list:
+        repo = self._visible_repo(repo_id)
+        commit = self._commit_at(repo, revision)
+        recursive = query.get("recursive", ["false"])[0].lower() == "true"
+        prefix = f"{folder.strip('/')}/" if folder.strip("/") else ""
+        entries: dict[str, dict] = {}
+        for file in _sorted_files(commit):
+            if not file.path.startswith(prefix):
+                continue
+            parts = file.path[len(prefix) :].split("/")
+            for depth in range(1, len(parts)):
+                directory = prefix + "/".join(parts[:depth])
+                if recursive or depth == 1:
+                    entries.setdefault(
+                        directory,
+                        {"type": "directory", "oid": "0" * 40, "size": 0, "path": directory},
+                    )
+            if recursive or len(parts) == 1:
+                entries[file.path] = _tree_file(file)
+        return list(entries.values())
+
+    def _whoami(self) -> dict:
+        authorization = self.headers.get("Authorization", "")
+        token = authorization.removeprefix("Bearer ").strip()
+        user = self.server.store.user_for_token(token) if token else None
+        if user is None:
+            raise HubError(401, None, "Invalid credentials in Authorization header")
+        return {
+            "type": "user",
+            "name": user["name"],
+            "fullname": user["name"],
+            "orgs": [{"type": "org", "name": org} for org in user["orgs"]],
+            "auth": {
+                "type": "access_token",
+                "accessToken": {"displayName": "standin", "role": "read"},
+            },
+        }
+
+    # --- files --------------------------------------------------------------------------
+
+    def _send_file(self, repo_id: str, revision: str, path: str, send_body: bool) -> int:
+        repo = self._visible_repo(repo_id)
+        self._require_access(repo)
+        commit = self._commit_at(repo, revision)
+        file = commit.files.get(path)
+        if file is None:
+            raise HubError(
+                404,
+                "EntryNotFound",
+                f'{path} does not exist on "{revision}"',
+                commit_sha=commit.sha,
+            )
+        blob = self.server.store.blob_path(repo, file.served_sha256)
+        total = blob.stat().st_size
+        start, end = self._byte_range(total)
+        partial = (start, end) != (0, total - 1)
+        self.send_response(206 if partial else 200)
+        for name, value in _file_headers(commit, file).items():
+            self.send_header(name, value)
+        if partial:
+            self.send_header("Content-Range", f"bytes {start}-{end}/{total}")
+        self.send_header("Content-Length", str(max(end - start + 1, 0)))
+        self.end_headers()
+        if send_body:
+            _copy_range(blob, self.wfile, start, end)
+        return 206 if partial else 200
+
+    def _byte_range(self, total: int) -> tuple[int, int]:
+        """(first, last) byte to send; the whole file unless a satisfiable Range asks less."""
+        header = self.headers.get("Range")
+        match = RANGE_PATTERN.match(header.strip()) if header else None
+        if match is None or match.groups() == ("", ""):
+            return 0, total - 1
+        first, last = match.groups()
+        if first == "":  # "bytes=-N": the last N bytes
+            return max(total - int(last), 0), total - 1
+        if int(first) >= total and total > 0:
+            raise HubError(416, None, f"Range {header} not satisfiable for {total} bytes")
+        return int(first), min(int(last), total - 1) if last else total - 1
+
+    # --- responses ----------------------------------------------------------------------
+
+    def _send_json(
+        self, status: int, payload: Any, send_body: bool, headers: dict[str, str] | None = None
+    ) -> int:
+        body = json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json; charset=utf-8")
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if send_body:
+            self.wfile.write(body)
+        return status
+
+    def _send_hub_error(self, error: HubError, send_body: bool) -> int:
+        headers = {"X-Error-Message": error.message}
+        if error.code:
+            headers["X-Error-Code"] = error.code
+        if error.commit_sha:
+            headers["X-Repo-Commit"] = error.commit_sha
+        return self._send_json(error.status, {"error": error.message}, send_body, headers)
+
+
+# --- pure helpers -------------------------------------------------------------------------
+
+
+def _sorted_files(commit: Commit) -> list[StoredFile]:
+    return [commit.files[path] for path in sorted(commit.files)]
+
+
+def _tags(commit: Commit) -> list[str]:
+    tags = ["transformers"]
+    if any(path.endswith(".safetensors") for path in commit.files):
+        tags.append("safetensors")
+    if commit.config.get("model_type"):
+        tags.append(commit.config["model_type"])
+    licence = commit.card_data.get("license")
+    if isinstance(licence, str):
+        tags.append(f"license:{licence}")
+    return tags
+
+
+def _sibling(file: StoredFile, with_blobs: bool) -> dict[str, Any]:
+    if not with_blobs:
+        return {"rfilename": file.path}
+    sibling: dict[str, Any] = {"rfilename": file.path, "size": file.size, "blobId": file.git_oid}
+    if file.lfs:
+        sibling["lfs"] = {
+            "sha256": file.sha256,
+            "size": file.size,
+            "pointerSize": file.lfs_pointer_size,
+        }
+    return sibling
+
+
+def _tree_file(file: StoredFile) -> dict[str, Any]:
+    entry: dict[str, Any] = {
+        "type": "file",
+        "oid": file.git_oid,
+        "size": file.size,
+        "path": file.path,
+    }
+    if file.lfs:
+        entry["lfs"] = {"oid": file.sha256, "size": file.size, "pointerSize": file.lfs_pointer_size}
+    return entry
+
+
+def _file_headers(commit: Commit, file: StoredFile) -> dict[str, str]:
+    # The client takes the commit from X-Repo-Commit and the etag (for LFS files: the sha256)
+    # from X-Linked-Etag before ETag. Both describe the published file, not the bytes served,
+    # which is what lets tamper_file model a damaged blob.
+    etag = f'"{file.sha256 if file.lfs else file.git_oid}"'
+    headers = {
+        "Content-Type": "application/octet-stream",
+        "Accept-Ranges": "bytes",
+        "ETag": etag,
+        "X-Repo-Commit": commit.sha,
+        "Content-Disposition": f'inline; filename="{file.path.rsplit("/", 1)[-1]}"',
+    }
+    if file.lfs:
+        headers["X-Linked-Etag"] = etag
+        headers["X-Linked-Size"] = str(file.size)
+    return headers
+
+
+def _copy_range(blob: Path, out: Any, start: int, end: int) -> None:
+    with blob.open("rb") as source:
+        source.seek(start)
+        remaining = end - start + 1
+        while remaining > 0:
+            chunk = source.read(min(CHUNK_SIZE, remaining))
+            if not chunk:
+                break
+            out.write(chunk)
+            remaining -= len(chunk)
+
+
+# --- starting it ----------------------------------------------------------------------------
+
+
+def serve_in_thread(
+    root: Path, host: str = "127.0.0.1", port: int = 0
+) -> tuple[StandinHubServer, str]:
+    """Start the stand-in on a daemon thread. Stop it with ``server.shutdown()`` and
+    ``server.server_close()``."""
+    server = StandinHubServer(Path(root), (_loopback_only(host), port))
+    # A short poll interval keeps server.shutdown() (and so each test's teardown) quick.
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="standin-hub", daemon=True
+    )
+    thread.start()
+    return server, server.url
+
+
+def _loopback_only(host: str) -> str:
+    # A test double serving whatever sits in a folder must never be reachable from outside.
+    address = "127.0.0.1" if host == "localhost" else host
+    if not ipaddress.ip_address(address).is_loopback:
+        raise ValueError(f"the stand-in hub binds only to loopback addresses, not {host!r}")
+    return address
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Stand-in Hugging Face hub for tests and demos.")
+    parser.add_argument("--root", type=Path, required=True, help="folder of published repos")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
+    arguments = parser.parse_args(argv)
+    arguments.root.mkdir(parents=True, exist_ok=True)
+    server = StandinHubServer(arguments.root, (_loopback_only(arguments.host), arguments.port))
+    print(f"LISTENING {server.url}", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
