@@ -19,7 +19,8 @@ pytestmark = pytest.mark.django_db
 def sent(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, str]]:
     """Messages the services hand to the broker, recorded instead of sent."""
     messages: list[tuple[int, str]] = []
-    monkeypatch.setattr(dispatch, "send_run", lambda run_id, queue: messages.append((run_id, queue)))
+    monkeypatch.setattr(dispatch, "send_run",
+                        lambda run_id, queue: messages.append((run_id, queue)))
     return messages
 
 

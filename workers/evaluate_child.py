@@ -1,0 +1,358 @@
+"""Run one evaluation with lm-eval in a process of its own.
+
+    python -m workers.evaluate_child SPEC_JSON OUT_DIR
+
+The parent chooses this process's environment (no secrets, HF_HUB_OFFLINE=1), reads
+``PROGRESS <done> <total>`` and a final ``DONE`` from stdout, and collects
+OUT_DIR/results.json and OUT_DIR/samples.jsonl. Everything else (lm-eval's logging, tqdm,
+stray prints) goes to stderr. Exit codes: 0 done, 2 bad spec, 3 the model failed to load,
+1 any other failure (traceback on stderr).
+
+SPEC_JSON::
+
+    {"backend": "hf" | "vllm", "model_dir": "/abs/dir", "commit_sha": "…",
+     "dtype": "float32" | "bfloat16" | "float16" | "auto", "device": "cpu" | "cuda",
+     "tasks": [{"task": "mmlu", "shots": 5}, …], "include_path": null | "/abs/dir",
+     "batch_size": 8 | "auto", "apply_chat_template": false, "seed": 1234, "limit": null}
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sys
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+# Before lm-eval/datasets are imported: never reach for the hub, even if the parent forgot.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+
+from lm_eval.api.model import LM, CacheHook  # noqa: E402
+
+from workers.results import json_safe  # noqa: E402
+
+EXIT_BAD_SPEC = 2
+EXIT_MODEL_LOAD_FAILED = 3
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    task: str
+    shots: int
+
+
+@dataclass(frozen=True)
+class ChildSpec:
+    backend: str
+    model_dir: str
+    commit_sha: str
+    dtype: str
+    device: str
+    tasks: tuple[TaskSpec, ...]
+    include_path: str | None = None
+    batch_size: int | str = 1
+    apply_chat_template: bool = False
+    seed: int = 1234
+    limit: int | float | None = None
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> ChildSpec:
+        if raw.get("backend") not in ("hf", "vllm"):
+            raise ValueError(f"unknown backend {raw.get('backend')!r}")
+        if not raw.get("tasks"):
+            raise ValueError("spec has no tasks")
+        fields = {**raw, "tasks": tuple(TaskSpec(str(t["task"]), int(t["shots"]))
+                                        for t in raw["tasks"])}
+        return cls(**fields)
+
+    def model_args(self) -> dict[str, Any]:
+        """The backend's constructor arguments, as results["config"]["model_args"] records."""
+        args: dict[str, Any] = {"pretrained": self.model_dir, "dtype": self.dtype,
+                                "trust_remote_code": False}
+        if self.backend == "vllm":
+            args["seed"] = self.seed
+        return args
+
+    def extra_model_args(self) -> dict[str, Any]:
+        # hf wants device as its own argument (inside model_args it is a duplicate keyword);
+        # vllm forwards unknown keywords to vllm.LLM, so it gets no device at all.
+        extra: dict[str, Any] = {"batch_size": self.batch_size}
+        if self.backend == "hf":
+            extra["device"] = self.device
+        return extra
+
+
+class ProgressLM(LM):
+    """The real LM, with ``PROGRESS <done> <total>`` lines as requests finish.
+
+    Requests are handed to the real model whole, one call per request type, as in a direct
+    simple_evaluate call. Feeding them in chunks would change results: hf sorts each call's
+    requests by length and pads each batch to its longest member, and reuses logits across
+    requests that share a context, so chunks change batch shapes and with them the last bits
+    of the log-likelihoods (vLLM's continuous batching likewise). Progress is instead counted
+    through the cache hook, which hf and vLLM call once per finished request.
+    """
+
+    def __init__(self, model: LM, tasks: list[Any], report: IO[str]) -> None:
+        super().__init__()
+        self._model = model
+        self._tasks = tasks
+        self._report = report
+        self._done = 0
+        self._total: int | None = None
+        self._last_reported = -1
+        self._inner_hook = model.cache_hook
+        model.set_cache_hook(_CountingHook(self))
+
+    def __getattr__(self, name: str) -> Any:
+        # Only reached for attributes this class lacks: tokenizer, config, batch_sizes,
+        # get_model_info, eot_token_id, max_length, ...
+        if name == "_model":
+            raise AttributeError(name)
+        return getattr(self._model, name)
+
+    def loglikelihood(self, requests: list[Any], **kwargs: Any) -> list[Any]:
+        return self._run("loglikelihood", requests, kwargs)
+
+    def loglikelihood_rolling(self, requests: list[Any], **kwargs: Any) -> list[Any]:
+        return self._run("loglikelihood_rolling", requests, kwargs)
+
+    def generate_until(self, requests: list[Any], **kwargs: Any) -> list[Any]:
+        return self._run("generate_until", requests, kwargs)
+
+    def _run(self, method: str, requests: list[Any], kwargs: dict[str, Any]) -> list[Any]:
+        if self._total is None:
+            # Every task has built all its requests before the first call, so this is exact.
+            self._total = sum(instance.repeats for task in self._tasks
+                              for instance in task.instances)
+            self._emit()
+        start = self._done
+        responses = getattr(self._model, method)(requests, **kwargs)
+        # Whatever the hook counted, the call is now finished.
+        self._done = max(self._done, start + len(requests))
+        self._emit()
+        return responses
+
+    def request_finished(self) -> None:
+        self._done += 1
+        total = self._total or 0
+        # About a hundred lines per run, not one per request.
+        if self._done - self._last_reported >= max(1, total // 100):
+            self._emit()
+
+    def _emit(self) -> None:
+        total = max(self._total or 0, self._done)
+        if self._done == self._last_reported:
+            return
+        self._last_reported = self._done
+        print(f"PROGRESS {min(self._done, total)} {total}", file=self._report, flush=True)
+
+    # LM defines these itself, so __getattr__ would never see them: forward them by hand.
+    @property
+    def rank(self) -> int:
+        return self._model.rank
+
+    @property
+    def world_size(self) -> int:
+        return self._model.world_size
+
+    @property
+    def device(self) -> Any:
+        return self._model.device
+
+    @property
+    def tokenizer_name(self) -> str:
+        return self._model.tokenizer_name
+
+    def apply_chat_template(self, chat_history: list[dict[str, str]],
+                            add_generation_prompt: bool = True) -> str:
+        return self._model.apply_chat_template(chat_history, add_generation_prompt)
+
+    def chat_template(self, chat_template: bool | str = False) -> str | None:
+        return self._model.chat_template(chat_template)
+
+    def all_gather(self, tensor: Any) -> Any:
+        return self._model.all_gather(tensor)
+
+    def gather_object(self, obj: Any, dst: int = 0) -> Any:
+        return self._model.gather_object(obj, dst)
+
+    def barrier(self) -> None:
+        self._model.barrier()
+
+    def set_cache_hook(self, cache_hook: CacheHook) -> None:
+        # lm-eval's request cache (use_cache) installs its hook here; keep counting.
+        self._inner_hook = cache_hook
+
+
+class _CountingHook(CacheHook):
+    def __init__(self, proxy: ProgressLM) -> None:
+        super().__init__(None)
+        self._proxy = proxy
+
+    def add_partial(self, attr: str, req: Any, res: Any) -> None:
+        self._proxy._inner_hook.add_partial(attr, req, res)
+        self._proxy.request_finished()
+
+
+def leaf_tasks(task_objects: list[Any]) -> list[Any]:
+    """The Task objects under a list of Tasks and Groups."""
+    from lm_eval.api.group import Group
+
+    leaves: list[Any] = []
+    for item in task_objects:
+        leaves.extend(item.get_all_tasks() if isinstance(item, Group) else [item])
+    return leaves
+
+
+def load_model(spec: ChildSpec) -> Any:
+    """Build the backend's LM the way simple_evaluate(model=<name>, ...) would."""
+    import lm_eval.api.registry
+
+    model_class = lm_eval.api.registry.get_model(spec.backend)
+    return model_class.create_from_arg_obj(spec.model_args(), spec.extra_model_args())
+
+
+def load_tasks(task_manager: Any, tasks: tuple[TaskSpec, ...]) -> list[Any]:
+    """Task and Group objects for simple_evaluate, each leaf task set to its own shots.
+
+    Why not ``{"task": name, "num_fewshot": n}``: lm-eval builds a dict spec from the dict
+    alone (its registered YAML is not merged in), and ``simple_evaluate(num_fewshot=)`` is one
+    number for all tasks and is ignored for tasks whose YAML says 0. Loading each name, then
+    ``set_config("num_fewshot", n)`` on its leaf tasks, is what simple_evaluate itself does
+    with num_fewshot; a Group (MMLU) keeps its structure and aggregation.
+    """
+    objects: list[Any] = []
+    for item in tasks:
+        loaded = task_manager.load([item.task])
+        for task in loaded["tasks"].values():
+            task.set_config(key="num_fewshot", value=item.shots)
+        if item.task in loaded.get("groups", {}):
+            objects.append(loaded["groups"][item.task])
+        elif item.task in loaded["tasks"]:
+            objects.append(loaded["tasks"][item.task])
+        else:  # a tag: a plain list of tasks with no group around them
+            objects.extend(loaded["tasks"].values())
+    return objects
+
+
+def make_task_manager(spec: ChildSpec) -> Any:
+    from lm_eval.tasks import TaskManager
+
+    # Like simple_evaluate's own default, hand the model args to tasks as metadata (some
+    # tasks read "pretrained" from it). Indexing the ~15,000 built-in tasks takes seconds, so
+    # skip them when the spec brings its own task directory (the smoke suite).
+    return TaskManager(include_path=spec.include_path,
+                       include_defaults=spec.include_path is None,
+                       metadata=spec.model_args())
+
+
+def evaluate(spec: ChildSpec, model: Any, report: IO[str]) -> dict[str, Any]:
+    """One simple_evaluate call over all tasks, with progress lines written to ``report``."""
+    import lm_eval
+
+    # The same TaskManager goes to simple_evaluate, or it would index the built-in tasks again.
+    task_manager = make_task_manager(spec)
+    task_objects = load_tasks(task_manager, spec.tasks)
+    proxy = ProgressLM(model, leaf_tasks(task_objects), report)
+    results = lm_eval.simple_evaluate(
+        model=proxy,
+        tasks=task_objects,
+        task_manager=task_manager,
+        batch_size=spec.batch_size,
+        device=spec.device,
+        limit=spec.limit,
+        log_samples=True,
+        apply_chat_template=spec.apply_chat_template,
+        random_seed=spec.seed,
+        numpy_random_seed=spec.seed,
+        torch_random_seed=spec.seed,
+        fewshot_random_seed=spec.seed,
+    )
+    # simple_evaluate names a passed-in LM by its class or _name_or_path; record the real
+    # backend and arguments instead, so the config reads like a direct call's.
+    results["config"]["model"] = spec.backend
+    results["config"]["model_args"] = spec.model_args()
+    # lm-eval's model_sha is the hub's and is empty for a local directory.
+    results["config"]["commit_sha"] = spec.commit_sha
+    results["environment"] = environment_versions()
+    return results
+
+
+def environment_versions() -> dict[str, str | None]:
+    import platform
+    from importlib import metadata
+
+    def installed(name: str) -> str | None:
+        # Distribution metadata rather than import: importing vllm is slow and needs CUDA.
+        try:
+            return metadata.version(name)
+        except metadata.PackageNotFoundError:
+            return None
+
+    return {"python": platform.python_version(), "platform": platform.platform(),
+            "torch": installed("torch"), "transformers": installed("transformers"),
+            "lm_eval": installed("lm_eval"), "datasets": installed("datasets"),
+            "vllm": installed("vllm")}
+
+
+def seed_everything(seed: int) -> None:
+    # simple_evaluate seeds before it turns a model name into a model. We build the model
+    # ourselves first (to tell a load failure apart), so seed the same way beforehand.
+    import random
+
+    import numpy
+    import torch
+
+    random.seed(seed)
+    numpy.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def main(argv: list[str]) -> int:
+    protocol = sys.stdout
+    if len(argv) != 2:
+        print("usage: python -m workers.evaluate_child SPEC_JSON OUT_DIR", file=sys.stderr)
+        return EXIT_BAD_SPEC
+    try:
+        spec = ChildSpec.from_dict(json.loads(Path(argv[0]).read_text()))
+    except (OSError, ValueError, KeyError, TypeError):
+        traceback.print_exc()
+        return EXIT_BAD_SPEC
+    # Libraries print to stdout (hf's batch size detection); keep stdout for our protocol.
+    with contextlib.redirect_stdout(sys.stderr):
+        seed_everything(spec.seed)
+        try:
+            model = load_model(spec)
+        except Exception:
+            traceback.print_exc()
+            return EXIT_MODEL_LOAD_FAILED
+        try:
+            results = evaluate(spec, model, protocol)
+            write_outputs(results, Path(argv[1]))
+        except Exception:
+            traceback.print_exc()
+            return 1
+    print("DONE", file=protocol, flush=True)
+    return 0
+
+
+def write_outputs(results: dict[str, Any], out_dir: Path) -> None:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    samples = results.pop("samples", {})
+    with (out_dir / "samples.jsonl").open("w") as fh:
+        for task, task_samples in samples.items():
+            for sample in task_samples:
+                fh.write(json.dumps(json_safe({"task": task, **sample}), allow_nan=False))
+                fh.write("\n")
+    # results.json last: where it exists, the samples are complete too.
+    summary = json.dumps(json_safe(results), indent=2, allow_nan=False)
+    (out_dir / "results.json").write_text(summary)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
