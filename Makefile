@@ -21,7 +21,7 @@ demo: venv
 	$(PY) -m workers.demo
 
 test: venv
-	DATABASE_URL=$(DATABASE_URL_TEST) REDIS_URL=$(REDIS_URL_TEST) \
+	DATABASE_URL=$(DATABASE_URL_TEST) REDIS_URL=$(REDIS_URL_TEST) HF_DATASETS_OFFLINE=1 \
 	  LEADERBOARD_VAR_DIR=$$(mktemp -d /tmp/leaderboard-test.XXXXXX) $(PY) -m pytest
 
 lint: venv

@@ -27,9 +27,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-# Before lm-eval/datasets are imported: never reach for the hub, even if the parent forgot.
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+if __name__ == "__main__":
+    # Before lm-eval/datasets are imported: never reach for the hub, even if the parent
+    # forgot. Only as a process of its own: importing this module changes no environment.
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 
 from lm_eval.api.model import LM, CacheHook  # noqa: E402
 

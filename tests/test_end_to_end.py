@@ -1,0 +1,184 @@
+"""The whole pipeline with nothing mocked.
+
+Real PostgreSQL, real Redis, a real Celery worker process, the real hub client against the
+stand-in hub on 127.0.0.1, and a real lm-eval run on a tiny model. The values the model page
+shows must equal those of a separate, direct ``simple_evaluate`` call with the same arguments.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.db import connection
+from django.test import Client
+
+from evaluations import dispatch
+from evaluations.models import EvaluationRun, RunState
+from workers.standin import demo_repos
+from workers.standin.hub_server import serve_in_thread
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+ROOT = Path(__file__).resolve().parent.parent
+WAIT_SECONDS = 300
+
+
+@dataclass
+class Hub:
+    url: str
+    server: object
+    shas: dict[str, str]
+    model_dirs: dict[str, Path]
+
+
+@pytest.fixture(scope="session")
+def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
+    root = tmp_path_factory.mktemp("hub")
+    models = tmp_path_factory.mktemp("models")
+    shas = demo_repos.publish_demo_hub(root, models)
+    server, url = serve_in_thread(root)
+    yield Hub(url, server, shas, demo_repos.build_models(models))
+    server.shutdown()
+
+
+def _database_url() -> str:
+    db = connection.settings_dict
+    user = db.get("USER") or "postgres"
+    host, port = db.get("HOST") or "127.0.0.1", db.get("PORT") or 5432
+    return f"postgresql://{user}@{host}:{port}/{db['NAME']}"
+
+
+@pytest.fixture(scope="session")
+def worker(django_db_setup: None, hub: Hub, tmp_path_factory: pytest.TempPathFactory
+           ) -> Iterator[subprocess.Popen[bytes]]:
+    """A real Celery worker process on the test database and the test broker."""
+    assert connection.vendor == "postgresql", "the end-to-end test runs on PostgreSQL"
+    broker = os.environ.get("REDIS_URL", "")
+    assert broker.startswith("redis://"), "the end-to-end test runs on Redis (REDIS_URL)"
+    import redis
+
+    redis.Redis.from_url(broker).flushdb()  # no message left over from an earlier run
+    log = (tmp_path_factory.mktemp("worker") / "worker.log").open("wb")
+    env = {**os.environ, "DATABASE_URL": _database_url(), "REDIS_URL": broker,
+           "HF_ENDPOINT": hub.url, "LEADERBOARD_VAR_DIR": str(settings.VAR_DIR),
+           "HF_HOME": str(tmp_path_factory.mktemp("hf-home"))}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "leaderboard", "worker", "--queues", "cpu",
+         "--concurrency", "1", "--loglevel", "INFO", "--without-mingle", "--without-gossip",
+         "--hostname", "e2e@%h"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )
+    yield process
+    process.terminate()
+    process.wait(timeout=30)
+    log.close()
+
+
+def _submit(client: Client, repo_id: str, ref: str = "main") -> EvaluationRun:
+    response = client.post("/submit/", {"repo_id": repo_id, "ref": ref, "suite": "smoke",
+                                        "precision": "auto"})
+    assert response.status_code == 302, response.content.decode()[:2000]
+    run_id = int(re.search(r"/runs/(\d+)/", response["Location"]).group(1))
+    return EvaluationRun.objects.get(id=run_id)
+
+
+def _wait_until_final(run: EvaluationRun, worker: subprocess.Popen[bytes]) -> EvaluationRun:
+    deadline = time.monotonic() + WAIT_SECONDS
+    seen_states = []
+    while time.monotonic() < deadline:
+        run.refresh_from_db()
+        if not seen_states or seen_states[-1] != run.state:
+            seen_states.append(run.state)
+        if run.is_final:
+            run.seen_states = seen_states
+            return run
+        assert worker.poll() is None, "the worker process died"
+        time.sleep(0.2)
+    raise AssertionError(f"run {run.id} still {run.state} after {WAIT_SECONDS} s")
+
+
+def _direct_evaluation(model_dir: Path) -> dict:
+    """The same evaluation as a person would run it: one simple_evaluate call, no pipeline."""
+    import lm_eval
+    from lm_eval.tasks import TaskManager
+
+    from workers.smoke import smoke_task_dir
+
+    return lm_eval.simple_evaluate(
+        model="hf", model_args={"pretrained": str(model_dir), "dtype": "auto"},
+        tasks=["smoke_arc", "smoke_gsm8k"],
+        task_manager=TaskManager(include_path=str(smoke_task_dir()), include_defaults=False),
+        batch_size=int(settings.WORKER_BATCH_SIZE), device="cpu", log_samples=False,
+        random_seed=1234, numpy_random_seed=1234, torch_random_seed=1234,
+        fewshot_random_seed=1234,
+    )["results"]
+
+
+def _page_scores(html: str) -> dict[str, tuple[float, str]]:
+    cells = re.findall(r'data-benchmark="([^"]+)" data-value="([^"]+)" data-stderr="([^"]+)"',
+                       html)
+    return {benchmark: (float(value), stderr) for benchmark, value, stderr in cells}
+
+
+def _weight_downloads(hub: Hub, repo_id: str) -> int:
+    return sum(path.endswith(".safetensors") for path in hub.server.file_requests(repo_id))
+
+
+def test_a_submitted_model_is_evaluated_and_its_page_shows_lm_evals_numbers(
+    client: Client, hub: Hub, worker: subprocess.Popen[bytes]
+) -> None:
+    run = _wait_until_final(_submit(client, demo_repos.TRAINED), worker)
+
+    assert run.state == RunState.FINISHED, f"{run.error_code}: {run.error_detail}\n{run.log_tail}"
+    assert run.seen_states[-1] == "finished" and run.revision.commit_sha == hub.shas[
+        demo_repos.TRAINED]
+    assert run.progress_total > 0 and run.progress_done == run.progress_total
+    assert {a.kind for a in run.artifacts.all()} == {"results", "samples", "log"}
+    assert run.versions["lm_eval_version"] and run.versions["torch_version"]
+    assert set(run.versions["task_config_sha256"]) == {"smoke_arc", "smoke_gsm8k"}
+
+    html = client.get(f"/models/{demo_repos.TRAINED}/").content.decode()
+    shown = _page_scores(html)
+    direct = _direct_evaluation(hub.model_dirs[demo_repos.TRAINED])
+    assert shown["smoke_arc"][0] == direct["smoke_arc"]["acc,none"]
+    assert float(shown["smoke_arc"][1]) == direct["smoke_arc"]["acc_stderr,none"]
+    assert shown["smoke_gsm8k"][0] == direct["smoke_gsm8k"]["exact_match,flexible-extract"]
+    assert shown["smoke_arc"][0] > 0.5  # the trained model clearly beats chance (0.25)
+    assert hub.shas[demo_repos.TRAINED] in html
+
+    # The same commit again: linked to the first run, nothing downloaded, nothing evaluated.
+    weights_before = _weight_downloads(hub, demo_repos.TRAINED)
+    again = _wait_until_final(_submit(client, demo_repos.TRAINED), worker)
+    assert again.duplicate_of_id == run.id and not again.scores.exists()
+    assert _weight_downloads(hub, demo_repos.TRAINED) == weights_before
+
+
+def test_a_repo_with_custom_code_fails_with_its_reason_before_any_weights_download(
+    client: Client, hub: Hub, worker: subprocess.Popen[bytes]
+) -> None:
+    run = _wait_until_final(_submit(client, demo_repos.CUSTOM_CODE), worker)
+    assert run.state == RunState.FAILED and run.error_code == "eval:user:remote-code"
+    assert _weight_downloads(hub, demo_repos.CUSTOM_CODE) == 0
+    page = client.get(f"/runs/{run.id}/").content.decode()
+    assert "needs custom code" in page
+
+
+def test_a_second_delivery_of_the_same_message_changes_nothing(
+    client: Client, hub: Hub, worker: subprocess.Popen[bytes]
+) -> None:
+    first = _wait_until_final(_submit(client, demo_repos.PICKLE_ONLY), worker)
+    assert first.error_code == "eval:user:no-safetensors"
+    dispatch.send_run(first.id, "cpu")  # the broker delivers the same run id again
+    # One worker process takes messages in order: once the next run ends, the repeat was seen.
+    _wait_until_final(_submit(client, demo_repos.GATED), worker)
+    again = EvaluationRun.objects.get(id=first.id)
+    assert (again.state, again.finished_at, again.error_code) == (
+        first.state, first.finished_at, first.error_code)

@@ -1,0 +1,118 @@
+"""`make demo`: the whole product on one machine, with nothing to install but the venv.
+
+Migrates, publishes tiny models on a stand-in hub (127.0.0.1), starts a real Celery worker
+(with beat) and the site under gunicorn on http://127.0.0.1:8000, then submits the demo
+models. Ctrl-C stops everything it started.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import django
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+SITE_ADDRESS = os.environ.get("DEMO_ADDRESS", "127.0.0.1:8000")
+
+
+def main() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "leaderboard.settings")
+    django.setup()
+    from django.conf import settings
+    from django.core.management import call_command
+
+    var_dir = Path(settings.VAR_DIR)
+    say("Migrating the database")
+    call_command("migrate", verbosity=0)
+    say("Building tiny models and publishing them on the stand-in hub (first run: ~1 min)")
+    hub_root = var_dir / "demo" / "hub"
+    publish_once(hub_root, var_dir / "demo" / "models")
+
+    processes: list[subprocess.Popen[bytes]] = []
+    try:
+        hub_url = start_hub(hub_root, processes)
+        env = {**os.environ, "HF_ENDPOINT": hub_url,
+               "DJANGO_SETTINGS_MODULE": "leaderboard.settings"}
+        say(f"Stand-in hub on {hub_url}")
+        processes.append(subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "leaderboard", "worker", "-B",
+             "--queues", "cpu", "--concurrency", "1", "--loglevel", "INFO",
+             "--schedule", str(var_dir / "celerybeat-schedule"), "--hostname", "demo-cpu@%h"],
+            cwd=PROJECT_ROOT, env=env,
+        ))
+        processes.append(subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "leaderboard.wsgi", "--bind", SITE_ADDRESS,
+             "--workers", "2", "--access-logfile", "-"],
+            cwd=PROJECT_ROOT, env=env,
+        ))
+        submit_demo_models()
+        say(f"Open http://{SITE_ADDRESS}/ : the demo runs are queued. Ctrl-C stops the demo.")
+        wait(processes)
+    except KeyboardInterrupt:
+        say("Stopping")
+    finally:
+        for process in processes:
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        for process in processes:
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+def say(message: str) -> None:
+    print(f"[demo] {message}", flush=True)
+
+
+def publish_once(hub_root: Path, models_dir: Path) -> dict[str, str]:
+    """Publish the demo repos the first time; later runs serve the same commits."""
+    from workers.standin.demo_repos import publish_demo_hub
+
+    stamp = hub_root / "published.json"
+    if stamp.exists():
+        return json.loads(stamp.read_text())
+    shas = publish_demo_hub(hub_root, models_dir)
+    stamp.write_text(json.dumps(shas, indent=2))
+    return shas
+
+
+def start_hub(hub_root: Path, processes: list[subprocess.Popen[bytes]]) -> str:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "workers.standin.hub_server", "--root", str(hub_root),
+         "--host", "127.0.0.1", "--port", "0"],
+        cwd=PROJECT_ROOT, stdout=subprocess.PIPE,
+    )
+    processes.append(process)
+    assert process.stdout is not None
+    line = process.stdout.readline().decode().strip()
+    if not line.startswith("LISTENING "):
+        raise RuntimeError(f"the stand-in hub did not start: {line!r}")
+    return line.split(" ", 1)[1]
+
+
+def submit_demo_models() -> None:
+    from evaluations import services
+    from workers.standin.demo_repos import EVALUABLE
+
+    for repo_id in EVALUABLE:
+        outcome = services.submission_create(repo_id=repo_id, ref="main", suite="smoke")
+        note = "already evaluated or on its way" if outcome.reused else "queued"
+        say(f"{repo_id}: run #{outcome.run.id} {note}")
+
+
+def wait(processes: list[subprocess.Popen[bytes]]) -> None:
+    while all(process.poll() is None for process in processes):
+        time.sleep(1)
+    stopped = [p.args for p in processes if p.poll() is not None]
+    say(f"a process stopped, ending the demo: {stopped}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,79 @@
+"""The repos the demo and the tests publish on the stand-in hub.
+
+Three tiny models that evaluate (one briefly trained on the smoke data, two with random
+weights) and one repo for each refusal: custom code, pickle-only weights, too large, gated.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from workers.standin.repos import publish_repo
+from workers.tiny_models import build_tiny_model
+
+TRAINED = "demo-org/tiny-trained"
+RANDOM_A = "demo-org/tiny-random"
+RANDOM_B = "other-lab/tiny-random-b"
+CUSTOM_CODE = "demo-org/tiny-custom-code"
+PICKLE_ONLY = "demo-org/tiny-pickle-only"
+TOO_LARGE = "demo-org/huge-70b"
+GATED = "gated-org/tiny-gated"
+
+EVALUABLE = (TRAINED, RANDOM_A, RANDOM_B)
+TRAIN_STEPS = 60
+
+
+def model_card(repo_id: str, licence: str = "apache-2.0") -> bytes:
+    return (
+        f"---\nlicense: {licence}\nlibrary_name: transformers\ntags:\n- tiny\n- demo\n---\n"
+        f"# {repo_id}\n\nA tiny Llama-architecture model built for the leaderboard's demo.\n"
+    ).encode()
+
+
+def model_files(model_dir: Path, repo_id: str) -> dict[str, bytes | Path]:
+    files: dict[str, bytes | Path] = {
+        path.name: path for path in sorted(model_dir.iterdir()) if path.is_file()
+    }
+    files["README.md"] = model_card(repo_id)
+    return files
+
+
+def build_models(cache_dir: Path) -> dict[str, Path]:
+    """Build (once) the three evaluable models; returns repo id → model directory."""
+    specs = {TRAINED: (1, TRAIN_STEPS), RANDOM_A: (2, 0), RANDOM_B: (3, 0)}
+    dirs = {}
+    for repo_id, (seed, steps) in specs.items():
+        target = cache_dir / repo_id.replace("/", "--")
+        if not (target / "model.safetensors").exists():
+            build_tiny_model(target, seed=seed, train_steps=steps)
+        dirs[repo_id] = target
+    return dirs
+
+
+def publish_demo_hub(hub_root: Path, cache_dir: Path) -> dict[str, str]:
+    """Publish every demo repo on the hub at ``hub_root``; returns repo id → commit SHA."""
+    models = build_models(cache_dir)
+    shas = {repo_id: publish_repo(hub_root, repo_id, model_files(model_dir, repo_id))
+            for repo_id, model_dir in models.items()}
+    base = model_files(models[RANDOM_A], RANDOM_A)
+    config = json.loads(Path(models[RANDOM_A] / "config.json").read_text())
+
+    custom = dict(base)
+    custom["config.json"] = json.dumps(
+        {**config, "auto_map": {"AutoModelForCausalLM": "modeling_tiny.TinyForCausalLM"}}
+    ).encode()
+    custom["modeling_tiny.py"] = b"import os  # a submitted repo's code is never run\n"
+    shas[CUSTOM_CODE] = publish_repo(hub_root, CUSTOM_CODE, custom)
+
+    pickled = {name: data for name, data in base.items() if not name.endswith(".safetensors")}
+    pickled["pytorch_model.bin"] = b"PK\x03\x04 pickle archive stand-in"
+    shas[PICKLE_ONLY] = publish_repo(hub_root, PICKLE_ONLY, pickled)
+
+    shas[TOO_LARGE] = publish_repo(
+        hub_root, TOO_LARGE, base,
+        metadata_overrides={"safetensors": {"parameters": {"BF16": 70_553_706_496},
+                                            "total": 70_553_706_496}},
+    )
+    shas[GATED] = publish_repo(hub_root, GATED, base, gated="manual")
+    return shas
