@@ -156,6 +156,8 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    # One line per hub request is noise in a worker's log; failures still show.
+    "loggers": {"httpx": {"level": "WARNING"}, "httpx2": {"level": "WARNING"}},
 }
 
 # --- Evaluation workers -----------------------------------------------------------------
@@ -196,6 +198,7 @@ if not CELERY_BROKER_URL:
         data_folder_out=str(_broker_dir / "queue"),
         processed_folder=str(_broker_dir / "processed"),
         store_processed=False,
+        polling_interval=0.2,  # the folder is polled; Redis pushes
     )
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
