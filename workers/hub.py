@@ -87,15 +87,20 @@ def inspect_repo(
         info = api.model_info(
             repo_id, revision=ref, files_metadata=True, timeout=HUB_TIMEOUT_SECONDS
         )
-        _refuse_hidden_or_gated(info)
-        files = _repo_files(info)
-        _refuse_unloadable_files(files)
-        configs = _read_configs(repo_id, info.sha, files, token)
-        _refuse_auto_map(configs)
-        model_type = configs["config.json"].get("model_type")
-        _refuse_unregistered_model_type(model_type)
-        parameter_count, dtype = _parameters(api, info)
-        _refuse_too_large(parameter_count, max_parameters)
+        try:
+            _refuse_hidden_or_gated(info)
+            files = _repo_files(info)
+            _refuse_unloadable_files(files)
+            configs = _read_configs(repo_id, info.sha, files, token)
+            _refuse_auto_map(configs)
+            model_type = configs["config.json"].get("model_type")
+            _refuse_unregistered_model_type(model_type)
+            parameter_count, dtype = _parameters(api, info)
+            _refuse_too_large(parameter_count, max_parameters)
+        except EvaluationError as refusal:
+            # A verdict holds for one commit (the next may differ): say which one.
+            detail = f"{refusal.detail} (commit {info.sha})".strip()
+            raise EvaluationError(refusal.code, detail) from refusal
     card_data = info.card_data.to_dict() if info.card_data is not None else {}
     return RepoInspection(
         repo_id=repo_id,

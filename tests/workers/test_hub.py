@@ -282,7 +282,7 @@ def test_it_refuses_pickle_only_weights(standin: StandinHub) -> None:
         hub.inspect_repo("alice/pickled", max_parameters=None)
 
     assert caught.value.code == "eval:user:no-safetensors"
-    assert caught.value.detail == "found pytorch_model.bin, no *.safetensors"
+    assert caught.value.detail.startswith("found pytorch_model.bin, no *.safetensors (commit ")
     assert standin.requested_weights("alice/pickled") == []
 
 
@@ -297,7 +297,7 @@ def test_it_refuses_repo_without_config(standin: StandinHub) -> None:
 
 def test_it_refuses_too_large_model(standin: StandinHub) -> None:
     huge = {"safetensors": {"parameters": {"BF16": 7_241_732_096}, "total": 7_241_732_096}}
-    standin.publish("alice/huge", tiny_llama(), metadata_overrides=huge)
+    sha = standin.publish("alice/huge", tiny_llama(), metadata_overrides=huge)
 
     with pytest.raises(EvaluationError) as caught:
         hub.inspect_repo("alice/huge", max_parameters=1_000_000_000)
@@ -305,6 +305,7 @@ def test_it_refuses_too_large_model(standin: StandinHub) -> None:
     assert caught.value.code == "eval:user:too-large"
     assert caught.value.detail == (
         "7,241,732,096 parameters; this worker accepts at most 1,000,000,000"
+        f" (commit {sha})"
     )
     assert standin.requested_weights("alice/huge") == []
 
