@@ -1,0 +1,42 @@
+"""The admin lists every row, never edits measurements, and acts through services."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth.models import User
+from django.test import Client
+
+from evaluations import dispatch
+from evaluations.models import RunState
+from tests.factories import finished_run, queued_run
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def admin_client(client: Client, monkeypatch: pytest.MonkeyPatch) -> Client:
+    monkeypatch.setattr(dispatch, "send_run", lambda run_id, queue: None)
+    client.force_login(User.objects.create_superuser("admin", "admin@example.org", "pw"))
+    return client
+
+
+@pytest.mark.parametrize("model", ["modelrepo", "revision", "submission", "evaluationrun",
+                                   "score", "runartifact"])
+def test_every_model_has_an_admin_list(admin_client: Client, model: str) -> None:
+    finished_run()
+    assert admin_client.get(f"/admin/evaluations/{model}/").status_code == 200
+
+
+def test_a_score_cannot_be_edited_or_deleted(admin_client: Client) -> None:
+    score = finished_run().scores.first()
+    page = admin_client.get(f"/admin/evaluations/score/{score.id}/change/")
+    assert page.status_code == 200 and b'name="value"' not in page.content
+    assert admin_client.post(f"/admin/evaluations/score/{score.id}/delete/").status_code == 403
+
+
+def test_the_cancel_action_goes_through_the_service(admin_client: Client) -> None:
+    run = queued_run()
+    admin_client.post("/admin/evaluations/evaluationrun/",
+                      {"action": "cancel_runs", "_selected_action": [run.id]})
+    run.refresh_from_db()
+    assert run.state == RunState.CANCELLED
