@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Max, OuterRef, Prefetch, QuerySet, Subquery
 
 from evaluations.catalogue import BENCHMARKS, SUITES, Benchmark, suite_benchmarks
-from evaluations.models import EvaluationRun, ModelRepo, Revision, RunState, Score
+from evaluations.discrepancy import Comparison, Judgement, judge
+from evaluations.models import (
+    Claim,
+    EvaluationRun,
+    Flag,
+    FlagEvent,
+    FlagState,
+    ModelRepo,
+    Revision,
+    RunState,
+    Score,
+)
 
 
 def recent_runs(limit: int = 20) -> QuerySet[EvaluationRun]:
@@ -39,28 +51,31 @@ class RankingRow:
     scores: dict[str, Score] = field(default_factory=dict)
     average: float = 0.0
     rank: int = 0
+    flagged: bool = False
 
 
-def ranking(suite: str) -> list[RankingRow]:
+def ranking(suite: str, *, hide_flagged: bool = False) -> list[RankingRow]:
     """Each repo's latest finished run of ``suite``, ranked by the normalised average of its
     measured scores. Claimed scores never enter a ranking."""
     benchmarks = suite_benchmarks(suite)
     runs = (
         EvaluationRun.objects.finished_ok()
-        .filter(submission__suite=suite)
+        .filter(submission__suite=suite, submission__tasks=[])
         .select_related("submission__repo", "revision")
         .prefetch_related("scores")
         .order_by("-finished_at")
     )
     rows: dict[int, RankingRow] = {}
+    flagged = flagged_repo_ids()
     for run in runs:
         repo = run.submission.repo
-        if repo.id in rows:
+        if repo.id in rows or (hide_flagged and repo.id in flagged):
             continue
         scores = {s.benchmark: s for s in run.scores.all()}
         values = [normalised(scores[b.key].value, b) for b in benchmarks if b.key in scores]
         average = sum(values) / len(benchmarks) if values else 0.0
-        rows[repo.id] = RankingRow(repo=repo, run=run, scores=scores, average=average)
+        rows[repo.id] = RankingRow(repo=repo, run=run, scores=scores, average=average,
+                                   flagged=repo.id in flagged)
     ranked = sorted(rows.values(), key=lambda row: row.average, reverse=True)
     for position, row in enumerate(ranked, start=1):
         row.rank = position
@@ -70,7 +85,9 @@ def ranking(suite: str) -> list[RankingRow]:
 def default_suite() -> str:
     """The suite with the most finished runs, so the home page opens on real data."""
     counts = {
-        suite: EvaluationRun.objects.finished_ok().filter(submission__suite=suite).count()
+        suite: EvaluationRun.objects.finished_ok()
+        .filter(submission__suite=suite, submission__tasks=[])
+        .count()
         for suite in SUITES
     }
     best = max(counts, key=lambda suite: counts[suite])
@@ -97,3 +114,182 @@ def model_revisions(repo: ModelRepo) -> list[RevisionView]:
 def benchmark_name(key: str) -> str:
     benchmark = BENCHMARKS.get(key)
     return benchmark.display_name if benchmark else key
+
+
+# --- Claims next to measurements ---------------------------------------------------------
+
+
+def latest_full_run(repo_id: int) -> EvaluationRun | None:
+    """The repo's most recent finished whole-suite run: its commit is "the model" today."""
+    return (
+        EvaluationRun.objects.finished_ok()
+        .filter(submission__repo_id=repo_id, submission__tasks=[])
+        .select_related("submission__repo", "revision")
+        .order_by("-finished_at")
+        .first()
+    )
+
+
+@dataclass
+class ClaimEvidence:
+    """One current claim, the measurement in its setting (if any), and the verdict."""
+
+    claim: Claim
+    score: Score | None = None
+    not_comparable_reason: str = ""
+    needs_run: bool = False  # the catalogue can express the setting; no run has measured it
+    judgement: Judgement | None = None
+
+    @property
+    def verdict(self) -> str:
+        """contradicted | consistent | under-claim | pending (a run in its setting would
+        settle it) | not comparable (no run of ours can)."""
+        if self.judgement is not None:
+            return self.judgement.verdict
+        return "not comparable" if _never_comparable(self.claim) else "pending"
+
+    def evidence_numbers(self) -> dict[str, float | int | str | None]:
+        j, s = self.judgement, self.score
+        if j is None or s is None:
+            return {}
+        return {"claimed": self.claim.value, "claimed_stderr": j.claim_stderr_used,
+                "measured": s.value, "measured_stderr": s.stderr, "n_items": s.n_samples,
+                "gap": j.gap, "z": _finite(j.z), "p": j.p_value, "p_holm": j.p_holm,
+                "q": j.q_value, "tolerance": j.tolerance, "run": s.run_id}
+
+
+def _finite(z: float) -> float | str:
+    return z if math.isfinite(z) else ("inf" if z > 0 else "-inf")
+
+
+def _scores_by_revision(repo_id: int) -> dict[int, list[Score]]:
+    scores = (
+        Score.objects.filter(run__in=EvaluationRun.objects.finished_ok(),
+                             run__submission__repo_id=repo_id)
+        .select_related("run__submission", "run__revision")
+        .order_by("-run__finished_at", "id")
+    )
+    by_revision: dict[int, list[Score]] = {}
+    for score in scores:
+        by_revision.setdefault(score.run.revision_id, []).append(score)
+    return by_revision
+
+
+def _match(claim: Claim, scores: list[Score]) -> tuple[Score | None, str]:
+    """The measurement in the claim's setting, or why there is none."""
+    fixed = _never_comparable(claim)
+    if fixed:
+        return None, fixed
+    candidates = [s for s in scores if s.benchmark == claim.benchmark]
+    if not candidates:
+        return None, "not measured yet"
+    chat = bool(claim.chat_template)
+    for score in candidates:
+        if score.shots == claim.shots and score.run.submission.chat_template == chat:
+            return score, ""
+    nearest = candidates[0]
+    gaps = []
+    if nearest.shots != claim.shots:
+        gaps.append(f"claimed {claim.shots}-shot, measured {nearest.shots}-shot")
+    if nearest.run.submission.chat_template != chat:
+        gaps.append("claimed with" + ("" if chat else "out") + " the chat template, measured "
+                    + ("without" if chat else "with") + " it")
+    return None, "; ".join(gaps)
+
+
+def _never_comparable(claim: Claim) -> str:
+    """Reasons no run of ours can settle, whatever it measures."""
+    if claim.not_comparable_reason:
+        return claim.not_comparable_reason
+    if not claim.benchmark:
+        return f"“{claim.label}” is not a benchmark in the catalogue"
+    if claim.value is None:
+        return f"the value “{claim.typed_value}” could not be read as a score"
+    benchmark = BENCHMARKS[claim.benchmark]
+    if (claim.metric, claim.filter) != (benchmark.metric, benchmark.filter):
+        return f"claimed {claim.metric or '?'}, measured {benchmark.metric} ({benchmark.filter})"
+    if claim.shots is None:
+        return "the number of shots was not stated"
+    if claim.chain_of_thought:
+        return "claimed with chain-of-thought prompting; measured without"
+    if claim.system_prompt:
+        return "claimed with a system prompt; measured without"
+    return ""
+
+
+def claim_evidence(repo_id: int) -> list[ClaimEvidence]:
+    """Every current claim of the repo with its measurement and verdict.
+
+    A claim pinned to a commit is compared with that commit's runs; a claim about the model
+    in general with the latest evaluated commit. Holm's family is a batch of claims made
+    together (one submission, one API call, one model card).
+    """
+    claims = list(Claim.objects.current().filter(repo_id=repo_id).select_related("revision"))
+    scores = _scores_by_revision(repo_id)
+    latest = latest_full_run(repo_id)
+    rows = []
+    for claim in claims:
+        revision_id = claim.revision_id or (latest.revision_id if latest else None)
+        score, reason = _match(claim, scores.get(revision_id, []))
+        needs_run = score is None and latest is not None and not _never_comparable(claim) \
+            and claim.revision_id in (None, latest.revision_id)
+        rows.append(ClaimEvidence(claim, score, reason, needs_run))
+    _judge(rows)
+    return rows
+
+
+def _judge(rows: list[ClaimEvidence]) -> None:
+    families: dict[object, list[ClaimEvidence]] = {}
+    for row in rows:
+        if row.score is not None:
+            families.setdefault(row.claim.batch, []).append(row)
+    for family in families.values():
+        comparisons = [
+            Comparison(key=row, benchmark=BENCHMARKS[row.claim.benchmark], shots=row.score.shots,
+                       metric=row.score.metric, claimed=row.claim.value,
+                       claimed_stderr=row.claim.stated_stderr, measured=row.score.value,
+                       measured_stderr=row.score.stderr, n_items=row.score.n_samples)
+            for row in family
+        ]
+        for judgement in judge(comparisons):
+            judgement.key.judgement = judgement
+
+
+def flag_history(repo_id: int) -> QuerySet[FlagEvent]:
+    return (
+        FlagEvent.objects.filter(flag__claim__repo_id=repo_id)
+        .select_related("flag__claim", "run")
+        .order_by("-created_at", "-id")
+    )
+
+
+def flagged_repo_ids() -> set[int]:
+    """Repos with at least one open flag (the latest event of the flag is open)."""
+    latest = FlagEvent.objects.filter(flag=OuterRef("pk")).order_by("-created_at", "-id")
+    flags = Flag.objects.annotate(last_state=Subquery(latest.values("state")[:1]))
+    return set(
+        flags.filter(last_state__in=[FlagState.OPENED, FlagState.REOPENED])
+        .values_list("claim__repo_id", flat=True)
+    )
+
+
+def history_version(repo_id: int) -> str:
+    """Changes whenever a run of the repo finishes, a claim arrives or a flag moves: the key
+    under which its history charts are cached."""
+    runs = EvaluationRun.objects.filter(submission__repo_id=repo_id, finished_at__isnull=False)
+    parts = (
+        runs.aggregate(latest=Max("finished_at"))["latest"],
+        Claim.objects.filter(repo_id=repo_id).aggregate(latest=Max("id"))["latest"],
+        FlagEvent.objects.filter(flag__claim__repo_id=repo_id).aggregate(latest=Max("id"))["latest"],
+    )
+    return ":".join(str(part) for part in parts)
+
+
+def history_data(repo_id: int) -> tuple[list[Score], list[Claim], list[FlagEvent]]:
+    scores = list(
+        Score.objects.filter(run__in=EvaluationRun.objects.finished_ok(),
+                             run__submission__repo_id=repo_id)
+        .select_related("run__revision")
+    )
+    claims = list(Claim.objects.filter(repo_id=repo_id))
+    return scores, claims, list(flag_history(repo_id))

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from django import forms
 
-from evaluations.catalogue import SUITE_DESCRIPTIONS, SUITES
-from evaluations.models import Precision
+from evaluations.catalogue import SUITE_DESCRIPTIONS, SUITES, Benchmark, suite_benchmarks
+from evaluations.models import Precision, Unit
+from evaluations.services import ClaimInput
 from evaluations.validation import clean_ref, clean_repo_id
 
 
@@ -33,3 +34,52 @@ class SubmissionForm(forms.Form):
 
     def clean_ref(self) -> str:
         return clean_ref(self.cleaned_data.get("ref", ""))
+
+
+class ClaimForm(forms.Form):
+    """One benchmark's self-reported score, optional. Rows left empty claim nothing."""
+
+    value = forms.DecimalField(required=False, min_value=0, max_value=100, decimal_places=4,
+                               widget=forms.NumberInput(attrs={"step": "any"}))
+    unit = forms.ChoiceField(choices=[(Unit.PERCENT, "%"), (Unit.FRACTION, "fraction")],
+                             initial=Unit.PERCENT, required=False)
+    shots = forms.IntegerField(required=False, min_value=0, max_value=100)
+    chat_template = forms.BooleanField(required=False)
+    chain_of_thought = forms.BooleanField(required=False)
+    stderr = forms.DecimalField(required=False, min_value=0, max_value=100, decimal_places=4,
+                                label="± standard error",
+                                widget=forms.NumberInput(attrs={"step": "any"}))
+    source_url = forms.URLField(required=False, max_length=500, assume_scheme="https")
+
+    def __init__(self, *args: object, benchmark: Benchmark, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.benchmark = benchmark
+        self.fields["shots"].initial = benchmark.shots
+
+    def clean(self) -> dict[str, object]:
+        data = super().clean()
+        value, unit = data.get("value"), data.get("unit")
+        if value is not None and unit == Unit.FRACTION and value > 1:
+            self.add_error("value", "A fraction is between 0 and 1; choose % for percent.")
+        if value is not None and data.get("shots") is None:
+            self.add_error("shots", "Say how many shots the claimed score used.")
+        return data
+
+    def to_input(self) -> ClaimInput | None:
+        data = self.cleaned_data
+        if data.get("value") is None:
+            return None
+        stderr = data.get("stderr")
+        return ClaimInput(
+            benchmark=self.benchmark.key, value=float(data["value"]),
+            unit=data.get("unit") or Unit.PERCENT,
+            shots=data["shots"], chat_template=data["chat_template"],
+            chain_of_thought=data["chain_of_thought"], typed_value=str(data["value"]),
+            stated_stderr=None if stderr is None else float(stderr),
+            source_url=data.get("source_url") or "", unit_reason="chosen by the submitter",
+        )
+
+
+def claim_forms(suite: str, data: object = None) -> list[ClaimForm]:
+    return [ClaimForm(data, benchmark=benchmark, prefix=f"claim-{benchmark.key}")
+            for benchmark in suite_benchmarks(suite)]

@@ -12,6 +12,7 @@ urlpatterns = [
     path("runs/<int:run_id>/status.json", views.run_status, name="run-status"),
     path("runs/<int:run_id>/artifacts/<str:kind>/", views.artifact_download, name="run-artifact"),
     path("models/<str:owner>/<str:name>/", views.model_detail, name="model-detail"),
+    path("models/<str:owner>/<str:name>/history.json", views.model_history, name="model-history"),
     path("admin/", admin.site.urls),
 ]
 

@@ -2,23 +2,37 @@
 
 from __future__ import annotations
 
+import hashlib
+
 from django.contrib import messages
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
+from django.db import transaction
+from django.http import (
+    FileResponse,
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseNotModified,
+    JsonResponse,
+)
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
+from plotly.utils import PlotlyJSONEncoder
 
 from evaluations import selectors, services
 from evaluations.catalogue import SUITE_DESCRIPTIONS, SUITES, suite_benchmarks
-from evaluations.models import EvaluationRun, ModelRepo, RunArtifact
+from evaluations.models import ClaimSource, EvaluationRun, ModelRepo, RunArtifact
 from evaluations.storage import artifact_path
-from leaderboard.forms import SubmissionForm
+from leaderboard import charts as charts_module
+from leaderboard.forms import SubmissionForm, claim_forms
 
 
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
     suite = request.GET.get("suite") or selectors.default_suite()
+    hide_flagged = request.GET.get("hide_flagged") == "1"
     if suite not in SUITES:
         return render(
             request,
@@ -30,7 +44,8 @@ def home(request: HttpRequest) -> HttpResponse:
         "suite": suite,
         "suites": [(key, SUITE_DESCRIPTIONS.get(key, key)) for key in SUITES],
         "benchmarks": suite_benchmarks(suite),
-        "rows": selectors.ranking(suite),
+        "rows": selectors.ranking(suite, hide_flagged=hide_flagged),
+        "hide_flagged": hide_flagged,
         "recent_runs": selectors.recent_runs(15),
     }
     return render(request, "leaderboard/home.html", context)
@@ -38,28 +53,40 @@ def home(request: HttpRequest) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 def submit(request: HttpRequest) -> HttpResponse:
-    form = SubmissionForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
+    data = request.POST if request.method == "POST" else None
+    suite = (data or request.GET).get("suite") or "smoke"
+    initial = {"suite": suite, "repo_id": request.GET.get("repo_id", ""),
+               "ref": request.GET.get("ref", "main")}
+    form = SubmissionForm(data, initial=initial)
+    claims = claim_forms(suite if suite in SUITES else "smoke", data)
+    if data is not None and form.is_valid() and all(claim.is_valid() for claim in claims):
         try:
-            outcome = services.submission_create(
-                repo_id=form.cleaned_data["repo_id"],
-                ref=form.cleaned_data["ref"],
-                suite=form.cleaned_data["suite"],
-                precision=form.cleaned_data["precision"],
-                chat_template=form.cleaned_data["chat_template"],
-            )
+            outcome = _submit_with_claims(form.cleaned_data, claims)
         except ValidationError as error:
             form.add_error(None, error)
         else:
             if outcome.reused:
-                messages.info(
-                    request,
-                    "This repo, revision and setting was already submitted: "
-                    "here is its run. No new evaluation was queued.",
-                )
+                messages.info(request, "This repo, revision and setting was already submitted: "
+                                       "here is its run. No new evaluation was queued.")
             return redirect("run-detail", run_id=outcome.run.id)
-    status = 400 if request.method == "POST" else 200
-    return render(request, "leaderboard/submit.html", {"form": form}, status=status)
+    context = {"form": form, "claims": claims, "suite": suite}
+    return render(request, "leaderboard/submit.html", context, status=400 if data else 200)
+
+
+def _submit_with_claims(cleaned: dict, claims: list) -> services.SubmissionOutcome:
+    """The submission and its claims stand or fall together."""
+    with transaction.atomic():
+        outcome = services.submission_create(
+            repo_id=cleaned["repo_id"], ref=cleaned["ref"], suite=cleaned["suite"],
+            precision=cleaned["precision"], chat_template=cleaned["chat_template"],
+        )
+        inputs = [claim.to_input() for claim in claims]
+        services.claims_record(
+            repo_id=cleaned["repo_id"], claims=[i for i in inputs if i is not None],
+            source=ClaimSource.SUBMISSION, reported_by="the submitter",
+            submission=outcome.submission,
+        )
+    return outcome
 
 
 def _run_or_404(run_id: int) -> EvaluationRun:
@@ -112,12 +139,36 @@ def model_detail(request: HttpRequest, owner: str, name: str) -> HttpResponse:
     repo = get_object_or_404(ModelRepo, hub_id=f"{owner}/{name}")
     context = {
         "repo": repo,
+        "owner": owner,
+        "name": name,
+        "evidence": selectors.claim_evidence(repo.id),
+        "flag_events": selectors.flag_history(repo.id),
+        "superseded_claims": repo.claims.filter(superseded_by__isnull=False),
         "revisions": selectors.model_revisions(repo),
         "pending_runs": EvaluationRun.objects.active()
         .filter(submission__repo=repo)
         .select_related("submission"),
     }
     return render(request, "leaderboard/model.html", context)
+
+
+@require_GET
+def model_history(request: HttpRequest, owner: str, name: str) -> JsonResponse:
+    """The model page's chart figures, cached until a run, claim or flag changes them."""
+    repo = get_object_or_404(ModelRepo, hub_id=f"{owner}/{name}")
+    version = selectors.history_version(repo.id)
+    etag = f'"{hashlib.sha256(version.encode()).hexdigest()[:32]}"'
+    if request.headers.get("If-None-Match") == etag:
+        return HttpResponseNotModified()  # type: ignore[return-value]
+    key = f"history:{repo.id}:{etag}"
+    charts = cache.get(key)
+    if charts is None:
+        charts = charts_module.benchmark_figures(*selectors.history_data(repo.id))
+        cache.set(key, charts, timeout=3600)
+    response = JsonResponse({"charts": charts}, encoder=PlotlyJSONEncoder)
+    response["ETag"] = etag
+    response["Cache-Control"] = "no-cache"
+    return response
 
 
 @require_GET

@@ -26,6 +26,7 @@ import httpx2
 from huggingface_hub import HfApi, hf_hub_download
 from huggingface_hub.errors import (
     DisabledRepoError,
+    EntryNotFoundError,
     GatedRepoError,
     HfHubHTTPError,
     LocalEntryNotFoundError,
@@ -129,6 +130,16 @@ def download_repo(inspection: RepoInspection, dest_dir: Path, *, token: str | No
         local_path = _download_checked(inspection, file, dest_dir, token)
         _verify(file, local_path, dest_dir)
     return dest_dir
+
+
+def read_model_card(repo_id: str, ref: str = "main", *, token: str | None = None) -> str | None:
+    """The README.md of ``repo_id`` at ``ref``, or None when the repo has none."""
+    with _hub_errors(repo_id, ref), tempfile.TemporaryDirectory() as scratch:
+        try:
+            path = _download(repo_id, ref, "README.md", Path(scratch), token)
+        except EntryNotFoundError:
+            return None
+        return Path(path).read_text(encoding="utf-8", errors="replace")
 
 
 def files_to_download(files: tuple[RepoFile, ...]) -> list[RepoFile]:

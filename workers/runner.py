@@ -16,12 +16,15 @@ from typing import Any
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
+from django.core.exceptions import ValidationError
 
 from evaluations import services
-from evaluations.catalogue import suite_benchmarks
+from evaluations.cards import CardError, claims_from_card_data
+from evaluations.catalogue import BENCHMARKS, Benchmark, suite_benchmarks
 from evaluations.errors import EvaluationError
 from evaluations.models import EvaluationRun
-from workers import artifacts, hub, results, smoke
+from evaluations.services import ClaimInput
+from workers import artifacts, card_import, hub, results, smoke
 from workers.child import log_tail, run_child
 
 logger = logging.getLogger(__name__)
@@ -72,14 +75,16 @@ def _stages(run_id: int, work_dir: Path) -> str:
     )
     if original is not None:
         return f"duplicate-of-{original.id}"
+    _import_card_claims(run_id, inspection.card_data)
     model_dir = hub.download_repo(inspection, work_dir / "model")
     if not services.run_start_evaluating(run_id=run_id, backend=settings.WORKER_BACKEND):
         return "cancelled"
 
     # 2. evaluate: one lm-eval call with every task of the suite, in a child process.
-    benchmarks = suite_benchmarks(submission.suite)
-    spec = evaluation_spec(submission.suite, submission.precision, submission.chat_template,
-                           model_dir, inspection.commit_sha)
+    tasks = submission_tasks(submission.suite, submission.tasks)
+    benchmarks = [benchmark for benchmark, _ in tasks]
+    spec = evaluation_spec(tasks, submission.precision, submission.chat_template, model_dir,
+                           inspection.commit_sha)
     outcome = run_child(spec, work_dir, on_progress=lambda done, total: services.run_heartbeat(
         run_id=run_id, done=done, total=total))
 
@@ -89,22 +94,54 @@ def _stages(run_id: int, work_dir: Path) -> str:
     stored = artifacts.store_run_artifacts(run_id, outcome)
     services.run_record_results(run_id=run_id, scores=scores,
                                 versions=results.parse_versions(raw), artifacts=stored)
+    # New measurements: judge the repo's claims again, and measure settings still missing.
+    services.flags_recompute(repo_id=submission.repo_id)
+    services.claim_matched_runs_queue(repo_id=submission.repo_id)
     return "finished"
 
 
+def _import_card_claims(run_id: int, card_data: dict[str, Any]) -> None:
+    """The claims in the evaluated commit's model card, recorded once per commit. A card the
+    importer cannot read costs the run nothing: the claims are just not imported."""
+    run = EvaluationRun.objects.select_related("revision", "submission__repo").get(id=run_id)
+    repo_id = run.submission.repo.hub_id
+    try:
+        cards = claims_from_card_data(card_data, repo_id=repo_id)
+    except CardError as error:
+        logger.info("model card of %s not imported: %s", repo_id, error)
+        return
+    by_source: dict[str, list[ClaimInput]] = {}
+    for card in cards:
+        by_source.setdefault(card_import.source_of(card), []).append(card_import.claim_input(card))
+    for source, claims in by_source.items():
+        try:
+            services.claims_import_card(repo_id=repo_id, revision=run.revision, claims=claims,
+                                        source=source, reported_by="the model card")
+        except ValidationError as error:
+            logger.info("claims of %s's card not imported: %s", repo_id, error.messages)
+
+
+def submission_tasks(suite: str, tasks: list[dict[str, Any]]) -> list[tuple[Benchmark, int]]:
+    """The benchmarks to run with their shots: the whole suite in the catalogue's setting, or
+    the claim-matched subset the submission names."""
+    if not tasks:
+        return [(benchmark, benchmark.shots) for benchmark in suite_benchmarks(suite)]
+    return [(BENCHMARKS[task["benchmark"]], task["shots"]) for task in tasks]
+
+
 def evaluation_spec(
-    suite: str, precision: str, chat_template: bool, model_dir: Path, commit_sha: str
+    tasks: list[tuple[Benchmark, int]], precision: str, chat_template: bool, model_dir: Path,
+    commit_sha: str,
 ) -> dict[str, Any]:
     """What the child runs: the same arguments a person would give ``lm_eval``."""
-    benchmarks = suite_benchmarks(suite)
-    uses_smoke = any(b.task.startswith("smoke_") for b in benchmarks)
+    uses_smoke = any(benchmark.task.startswith("smoke_") for benchmark, _ in tasks)
     return {
         "backend": settings.WORKER_BACKEND,
         "model_dir": str(model_dir),
         "commit_sha": commit_sha,
         "dtype": precision,
         "device": settings.WORKER_DEVICE,
-        "tasks": [{"task": b.task, "shots": b.shots} for b in benchmarks],
+        "tasks": [{"task": benchmark.task, "shots": shots} for benchmark, shots in tasks],
         "include_path": str(smoke.smoke_task_dir()) if uses_smoke else None,
         "batch_size": _batch_size(settings.WORKER_BATCH_SIZE),
         "apply_chat_template": chat_template,

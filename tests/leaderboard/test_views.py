@@ -9,7 +9,7 @@ from django.test import Client
 from django.test.utils import override_settings
 
 from evaluations import dispatch, services
-from evaluations.models import EvaluationRun, RunArtifact, Submission
+from evaluations.models import Claim, EvaluationRun, RunArtifact, Submission
 from tests.factories import finished_run, inspected_run, queued_run
 
 pytestmark = pytest.mark.django_db
@@ -21,8 +21,9 @@ def no_broker(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_it_queues_a_submission_and_shows_its_run(client: Client) -> None:
-    response = client.post("/submit/", {"repo_id": "demo-org/tiny", "ref": "", "suite": "smoke",
-                                        "precision": "auto"})
+    response = client.post(
+        "/submit/", {"repo_id": "demo-org/tiny", "ref": "", "suite": "smoke", "precision": "auto"}
+    )
     run = EvaluationRun.objects.get()
     assert response.status_code == 302 and response["Location"] == f"/runs/{run.id}/"
     page = client.get(response["Location"]).content.decode()
@@ -30,14 +31,18 @@ def test_it_queues_a_submission_and_shows_its_run(client: Client) -> None:
     assert run.submission.ref == "main"
 
 
-@pytest.mark.parametrize("data, message", [
-    ({"repo_id": "not a repo", "suite": "smoke", "precision": "auto"}, "Hugging Face repo id"),
-    ({"repo_id": "a/b", "suite": "bogus", "precision": "auto"}, "Select a valid choice"),
-    ({"repo_id": "a/b", "ref": "x..y", "suite": "smoke", "precision": "auto"}, "branch, tag"),
-    ({"suite": "smoke", "precision": "auto"}, "This field is required"),
-])
-def test_it_answers_bad_input_with_400_and_a_message(client: Client, data: dict,
-                                                     message: str) -> None:
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        ({"repo_id": "not a repo", "suite": "smoke", "precision": "auto"}, "Hugging Face repo id"),
+        ({"repo_id": "a/b", "suite": "bogus", "precision": "auto"}, "Select a valid choice"),
+        ({"repo_id": "a/b", "ref": "x..y", "suite": "smoke", "precision": "auto"}, "branch, tag"),
+        ({"suite": "smoke", "precision": "auto"}, "This field is required"),
+    ],
+)
+def test_it_answers_bad_input_with_400_and_a_message(
+    client: Client, data: dict, message: str
+) -> None:
     response = client.post("/submit/", data)
     assert response.status_code == 400
     assert message in response.content.decode()
@@ -46,8 +51,11 @@ def test_it_answers_bad_input_with_400_and_a_message(client: Client, data: dict,
 
 def test_resubmitting_links_to_the_existing_run(client: Client) -> None:
     run = queued_run("demo-org/tiny")
-    response = client.post("/submit/", {"repo_id": "demo-org/tiny", "ref": "main",
-                                        "suite": "smoke", "precision": "auto"}, follow=True)
+    response = client.post(
+        "/submit/",
+        {"repo_id": "demo-org/tiny", "ref": "main", "suite": "smoke", "precision": "auto"},
+        follow=True,
+    )
     assert response.redirect_chain[-1][0] == f"/runs/{run.id}/"
     assert "No new evaluation was queued" in response.content.decode()
 
@@ -63,8 +71,12 @@ def test_the_status_view_reports_progress(client: Client) -> None:
 
 def test_a_failed_run_says_why_in_words(client: Client) -> None:
     run = inspected_run()
-    services.run_fail(run_id=run.id, code="eval:user:no-safetensors",
-                      detail="found pytorch_model.bin, no *.safetensors", log_tail="")
+    services.run_fail(
+        run_id=run.id,
+        code="eval:user:no-safetensors",
+        detail="found pytorch_model.bin, no *.safetensors",
+        log_tail="",
+    )
     page = client.get(f"/runs/{run.id}/").content.decode()
     assert "Why it failed" in page and "no safetensors weights" in page
     assert "found pytorch_model.bin" in page
@@ -97,8 +109,9 @@ def test_artifacts_download_with_their_checksum(client: Client, settings, tmp_pa
     (tmp_path / "run-x").mkdir()
     (tmp_path / "run-x" / "results.json").write_text('{"results": {}}')
     digest = hashlib.sha256(b'{"results": {}}').hexdigest()
-    RunArtifact.objects.create(run=run, kind="results", path="run-x/results.json",
-                               sha256=digest, size_bytes=15)
+    RunArtifact.objects.create(
+        run=run, kind="results", path="run-x/results.json", sha256=digest, size_bytes=15
+    )
     response = client.get(f"/runs/{run.id}/artifacts/results/")
     assert response.status_code == 200 and response["X-Content-SHA256"] == digest
     assert b"".join(response.streaming_content) == b'{"results": {}}'
@@ -107,16 +120,109 @@ def test_artifacts_download_with_their_checksum(client: Client, settings, tmp_pa
 def test_an_artifact_path_cannot_leave_the_storage(client: Client, settings, tmp_path) -> None:
     settings.ARTIFACTS_DIR = tmp_path / "store"
     run = finished_run()
-    RunArtifact.objects.create(run=run, kind="log", path="../../etc/passwd", sha256="0" * 64,
-                               size_bytes=1)
+    RunArtifact.objects.create(
+        run=run, kind="log", path="../../etc/passwd", sha256="0" * 64, size_bytes=1
+    )
     assert client.get(f"/runs/{run.id}/artifacts/log/").status_code == 404
 
 
 @override_settings(DEBUG=False)
 def test_hostile_text_is_escaped(client: Client) -> None:
     run = inspected_run()
-    services.run_fail(run_id=run.id, code="eval:user:remote-code",
-                      detail="<script>alert(1)</script>", log_tail="<img src=x onerror=alert(1)>")
+    services.run_fail(
+        run_id=run.id,
+        code="eval:user:remote-code",
+        detail="<script>alert(1)</script>",
+        log_tail="<img src=x onerror=alert(1)>",
+    )
     page = client.get(f"/runs/{run.id}/").content.decode()
     assert "<script>alert(1)</script>" not in page and "&lt;script&gt;" in page
     assert "<img src=x" not in page
+
+
+def _form(**claims: str) -> dict[str, str]:
+    data = {"repo_id": "demo-org/tiny", "ref": "main", "suite": "smoke", "precision": "auto"}
+    data.update({f"claim-smoke_arc-{key}": value for key, value in claims.items()})
+    return data
+
+
+def test_claims_entered_with_a_submission_are_recorded_with_it(client: Client) -> None:
+    response = client.post(
+        "/submit/",
+        _form(value="72.5", unit="percent", shots="0", source_url="https://example.org/paper"),
+    )
+    assert response.status_code == 302
+    claim = Claim.objects.get()
+    assert claim.value == pytest.approx(0.725) and claim.submission == Submission.objects.get()
+    assert claim.source == "submission" and claim.source_url == "https://example.org/paper"
+    page = client.get("/models/demo-org/tiny/").content.decode()
+    assert "Claimed vs measured" in page and "72.5" in page and "pending" in page
+
+
+@pytest.mark.parametrize(
+    "claim, message",
+    [
+        ({"value": "1.5", "unit": "fraction", "shots": "0"}, "A fraction is between 0 and 1"),
+        ({"value": "150", "unit": "percent", "shots": "0"}, "less than or equal to 100"),
+        ({"value": "50", "unit": "percent", "shots": ""}, "Say how many shots"),
+        ({"value": "50", "shots": "0", "source_url": "javascript:alert(1)"}, "Enter a valid URL"),
+    ],
+)
+def test_bad_claims_are_refused_and_nothing_is_recorded(
+    client: Client, claim: dict, message: str
+) -> None:
+    response = client.post("/submit/", _form(**claim))
+    assert response.status_code == 400 and message in response.content.decode()
+    assert not Submission.objects.exists() and not Claim.objects.exists()
+
+
+def test_a_flagged_model_carries_a_badge_and_can_be_hidden(client: Client) -> None:
+    finished_run("demo-org/tiny", value=0.5)
+    services.claims_record(
+        repo_id="demo-org/tiny",
+        source="submission",
+        claims=[services.ClaimInput(benchmark="smoke_arc", value=95.0, unit="percent", shots=0)],
+    )
+    finished_run("demo-org/honest", sha="3" * 40, value=0.4)
+    page = client.get("/?suite=smoke").content.decode()
+    assert "flagged claim" in page
+    hidden = client.get("/?suite=smoke&hide_flagged=1").content.decode().split("Recent runs")[0]
+    assert "demo-org/honest" in hidden and "demo-org/tiny/" not in hidden
+    model_page = client.get("/models/demo-org/tiny/").content.decode()
+    assert "contradicted" in model_page and "Claimed 95.0, measured 50.0 ± 5.0" in model_page
+
+
+def test_the_history_json_has_claims_and_measurements_and_is_cached(client: Client) -> None:
+    finished_run("demo-org/tiny", value=0.5)
+    services.claims_record(
+        repo_id="demo-org/tiny",
+        source="submission",
+        claims=[services.ClaimInput(benchmark="smoke_arc", value=95.0, unit="percent", shots=0)],
+    )
+    response = client.get("/models/demo-org/tiny/history.json")
+    charts = {c["benchmark"]: c["figure"] for c in response.json()["charts"]}
+    traces = {trace["name"]: trace for trace in charts["smoke_arc"]["data"]}
+    assert traces["measured, 0-shot"]["y"] == [50.0] and traces["claimed"]["y"] == [95.0]
+    assert any("flag opened" in a["text"] for a in charts["smoke_arc"]["layout"]["annotations"])
+    again = client.get("/models/demo-org/tiny/history.json", HTTP_IF_NONE_MATCH=response["ETag"])
+    assert again.status_code == 304
+    services.claims_record(
+        repo_id="demo-org/tiny",
+        source="submission",
+        claims=[services.ClaimInput(benchmark="smoke_arc", value=51.0, unit="percent", shots=0)],
+    )
+    fresh = client.get("/models/demo-org/tiny/history.json", HTTP_IF_NONE_MATCH=response["ETag"])
+    assert fresh.status_code == 200  # a new claim is never hidden behind a stale cache
+    assert (
+        len(
+            [t for t in fresh.json()["charts"][0]["figure"]["data"] if t["name"] == "claimed"][0][
+                "y"
+            ]
+        )
+        == 2
+    )
+
+
+def test_plotly_is_served_from_our_own_static_files(client: Client) -> None:
+    response = client.get("/static/plotly/plotly.min.js")
+    assert response.status_code == 200

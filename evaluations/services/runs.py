@@ -88,6 +88,7 @@ class SubmissionOutcome:
 def _same_setting(submission: Submission) -> Q:
     return Q(
         submission__suite=submission.suite,
+        submission__tasks=submission.tasks,
         submission__backend=submission.backend,
         submission__precision=submission.precision,
         submission__chat_template=submission.chat_template,
@@ -102,6 +103,7 @@ def submission_create(
     precision: str = Precision.AUTO,
     chat_template: bool = False,
     backend: str | None = None,
+    tasks: list[dict[str, Any]] | None = None,
 ) -> SubmissionOutcome:
     """Record a submission and queue its run, or link to a run that already answers it.
 
@@ -118,6 +120,7 @@ def submission_create(
         raise ValidationError(f"Unknown precision “{precision}”.", code="invalid_precision")
     if backend not in Backend.values:
         raise ValidationError(f"Unknown backend “{backend}”.", code="invalid_backend")
+    tasks = _clean_tasks(suite, tasks or [])
 
     with transaction.atomic():
         repo, _ = ModelRepo.objects.get_or_create(hub_id=repo_id)
@@ -128,12 +131,27 @@ def submission_create(
             backend=backend,
             precision=precision,
             chat_template=chat_template,
+            tasks=tasks,
         )
         existing = _existing_run_for(submission)
         if existing is not None:
             return SubmissionOutcome(submission, existing, reused=True)
         run = _run_create(submission)
     return SubmissionOutcome(submission, run, reused=False)
+
+
+def _clean_tasks(suite: str, tasks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A claim-matched subset of the suite, each benchmark with its shots, in a stable order."""
+    cleaned = []
+    for task in tasks:
+        key, shots = task.get("benchmark"), task.get("shots")
+        if key not in SUITES[suite]:
+            raise ValidationError(f"“{key}” is not a benchmark of the {suite} suite.")
+        if not isinstance(shots, int) or not 0 <= shots <= 100:
+            raise ValidationError(f"{key}: shots must be a whole number from 0 to 100.")
+        cleaned.append({"benchmark": key, "shots": shots})
+    return sorted(cleaned, key=lambda task: (SUITES[suite].index(task["benchmark"]),
+                                             task["shots"]))
 
 
 def _existing_run_for(submission: Submission) -> EvaluationRun | None:

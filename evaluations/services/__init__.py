@@ -1,0 +1,53 @@
+"""Every change of state in the domain goes through these functions.
+
+``runs``: submissions and the evaluation run's state machine. ``claims``: claims and the flags
+the discrepancy rule raises on them. Views, admin, API and tasks import from here.
+"""
+
+from evaluations.services.claims import (
+    ClaimInput,
+    claim_matched_runs_queue,
+    claims_import_card,
+    claims_record,
+    flags_recompute,
+)
+from evaluations.services.runs import (
+    ALLOWED_TRANSITIONS,
+    InvalidTransition,
+    SubmissionOutcome,
+    _transition,
+    run_cancel,
+    run_claim,
+    run_fail,
+    run_heartbeat,
+    run_record_inspection,
+    run_record_results,
+    run_retry,
+    run_start_evaluating,
+    runs_reap_stale,
+    runs_requeue_stalled,
+    submission_create,
+)
+
+__all__ = [
+    "ALLOWED_TRANSITIONS",
+    "ClaimInput",
+    "claim_matched_runs_queue",
+    "InvalidTransition",
+    "SubmissionOutcome",
+    "_transition",
+    "claims_import_card",
+    "claims_record",
+    "flags_recompute",
+    "run_cancel",
+    "run_claim",
+    "run_fail",
+    "run_heartbeat",
+    "run_record_inspection",
+    "run_record_results",
+    "run_retry",
+    "run_start_evaluating",
+    "runs_reap_stale",
+    "runs_requeue_stalled",
+    "submission_create",
+]

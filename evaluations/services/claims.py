@@ -1,0 +1,328 @@
+"""Claims in, flags out.
+
+Claims are recorded once and never edited (a correction supersedes). Whenever a claim arrives
+or a run finishes, ``flags_recompute`` lays the current claims next to the measurements in the
+same setting (``selectors.claim_evidence``), and every change of a flag's state is appended
+as a new event. Claims that only lack a measurement in their setting get a claim-matched run.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from evaluations import selectors
+from evaluations.catalogue import BENCHMARKS, SUITES
+from evaluations.models import (
+    Claim,
+    ClaimSource,
+    EvaluationRun,
+    Flag,
+    FlagEvent,
+    FlagState,
+    ModelRepo,
+    Revision,
+    Submission,
+    Unit,
+)
+from evaluations.services.runs import submission_create
+
+MAX_CLAIMS_PER_BATCH = 50
+
+
+@dataclass(frozen=True)
+class ClaimInput:
+    """One claim as a form, the API or a model card gives it; ``value`` in ``unit``."""
+
+    benchmark: str  # catalogue key, or "" when the benchmark is not in the catalogue
+    value: float | None
+    unit: str = Unit.FRACTION
+    shots: int | None = None
+    chat_template: bool | None = False
+    chain_of_thought: bool | None = False
+    system_prompt: str = ""
+    stated_stderr: float | None = None  # in the same unit as the value
+    label: str = ""
+    metric: str = ""
+    filter: str = ""
+    typed_value: str = ""
+    unit_reason: str = ""
+    not_comparable_reason: str = ""
+    source_url: str = ""
+    source_name: str = ""
+    inherited_from: str = ""
+    supersedes: int | None = None  # id of the claim this one corrects
+    # Set when the value was already converted to a raw fraction (a model-card import, which
+    # decides the unit itself); ``value`` and ``unit`` then only describe what was written.
+    fraction: float | None = None
+    stderr_fraction: float | None = None
+
+
+def to_fraction(value: float, unit: str, benchmark: str) -> float:
+    """The raw fraction a value stands for. Normalised values (0–100 above the random
+    baseline) convert back only where the catalogue knows the baseline."""
+    if unit == Unit.FRACTION:
+        return value
+    if unit == Unit.PERCENT:
+        return value / 100.0
+    baseline = BENCHMARKS[benchmark].random_baseline
+    return baseline + value / 100.0 * (1.0 - baseline)
+
+
+def _check(claim: ClaimInput) -> ClaimInput:
+    """Refuse what can never be a claim; fill in the catalogue's defaults."""
+    if claim.benchmark and claim.benchmark not in BENCHMARKS:
+        raise ValidationError(f"Unknown benchmark “{claim.benchmark}”.", code="unknown_benchmark")
+    label = claim.label or (BENCHMARKS[claim.benchmark].display_name if claim.benchmark else "")
+    if not label:
+        raise ValidationError("A claim needs a benchmark.", code="no_benchmark")
+    if claim.unit not in Unit.values and (claim.unit or claim.fraction is None):
+        # Only an import that converted the value itself may leave the unit unknown ("").
+        raise ValidationError(f"Unknown unit “{claim.unit}”.", code="invalid_unit")
+    if claim.fraction is not None and not 0.0 <= claim.fraction <= 1.0:
+        raise ValidationError(f"{label}: {claim.fraction} is not a fraction in [0, 1].")
+    if claim.value is not None and claim.fraction is None:
+        top = 1.0 if claim.unit == Unit.FRACTION else 100.0
+        if not 0.0 <= claim.value <= top:
+            raise ValidationError(
+                f"{label}: {claim.value} is outside 0–{top:g} for a value in {claim.unit}.",
+                code="out_of_range",
+            )
+        if claim.unit == Unit.NORMALISED and not claim.benchmark:
+            raise ValidationError(f"{label}: a normalised value needs a catalogue benchmark.")
+    if claim.stated_stderr is not None and claim.stated_stderr < 0:
+        raise ValidationError(f"{label}: a standard error cannot be negative.")
+    if claim.shots is not None and not 0 <= claim.shots <= 100:
+        raise ValidationError(f"{label}: shots must be between 0 and 100.", code="bad_shots")
+    benchmark = BENCHMARKS.get(claim.benchmark)
+    return replace(
+        claim,
+        label=label[:300],
+        metric=claim.metric or (benchmark.metric if benchmark else ""),
+        filter=claim.filter or (benchmark.filter if benchmark else ""),
+        typed_value=(claim.typed_value or ("" if claim.value is None else f"{claim.value:g}"))[
+            :100
+        ],
+    )
+
+
+def _row(claim: ClaimInput, **common: object) -> Claim:
+    value, stderr = claim.fraction, claim.stderr_fraction
+    if value is None and claim.value is not None:
+        value = to_fraction(claim.value, claim.unit, claim.benchmark)
+    if stderr is None and claim.stated_stderr is not None:
+        # A standard error scales like the value; a baseline shift does not move it.
+        scale = 1.0 if claim.unit == Unit.FRACTION else 0.01
+        if claim.unit == Unit.NORMALISED:
+            scale *= 1.0 - BENCHMARKS[claim.benchmark].random_baseline
+        stderr = claim.stated_stderr * scale
+    return Claim(
+        benchmark=claim.benchmark,
+        label=claim.label,
+        metric=claim.metric,
+        filter=claim.filter,
+        shots=claim.shots,
+        chat_template=claim.chat_template,
+        chain_of_thought=claim.chain_of_thought,
+        system_prompt=claim.system_prompt,
+        value=value,
+        typed_value=claim.typed_value,
+        unit=claim.unit,
+        unit_reason=claim.unit_reason[:300],
+        stated_stderr=stderr,
+        not_comparable_reason=claim.not_comparable_reason[:300],
+        source_url=claim.source_url[:500],
+        source_name=claim.source_name[:200],
+        inherited_from=claim.inherited_from[:200],
+        supersedes_id=claim.supersedes,
+        **common,
+    )
+
+
+def claims_record(
+    *,
+    repo_id: str,
+    claims: Iterable[ClaimInput],
+    source: str,
+    reported_by: str = "",
+    submission: Submission | None = None,
+    revision: Revision | None = None,
+) -> list[Claim]:
+    """Record claims made together (one family for the Holm correction), then recompute the
+    repo's flags and queue claim-matched runs for claims no measurement matches yet."""
+    checked = [_check(claim) for claim in claims]
+    if not checked:
+        return []
+    if len(checked) > MAX_CLAIMS_PER_BATCH:
+        raise ValidationError(f"At most {MAX_CLAIMS_PER_BATCH} claims at once.")
+    if source not in ClaimSource.values:
+        raise ValidationError(f"Unknown claim source “{source}”.")
+    with transaction.atomic():
+        repo, _ = ModelRepo.objects.get_or_create(hub_id=repo_id)
+        _check_supersedes(repo, checked)
+        batch = uuid.uuid4()
+        rows = Claim.objects.bulk_create(
+            _row(
+                claim,
+                repo=repo,
+                revision=revision,
+                submission=submission,
+                batch=batch,
+                source=source,
+                reported_by=reported_by[:200],
+            )
+            for claim in checked
+        )
+    flags_recompute(repo_id=repo.id)
+    claim_matched_runs_queue(repo_id=repo.id)
+    return rows
+
+
+def _check_supersedes(repo: ModelRepo, claims: list[ClaimInput]) -> None:
+    ids = [claim.supersedes for claim in claims if claim.supersedes]
+    if not ids:
+        return
+    current = set(repo.claims.current().filter(id__in=ids).values_list("id", flat=True))
+    for claim_id in ids:
+        if claim_id not in current:
+            raise ValidationError(
+                f"Claim #{claim_id} is not a current claim of {repo.hub_id}: only the latest "
+                "version of a claim can be corrected.",
+                code="bad_supersedes",
+            )
+
+
+def claims_import_card(
+    *,
+    repo_id: str,
+    revision: Revision,
+    claims: Iterable[ClaimInput],
+    source: str,
+    reported_by: str = "",
+) -> list[Claim]:
+    """Claims read from the model card of an evaluated commit, once per commit and source."""
+    if Claim.objects.filter(revision=revision, source=source).exists():
+        return []
+    return claims_record(
+        repo_id=repo_id, claims=claims, source=source, reported_by=reported_by, revision=revision
+    )
+
+
+# --- Flags ------------------------------------------------------------------------------
+
+
+def flags_recompute(*, repo_id: int) -> None:
+    """Bring every flag of the repo in line with the evidence, appending one event per change."""
+    with transaction.atomic():
+        # One recompute per repo at a time: a claim and a finished run can arrive together.
+        ModelRepo.objects.select_for_update().get(id=repo_id)
+        rows = selectors.claim_evidence(repo_id)
+        for row in rows:
+            _settle(row)
+        current = {row.claim.id for row in rows}
+        for flag in Flag.objects.filter(claim__repo_id=repo_id).exclude(claim_id__in=current):
+            _close(
+                flag,
+                f"Claim superseded by a corrected claim (#{flag.claim.superseded_by.id}).",
+                run=None,
+                evidence={},
+            )
+
+
+def _latest_event(flag: Flag) -> FlagEvent | None:
+    return flag.events.order_by("-created_at", "-id").first()
+
+
+def _settle(row: selectors.ClaimEvidence) -> None:
+    judgement = row.judgement
+    flag = Flag.objects.filter(claim=row.claim).first()
+    if judgement is not None and judgement.flagged:
+        if flag is None:
+            flag = Flag.objects.create(claim=row.claim)
+            state = FlagState.OPENED
+        else:
+            last = _latest_event(flag)
+            if last is not None and last.is_open and last.run_id == row.score.run_id:
+                return
+            state = FlagState.REOPENED if last and not last.is_open else FlagState.OPENED
+        FlagEvent.objects.create(
+            flag=flag,
+            state=state,
+            severity=judgement.severity or "",
+            reason=judgement.explanation,
+            run=row.score.run,
+            evidence=row.evidence_numbers(),
+        )
+        return
+    if flag is not None:
+        if judgement is not None:
+            opened_on = _latest_event(flag).run
+            moved = opened_on is not None and opened_on.revision_id != row.score.run.revision_id
+            prefix = "Resolved by a newer revision. " if moved else "No longer contradicted. "
+            _close(
+                flag,
+                prefix + judgement.explanation,
+                run=row.score.run,
+                evidence=row.evidence_numbers(),
+            )
+        else:
+            _close(
+                flag, f"No longer comparable: {row.not_comparable_reason}.", run=None, evidence={}
+            )
+
+
+def _close(flag: Flag, reason: str, *, run: EvaluationRun | None, evidence: dict) -> None:
+    last = _latest_event(flag)
+    if last is None or not last.is_open:
+        return
+    FlagEvent.objects.create(
+        flag=flag, state=FlagState.RESOLVED, reason=reason, run=run, evidence=evidence
+    )
+
+
+# --- Claim-matched runs -----------------------------------------------------------------
+
+
+def claim_matched_runs_queue(*, repo_id: int) -> Submission | None:
+    """Queue one run (one model load) of the benchmarks whose claims name a setting no
+    measurement of the latest evaluated commit has, where the catalogue can express it."""
+    latest = selectors.latest_full_run(repo_id)
+    if latest is None:
+        return None
+    wanted = sorted(
+        {
+            (row.claim.benchmark, row.claim.shots, bool(row.claim.chat_template))
+            for row in selectors.claim_evidence(repo_id)
+            if row.needs_run
+        }
+    )
+    if not wanted:
+        return None
+    chat_template = wanted[0][2]  # one setting per run; the rest follow after it finishes
+    tasks = [
+        {"benchmark": key, "shots": shots} for key, shots, chat in wanted if chat == chat_template
+    ]
+    suite = next(s for s, keys in SUITES.items() if tasks[0]["benchmark"] in keys)
+    tasks = [t for t in tasks if t["benchmark"] in SUITES[suite]]
+    already = Submission.objects.filter(
+        repo_id=repo_id,
+        ref=latest.revision.commit_sha,
+        tasks=tasks,
+        chat_template=chat_template,
+    )
+    if already.exists():  # queued, done or failed: never loop on a claim-matched run
+        return None
+    outcome = submission_create(
+        repo_id=latest.submission.repo.hub_id,
+        ref=latest.revision.commit_sha,
+        suite=suite,
+        precision=latest.submission.precision,
+        chat_template=chat_template,
+        backend=latest.submission.backend,
+        tasks=tasks,
+    )
+    return outcome.submission

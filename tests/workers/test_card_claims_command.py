@@ -1,0 +1,46 @@
+"""`manage.py card_claims`: what a card would import, before submitting."""
+
+from __future__ import annotations
+
+import json
+from io import StringIO
+from pathlib import Path
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from workers.standin.hub_server import serve_in_thread
+from workers.standin.repos import publish_repo
+
+CARDS = Path(__file__).resolve().parent.parent / "evaluations" / "cards"
+
+
+def run(*args: str) -> list[dict]:
+    out = StringIO()
+    call_command("card_claims", *args, stdout=out, stderr=StringIO())
+    return json.loads(out.getvalue())
+
+
+def test_it_prints_the_claims_of_a_card_file_as_json() -> None:
+    claims = run(str(CARDS / "oll_v1.md"), "--repo-id", "lumen-lab/Lumen-7B-v0.3")
+    arc = next(c for c in claims if c["benchmark"] == "arc_challenge")
+    assert arc["value"] == pytest.approx(0.6143) and arc["unit"] == "percent"
+    assert arc["shots"] == 25 and arc["comparable"] is True and arc["unit_reason"]
+
+
+def test_a_broken_card_exits_non_zero_with_the_parse_error() -> None:
+    with pytest.raises(CommandError, match="not valid YAML"):
+        run(str(CARDS / "broken.md"))
+
+
+def test_it_reads_a_repo_card_from_the_hub(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    readme = (CARDS / "oll_v2.md").read_bytes()
+    publish_repo(tmp_path, "lab/model", {"README.md": readme, "config.json": b"{}"})
+    server, url = serve_in_thread(tmp_path)
+    monkeypatch.setenv("HF_ENDPOINT", url)
+    try:
+        claims = run("lab/model")
+    finally:
+        server.shutdown()
+    assert {c["benchmark"] for c in claims} >= {"gpqa", "mmlu_pro", "bbh"}
+    assert next(c for c in claims if c["benchmark"] == "bbh")["comparable"] is False
