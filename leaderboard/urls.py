@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.urls import path
 
 from leaderboard import views
+from leaderboard.api import api
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -13,6 +14,7 @@ urlpatterns = [
     path("runs/<int:run_id>/artifacts/<str:kind>/", views.artifact_download, name="run-artifact"),
     path("models/<str:owner>/<str:name>/", views.model_detail, name="model-detail"),
     path("models/<str:owner>/<str:name>/history.json", views.model_history, name="model-history"),
+    path("api/v1/", api.urls),
     path("admin/", admin.site.urls),
 ]
 

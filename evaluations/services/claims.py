@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
 from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator
 from django.db import transaction
 
 from evaluations import selectors
@@ -30,6 +31,7 @@ from evaluations.models import (
     Unit,
 )
 from evaluations.services.runs import submission_create
+from evaluations.validation import clean_repo_id
 
 MAX_CLAIMS_PER_BATCH = 50
 
@@ -96,6 +98,11 @@ def _check(claim: ClaimInput) -> ClaimInput:
             raise ValidationError(f"{label}: a normalised value needs a catalogue benchmark.")
     if claim.stated_stderr is not None and claim.stated_stderr < 0:
         raise ValidationError(f"{label}: a standard error cannot be negative.")
+    if claim.source_url:
+        try:
+            URLValidator(schemes=["http", "https"])(claim.source_url)
+        except ValidationError as error:
+            raise ValidationError(f"{label}: the source link must be an http(s) URL.") from error
     if claim.shots is not None and not 0 <= claim.shots <= 100:
         raise ValidationError(f"{label}: shots must be between 0 and 100.", code="bad_shots")
     benchmark = BENCHMARKS.get(claim.benchmark)
@@ -154,6 +161,7 @@ def claims_record(
 ) -> list[Claim]:
     """Record claims made together (one family for the Holm correction), then recompute the
     repo's flags and queue claim-matched runs for claims no measurement matches yet."""
+    repo_id = clean_repo_id(repo_id)
     checked = [_check(claim) for claim in claims]
     if not checked:
         return []

@@ -104,7 +104,7 @@ def test_it_rounds_points_half_up_as_a_reader_would() -> None:
     judgement = judge_one(a_claim(claimed=0.8005, measured=0.70, measured_stderr=0.0105))
 
     assert judgement.explanation.startswith("Claimed 80.1, measured 70.0 ± 1.1 ")
-    assert "10.1 points lower, z = 9.5 " in judgement.explanation
+    assert "10.1 points lower, z = 9.6 " in judgement.explanation
 
 
 def test_it_reads_zero_for_an_exact_claim_equal_to_an_exact_measurement() -> None:
