@@ -9,7 +9,10 @@ from django.http import HttpRequest
 
 from evaluations import services
 from evaluations.models import (
+    Claim,
     EvaluationRun,
+    Flag,
+    FlagEvent,
     ModelRepo,
     Revision,
     RunArtifact,
@@ -96,3 +99,35 @@ class ScoreAdmin(ReadOnlyAdmin):
 @admin.register(RunArtifact)
 class RunArtifactAdmin(ReadOnlyAdmin):
     list_display = ["run", "kind", "path", "sha256", "size_bytes"]
+
+
+@admin.register(Claim)
+class ClaimAdmin(ReadOnlyAdmin):
+    list_display = ["id", "repo", "label", "typed_value", "unit", "shots", "source",
+                    "reported_by", "supersedes", "created_at"]
+    list_filter = ["source", "benchmark"]
+    search_fields = ["repo__hub_id", "label", "reported_by"]
+
+
+class FlagEventInline(admin.TabularInline):
+    model = FlagEvent
+    extra = 0
+    can_delete = False
+    readonly_fields = ["state", "severity", "reason", "run", "actor", "created_at"]
+    fields = readonly_fields
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(Flag)
+class FlagAdmin(ReadOnlyAdmin):
+    list_display = ["id", "claim", "created_at"]
+    search_fields = ["claim__repo__hub_id", "claim__label"]
+    inlines = [FlagEventInline]
+
+
+@admin.register(FlagEvent)
+class FlagEventAdmin(ReadOnlyAdmin):
+    list_display = ["flag", "state", "severity", "run", "actor", "created_at"]
+    list_filter = ["state", "severity"]

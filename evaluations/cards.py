@@ -45,6 +45,9 @@ BENCHMARK_NAMES: dict[str, tuple[str, ...]] = {
             "leaderboard-bbh"),
     "gpqa": ("gpqa", "idavidrein/gpqa", "leaderboard-gpqa"),
     "musr": ("musr", "taur-lab/musr", "leaderboard-musr"),
+    # The demo's local tasks, so that demo cards import like real ones.
+    "smoke_arc": ("smoke-arc",),
+    "smoke_gsm8k": ("smoke-gsm8k",),
 }
 # Names that several benchmarks share: never decide on them (MATH and MATH Lvl 5 share the type).
 AMBIGUOUS_NAMES = frozenset({"hendrycks/competition-math", "text-generation"})

@@ -7,7 +7,6 @@ import hashlib
 from django.contrib import messages
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.http import (
     FileResponse,
     Http404,
@@ -23,7 +22,7 @@ from plotly.utils import PlotlyJSONEncoder
 
 from evaluations import selectors, services
 from evaluations.catalogue import SUITE_DESCRIPTIONS, SUITES, suite_benchmarks
-from evaluations.models import ClaimSource, EvaluationRun, ModelRepo, RunArtifact
+from evaluations.models import EvaluationRun, ModelRepo, RunArtifact
 from evaluations.storage import artifact_path
 from leaderboard import charts as charts_module
 from leaderboard.forms import SubmissionForm, claim_forms
@@ -61,7 +60,7 @@ def submit(request: HttpRequest) -> HttpResponse:
     claims = claim_forms(suite if suite in SUITES else "smoke", data)
     if data is not None and form.is_valid() and all(claim.is_valid() for claim in claims):
         try:
-            outcome = _submit_with_claims(form.cleaned_data, claims)
+            outcome = _submit(form.cleaned_data, claims)
         except ValidationError as error:
             form.add_error(None, error)
         else:
@@ -73,20 +72,13 @@ def submit(request: HttpRequest) -> HttpResponse:
     return render(request, "leaderboard/submit.html", context, status=400 if data else 200)
 
 
-def _submit_with_claims(cleaned: dict, claims: list) -> services.SubmissionOutcome:
-    """The submission and its claims stand or fall together."""
-    with transaction.atomic():
-        outcome = services.submission_create(
-            repo_id=cleaned["repo_id"], ref=cleaned["ref"], suite=cleaned["suite"],
-            precision=cleaned["precision"], chat_template=cleaned["chat_template"],
-        )
-        inputs = [claim.to_input() for claim in claims]
-        services.claims_record(
-            repo_id=cleaned["repo_id"], claims=[i for i in inputs if i is not None],
-            source=ClaimSource.SUBMISSION, reported_by="the submitter",
-            submission=outcome.submission,
-        )
-    return outcome
+def _submit(cleaned: dict, claims: list) -> services.SubmissionOutcome:
+    inputs = [claim.to_input() for claim in claims]
+    return services.submission_create_with_claims(
+        repo_id=cleaned["repo_id"], ref=cleaned["ref"], suite=cleaned["suite"],
+        precision=cleaned["precision"], chat_template=cleaned["chat_template"],
+        claims=[claim for claim in inputs if claim is not None],
+    )
 
 
 def _run_or_404(run_id: int) -> EvaluationRun:

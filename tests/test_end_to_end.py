@@ -12,23 +12,26 @@ import re
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 from django.conf import settings
 from django.db import connection
 from django.test import Client
+from django.utils.html import escape
 
 from evaluations import dispatch
-from evaluations.models import EvaluationRun, RunState
+from evaluations.models import Claim, EvaluationRun, Flag, FlagEvent, RunState, Submission
 from workers.standin import demo_repos
 from workers.standin.hub_server import serve_in_thread
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 ROOT = Path(__file__).resolve().parent.parent
 WAIT_SECONDS = 300
+T = TypeVar("T")
 
 
 @dataclass
@@ -82,9 +85,9 @@ def worker(django_db_setup: None, hub: Hub, tmp_path_factory: pytest.TempPathFac
     log.close()
 
 
-def _submit(client: Client, repo_id: str, ref: str = "main") -> EvaluationRun:
+def _submit(client: Client, repo_id: str, ref: str = "main", **claims: str) -> EvaluationRun:
     response = client.post("/submit/", {"repo_id": repo_id, "ref": ref, "suite": "smoke",
-                                        "precision": "auto"})
+                                        "precision": "auto", **claims})
     assert response.status_code == 302, response.content.decode()[:2000]
     run_id = int(re.search(r"/runs/(\d+)/", response["Location"]).group(1))
     return EvaluationRun.objects.get(id=run_id)
@@ -103,6 +106,16 @@ def _wait_until_final(run: EvaluationRun, worker: subprocess.Popen[bytes]) -> Ev
         assert worker.poll() is None, "the worker process died"
         time.sleep(0.2)
     raise AssertionError(f"run {run.id} still {run.state} after {WAIT_SECONDS} s")
+
+
+def _eventually(find: Callable[[], T | None], seconds: float = 30) -> T:
+    """What the worker does right after a run is marked finished (judging claims, queueing
+    a claim-matched run) lands a moment later."""
+    deadline = time.monotonic() + seconds
+    while (found := find()) is None:
+        assert time.monotonic() < deadline, "nothing appeared"
+        time.sleep(0.2)
+    return found
 
 
 def _direct_evaluation(model_dir: Path) -> dict:
@@ -154,6 +167,12 @@ def test_a_submitted_model_is_evaluated_and_its_page_shows_lm_evals_numbers(
     assert shown["smoke_arc"][0] > 0.5  # the trained model clearly beats chance (0.25)
     assert hub.shas[demo_repos.TRAINED] in html
 
+    # The model card's claims were imported for that commit, and they hold.
+    card_claims = Claim.objects.filter(repo__hub_id=demo_repos.TRAINED, source="model-card")
+    assert {c.benchmark for c in card_claims} == {"smoke_arc", "smoke_gsm8k"}
+    assert all(c.revision_id == run.revision_id for c in card_claims)
+    assert not Flag.objects.filter(claim__in=card_claims).exists()
+
     # The same commit again: linked to the first run, nothing downloaded, nothing evaluated.
     weights_before = _weight_downloads(hub, demo_repos.TRAINED)
     again = _wait_until_final(_submit(client, demo_repos.TRAINED), worker)
@@ -182,3 +201,35 @@ def test_a_second_delivery_of_the_same_message_changes_nothing(
     again = EvaluationRun.objects.get(id=first.id)
     assert (again.state, again.finished_at, again.error_code) == (
         first.state, first.finished_at, first.error_code)
+
+
+def test_an_over_claim_ends_with_a_flag_quoting_the_measured_value(
+    client: Client, hub: Hub, worker: subprocess.Popen[bytes]
+) -> None:
+    run = _wait_until_final(_submit(client, demo_repos.RANDOM_A, **{
+        "claim-smoke_arc-value": "92", "claim-smoke_arc-unit": "percent",
+        "claim-smoke_arc-shots": "0"}), worker)
+    assert run.state == RunState.FINISHED, f"{run.error_code}: {run.error_detail}"
+    measured = run.scores.get(benchmark="smoke_arc")
+    [event] = FlagEvent.objects.filter(flag__claim__repo__hub_id=demo_repos.RANDOM_A)
+    assert event.state == "opened" and event.run_id == run.id and event.severity == "severe"
+    assert f"measured {100 * measured.value:.1f} ± {100 * measured.stderr:.1f}" in event.reason
+    page = client.get(f"/models/{demo_repos.RANDOM_A}/").content.decode()
+    assert escape(event.reason) in page and "contradicted" in page
+
+
+def test_a_claim_in_another_setting_gets_a_claim_matched_run_and_is_then_judged(
+    client: Client, hub: Hub, worker: subprocess.Popen[bytes]
+) -> None:
+    first = _wait_until_final(_submit(client, demo_repos.RANDOM_B, **{
+        "claim-smoke_arc-value": "41", "claim-smoke_arc-shots": "5"}), worker)
+    assert first.state == RunState.FINISHED
+    matched = _eventually(lambda: Submission.objects.filter(
+        repo__hub_id=demo_repos.RANDOM_B, tasks=[{"benchmark": "smoke_arc", "shots": 5}]).first())
+    assert matched.ref == first.revision.commit_sha  # the same commit, pinned
+    matched_run = _wait_until_final(matched.runs.get(), worker)
+    assert matched_run.state == RunState.FINISHED
+    assert matched_run.scores.get().shots == 5
+    api = client.get(f"/api/v1/models/{demo_repos.RANDOM_B}/claims").json()
+    assert api[0]["verdict"] in {"consistent", "contradicted", "under-claim"}
+    assert api[0]["run_id"] == matched_run.id

@@ -99,12 +99,21 @@ def start_hub(hub_root: Path, processes: list[subprocess.Popen[bytes]]) -> str:
 
 def submit_demo_models() -> None:
     from evaluations import services
-    from workers.standin.demo_repos import EVALUABLE
+    from evaluations.models import Submission
+    from workers.standin.demo_repos import SUBMITTED_CLAIMS
 
-    for repo_id in EVALUABLE:
-        outcome = services.submission_create(repo_id=repo_id, ref="main", suite="smoke")
+    for repo_id, claimed in SUBMITTED_CLAIMS.items():
+        if Submission.objects.filter(repo__hub_id=repo_id).exists():
+            say(f"{repo_id}: submitted by an earlier demo run")
+            continue
+        claims = [services.ClaimInput(benchmark=key, value=value, unit="percent", shots=shots,
+                                      source_url=f"https://example.org/{repo_id}/announcement")
+                  for key, value, shots in claimed]
+        outcome = services.submission_create_with_claims(
+            repo_id=repo_id, ref="main", suite="smoke", claims=claims,
+            reported_by=f"{repo_id.split('/')[0]} (demo author)")
         note = "already evaluated or on its way" if outcome.reused else "queued"
-        say(f"{repo_id}: run #{outcome.run.id} {note}")
+        say(f"{repo_id}: run #{outcome.run.id} {note}, {len(claims)} claim(s) submitted")
 
 
 def wait(processes: list[subprocess.Popen[bytes]]) -> None:

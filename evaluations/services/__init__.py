@@ -10,6 +10,7 @@ from evaluations.services.claims import (
     claims_import_card,
     claims_record,
     flags_recompute,
+    submission_create_with_claims,
 )
 from evaluations.services.runs import (
     ALLOWED_TRANSITIONS,
@@ -50,4 +51,5 @@ __all__ = [
     "runs_reap_stale",
     "runs_requeue_stalled",
     "submission_create",
+    "submission_create_with_claims",
 ]

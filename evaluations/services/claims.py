@@ -11,6 +11,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
@@ -30,7 +31,7 @@ from evaluations.models import (
     Submission,
     Unit,
 )
-from evaluations.services.runs import submission_create
+from evaluations.services.runs import SubmissionOutcome, submission_create
 from evaluations.validation import clean_repo_id
 
 MAX_CLAIMS_PER_BATCH = 50
@@ -188,6 +189,20 @@ def claims_record(
     flags_recompute(repo_id=repo.id)
     claim_matched_runs_queue(repo_id=repo.id)
     return rows
+
+
+def submission_create_with_claims(
+    *, claims: Iterable[ClaimInput], reported_by: str = "the submitter", **submission: Any
+) -> SubmissionOutcome:
+    """A submission and the scores its submitter claims: they stand or fall together."""
+    with transaction.atomic():
+        outcome = submission_create(**submission)
+        claims_record(
+            repo_id=outcome.submission.repo.hub_id, claims=claims,
+            source=ClaimSource.SUBMISSION, reported_by=reported_by,
+            submission=outcome.submission,
+        )
+    return outcome
 
 
 def _check_supersedes(repo: ModelRepo, claims: list[ClaimInput]) -> None:

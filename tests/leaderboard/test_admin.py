@@ -6,7 +6,7 @@ import pytest
 from django.contrib.auth.models import User
 from django.test import Client
 
-from evaluations import dispatch
+from evaluations import dispatch, services
 from evaluations.models import RunState
 from tests.factories import finished_run, queued_run
 
@@ -21,9 +21,11 @@ def admin_client(client: Client, monkeypatch: pytest.MonkeyPatch) -> Client:
 
 
 @pytest.mark.parametrize("model", ["modelrepo", "revision", "submission", "evaluationrun",
-                                   "score", "runartifact"])
+                                   "score", "runartifact", "claim", "flag", "flagevent"])
 def test_every_model_has_an_admin_list(admin_client: Client, model: str) -> None:
-    finished_run()
+    finished_run("demo-org/tiny", value=0.5)
+    services.claims_record(repo_id="demo-org/tiny", source="submission", claims=[
+        services.ClaimInput(benchmark="smoke_arc", value=95.0, unit="percent", shots=0)])
     assert admin_client.get(f"/admin/evaluations/{model}/").status_code == 200
 
 

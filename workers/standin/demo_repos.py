@@ -21,12 +21,35 @@ TOO_LARGE = "demo-org/huge-70b"
 GATED = "gated-org/tiny-gated"
 
 EVALUABLE = (TRAINED, RANDOM_A, RANDOM_B)
+# What each demo author claims when submitting (percent, shots): TRAINED's claims are in its
+# card and hold; RANDOM_A over-claims; RANDOM_B claims a setting we do not run by default.
+SUBMITTED_CLAIMS = {
+    TRAINED: [],
+    RANDOM_A: [("smoke_arc", 92.0, 0), ("smoke_gsm8k", 65.0, 0)],
+    RANDOM_B: [("smoke_arc", 41.0, 5)],
+}
 TRAIN_STEPS = 60
 
 
-def model_card(repo_id: str, licence: str = "apache-2.0") -> bytes:
+# The honest author states its scores in the model card, as many authors do.
+TRAINED_CARD_INDEX = """model-index:
+- name: tiny-trained
+  results:
+  - task: {type: text-generation}
+    dataset: {name: Smoke ARC, type: smoke_arc, args: {num_few_shot: 0}}
+    metrics: [{type: acc, value: 97.0}]
+    source: {name: self-reported, url: "https://example.org/tiny-trained/report"}
+  - task: {type: text-generation}
+    dataset: {name: Smoke GSM8K, type: smoke_gsm8k, args: {num_few_shot: 0}}
+    metrics: [{type: exact_match, value: 30.0}]
+    source: {name: self-reported, url: "https://example.org/tiny-trained/report"}
+"""
+
+
+def model_card(repo_id: str, licence: str = "apache-2.0", model_index: str = "") -> bytes:
     return (
-        f"---\nlicense: {licence}\nlibrary_name: transformers\ntags:\n- tiny\n- demo\n---\n"
+        f"---\nlicense: {licence}\nlibrary_name: transformers\ntags:\n- tiny\n- demo\n"
+        f"{model_index}---\n"
         f"# {repo_id}\n\nA tiny Llama-architecture model built for the leaderboard's demo.\n"
     ).encode()
 
@@ -35,7 +58,8 @@ def model_files(model_dir: Path, repo_id: str) -> dict[str, bytes | Path]:
     files: dict[str, bytes | Path] = {
         path.name: path for path in sorted(model_dir.iterdir()) if path.is_file()
     }
-    files["README.md"] = model_card(repo_id)
+    files["README.md"] = model_card(
+        repo_id, model_index=TRAINED_CARD_INDEX if repo_id == TRAINED else "")
     return files
 
 
