@@ -98,6 +98,26 @@ def default_suite() -> str:
 class RevisionView:
     revision: Revision
     runs: list[EvaluationRun]
+    changes: list[str] = field(default_factory=list)  # against the commit inspected before
+
+
+def revision_changes(newer: Revision, older: Revision) -> list[str]:
+    """What differs between two inspected commits, in words: files and model facts."""
+    def manifest(revision: Revision) -> dict[str, object]:
+        return {f["path"]: f.get("sha256") or f.get("blob_id") or f.get("size")
+                for f in revision.files}
+
+    before, after = manifest(older), manifest(newer)
+    changes = [f"added {path}" for path in sorted(after.keys() - before.keys())]
+    changes += [f"removed {path}" for path in sorted(before.keys() - after.keys())]
+    changes += [f"changed {path}" for path in sorted(after.keys() & before.keys())
+                if after[path] != before[path]]
+    for label, old, new in (("parameters", older.parameter_count, newer.parameter_count),
+                            ("weights dtype", older.dtype, newer.dtype),
+                            ("architecture", older.model_type, newer.model_type)):
+        if old != new:
+            changes.append(f"{label}: {old or '–'} → {new or '–'}")
+    return changes
 
 
 def model_revisions(repo: ModelRepo) -> list[RevisionView]:
@@ -108,7 +128,10 @@ def model_revisions(repo: ModelRepo) -> list[RevisionView]:
     revisions = repo.revisions.prefetch_related(Prefetch("runs", queryset=runs)).order_by(
         "-inspected_at"
     )
-    return [RevisionView(revision=r, runs=list(r.runs.all())) for r in revisions]
+    views = [RevisionView(revision=r, runs=list(r.runs.all())) for r in revisions]
+    for newer, older in zip(views, views[1:], strict=False):
+        newer.changes = revision_changes(newer.revision, older.revision)
+    return views
 
 
 def benchmark_name(key: str) -> str:

@@ -134,12 +134,22 @@ def download_repo(inspection: RepoInspection, dest_dir: Path, *, token: str | No
 
 def read_model_card(repo_id: str, ref: str = "main", *, token: str | None = None) -> str | None:
     """The README.md of ``repo_id`` at ``ref``, or None when the repo has none."""
+    return read_text_file(repo_id, ref, "README.md", token=token)
+
+
+def read_text_file(
+    repo_id: str, ref: str, path: str, *, token: str | None = None, max_bytes: int = 1 << 20
+) -> str | None:
+    """A small text file of the repo (a card, an .eval_results entry); None when absent.
+    Larger files than ``max_bytes`` are not read: these are data, not weights."""
     with _hub_errors(repo_id, ref), tempfile.TemporaryDirectory() as scratch:
         try:
-            path = _download(repo_id, ref, "README.md", Path(scratch), token)
+            local = Path(_download(repo_id, ref, path, Path(scratch), token))
         except EntryNotFoundError:
             return None
-        return Path(path).read_text(encoding="utf-8", errors="replace")
+        if local.stat().st_size > max_bytes:
+            return None
+        return local.read_text(encoding="utf-8", errors="replace")
 
 
 def files_to_download(files: tuple[RepoFile, ...]) -> list[RepoFile]:

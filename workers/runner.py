@@ -19,7 +19,12 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 
 from evaluations import services
-from evaluations.cards import CardError, claims_from_card_data
+from evaluations.cards import (
+    CardClaim,
+    CardError,
+    claims_from_card_data,
+    claims_from_eval_results,
+)
 from evaluations.catalogue import BENCHMARKS, Benchmark, suite_benchmarks
 from evaluations.errors import EvaluationError
 from evaluations.models import EvaluationRun
@@ -75,7 +80,7 @@ def _stages(run_id: int, work_dir: Path) -> str:
     )
     if original is not None:
         return f"duplicate-of-{original.id}"
-    _import_card_claims(run_id, inspection.card_data)
+    _import_card_claims(run_id, inspection)
     model_dir = hub.download_repo(inspection, work_dir / "model")
     if not services.run_start_evaluating(run_id=run_id, backend=settings.WORKER_BACKEND):
         return "cancelled"
@@ -94,31 +99,40 @@ def _stages(run_id: int, work_dir: Path) -> str:
     stored = artifacts.store_run_artifacts(run_id, outcome)
     services.run_record_results(run_id=run_id, scores=scores,
                                 versions=results.parse_versions(raw), artifacts=stored)
-    # New measurements: judge the repo's claims again, and measure settings still missing.
-    services.flags_recompute(repo_id=submission.repo_id)
+    # Claims in settings still unmeasured get a run of their own (flags were judged on record).
     services.claim_matched_runs_queue(repo_id=submission.repo_id)
     return "finished"
 
 
-def _import_card_claims(run_id: int, card_data: dict[str, Any]) -> None:
-    """The claims in the evaluated commit's model card, recorded once per commit. A card the
-    importer cannot read costs the run nothing: the claims are just not imported."""
+def _import_card_claims(run_id: int, inspection: hub.RepoInspection) -> None:
+    """The claims in the evaluated commit's model card and ``.eval_results`` files, recorded
+    once per commit. A card the importer cannot read costs the run nothing."""
     run = EvaluationRun.objects.select_related("revision", "submission__repo").get(id=run_id)
     repo_id = run.submission.repo.hub_id
+    cards: list[CardClaim] = []
     try:
-        cards = claims_from_card_data(card_data, repo_id=repo_id)
+        cards += claims_from_card_data(inspection.card_data, repo_id=repo_id)
+        for path in _eval_results_paths(inspection):
+            text = hub.read_text_file(repo_id, inspection.commit_sha, path)
+            cards += claims_from_eval_results(text or "", repo_id=repo_id)
     except CardError as error:
         logger.info("model card of %s not imported: %s", repo_id, error)
-        return
-    by_source: dict[str, list[ClaimInput]] = {}
+    # One family per source and reporter: the card's own claims, each community member's.
+    groups: dict[tuple[str, str], list[ClaimInput]] = {}
     for card in cards:
-        by_source.setdefault(card_import.source_of(card), []).append(card_import.claim_input(card))
-    for source, claims in by_source.items():
+        key = (card_import.source_of(card), card.reported_by or "the model card")
+        groups.setdefault(key, []).append(card_import.claim_input(card))
+    for (source, reporter), claims in groups.items():
         try:
             services.claims_import_card(repo_id=repo_id, revision=run.revision, claims=claims,
-                                        source=source, reported_by="the model card")
+                                        source=source, reported_by=reporter)
         except ValidationError as error:
             logger.info("claims of %s's card not imported: %s", repo_id, error.messages)
+
+
+def _eval_results_paths(inspection: hub.RepoInspection) -> list[str]:
+    return sorted(f.path for f in inspection.files
+                  if f.path.startswith(".eval_results/") and f.path.endswith((".yaml", ".yml")))
 
 
 def submission_tasks(suite: str, tasks: list[dict[str, Any]]) -> list[tuple[Benchmark, int]]:

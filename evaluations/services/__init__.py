@@ -9,9 +9,9 @@ from evaluations.services.claims import (
     claim_matched_runs_queue,
     claims_import_card,
     claims_record,
-    flags_recompute,
     submission_create_with_claims,
 )
+from evaluations.services.flags import flags_recompute
 from evaluations.services.runs import (
     ALLOWED_TRANSITIONS,
     InvalidTransition,

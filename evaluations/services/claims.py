@@ -22,15 +22,12 @@ from evaluations.catalogue import BENCHMARKS, SUITES
 from evaluations.models import (
     Claim,
     ClaimSource,
-    EvaluationRun,
-    Flag,
-    FlagEvent,
-    FlagState,
     ModelRepo,
     Revision,
     Submission,
     Unit,
 )
+from evaluations.services.flags import flags_recompute
 from evaluations.services.runs import SubmissionOutcome, submission_create
 from evaluations.validation import clean_repo_id
 
@@ -227,83 +224,12 @@ def claims_import_card(
     source: str,
     reported_by: str = "",
 ) -> list[Claim]:
-    """Claims read from the model card of an evaluated commit, once per commit and source."""
-    if Claim.objects.filter(revision=revision, source=source).exists():
+    """Claims read from the model card of an evaluated commit, once per commit, source and
+    reporter."""
+    if Claim.objects.filter(revision=revision, source=source, reported_by=reported_by).exists():
         return []
     return claims_record(
         repo_id=repo_id, claims=claims, source=source, reported_by=reported_by, revision=revision
-    )
-
-
-# --- Flags ------------------------------------------------------------------------------
-
-
-def flags_recompute(*, repo_id: int) -> None:
-    """Bring every flag of the repo in line with the evidence, appending one event per change."""
-    with transaction.atomic():
-        # One recompute per repo at a time: a claim and a finished run can arrive together.
-        ModelRepo.objects.select_for_update().get(id=repo_id)
-        rows = selectors.claim_evidence(repo_id)
-        for row in rows:
-            _settle(row)
-        current = {row.claim.id for row in rows}
-        for flag in Flag.objects.filter(claim__repo_id=repo_id).exclude(claim_id__in=current):
-            _close(
-                flag,
-                f"Claim superseded by a corrected claim (#{flag.claim.superseded_by.id}).",
-                run=None,
-                evidence={},
-            )
-
-
-def _latest_event(flag: Flag) -> FlagEvent | None:
-    return flag.events.order_by("-created_at", "-id").first()
-
-
-def _settle(row: selectors.ClaimEvidence) -> None:
-    judgement = row.judgement
-    flag = Flag.objects.filter(claim=row.claim).first()
-    if judgement is not None and judgement.flagged:
-        if flag is None:
-            flag = Flag.objects.create(claim=row.claim)
-            state = FlagState.OPENED
-        else:
-            last = _latest_event(flag)
-            if last is not None and last.is_open and last.run_id == row.score.run_id:
-                return
-            state = FlagState.REOPENED if last and not last.is_open else FlagState.OPENED
-        FlagEvent.objects.create(
-            flag=flag,
-            state=state,
-            severity=judgement.severity or "",
-            reason=judgement.explanation,
-            run=row.score.run,
-            evidence=row.evidence_numbers(),
-        )
-        return
-    if flag is not None:
-        if judgement is not None:
-            opened_on = _latest_event(flag).run
-            moved = opened_on is not None and opened_on.revision_id != row.score.run.revision_id
-            prefix = "Resolved by a newer revision. " if moved else "No longer contradicted. "
-            _close(
-                flag,
-                prefix + judgement.explanation,
-                run=row.score.run,
-                evidence=row.evidence_numbers(),
-            )
-        else:
-            _close(
-                flag, f"No longer comparable: {row.not_comparable_reason}.", run=None, evidence={}
-            )
-
-
-def _close(flag: Flag, reason: str, *, run: EvaluationRun | None, evidence: dict) -> None:
-    last = _latest_event(flag)
-    if last is None or not last.is_open:
-        return
-    FlagEvent.objects.create(
-        flag=flag, state=FlagState.RESOLVED, reason=reason, run=run, evidence=evidence
     )
 
 

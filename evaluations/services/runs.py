@@ -36,6 +36,7 @@ from evaluations.models import (
     Score,
     Submission,
 )
+from evaluations.services.flags import flags_recompute
 from evaluations.validation import COMMIT_SHA_RE, clean_ref, clean_repo_id
 
 logger = logging.getLogger(__name__)
@@ -311,9 +312,16 @@ def run_record_results(
             target=RunState.FINISHED,
             heartbeat_at=timezone.now(),
         )
-        if not finished:  # pragma: no cover - the reaper took it meanwhile; undo it all
+        if not finished:  # the reaper took it meanwhile: undo it all
             transaction.set_rollback(True)
-    return finished
+            return False
+        # The repo's claims are judged against the new numbers in the same transaction:
+        # nobody sees this run finished without the flags it raises.
+        repo_id = EvaluationRun.objects.values_list("submission__repo_id", flat=True).get(
+            id=run_id
+        )
+        flags_recompute(repo_id=repo_id)
+    return True
 
 
 def run_fail(*, run_id: int, code: str, detail: str = "", log_tail: str = "") -> bool:

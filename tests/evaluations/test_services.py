@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from evaluations import dispatch, services
-from evaluations.models import EvaluationRun, RunState, Score, Submission
+from evaluations.models import EvaluationRun, Revision, RunState, Score, Submission
 from tests.factories import SHA_A, SHA_B, finished_run, inspected_run, queued_run
 
 pytestmark = pytest.mark.django_db
@@ -171,3 +171,17 @@ def test_runs_left_queued_are_sent_again(sent) -> None:
     assert services.runs_requeue_stalled() == [run.id]
     assert sent[-1] == (run.id, "cpu")
     assert services.runs_requeue_stalled() == []  # not again until the delay has passed
+
+
+def test_the_model_page_says_what_changed_between_commits() -> None:
+    from evaluations import selectors
+
+    first = inspected_run(sha=SHA_A)
+    second = inspected_run(sha=SHA_B, precision="float32")
+    Revision.objects.filter(id=second.revision_id).update(
+        files=[{"path": "model.safetensors", "size": 10, "sha256": "1" * 64},
+               {"path": "tokenizer.json", "size": 5, "sha256": None}],
+        parameter_count=2000)
+    views = selectors.model_revisions(first.submission.repo)
+    assert views[0].changes == ["added tokenizer.json", "changed model.safetensors",
+                                "parameters: 1000 → 2000"]

@@ -45,3 +45,41 @@ def test_a_second_delivery_does_nothing(monkeypatch: pytest.MonkeyPatch) -> None
     runner.evaluate_run(run.id, worker_name="w", task_id="t")
     _failing_hub(monkeypatch, AssertionError("must not be called again"))
     assert runner.evaluate_run(run.id, worker_name="w", task_id="t2") == "not-claimed"
+
+
+def test_card_and_eval_results_claims_are_imported_once_per_commit(
+    monkeypatch: pytest.MonkeyPatch, tmp_path
+) -> None:
+    from pathlib import Path
+
+    from evaluations import services
+    from evaluations.models import Claim
+    from tests.workers.test_hub import tiny_llama
+    from workers.standin.hub_server import serve_in_thread
+    from workers.standin.repos import publish_repo
+
+    cards = Path(__file__).resolve().parent.parent / "evaluations" / "cards"
+    files = tiny_llama()
+    files["README.md"] = (cards / "oll_v1.md").read_bytes()
+    files[".eval_results/gpqa.yaml"] = (cards / "eval_results_gpqa.yaml").read_bytes()
+    publish_repo(tmp_path, "ridge-ai/Ridge-32B", files)
+    server, url = serve_in_thread(tmp_path)
+    monkeypatch.setenv("HF_ENDPOINT", url)
+    try:
+        inspection = hub.inspect_repo("ridge-ai/Ridge-32B", max_parameters=None)
+        run = services.submission_create(repo_id="ridge-ai/Ridge-32B").run
+        services.run_claim(run_id=run.id, worker_name="w", task_id="t")
+        services.run_record_inspection(run_id=run.id, commit_sha=inspection.commit_sha,
+                                       files=[], parameter_count=1, dtype="F32", licence="",
+                                       model_type="llama")
+        runner._import_card_claims(run.id, inspection)
+        runner._import_card_claims(run.id, inspection)  # a second delivery adds nothing
+    finally:
+        server.shutdown()
+    claims = Claim.objects.all()
+    sources = {c.source for c in claims}
+    assert sources == {"model-card", "eval-results", "third-party"}
+    assert claims.filter(source="model-card", benchmark="arc_challenge").count() == 1
+    community = claims.get(source="third-party")
+    assert community.reported_by and community.reported_by != "ridge-ai"
+    assert all(c.revision.commit_sha == inspection.commit_sha for c in claims)
