@@ -23,7 +23,7 @@ from evaluations.catalogue import Benchmark
 
 CONTRADICTED = "contradicted"
 UNDER_CLAIM = "under-claim"
-CONSISTENT = "consistent"
+CONSISTENT = "not contradicted"
 
 # Gaps are differences of floats: 0.82 − 0.79 is 0.030000000000000027, not 0.03. A gap
 # exactly at zero or at the tolerance (or at 2× or 4× of it) must land on the documented
@@ -225,9 +225,9 @@ def _explain(comparison: Comparison, test: _Test, p_holm: float, verdict: str,
                 f"{_tolerance_points(tolerance)}-point tolerance. {severity.capitalize()}.")
     if not beyond_tolerance:
         return (f"{head}{gap}, z = {_z_number(test.z)}, within the "
-                f"{_tolerance_points(tolerance)}-point tolerance. Consistent.")
+                f"{_tolerance_points(tolerance)}-point tolerance. Not contradicted.")
     return (f"{head}{gap}, z = {_z_number(test.z)}, not significant after Holm correction "
-            f"(adjusted p = {_p_number(p_holm)}). Consistent.")
+            f"(adjusted p = {_p_number(p_holm)}). Not contradicted.")
 
 
 def _setting_head(comparison: Comparison) -> str:

@@ -44,3 +44,22 @@ def get_item(mapping: dict, key: str) -> object:
 def model_url(hub_id: str) -> str:
     owner, _, name = hub_id.partition("/")
     return reverse("model-detail", kwargs={"owner": owner, "name": name})
+
+
+@register.filter
+def pvalue(p: float | None) -> str:
+    """Two significant digits; tiny values as a bound rather than a row of zeros."""
+    if p is None:
+        return "–"
+    if p < 0.0001:
+        return "< 0.0001"
+    return f"{p:.2g}"
+
+
+@register.filter
+def zscore(z: float | None) -> str:
+    if z is None:
+        return "–"
+    if z in (float("inf"), float("-inf")):
+        return "∞" if z > 0 else "−∞"
+    return f"{z:.1f}"

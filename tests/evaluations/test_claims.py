@@ -45,7 +45,7 @@ def test_a_claim_equal_to_the_measurement_is_not_flagged() -> None:
     [held] = record(claim(0.5, unit="fraction"))
     assert events(held) == []
     [row] = selectors.claim_evidence(held.repo_id)
-    assert row.verdict == "consistent"
+    assert row.verdict == "not contradicted"
 
 
 def test_percent_and_fraction_are_stored_as_the_same_fraction() -> None:

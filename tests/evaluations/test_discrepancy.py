@@ -66,7 +66,7 @@ def test_it_says_a_small_gap_is_within_the_tolerance() -> None:
     assert judgement.severity is None
     assert judgement.explanation == (
         "Claimed 80.2, measured 79.1 ± 1.1 (MMLU, 5-shot, acc): 1.1 points lower, z = 1.0, "
-        "within the 3-point tolerance. Consistent.")
+        "within the 3-point tolerance. Not contradicted.")
 
 
 def test_it_says_a_large_but_noisy_gap_is_not_significant_after_holm() -> None:
@@ -75,7 +75,7 @@ def test_it_says_a_large_but_noisy_gap_is_not_significant_after_holm() -> None:
     assert not judgement.flagged
     assert judgement.explanation.endswith(
         "15.0 points lower, z = 1.5, not significant after Holm correction "
-        "(adjusted p = 0.067). Consistent.")
+        "(adjusted p = 0.067). Not contradicted.")
 
 
 def test_it_shows_an_under_claim_without_flagging_it() -> None:
