@@ -13,7 +13,7 @@ import plotly.graph_objects as go
 from evaluations.catalogue import BENCHMARKS
 from evaluations.models import Claim, FlagEvent, Score
 
-MEASURED_COLOUR = "#3451b2"
+MEASURED_COLOURS = ("#3451b2", "#0e9384", "#7a5af8", "#c4320a")  # one per setting (shots)
 CLAIM_COLOUR = "#b42318"
 
 
@@ -39,7 +39,8 @@ def _figure(
     key: str, scores: list[Score], claims: list[Claim], events: list[FlagEvent]
 ) -> dict[str, Any]:
     figure = go.Figure()
-    for shots in sorted({s.shots for s in scores if s.benchmark == key}):
+    settings = sorted({s.shots for s in scores if s.benchmark == key})
+    for index, shots in enumerate(settings):
         mine = sorted(
             (s for s in scores if s.benchmark == key and s.shots == shots),
             key=lambda s: s.run.finished_at,
@@ -51,7 +52,7 @@ def _figure(
                 error_y={"type": "data", "array": [100 * (s.stderr or 0) for s in mine]},
                 mode="lines+markers",
                 name=f"measured, {shots}-shot",
-                marker={"color": MEASURED_COLOUR, "size": 9},
+                marker={"color": MEASURED_COLOURS[index % len(MEASURED_COLOURS)], "size": 9},
                 text=[f"run #{s.run_id}, commit {s.run.revision.commit_sha[:10]}" for s in mine],
                 hovertemplate="%{y:.1f} ± %{error_y.array:.1f}<br>%{text}<extra></extra>",
             )
