@@ -1,0 +1,162 @@
+"""`manage.py seed_demo --models 10000`: a realistic amount of synthetic data for benchmarks.
+
+Fills the database with models × the classic suite's 8 benchmarks, several revisions and runs
+each, claims (most honest, some inflated, some in another setting) and the flags the real
+rule (evaluations.discrepancy.judge) raises on them. Rows are written in bulk, so 10,000
+models take minutes, not hours; the rule itself is the same one the services apply. Seeded
+repos are named ``seed-org-N/model-M`` so they never mix with real ones.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import time
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import transaction
+from django.utils import timezone
+
+from evaluations.catalogue import suite_benchmarks
+from evaluations.discrepancy import Comparison, judge
+from evaluations.models import (
+    Claim,
+    ClaimSource,
+    EvaluationRun,
+    Flag,
+    FlagEvent,
+    FlagState,
+    ModelRepo,
+    Revision,
+    RunState,
+    Score,
+    Submission,
+)
+
+SUITE = "classic"
+CHUNK = 500
+N_ITEMS = {"mmlu": 14042, "gsm8k": 1319, "math": 5000, "ifeval": 541, "arc_challenge": 1172,
+           "hellaswag": 10042, "truthfulqa_mc2": 817, "winogrande": 1267}
+
+
+class Command(BaseCommand):
+    help = "Fill the database with synthetic models, runs, claims and flags (for benchmarks)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--models", type=int, default=10_000)
+        parser.add_argument("--revisions", type=int, default=2, help="per model")
+        parser.add_argument("--seed", type=int, default=7)
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if options["models"] < 1 or options["revisions"] < 1:
+            raise CommandError("--models and --revisions must be at least 1")
+        if ModelRepo.objects.filter(hub_id__startswith="seed-org-").exists():
+            raise CommandError("seeded models exist already; use a fresh database")
+        rng = random.Random(options["seed"])
+        start = time.monotonic()
+        for first in range(0, options["models"], CHUNK):
+            count = min(CHUNK, options["models"] - first)
+            with transaction.atomic():
+                _seed_chunk(rng, first, count, options["revisions"])
+            self.stdout.write(f"{first + count} models ({time.monotonic() - start:.0f} s)")
+        self.stdout.write(self.style.SUCCESS(f"seeded in {time.monotonic() - start:.1f} s"))
+
+
+def _seed_chunk(rng: random.Random, first: int, count: int, revisions: int) -> None:
+    now = timezone.now()
+    repos = ModelRepo.objects.bulk_create(
+        ModelRepo(hub_id=f"seed-org-{(first + i) % 400}/model-{first + i}") for i in range(count))
+    revision_rows, submission_rows = [], []
+    for repo in repos:
+        size = rng.choice([125_000_000, 1_000_000_000, 7_000_000_000, 13_000_000_000,
+                           70_000_000_000])
+        for _ in range(revisions):
+            revision_rows.append(Revision(
+                repo=repo, commit_sha=uuid.uuid4().hex + uuid.uuid4().hex[:8],
+                parameter_count=size, dtype=rng.choice(["BF16", "F16", "F32"]),
+                licence=rng.choice(["apache-2.0", "mit", "llama3", "other"]),
+                model_type="llama", files=[]))
+            submission_rows.append(Submission(
+                repo=repo, ref="main", suite=SUITE, backend="vllm",
+                precision=rng.choice(["auto", "bfloat16"])))
+    revision_rows = Revision.objects.bulk_create(revision_rows)
+    submission_rows = Submission.objects.bulk_create(submission_rows)
+    runs = EvaluationRun.objects.bulk_create(
+        EvaluationRun(submission=submission, revision=revision, state=RunState.FINISHED,
+                      queue="gpu", backend_used="vllm", worker_name="seed",
+                      started_at=now - timedelta(days=revisions - index % revisions, hours=1),
+                      finished_at=now - timedelta(days=revisions - index % revisions),
+                      versions={"lm_eval_version": "0.4.13"})
+        for index, (submission, revision) in enumerate(zip(submission_rows, revision_rows,
+                                                           strict=True)))
+    skill = {repo.id: rng.uniform(0.2, 0.9) for repo in repos}
+    scores = [_score(rng, run, benchmark, skill[run.submission.repo_id])
+              for run in runs for benchmark in suite_benchmarks(SUITE)]
+    Score.objects.bulk_create(scores, batch_size=5000)
+    latest = {run.submission.repo_id: run for run in runs}  # the last revision of each repo
+    by_run: dict[int, list[Score]] = {}
+    for score in scores:
+        by_run.setdefault(score.run_id, []).append(score)
+    _seed_claims(rng, repos, latest, by_run)
+
+
+def _score(rng: random.Random, run: EvaluationRun, benchmark: Any, skill: float) -> Score:
+    n = N_ITEMS[benchmark.key]
+    floor = benchmark.random_baseline
+    value = min(0.99, max(0.0, floor + (1 - floor) * skill + rng.gauss(0, 0.03)))
+    return Score(run=run, benchmark=benchmark.key, task=benchmark.task, metric=benchmark.metric,
+                 filter=benchmark.filter, shots=benchmark.shots, value=value,
+                 stderr=math.sqrt(max(value * (1 - value), 1e-6) / n), n_samples=n)
+
+
+def _seed_claims(rng: random.Random, repos: list[ModelRepo], latest: dict[int, EvaluationRun],
+                 by_run: dict[int, list[Score]]) -> None:
+    claims, pairs = [], []
+    for repo in repos:
+        run = latest[repo.id]
+        kind = rng.random()
+        batch = uuid.uuid4()
+        for score in rng.sample(by_run[run.id], 3):
+            inflate = 0.0 if kind < 0.8 else rng.uniform(0.04, 0.2)
+            shots = score.shots if kind < 0.9 else score.shots + 5  # another setting
+            value = min(1.0, score.value + inflate + rng.gauss(0, 0.005))
+            claim = Claim(repo=repo, batch=batch, benchmark=score.benchmark,
+                          label=score.benchmark, metric=score.metric, filter=score.filter,
+                          shots=shots, chat_template=False, chain_of_thought=False,
+                          value=value, typed_value=f"{100 * value:.1f}", unit="percent",
+                          unit_reason="seeded", source=ClaimSource.API,
+                          reported_by="seed author")
+            claims.append(claim)
+            pairs.append((claim, score if shots == score.shots else None))
+    Claim.objects.bulk_create(claims, batch_size=5000)
+    _seed_flags(pairs)
+
+
+def _seed_flags(pairs: list[tuple[Claim, Score | None]]) -> None:
+    """The real rule over each batch of claims; only the writing is in bulk."""
+    families: dict[Any, list[tuple[Claim, Score]]] = {}
+    for claim, score in pairs:
+        if score is not None:
+            families.setdefault(claim.batch, []).append((claim, score))
+    flagged = []
+    for family in families.values():
+        comparisons = [Comparison(key=(claim, score), benchmark=_benchmark(score.benchmark),
+                                  shots=score.shots, metric=score.metric, claimed=claim.value,
+                                  claimed_stderr=None, measured=score.value,
+                                  measured_stderr=score.stderr, n_items=score.n_samples)
+                       for claim, score in family]
+        flagged += [j for j in judge(comparisons) if j.flagged]
+    flags = Flag.objects.bulk_create(Flag(claim=j.key[0]) for j in flagged)
+    FlagEvent.objects.bulk_create(
+        (FlagEvent(flag=flag, state=FlagState.OPENED, severity=j.severity or "",
+                   reason=j.explanation, run_id=j.key[1].run_id,
+                   evidence={"claimed": j.key[0].value, "measured": j.key[1].value,
+                             "z": j.z, "p_holm": j.p_holm, "tolerance": j.tolerance})
+         for flag, j in zip(flags, flagged, strict=True)), batch_size=5000)
+
+
+def _benchmark(key: str) -> Any:
+    return next(b for b in suite_benchmarks(SUITE) if b.key == key)

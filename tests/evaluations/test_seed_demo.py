@@ -1,0 +1,32 @@
+"""`manage.py seed_demo`: the synthetic data the benchmarks run on is well-formed."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from evaluations import selectors
+from evaluations.models import Claim, EvaluationRun, FlagEvent, ModelRepo, Score
+
+pytestmark = pytest.mark.django_db
+
+
+def test_it_seeds_models_runs_claims_and_the_flags_the_rule_raises() -> None:
+    call_command("seed_demo", models=40, revisions=2, stdout=None)
+    assert ModelRepo.objects.count() == 40
+    assert EvaluationRun.objects.finished_ok().count() == 80
+    assert Score.objects.count() == 80 * 8
+    assert Claim.objects.count() == 40 * 3
+    events = FlagEvent.objects.all()
+    assert events.exists() and all(e.reason.startswith("Claimed ") for e in events)
+    # The page's own rule agrees with the seeded flags for a flagged model.
+    flagged_repo = events.first().flag.claim.repo_id
+    verdicts = {row.verdict for row in selectors.claim_evidence(flagged_repo)}
+    assert "contradicted" in verdicts
+    assert len(selectors.ranking("classic")) == 40
+
+
+def test_it_refuses_to_seed_twice() -> None:
+    call_command("seed_demo", models=3, stdout=None)
+    with pytest.raises(CommandError):
+        call_command("seed_demo", models=3, stdout=None)
