@@ -1,22 +1,40 @@
 """The JSON API, versioned under /api/v1/, with an OpenAPI document at /api/v1/docs.
 
 Endpoints validate with schemas and call the same services and selectors as the pages.
-Bad input answers 4xx with a message: 422 for a malformed body, 400 for a rule it breaks.
+Bad input answers 4xx with a message: 422 for a malformed body, 400 for a rule it breaks,
+404 for a model or run that is not there. The reads (models, revisions, runs, scores,
+claims, flags, rankings and their CSV downloads) answer conditional GETs with ETags.
 """
 
 from __future__ import annotations
 
-from typing import Literal
+import hashlib
+from collections.abc import Callable
+from datetime import datetime
+from functools import wraps
+from typing import Any, Literal
 
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404
-from ninja import Field, NinjaAPI, Schema, Status
+from django.http import HttpRequest, HttpResponse, HttpResponseNotModified
+from django.http.response import HttpResponseBase
+from django.urls import reverse
+from django.utils.http import http_date, parse_etags
+from ninja import Field, NinjaAPI, Path, Query, Schema, Status
+from ninja.decorators import decorate_view
+from ninja.errors import HttpError
+from ninja.pagination import LimitOffsetPagination, paginate
 
-from evaluations import selectors, services
-from evaluations.models import ClaimSource, ModelRepo, Revision
+from evaluations import open_data, selectors, services
+from evaluations.catalogue import BENCHMARKS, SUITES, suite_benchmarks
+from evaluations.models import ClaimSource, EvaluationRun, ModelRepo, Revision, RunState
 from evaluations.services import ClaimInput
 from evaluations.services.claims import MAX_CLAIMS_PER_BATCH
+from leaderboard import csv_views
+
+PAGE_SIZE = 50
+MAX_PAGE_SIZE = 100
+MAX_ID = 2**63 - 1  # ids are bigints: a larger number is a 422, never a database error
+ViewFunc = Callable[..., HttpResponseBase]
 
 api = NinjaAPI(title="ClaimCheck API", version="1", urls_namespace="api-v1",
                description="Claimed and measured scores of language models.")
@@ -82,6 +100,106 @@ def validation_error(request: HttpRequest, error: ValidationError) -> HttpRespon
     return api.create_response(request, {"detail": " ".join(error.messages)}, status=400)
 
 
+# --- Conditional GET -----------------------------------------------------------
+#
+# Every read below answers 304 to an If-None-Match that names the current ETag. The ETag is
+# a fingerprint of the rows the response rests on (open_data.*_version) and of the URL, so a
+# new run state, claim or flag event changes it at once: no stale page after an update.
+# If-Modified-Since alone is not honoured: a second's resolution could hide an update.
+
+VersionOf = Callable[..., "open_data.DataVersion | None"]
+
+
+def _etag(request: HttpRequest, version: open_data.DataVersion) -> str:
+    digest = hashlib.sha256(f"{version.tag}|{request.get_full_path()}".encode()).hexdigest()
+    return f'"{digest[:32]}"'
+
+
+def _matches(request: HttpRequest, etag: str) -> bool:
+    wanted = parse_etags(request.headers.get("If-None-Match", ""))
+    return "*" in wanted or etag in [tag.removeprefix("W/") for tag in wanted]
+
+
+def _stamp(response: HttpResponseBase, etag: str, version: open_data.DataVersion) -> None:
+    response["ETag"] = etag
+    response["Cache-Control"] = "no-cache"
+    if version.last_modified is not None:
+        response["Last-Modified"] = http_date(version.last_modified.timestamp())
+
+
+def conditional(version_of: VersionOf) -> Callable[[ViewFunc], ViewFunc]:
+    """Answer 304 while the data a view rests on is unchanged; stamp ETag and Last-Modified."""
+    def decorator(view: ViewFunc) -> ViewFunc:
+        @wraps(view)
+        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+            version = version_of(**kwargs)
+            if version is None:  # nothing there: the view answers 404
+                return view(request, *args, **kwargs)
+            etag = _etag(request, version)
+            if _matches(request, etag):
+                response: HttpResponseBase = HttpResponseNotModified()
+            else:
+                response = view(request, *args, **kwargs)
+            if response.status_code in (200, 304):
+                _stamp(response, etag, version)
+            return response
+        return wrapped
+    return decorator
+
+
+def _site_version(**_: Any) -> open_data.DataVersion:
+    return open_data.site_version()
+
+
+def _repo_version(owner: str, name: str, **_: Any) -> open_data.DataVersion | None:
+    repo = open_data.repo_by_hub_id(f"{owner}/{name}")
+    return open_data.repo_version(repo.id) if repo else None
+
+
+def _run_version(run_id: str, **_: Any) -> open_data.DataVersion | None:
+    # Django hands the path segment over unparsed: a non-number is left to the view's 422.
+    if not str(run_id).isdigit() or not 0 < int(run_id) <= MAX_ID:
+        return None
+    return open_data.run_version(int(run_id))
+
+
+def _repo_or_404(owner: str, name: str) -> ModelRepo:
+    repo = open_data.repo_by_hub_id(f"{owner}/{name}")
+    if repo is None:
+        raise HttpError(404, f"There is no model “{owner}/{name}” on the leaderboard.")
+    return repo
+
+
+def _text_filter(value: str, name: str) -> str:
+    if "\x00" in value or len(value) > 200:
+        raise HttpError(400, f"The filter “{name}” must be printable text of at most 200 "
+                             "characters.")
+    return value.strip()
+
+
+def _yes_no(value: str, name: str) -> bool | None:
+    """A boolean filter: true/false (also 1/0, yes/no); empty means no filter."""
+    answers = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
+    if value and value.lower() not in answers:
+        raise HttpError(400, f"The filter “{name}” takes true or false.")
+    return answers[value.lower()] if value else None
+
+
+def _suite(suite: str | None) -> str:
+    suite = suite or selectors.default_suite()
+    if suite not in SUITES:
+        raise HttpError(400, f"There is no suite “{suite}”; choose one of {', '.join(SUITES)}.")
+    return suite
+
+
+class CappedLimitOffset(LimitOffsetPagination):
+    """Limit/offset with bounds, so no page asks the database for more than it can count."""
+
+    class Input(Schema):
+        limit: int = Field(PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE)
+        offset: int = Field(0, ge=0, le=10**9)
+
+
 @api.post("/claims", response={201: list[ClaimOut], 400: Message}, tags=["claims"])
 def create_claims(request: HttpRequest, payload: ClaimsIn) -> Status:
     """Record claims made together (one family for the Holm correction)."""
@@ -108,11 +226,13 @@ def create_claims(request: HttpRequest, payload: ClaimsIn) -> Status:
     return Status(201, claims)
 
 
-@api.get("/models/{owner}/{name}/claims", response=list[EvidenceOut], tags=["claims"])
+@api.get("/models/{owner}/{name}/claims", response={200: list[EvidenceOut], 404: Message},
+         tags=["claims"])
+@decorate_view(conditional(_repo_version))
 def model_claims(request: HttpRequest, owner: str, name: str) -> list[dict]:
     """Every current claim of a model beside the measurement in its setting, with the
     numbers the verdict rests on."""
-    repo = get_object_or_404(ModelRepo, hub_id=f"{owner}/{name}")
+    repo = _repo_or_404(owner, name)
     rows = []
     for row in selectors.claim_evidence(repo.id):
         j, s = row.judgement, row.score
@@ -127,3 +247,274 @@ def model_claims(request: HttpRequest, owner: str, name: str) -> list[dict]:
             "tolerance": j.tolerance if j else None,
         })
     return rows
+
+
+# --- Open data: schemas -----------------------------------------------------------------
+
+
+class ModelOut(Schema):
+    hub_id: str
+    latest_commit: str | None = Field(None, description="commit of its latest finished run")
+    parameter_count: int | None
+    licence: str | None
+    open_flag_count: int
+
+    @staticmethod
+    def resolve_open_flag_count(obj: ModelRepo) -> int:
+        return getattr(obj, "open_flag_count", None) or 0
+
+
+class ScoreOut(Schema):
+    benchmark: str
+    task: str
+    metric: str
+    filter: str
+    shots: int
+    value: float = Field(..., description="raw fraction in [0, 1]")
+    stderr: float | None
+    n_samples: int | None
+
+
+class ArtifactOut(Schema):
+    kind: str
+    sha256: str
+    size_bytes: int
+    url: str
+
+    @staticmethod
+    def resolve_url(obj: Any, context: dict[str, Any]) -> str:
+        path = reverse("run-artifact", args=[obj.run_id, obj.kind])
+        return context["request"].build_absolute_uri(path)
+
+
+class RunSummaryOut(Schema):
+    id: int
+    hub_id: str = Field(..., alias="submission.repo.hub_id")
+    commit_sha: str | None
+    suite: str = Field(..., alias="submission.suite")
+    state: str
+    progress_percent: int
+    error_code: str
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    duplicate_of: int | None = Field(None, alias="duplicate_of_id")
+
+    @staticmethod
+    def resolve_commit_sha(obj: EvaluationRun) -> str | None:
+        return obj.revision.commit_sha if obj.revision_id else None
+
+
+class RunWithScoresOut(RunSummaryOut):
+    scores: list[ScoreOut]
+
+
+class RunOut(RunWithScoresOut):
+    state_label: str
+    ref: str = Field(..., alias="submission.ref")
+    backend: str = Field(..., alias="submission.backend")
+    precision: str = Field(..., alias="submission.precision")
+    chat_template: bool = Field(..., alias="submission.chat_template")
+    tasks: list[dict[str, Any]] = Field(..., alias="submission.tasks")
+    backend_used: str
+    progress_done: int
+    progress_total: int
+    duration_seconds: float | None
+    error_message: str
+    error_detail: str
+    versions: dict[str, Any]
+    artifacts: list[ArtifactOut]
+
+    @staticmethod
+    def resolve_state_label(obj: EvaluationRun) -> str:
+        return obj.get_state_display()
+
+
+class RevisionOut(Schema):
+    commit_sha: str
+    parameter_count: int | None
+    dtype: str
+    licence: str
+    model_type: str
+    inspected_at: datetime
+    files: list[dict[str, Any]]
+    changes: list[str] = Field(..., description="against the commit inspected before")
+
+
+class RevisionWithRunsOut(RevisionOut):
+    runs: list[RunWithScoresOut]
+
+
+class ModelDetailOut(ModelOut):
+    revisions: list[RevisionWithRunsOut]
+
+
+class FlagEventOut(Schema):
+    state: str
+    severity: str
+    reason: str
+    evidence: dict[str, Any] = Field(..., description="claimed, measured, stderrs, gap, z, "
+                                     "p, Holm p, q, tolerance")
+    run_id: int | None
+    actor: str = Field(..., description="empty: the automatic rule")
+    created_at: datetime
+
+
+class FlagOut(Schema):
+    id: int
+    claim: ClaimOut
+    state: str
+    is_open: bool
+    created_at: datetime
+    events: list[FlagEventOut]
+
+
+class BenchmarkOut(Schema):
+    key: str
+    display_name: str
+
+
+class RankingScoreOut(Schema):
+    benchmark: str
+    value: float | None = Field(..., description="raw fraction in [0, 1]")
+    stderr: float | None
+
+
+class RankingRowOut(Schema):
+    rank: int
+    hub_id: str
+    commit_sha: str | None
+    run_id: int
+    average: float = Field(..., description="normalised above the random baseline, 0–100")
+    flagged: bool
+    scores: list[RankingScoreOut]
+
+
+class RankingsOut(Schema):
+    suite: str
+    hide_flagged: bool
+    benchmarks: list[BenchmarkOut]
+    rows: list[RankingRowOut]
+
+
+CSV_RESPONSE = {"responses": {200: {"description": "a CSV file",
+                                    "content": {"text/csv": {"schema": {"type": "string"}}}}}}
+
+
+# --- Open data: endpoints ---------------------------------------------------------------
+
+
+@api.get("/models", response={200: list[ModelOut], 400: Message}, tags=["models"])
+@decorate_view(conditional(_site_version))
+@paginate(CappedLimitOffset)
+def models(request: HttpRequest, q: str = Query("", description="part of the hub id"),
+           flagged: str = Query("", description="true: only models with an open flag; "
+                                "false: only those without")) -> Any:
+    """Every model on the leaderboard, by hub id, with its latest evaluated commit."""
+    return open_data.models_list(query=_text_filter(q, "q"), flagged=_yes_no(flagged, "flagged"))
+
+
+def _revision_row(view: selectors.RevisionView) -> dict[str, Any]:
+    revision = view.revision
+    fields = ("commit_sha", "parameter_count", "dtype", "licence", "model_type",
+              "inspected_at", "files")
+    return {**{field: getattr(revision, field) for field in fields},
+            "changes": view.changes, "runs": view.runs}
+
+
+@api.get("/models/{owner}/{name}", response={200: ModelDetailOut, 404: Message},
+         tags=["models"])
+@decorate_view(conditional(_repo_version))
+def model_detail(request: HttpRequest, owner: str, name: str) -> dict[str, Any]:
+    """One model: its revisions, newest first, each with its runs and their scores."""
+    repo = open_data.model_summary(_repo_or_404(owner, name))
+    revisions = [_revision_row(view) for view in selectors.model_revisions(repo)]
+    return {**ModelOut.from_orm(repo).model_dump(), "revisions": revisions}
+
+
+@api.get("/models/{owner}/{name}/revisions", response={200: list[RevisionOut], 404: Message},
+         tags=["models"])
+@decorate_view(conditional(_repo_version))
+def model_revisions(request: HttpRequest, owner: str, name: str) -> list[dict[str, Any]]:
+    """The commits of a model the workers inspected, newest first, with what changed."""
+    return [_revision_row(view) for view in selectors.model_revisions(_repo_or_404(owner, name))]
+
+
+@api.get("/models/{owner}/{name}/flags", response={200: list[FlagOut], 404: Message},
+         tags=["flags"])
+@decorate_view(conditional(_repo_version))
+def model_flags(request: HttpRequest, owner: str, name: str) -> list[dict[str, Any]]:
+    """Every flag raised on a claim of the model, with its full history of events."""
+    rows = []
+    for flag in open_data.repo_flags(_repo_or_404(owner, name).id):
+        events = list(flag.events.all())
+        last = events[-1] if events else None
+        rows.append({"id": flag.id, "claim": flag.claim, "created_at": flag.created_at,
+                     "state": last.state if last else "", "is_open": bool(last and last.is_open),
+                     "events": events})
+    return rows
+
+
+@api.get("/models/{owner}/{name}/evidence.csv", response={200: None, 404: Message},
+         tags=["claims"], openapi_extra=CSV_RESPONSE)
+@decorate_view(conditional(_repo_version))
+def model_evidence_csv(request: HttpRequest, owner: str, name: str) -> HttpResponse:
+    """Every current claim beside its measurement and verdict, as CSV."""
+    return csv_views.evidence_csv(_repo_or_404(owner, name))
+
+
+@api.get("/runs", response={200: list[RunSummaryOut], 400: Message}, tags=["runs"])
+@decorate_view(conditional(_site_version))
+@paginate(CappedLimitOffset)
+def runs(request: HttpRequest,
+         state: str = Query("", description="one of " + ", ".join(RunState.values)),
+         repo: str = Query("", description="hub id, e.g. demo-org/tiny"),
+         suite: str = Query("", description="one of " + ", ".join(SUITES))) -> Any:
+    """Evaluation runs, newest first."""
+    if state and state not in RunState.values:
+        raise HttpError(400, f"There is no run state “{state}”; choose one of "
+                             f"{', '.join(RunState.values)}.")
+    return open_data.runs_list(state=state, suite=_suite(suite) if suite else "",
+                               hub_id=_text_filter(repo, "repo"))
+
+
+@api.get("/runs/{run_id}", response={200: RunOut, 404: Message}, tags=["runs"])
+@decorate_view(conditional(_run_version))
+def run_detail(request: HttpRequest, run_id: int = Path(..., ge=1, le=MAX_ID)) -> EvaluationRun:
+    """One run: state, progress, how it ended, versions, scores and artifacts."""
+    run = open_data.run_detail(run_id)
+    if run is None:
+        raise HttpError(404, f"There is no run {run_id}.")
+    return run
+
+
+def _ranking_row(row: selectors.RankingRow, benchmarks: list[str]) -> dict[str, Any]:
+    scores = [{"benchmark": key, "value": row.scores[key].value if key in row.scores else None,
+               "stderr": row.scores[key].stderr if key in row.scores else None}
+              for key in benchmarks]
+    return {"rank": row.rank, "hub_id": row.repo.hub_id, "run_id": row.run.id,
+            "commit_sha": row.run.revision.commit_sha if row.run.revision else None,
+            "average": row.average, "flagged": row.flagged, "scores": scores}
+
+
+@api.get("/rankings", response={200: RankingsOut, 400: Message}, tags=["rankings"])
+@decorate_view(conditional(_site_version))
+def rankings(request: HttpRequest, suite: str | None = None,
+             hide_flagged: bool = False) -> dict[str, Any]:
+    """Each model's latest finished run of a suite, ranked by its normalised average of
+    measured scores. Claimed scores are never ranked."""
+    suite = _suite(suite)
+    keys = [benchmark.key for benchmark in suite_benchmarks(suite)]
+    rows = selectors.ranking(suite, hide_flagged=hide_flagged)
+    return {"suite": suite, "hide_flagged": hide_flagged,
+            "benchmarks": [BENCHMARKS[key] for key in keys],
+            "rows": [_ranking_row(row, keys) for row in rows]}
+
+
+@api.get("/rankings.csv", response={200: None, 400: Message}, tags=["rankings"],
+         openapi_extra=CSV_RESPONSE)
+@decorate_view(conditional(_site_version))
+def rankings_csv(request: HttpRequest, suite: str | None = None,
+                 hide_flagged: bool = False) -> HttpResponse:
+    """The rankings of a suite as CSV: raw values and standard errors per benchmark."""
+    return csv_views.rankings_csv(_suite(suite), hide_flagged=hide_flagged)

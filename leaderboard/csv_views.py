@@ -1,0 +1,106 @@
+"""CSV downloads of the rankings and of one model's evidence (served under /api/v1/).
+
+Claim labels, values as typed and explanations come from users: a cell that a spreadsheet
+would read as a formula (= + - @, or a leading tab or carriage return) is prefixed with a
+single quote. Numbers stay numbers: only text is guarded.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from collections.abc import Iterable, Sequence
+
+from django.http import HttpResponse
+
+from evaluations import selectors
+from evaluations.catalogue import suite_benchmarks
+from evaluations.models import Claim, ModelRepo
+
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+EVIDENCE_COLUMNS = (
+    "claim_id", "benchmark", "label", "setting", "claimed", "typed_value", "source",
+    "source_url", "measured", "stderr", "gap", "z", "p_holm", "q", "tolerance", "verdict",
+    "severity", "explanation", "run_id",
+)
+
+
+def safe_cell(value: object) -> object:
+    """The value as a spreadsheet should show it: text that could run as a formula is quoted."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+        return "'" + value
+    return value
+
+
+def csv_response(filename: str, header: Sequence[str],
+                 rows: Iterable[Sequence[object]]) -> HttpResponse:
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    writer = csv.writer(response)
+    writer.writerow(header)
+    for row in rows:
+        writer.writerow([safe_cell(value) for value in row])
+    return response
+
+
+# --- Rankings ---------------------------------------------------------------------------
+
+
+def rankings_csv(suite: str, *, hide_flagged: bool = False) -> HttpResponse:
+    """One row per ranked model: its normalised average and each benchmark's raw value."""
+    benchmarks = suite_benchmarks(suite)
+    header = ["rank", "hub_id", "commit_sha", "run_id", "average", "flagged"]
+    for benchmark in benchmarks:
+        header += [benchmark.key, f"{benchmark.key}_stderr"]
+    rows = []
+    for row in selectors.ranking(suite, hide_flagged=hide_flagged):
+        cells: list[object] = [row.rank, row.repo.hub_id,
+                               row.run.revision.commit_sha if row.run.revision else "",
+                               row.run.id, round(row.average, 4), row.flagged]
+        for benchmark in benchmarks:
+            score = row.scores.get(benchmark.key)
+            cells += [score.value if score else None, score.stderr if score else None]
+        rows.append(cells)
+    return csv_response(f"rankings-{suite}.csv", header, rows)
+
+
+# --- One model's evidence ---------------------------------------------------------------
+
+
+def claim_setting(claim: Claim) -> str:
+    """The setting a claim names, in words: "5-shot, chat template"."""
+    parts = [f"{claim.shots}-shot" if claim.shots is not None else "shots not stated"]
+    if claim.chat_template:
+        parts.append("chat template")
+    if claim.chain_of_thought:
+        parts.append("chain-of-thought")
+    if claim.system_prompt:
+        parts.append("system prompt")
+    return ", ".join(parts)
+
+
+def evidence_row(row: selectors.ClaimEvidence) -> list[object]:
+    claim, judgement, score = row.claim, row.judgement, row.score
+    return [
+        claim.id, claim.benchmark, claim.label, claim_setting(claim), claim.value,
+        claim.typed_value, claim.source, claim.source_url,
+        score.value if score else None, score.stderr if score else None,
+        judgement.gap if judgement else None, judgement.z if judgement else None,
+        judgement.p_holm if judgement else None, judgement.q_value if judgement else None,
+        judgement.tolerance if judgement else None, row.verdict,
+        judgement.severity if judgement else None,
+        judgement.explanation if judgement else row.not_comparable_reason,
+        score.run_id if score else None,
+    ]
+
+
+def evidence_csv(repo: ModelRepo) -> HttpResponse:
+    """Every current claim of the repo beside its measurement and verdict."""
+    rows = [evidence_row(row) for row in selectors.claim_evidence(repo.id)]
+    filename = "evidence-" + repo.hub_id.replace("/", "--") + ".csv"
+    return csv_response(filename, EVIDENCE_COLUMNS, rows)
