@@ -8,17 +8,10 @@ claims, flags, rankings and their CSV downloads) answer conditional GETs with ET
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Callable
-from datetime import datetime
-from functools import wraps
 from typing import Any, Literal
 
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse, HttpResponseNotModified
-from django.http.response import HttpResponseBase
-from django.urls import reverse
-from django.utils.http import http_date, parse_etags
+from django.http import HttpRequest, HttpResponse
 from ninja import Field, NinjaAPI, Path, Query, Schema, Status
 from ninja.decorators import decorate_view
 from ninja.errors import HttpError
@@ -30,11 +23,20 @@ from evaluations.models import ClaimSource, EvaluationRun, ModelRepo, Revision, 
 from evaluations.services import ClaimInput
 from evaluations.services.claims import MAX_CLAIMS_PER_BATCH
 from leaderboard import csv_views
+from leaderboard.api_schemas import (
+    ClaimOut,
+    FlagOut,
+    ModelDetailOut,
+    ModelOut,
+    RankingsOut,
+    RevisionOut,
+    RunOut,
+    RunSummaryOut,
+)
+from leaderboard.conditional import MAX_ID, _repo_version, _run_version, _site_version, conditional
 
 PAGE_SIZE = 50
 MAX_PAGE_SIZE = 100
-MAX_ID = 2**63 - 1  # ids are bigints: a larger number is a 422, never a database error
-ViewFunc = Callable[..., HttpResponseBase]
 
 api = NinjaAPI(title="ClaimCheck API", version="1", urls_namespace="api-v1",
                description="Claimed and measured scores of language models.")
@@ -63,19 +65,6 @@ class ClaimsIn(Schema):
     claims: list[ClaimIn] = Field(..., min_length=1, max_length=MAX_CLAIMS_PER_BATCH)
 
 
-class ClaimOut(Schema):
-    id: int
-    benchmark: str
-    label: str
-    value: float | None
-    unit: str
-    shots: int | None
-    source: str
-    source_url: str
-    reported_by: str
-    supersedes: int | None = Field(None, alias="supersedes_id")
-
-
 class EvidenceOut(Schema):
     claim: ClaimOut
     verdict: str
@@ -98,69 +87,6 @@ class Message(Schema):
 @api.exception_handler(ValidationError)
 def validation_error(request: HttpRequest, error: ValidationError) -> HttpResponse:
     return api.create_response(request, {"detail": " ".join(error.messages)}, status=400)
-
-
-# --- Conditional GET -----------------------------------------------------------
-#
-# Every read below answers 304 to an If-None-Match that names the current ETag. The ETag is
-# a fingerprint of the rows the response rests on (open_data.*_version) and of the URL, so a
-# new run state, claim or flag event changes it at once: no stale page after an update.
-# If-Modified-Since alone is not honoured: a second's resolution could hide an update.
-
-VersionOf = Callable[..., "open_data.DataVersion | None"]
-
-
-def _etag(request: HttpRequest, version: open_data.DataVersion) -> str:
-    digest = hashlib.sha256(f"{version.tag}|{request.get_full_path()}".encode()).hexdigest()
-    return f'"{digest[:32]}"'
-
-
-def _matches(request: HttpRequest, etag: str) -> bool:
-    wanted = parse_etags(request.headers.get("If-None-Match", ""))
-    return "*" in wanted or etag in [tag.removeprefix("W/") for tag in wanted]
-
-
-def _stamp(response: HttpResponseBase, etag: str, version: open_data.DataVersion) -> None:
-    response["ETag"] = etag
-    response["Cache-Control"] = "no-cache"
-    if version.last_modified is not None:
-        response["Last-Modified"] = http_date(version.last_modified.timestamp())
-
-
-def conditional(version_of: VersionOf) -> Callable[[ViewFunc], ViewFunc]:
-    """Answer 304 while the data a view rests on is unchanged; stamp ETag and Last-Modified."""
-    def decorator(view: ViewFunc) -> ViewFunc:
-        @wraps(view)
-        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-            version = version_of(**kwargs)
-            if version is None:  # nothing there: the view answers 404
-                return view(request, *args, **kwargs)
-            etag = _etag(request, version)
-            if _matches(request, etag):
-                response: HttpResponseBase = HttpResponseNotModified()
-            else:
-                response = view(request, *args, **kwargs)
-            if response.status_code in (200, 304):
-                _stamp(response, etag, version)
-            return response
-        return wrapped
-    return decorator
-
-
-def _site_version(**_: Any) -> open_data.DataVersion:
-    return open_data.site_version()
-
-
-def _repo_version(owner: str, name: str, **_: Any) -> open_data.DataVersion | None:
-    repo = open_data.repo_by_hub_id(f"{owner}/{name}")
-    return open_data.repo_version(repo.id) if repo else None
-
-
-def _run_version(run_id: str, **_: Any) -> open_data.DataVersion | None:
-    # Django hands the path segment over unparsed: a non-number is left to the view's 422.
-    if not str(run_id).isdigit() or not 0 < int(run_id) <= MAX_ID:
-        return None
-    return open_data.run_version(int(run_id))
 
 
 def _repo_or_404(owner: str, name: str) -> ModelRepo:
@@ -250,151 +176,6 @@ def model_claims(request: HttpRequest, owner: str, name: str) -> list[dict]:
 
 
 # --- Open data: schemas -----------------------------------------------------------------
-
-
-class ModelOut(Schema):
-    hub_id: str
-    latest_commit: str | None = Field(None, description="commit of its latest finished run")
-    parameter_count: int | None
-    licence: str | None
-    open_flag_count: int
-
-    @staticmethod
-    def resolve_open_flag_count(obj: ModelRepo) -> int:
-        return getattr(obj, "open_flag_count", None) or 0
-
-
-class ScoreOut(Schema):
-    benchmark: str
-    task: str
-    metric: str
-    filter: str
-    shots: int
-    value: float = Field(..., description="raw fraction in [0, 1]")
-    stderr: float | None
-    n_samples: int | None
-
-
-class ArtifactOut(Schema):
-    kind: str
-    sha256: str
-    size_bytes: int
-    url: str
-
-    @staticmethod
-    def resolve_url(obj: Any, context: dict[str, Any]) -> str:
-        path = reverse("run-artifact", args=[obj.run_id, obj.kind])
-        return context["request"].build_absolute_uri(path)
-
-
-class RunSummaryOut(Schema):
-    id: int
-    hub_id: str = Field(..., alias="submission.repo.hub_id")
-    commit_sha: str | None
-    suite: str = Field(..., alias="submission.suite")
-    state: str
-    progress_percent: int
-    error_code: str
-    created_at: datetime
-    started_at: datetime | None
-    finished_at: datetime | None
-    duplicate_of: int | None = Field(None, alias="duplicate_of_id")
-
-    @staticmethod
-    def resolve_commit_sha(obj: EvaluationRun) -> str | None:
-        return obj.revision.commit_sha if obj.revision_id else None
-
-
-class RunWithScoresOut(RunSummaryOut):
-    scores: list[ScoreOut]
-
-
-class RunOut(RunWithScoresOut):
-    state_label: str
-    ref: str = Field(..., alias="submission.ref")
-    backend: str = Field(..., alias="submission.backend")
-    precision: str = Field(..., alias="submission.precision")
-    chat_template: bool = Field(..., alias="submission.chat_template")
-    tasks: list[dict[str, Any]] = Field(..., alias="submission.tasks")
-    backend_used: str
-    progress_done: int
-    progress_total: int
-    duration_seconds: float | None
-    error_message: str
-    error_detail: str
-    versions: dict[str, Any]
-    artifacts: list[ArtifactOut]
-
-    @staticmethod
-    def resolve_state_label(obj: EvaluationRun) -> str:
-        return obj.get_state_display()
-
-
-class RevisionOut(Schema):
-    commit_sha: str
-    parameter_count: int | None
-    dtype: str
-    licence: str
-    model_type: str
-    inspected_at: datetime
-    files: list[dict[str, Any]]
-    changes: list[str] = Field(..., description="against the commit inspected before")
-
-
-class RevisionWithRunsOut(RevisionOut):
-    runs: list[RunWithScoresOut]
-
-
-class ModelDetailOut(ModelOut):
-    revisions: list[RevisionWithRunsOut]
-
-
-class FlagEventOut(Schema):
-    state: str
-    severity: str
-    reason: str
-    evidence: dict[str, Any] = Field(..., description="claimed, measured, stderrs, gap, z, "
-                                     "p, Holm p, q, tolerance")
-    run_id: int | None
-    actor: str = Field(..., description="empty: the automatic rule")
-    created_at: datetime
-
-
-class FlagOut(Schema):
-    id: int
-    claim: ClaimOut
-    state: str
-    is_open: bool
-    created_at: datetime
-    events: list[FlagEventOut]
-
-
-class BenchmarkOut(Schema):
-    key: str
-    display_name: str
-
-
-class RankingScoreOut(Schema):
-    benchmark: str
-    value: float | None = Field(..., description="raw fraction in [0, 1]")
-    stderr: float | None
-
-
-class RankingRowOut(Schema):
-    rank: int
-    hub_id: str
-    commit_sha: str | None
-    run_id: int
-    average: float = Field(..., description="normalised above the random baseline, 0–100")
-    flagged: bool
-    scores: list[RankingScoreOut]
-
-
-class RankingsOut(Schema):
-    suite: str
-    hide_flagged: bool
-    benchmarks: list[BenchmarkOut]
-    rows: list[RankingRowOut]
 
 
 CSV_RESPONSE = {"responses": {200: {"description": "a CSV file",

@@ -1,0 +1,169 @@
+"""Response schemas of the read API (what the OpenAPI document describes)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.urls import reverse
+from ninja import Field, Schema
+
+from evaluations.models import EvaluationRun, ModelRepo
+
+
+class ClaimOut(Schema):
+    id: int
+    benchmark: str
+    label: str
+    value: float | None
+    unit: str
+    shots: int | None
+    source: str
+    source_url: str
+    reported_by: str
+    supersedes: int | None = Field(None, alias="supersedes_id")
+
+
+class ModelOut(Schema):
+    hub_id: str
+    latest_commit: str | None = Field(None, description="commit of its latest finished run")
+    parameter_count: int | None
+    licence: str | None
+    open_flag_count: int
+
+    @staticmethod
+    def resolve_open_flag_count(obj: ModelRepo) -> int:
+        return getattr(obj, "open_flag_count", None) or 0
+
+
+class ScoreOut(Schema):
+    benchmark: str
+    task: str
+    metric: str
+    filter: str
+    shots: int
+    value: float = Field(..., description="raw fraction in [0, 1]")
+    stderr: float | None
+    n_samples: int | None
+
+
+class ArtifactOut(Schema):
+    kind: str
+    sha256: str
+    size_bytes: int
+    url: str
+
+    @staticmethod
+    def resolve_url(obj: Any, context: dict[str, Any]) -> str:
+        path = reverse("run-artifact", args=[obj.run_id, obj.kind])
+        return context["request"].build_absolute_uri(path)
+
+
+class RunSummaryOut(Schema):
+    id: int
+    hub_id: str = Field(..., alias="submission.repo.hub_id")
+    commit_sha: str | None
+    suite: str = Field(..., alias="submission.suite")
+    state: str
+    progress_percent: int
+    error_code: str
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    duplicate_of: int | None = Field(None, alias="duplicate_of_id")
+
+    @staticmethod
+    def resolve_commit_sha(obj: EvaluationRun) -> str | None:
+        return obj.revision.commit_sha if obj.revision_id else None
+
+
+class RunWithScoresOut(RunSummaryOut):
+    scores: list[ScoreOut]
+
+
+class RunOut(RunWithScoresOut):
+    state_label: str
+    ref: str = Field(..., alias="submission.ref")
+    backend: str = Field(..., alias="submission.backend")
+    precision: str = Field(..., alias="submission.precision")
+    chat_template: bool = Field(..., alias="submission.chat_template")
+    tasks: list[dict[str, Any]] = Field(..., alias="submission.tasks")
+    backend_used: str
+    progress_done: int
+    progress_total: int
+    duration_seconds: float | None
+    error_message: str
+    error_detail: str
+    versions: dict[str, Any]
+    artifacts: list[ArtifactOut]
+
+    @staticmethod
+    def resolve_state_label(obj: EvaluationRun) -> str:
+        return obj.get_state_display()
+
+
+class RevisionOut(Schema):
+    commit_sha: str
+    parameter_count: int | None
+    dtype: str
+    licence: str
+    model_type: str
+    inspected_at: datetime
+    files: list[dict[str, Any]]
+    changes: list[str] = Field(..., description="against the commit inspected before")
+
+
+class RevisionWithRunsOut(RevisionOut):
+    runs: list[RunWithScoresOut]
+
+
+class ModelDetailOut(ModelOut):
+    revisions: list[RevisionWithRunsOut]
+
+
+class FlagEventOut(Schema):
+    state: str
+    severity: str
+    reason: str
+    evidence: dict[str, Any] = Field(..., description="claimed, measured, stderrs, gap, z, "
+                                     "p, Holm p, q, tolerance")
+    run_id: int | None
+    actor: str = Field(..., description="empty: the automatic rule")
+    created_at: datetime
+
+
+class FlagOut(Schema):
+    id: int
+    claim: ClaimOut
+    state: str
+    is_open: bool
+    created_at: datetime
+    events: list[FlagEventOut]
+
+
+class BenchmarkOut(Schema):
+    key: str
+    display_name: str
+
+
+class RankingScoreOut(Schema):
+    benchmark: str
+    value: float | None = Field(..., description="raw fraction in [0, 1]")
+    stderr: float | None
+
+
+class RankingRowOut(Schema):
+    rank: int
+    hub_id: str
+    commit_sha: str | None
+    run_id: int
+    average: float = Field(..., description="normalised above the random baseline, 0–100")
+    flagged: bool
+    scores: list[RankingScoreOut]
+
+
+class RankingsOut(Schema):
+    suite: str
+    hide_flagged: bool
+    benchmarks: list[BenchmarkOut]
+    rows: list[RankingRowOut]
