@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 export DATABASE_URL_TEST ?= postgres://postgres@127.0.0.1:5432/leaderboard
 export REDIS_URL_TEST ?= redis://127.0.0.1:6379/15
 
-.PHONY: venv demo test lint bench-eval
+.PHONY: venv demo test lint bench bench-eval
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,3 +29,13 @@ lint: venv
 
 bench-eval: venv
 	$(PY) -m workers.bench_eval
+
+# The site under load at 100 and at 10,000 seeded models (PostgreSQL on 127.0.0.1).
+bench: venv
+	@for n in 100 10000; do \
+	  db=leaderboard_bench_$$n; \
+	  psql -h 127.0.0.1 -U postgres -qc "drop database if exists $$db" -c "create database $$db" >/dev/null && \
+	  DATABASE_URL=postgres://postgres@127.0.0.1:5432/$$db $(PY) manage.py migrate -v0 && \
+	  DATABASE_URL=postgres://postgres@127.0.0.1:5432/$$db $(PY) manage.py seed_demo --models $$n | tail -1 && \
+	  DATABASE_URL=postgres://postgres@127.0.0.1:5432/$$db $(PY) manage.py bench_site --clients 50 --seconds 10 || exit 1; \
+	done
