@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from django.db.models import Max, OuterRef, Prefetch, QuerySet, Subquery
 
-from evaluations.catalogue import BENCHMARKS, SUITES, Benchmark, suite_benchmarks
+from evaluations.catalogue import BENCHMARKS, SUITES, Benchmark
 from evaluations.discrepancy import Comparison, Judgement, judge
 from evaluations.models import (
     Claim,
@@ -42,44 +42,6 @@ def normalised(value: float, benchmark: Benchmark) -> float:
     """The score above the random baseline on a 0–100 scale, clipped at 0 (display only)."""
     baseline = benchmark.random_baseline
     return max(0.0, (value - baseline) / (1.0 - baseline)) * 100.0
-
-
-@dataclass
-class RankingRow:
-    repo: ModelRepo
-    run: EvaluationRun
-    scores: dict[str, Score] = field(default_factory=dict)
-    average: float = 0.0
-    rank: int = 0
-    flagged: bool = False
-
-
-def ranking(suite: str, *, hide_flagged: bool = False) -> list[RankingRow]:
-    """Each repo's latest finished run of ``suite``, ranked by the normalised average of its
-    measured scores. Claimed scores never enter a ranking."""
-    benchmarks = suite_benchmarks(suite)
-    runs = (
-        EvaluationRun.objects.finished_ok()
-        .filter(submission__suite=suite, submission__tasks=[])
-        .select_related("submission__repo", "revision")
-        .prefetch_related("scores")
-        .order_by("-finished_at")
-    )
-    rows: dict[int, RankingRow] = {}
-    flagged = flagged_repo_ids()
-    for run in runs:
-        repo = run.submission.repo
-        if repo.id in rows or (hide_flagged and repo.id in flagged):
-            continue
-        scores = {s.benchmark: s for s in run.scores.all()}
-        values = [normalised(scores[b.key].value, b) for b in benchmarks if b.key in scores]
-        average = sum(values) / len(benchmarks) if values else 0.0
-        rows[repo.id] = RankingRow(repo=repo, run=run, scores=scores, average=average,
-                                   flagged=repo.id in flagged)
-    ranked = sorted(rows.values(), key=lambda row: row.average, reverse=True)
-    for position, row in enumerate(ranked, start=1):
-        row.rank = position
-    return ranked
 
 
 def default_suite() -> str:
@@ -169,7 +131,7 @@ class ClaimEvidence:
         settle it) | not comparable (no run of ours can)."""
         if self.judgement is not None:
             return self.judgement.verdict
-        return "not comparable" if _never_comparable(self.claim) else "pending"
+        return "not comparable" if never_comparable(self.claim) else "pending"
 
     def evidence_numbers(self) -> dict[str, float | int | str | None]:
         j, s = self.judgement, self.score
@@ -200,7 +162,7 @@ def _scores_by_revision(repo_id: int) -> dict[int, list[Score]]:
 
 def _match(claim: Claim, scores: list[Score]) -> tuple[Score | None, str]:
     """The measurement in the claim's setting, or why there is none."""
-    fixed = _never_comparable(claim)
+    fixed = never_comparable(claim)
     if fixed:
         return None, fixed
     candidates = [s for s in scores if s.benchmark == claim.benchmark]
@@ -220,7 +182,7 @@ def _match(claim: Claim, scores: list[Score]) -> tuple[Score | None, str]:
     return None, "; ".join(gaps)
 
 
-def _never_comparable(claim: Claim) -> str:
+def never_comparable(claim: Claim) -> str:
     """Reasons no run of ours can settle, whatever it measures."""
     if claim.not_comparable_reason:
         return claim.not_comparable_reason
@@ -254,7 +216,7 @@ def claim_evidence(repo_id: int) -> list[ClaimEvidence]:
     for claim in claims:
         revision_id = claim.revision_id or (latest.revision_id if latest else None)
         score, reason = _match(claim, scores.get(revision_id, []))
-        needs_run = score is None and latest is not None and not _never_comparable(claim) \
+        needs_run = score is None and latest is not None and not never_comparable(claim) \
             and claim.revision_id in (None, latest.revision_id)
         rows.append(ClaimEvidence(claim, score, reason, needs_run))
     _judge(rows)

@@ -18,6 +18,7 @@ from ninja.errors import HttpError
 from ninja.pagination import LimitOffsetPagination, paginate
 
 from evaluations import open_data, selectors, services
+from evaluations import rankings as ranking_rows
 from evaluations.catalogue import BENCHMARKS, SUITES, suite_benchmarks
 from evaluations.models import ClaimSource, EvaluationRun, ModelRepo, Revision, RunState
 from evaluations.services import ClaimInput
@@ -269,7 +270,7 @@ def run_detail(request: HttpRequest, run_id: int = Path(..., ge=1, le=MAX_ID)) -
     return run
 
 
-def _ranking_row(row: selectors.RankingRow, benchmarks: list[str]) -> dict[str, Any]:
+def _ranking_row(row: ranking_rows.RankedRow, benchmarks: list[str]) -> dict[str, Any]:
     scores = [{"benchmark": key, "value": row.scores[key].value if key in row.scores else None,
                "stderr": row.scores[key].stderr if key in row.scores else None}
               for key in benchmarks]
@@ -286,7 +287,7 @@ def rankings(request: HttpRequest, suite: str | None = None,
     measured scores. Claimed scores are never ranked."""
     suite = _suite(suite)
     keys = [benchmark.key for benchmark in suite_benchmarks(suite)]
-    rows = selectors.ranking(suite, hide_flagged=hide_flagged)
+    rows = ranking_rows.all_rows(suite, hide_flagged=hide_flagged)
     return {"suite": suite, "hide_flagged": hide_flagged,
             "benchmarks": [BENCHMARKS[key] for key in keys],
             "rows": [_ranking_row(row, keys) for row in rows]}

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 
 from django.http import HttpResponse
 
-from evaluations import selectors
+from evaluations import rankings, selectors
 from evaluations.catalogue import suite_benchmarks
 from evaluations.models import Claim, ModelRepo
 
@@ -58,7 +58,7 @@ def rankings_csv(suite: str, *, hide_flagged: bool = False) -> HttpResponse:
     for benchmark in benchmarks:
         header += [benchmark.key, f"{benchmark.key}_stderr"]
     rows = []
-    for row in selectors.ranking(suite, hide_flagged=hide_flagged):
+    for row in rankings.all_rows(suite, hide_flagged=hide_flagged):
         cells: list[object] = [row.rank, row.repo.hub_id,
                                row.run.revision.commit_sha if row.run.revision else "",
                                row.run.id, round(row.average, 4), row.flagged]

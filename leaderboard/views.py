@@ -20,9 +20,9 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 from plotly.utils import PlotlyJSONEncoder
 
-from evaluations import selectors, services
-from evaluations.catalogue import SUITE_DESCRIPTIONS, SUITES, suite_benchmarks
-from evaluations.models import EvaluationRun, ModelRepo, RunArtifact
+from evaluations import rankings, selectors, services
+from evaluations.catalogue import SUITE_DESCRIPTIONS, SUITES
+from evaluations.models import EvaluationRun, ModelRepo, Precision, RunArtifact
 from evaluations.storage import artifact_path
 from leaderboard import charts as charts_module
 from leaderboard.forms import SubmissionForm, claim_forms
@@ -31,20 +31,24 @@ from leaderboard.forms import SubmissionForm, claim_forms
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
     suite = request.GET.get("suite") or selectors.default_suite()
-    hide_flagged = request.GET.get("hide_flagged") == "1"
-    if suite not in SUITES:
+    try:
+        query = rankings.parse_query(request.GET, suite=suite)
+    except ValueError as error:
         return render(
             request,
             "leaderboard/error.html",
-            {"title": "Unknown suite", "message": f"There is no suite “{suite}”."},
+            {"title": "These rankings cannot be shown", "message": str(error)},
             status=400,
         )
+    page = rankings.rankings(query)
     context = {
-        "suite": suite,
+        "query": query,
+        "page": page,
+        "links": rankings.table_links(page),
         "suites": [(key, SUITE_DESCRIPTIONS.get(key, key)) for key in SUITES],
-        "benchmarks": suite_benchmarks(suite),
-        "rows": selectors.ranking(suite, hide_flagged=hide_flagged),
-        "hide_flagged": hide_flagged,
+        "precisions": Precision.choices,
+        "licences": rankings.licence_choices(suite),
+        "per_page_choices": (25, 50, 100),
         "recent_runs": selectors.recent_runs(15),
     }
     return render(request, "leaderboard/home.html", context)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.core.management import CommandError, call_command
 
-from evaluations import selectors
+from evaluations import rankings, selectors
 from evaluations.models import Claim, EvaluationRun, FlagEvent, ModelRepo, Score
 
 pytestmark = pytest.mark.django_db
@@ -23,7 +23,7 @@ def test_it_seeds_models_runs_claims_and_the_flags_the_rule_raises() -> None:
     flagged_repo = events.first().flag.claim.repo_id
     verdicts = {row.verdict for row in selectors.claim_evidence(flagged_repo)}
     assert "contradicted" in verdicts
-    assert len(selectors.ranking("classic")) == 40
+    assert len(rankings.all_rows("classic")) == 40
 
 
 def test_it_refuses_to_seed_twice() -> None:

@@ -1,0 +1,232 @@
+"""The rankings read: the query a URL carries, filters, sort, ties, pages and verdicts."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+import pytest
+
+from evaluations import dispatch, rankings, selectors, services
+from evaluations.models import EvaluationRun, Revision
+from evaluations.rankings import RankingQuery, parse_query
+from tests.factories import finished_run
+
+# --- The query a URL carries (no database) -------------------------------------------------
+
+
+def test_it_reads_every_filter_from_the_url() -> None:
+    query = parse_query(
+        {"min_params": "0.5", "max_params": "8", "precision": "bfloat16", "licence": " MIT ",
+         "hide_flagged": "1", "hide_not_comparable": "on", "sort": "smoke_arc", "order": "asc",
+         "page": "3", "per_page": "100"},
+        suite="smoke",
+    )
+    assert query == RankingQuery(
+        suite="smoke", min_params=0.5, max_params=8.0, precision="bfloat16", licence="MIT",
+        hide_flagged=True, hide_not_comparable=True, sort="smoke_arc", order="asc", page=3,
+        per_page=100,
+    )
+
+
+def test_defaults_are_the_average_best_first_and_names_a_to_z() -> None:
+    assert parse_query({}, suite="smoke") == RankingQuery(suite="smoke")
+    assert parse_query({"sort": "name"}, suite="smoke").order == "asc"
+    assert parse_query({"sort": "params"}, suite="smoke").order == "desc"
+
+
+def test_a_shared_link_carries_the_whole_state_and_no_defaults() -> None:
+    query = parse_query({"hide_flagged": "1", "sort": "smoke_arc", "page": "2"}, suite="smoke")
+    assert query.url() == "?suite=smoke&hide_flagged=1&sort=smoke_arc&page=2"
+    assert parse_query(dict(query.params()), suite="smoke") == query
+    assert query.url(page=1) == "?suite=smoke&hide_flagged=1&sort=smoke_arc"
+
+
+@pytest.mark.parametrize(
+    "params, message",
+    [
+        ({"sort": "bogus"}, "Cannot sort by “bogus”"),
+        ({"order": "up"}, "“asc” or “desc”"),
+        ({"page": "0"}, "page must be a whole number from 1 or more"),
+        ({"page": "two"}, "page must be a whole number"),
+        ({"per_page": "500"}, "per_page must be a whole number from 1 to 100"),
+        ({"min_params": "-1"}, "0 or more"),
+        ({"max_params": "seven"}, "such as 7 or 0.5"),
+        ({"min_params": "nan"}, "0 or more"),
+        ({"min_params": "8", "max_params": "7"}, "smallest parameter count is above"),
+        ({"precision": "int4"}, "Unknown precision “int4”"),
+        ({"hide_flagged": "maybe"}, "hide_flagged must be 1 or 0"),
+        ({"licence": "x" * 101}, "at most 100 characters"),
+    ],
+)
+def test_it_refuses_a_bad_query_with_a_sentence(params: dict[str, str], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        parse_query(params, suite="smoke")
+
+
+def test_switching_suite_drops_a_sort_on_the_old_suites_benchmark() -> None:
+    query = parse_query({"sort": "mmlu", "order": "asc", "hide_flagged": "1"}, suite="smoke")
+    assert query == RankingQuery(suite="smoke", hide_flagged=True)
+
+
+def test_it_refuses_an_unknown_suite() -> None:
+    with pytest.raises(ValueError, match="There is no suite “nope”"):
+        parse_query({}, suite="nope")
+
+
+# --- Rows from the database ------------------------------------------------------------------
+
+
+@pytest.fixture
+def no_broker(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(dispatch, "send_run", lambda run_id, queue: None)
+
+
+def model(name: str, value: float, **kwargs: Any) -> EvaluationRun:
+    """A finished smoke run of ``demo-org/<name>`` scoring ``value`` on Smoke ARC."""
+    sha = hashlib.sha1(name.encode()).hexdigest()  # noqa: S324 - a test commit id
+    return finished_run(f"demo-org/{name}", sha=sha, value=value, **kwargs)
+
+
+def claim(name: str, percent: float, *, shots: int | None = 0, **kwargs: Any) -> None:
+    """``demo-org/<name>`` claims ``percent`` on Smoke ARC (0-shot unless told)."""
+    claims = [services.ClaimInput(benchmark="smoke_arc", value=percent, unit="percent",
+                                  shots=shots, **kwargs)]
+    services.claims_record(repo_id=f"demo-org/{name}", source="submission", claims=claims)
+
+
+def names(page: rankings.RankingPage) -> list[str]:
+    return [row.repo.hub_id.removeprefix("demo-org/") for row in page.rows]
+
+
+pytestmark = pytest.mark.usefixtures("no_broker")
+
+
+@pytest.mark.django_db
+def test_the_average_is_normalised_and_keeps_the_raw_value() -> None:
+    model("alpha", 0.625)
+    row = rankings.rankings(RankingQuery(suite="smoke")).rows[0]
+    # Smoke ARC has 4 choices: (0.625 − 0.25) / 0.75 = 50 points; Smoke GSM8K measured 0.
+    assert row.average == pytest.approx(25.0)
+    assert row.raw_average == pytest.approx(0.3125)
+    # Only Smoke ARC has a standard error: 5 points raw, 6.67 normalised, halved by the mean.
+    assert row.average_stderr == pytest.approx(0.05 / 0.75 * 100 / 2)
+    assert row.parameters_label == "1 K"
+
+
+@pytest.mark.django_db
+def test_only_the_latest_whole_suite_run_of_a_model_counts() -> None:
+    model("alpha", 0.3)
+    latest = finished_run("demo-org/alpha", sha="f" * 40, value=0.9)
+    page = rankings.rankings(RankingQuery(suite="smoke"))
+    assert page.total == 1 and page.rows[0].run == latest
+
+
+@pytest.mark.django_db
+def test_close_averages_share_a_rank_and_distant_ones_do_not() -> None:
+    model("top", 0.95)
+    model("close-a", 0.50)
+    model("close-b", 0.52)
+    page = rankings.rankings(RankingQuery(suite="smoke"))
+    ranks = {row.repo.hub_id: (row.rank, row.tied) for row in page.rows}
+    assert ranks == {"demo-org/top": (1, False), "demo-org/close-b": (2, True),
+                     "demo-org/close-a": (2, True)}
+    assert page.any_tied
+
+
+@pytest.mark.django_db
+def test_a_chain_of_small_steps_does_not_tie_the_ends() -> None:
+    # Averages 30, 20 and 10, each ± 6.5 at 95 %: each overlaps its neighbour, the ends do not.
+    for name, value in (("a", 0.7), ("b", 0.55), ("c", 0.4)):
+        model(name, value)
+    page = rankings.rankings(RankingQuery(suite="smoke"))
+    assert [(row.rank, row.tied) for row in page.rows] == [(1, True), (1, True), (3, False)]
+    assert [row.tie_group for row in page.rows] == [1, 1, 3]
+
+
+@pytest.mark.django_db
+def test_a_flagged_model_reads_contradicted_with_its_severity() -> None:
+    model("overclaimer", 0.5)
+    claim("overclaimer", 95.0)
+    row = rankings.rankings(RankingQuery(suite="smoke")).rows[0]
+    assert row.flagged and row.verdict == "contradicted" and row.severity == "severe"
+
+
+@pytest.mark.django_db
+def test_the_worst_verdict_matches_the_model_page() -> None:
+    for name in ("honest", "modest", "pending", "vague", "silent"):
+        model(name, 0.5)
+    claim("honest", 50.0)
+    claim("modest", 20.0)
+    claim("pending", 50.0, shots=5)  # measured 0-shot only: a run in its setting would settle it
+    claim("vague", 50.0, shots=None)
+    claim("vague", 50.0)  # a comparable claim does not hide the one that is not
+    rows = {row.repo.hub_id: row for row in rankings.rankings(RankingQuery(suite="smoke")).rows}
+    expected = {"honest": "not contradicted", "modest": "under-claim", "pending": "pending",
+                "vague": "not comparable", "silent": ""}
+    for name, verdict in expected.items():
+        row = rows[f"demo-org/{name}"]
+        page_verdicts = {e.verdict for e in selectors.claim_evidence(row.repo.id)}
+        assert row.verdict == verdict
+        assert verdict in page_verdicts or (verdict == "" and not page_verdicts)
+
+
+@pytest.mark.django_db
+def test_each_filter_narrows_the_list() -> None:
+    model("small", 0.4)
+    model("large", 0.6, precision="bfloat16")
+    model("flagged", 0.7)
+    claim("flagged", 99.0)
+    model("cot", 0.5)
+    claim("cot", 50.0, chain_of_thought=True)
+    Revision.objects.filter(repo__hub_id="demo-org/large").update(
+        parameter_count=7_000_000_000, licence="Apache-2.0"
+    )
+    Revision.objects.exclude(repo__hub_id="demo-org/large").update(parameter_count=500_000_000)
+
+    def shown(**filters: Any) -> set[str]:
+        return set(names(rankings.rankings(RankingQuery(suite="smoke", **filters))))
+
+    everyone = {"small", "large", "flagged", "cot"}
+    assert shown() == everyone
+    assert shown(min_params=1.0) == {"large"}
+    assert shown(max_params=1.0) == everyone - {"large"}
+    assert shown(precision="bfloat16") == {"large"}
+    assert shown(licence="apache-2.0") == {"large"}
+    assert shown(hide_flagged=True) == everyone - {"flagged"}
+    assert shown(hide_not_comparable=True) == everyone - {"cot"}
+    assert rankings.licence_choices("smoke") == ["Apache-2.0", "mit"]
+
+
+@pytest.mark.django_db
+def test_it_sorts_on_any_column_both_ways_and_ranks_stay_by_average() -> None:
+    model("bravo", 0.9)
+    model("alpha", 0.3)
+    model("charlie", 0.6)
+    Revision.objects.filter(repo__hub_id="demo-org/alpha").update(parameter_count=None)
+
+    def order(**sort: Any) -> list[str]:
+        return names(rankings.rankings(RankingQuery(suite="smoke", **sort)))
+
+    assert order() == ["bravo", "charlie", "alpha"]
+    assert order(order="asc") == ["alpha", "charlie", "bravo"]
+    assert order(sort="smoke_arc", order="asc") == ["alpha", "charlie", "bravo"]
+    assert order(sort="smoke_arc", order="desc") == ["bravo", "charlie", "alpha"]
+    assert order(sort="name", order="asc") == ["alpha", "bravo", "charlie"]
+    assert order(sort="name", order="desc") == ["charlie", "bravo", "alpha"]
+    assert order(sort="params", order="asc")[-1] == "alpha"  # unknown size last either way
+    assert order(sort="params", order="desc")[-1] == "alpha"
+    page = rankings.rankings(RankingQuery(suite="smoke", sort="name", order="asc"))
+    assert [row.rank for row in page.rows] == [3, 1, 2]
+
+
+@pytest.mark.django_db
+def test_pages_split_the_list_and_a_page_past_the_end_shows_the_last() -> None:
+    for index in range(5):
+        model(f"m{index}", 0.3 + index * 0.1)
+    first = rankings.rankings(RankingQuery(suite="smoke", per_page=2))
+    assert (first.total, first.num_pages, first.start, first.end) == (5, 3, 1, 2)
+    last = rankings.rankings(RankingQuery(suite="smoke", per_page=2, page=3))
+    assert names(last) == ["m0"] and not last.clamped
+    beyond = rankings.rankings(RankingQuery(suite="smoke", per_page=2, page=9))
+    assert beyond.page == 3 and beyond.clamped and names(beyond) == ["m0"]

@@ -1,0 +1,193 @@
+"""The rankings page, through Django's test client: filters in the URL, sortable headers,
+pages, shared ranks, the verdict column, clear empty and error states, constant queries."""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import re
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+
+from evaluations import dispatch, services
+from evaluations.models import EvaluationRun, Revision
+from tests.factories import finished_run
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def no_broker(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(dispatch, "send_run", lambda run_id, queue: None)
+
+
+def model(name: str, value: float, **kwargs: Any) -> EvaluationRun:
+    sha = hashlib.sha1(name.encode()).hexdigest()  # noqa: S324 - a test commit id
+    return finished_run(f"demo-org/{name}", sha=sha, value=value, **kwargs)
+
+
+def claim(name: str, percent: float, *, shots: int | None = 0, **kwargs: Any) -> None:
+    claims = [services.ClaimInput(benchmark="smoke_arc", value=percent, unit="percent",
+                                  shots=shots, **kwargs)]
+    services.claims_record(repo_id=f"demo-org/{name}", source="submission", claims=claims)
+
+
+def table(client: Client, url: str) -> str:
+    """The rankings card only: the "Recent runs" below names every model too."""
+    response = client.get(url)
+    assert response.status_code == 200
+    return response.content.decode().split("Recent runs")[0]
+
+
+def shown(page: str) -> list[str]:
+    return re.findall(r'<td><a href="/models/demo-org/([\w-]+)/">', page)
+
+
+def test_it_shows_benchmark_columns_with_raw_values_and_stderr_on_hover(client: Client) -> None:
+    model("alpha", 0.625)
+    page = table(client, "/?suite=smoke")
+    assert "Smoke ARC" in page and "Smoke GSM8K" in page
+    assert 'title="raw 0.6250, standard error 0.0500"' in page  # the score_cell partial
+    assert "raw average 31.25 %" in page and ">25.0</strong>" in page
+    assert "Recent runs" in client.get("/?suite=smoke").content.decode()
+
+
+def test_filters_live_in_the_url_and_each_narrows_the_list(client: Client) -> None:
+    model("small", 0.4)
+    model("large", 0.6, precision="bfloat16")
+    model("flagged", 0.7)
+    claim("flagged", 99.0)
+    model("cot", 0.5)
+    claim("cot", 50.0, chain_of_thought=True)
+    Revision.objects.filter(repo__hub_id="demo-org/large").update(
+        parameter_count=7_000_000_000, licence="apache-2.0"
+    )
+    everyone = {"small", "large", "flagged", "cot"}
+    assert set(shown(table(client, "/?suite=smoke"))) == everyone
+    assert shown(table(client, "/?suite=smoke&min_params=1")) == ["large"]
+    assert set(shown(table(client, "/?suite=smoke&max_params=1"))) == everyone - {"large"}
+    assert shown(table(client, "/?suite=smoke&precision=bfloat16")) == ["large"]
+    assert shown(table(client, "/?suite=smoke&licence=apache-2.0")) == ["large"]
+    assert set(shown(table(client, "/?suite=smoke&hide_flagged=1"))) == everyone - {"flagged"}
+    page = table(client, "/?suite=smoke&hide_not_comparable=1")
+    assert set(shown(page)) == everyone - {"cot"}
+    assert 'name="hide_not_comparable" value="1" checked' in page  # the form keeps its state
+
+
+def test_headers_sort_both_ways_and_keep_the_filters(client: Client) -> None:
+    model("bravo", 0.9)
+    model("alpha", 0.3)
+    model("charlie", 0.6)
+    page = table(client, "/?suite=smoke&hide_flagged=1")
+    assert shown(page) == ["bravo", "charlie", "alpha"]
+    header = html.unescape(re.search(r'href="([^"]*sort=smoke_arc[^"]*)"', page).group(1))
+    assert header == "?suite=smoke&hide_flagged=1&sort=smoke_arc"
+    assert shown(table(client, header)) == ["bravo", "charlie", "alpha"]
+    flipped = table(client, "/?suite=smoke&hide_flagged=1&sort=smoke_arc")
+    assert "sort=smoke_arc&amp;order=asc" in flipped  # the active header flips the order
+    assert shown(table(client, "/?suite=smoke&sort=smoke_arc&order=asc")) == [
+        "alpha", "charlie", "bravo"]
+    assert shown(table(client, "/?suite=smoke&sort=average&order=asc")) == [
+        "alpha", "charlie", "bravo"]
+    assert shown(table(client, "/?suite=smoke&sort=name")) == ["alpha", "bravo", "charlie"]
+
+
+def test_page_two_has_the_rest_and_a_page_past_the_end_shows_the_last(client: Client) -> None:
+    for index in range(5):
+        model(f"m{index}", 0.3 + index * 0.1)
+    first = table(client, "/?suite=smoke&per_page=3")
+    assert shown(first) == ["m4", "m3", "m2"] and "1–3 of 5" in first
+    assert 'href="?suite=smoke&amp;page=2&amp;per_page=3" rel="next"' in first
+    second = table(client, "/?suite=smoke&per_page=3&page=2")
+    assert shown(second) == ["m1", "m0"] and "4–5 of 5" in second and 'rel="next"' not in second
+    beyond = table(client, "/?suite=smoke&per_page=3&page=7")
+    assert shown(beyond) == ["m1", "m0"] and "There is no page 7" in beyond
+
+
+@pytest.mark.parametrize(
+    "query, message",
+    [
+        ("suite=nope", "There is no suite"),
+        ("suite=smoke&per_page=1000", "per_page must be a whole number from 1 to 100"),
+        ("suite=smoke&page=-1", "page must be a whole number"),
+        ("suite=smoke&sort=bogus", "Cannot sort by"),
+        ("suite=smoke&min_params=big", "billions of parameters"),
+    ],
+)
+def test_bad_parameters_get_a_400_that_says_why(client: Client, query: str, message: str) -> None:
+    response = client.get(f"/?{query}")
+    assert response.status_code == 400
+    assert message in html.unescape(response.content.decode())
+
+
+def test_overlapping_intervals_share_a_rank_and_distant_ones_do_not(client: Client) -> None:
+    model("close-a", 0.50)
+    model("close-b", 0.52)
+    page = table(client, "/?suite=smoke")
+    assert page.count(">=1</span>") == 2 and "A shared rank" in page
+    model("far", 0.95)
+    page = table(client, "/?suite=smoke")
+    assert re.search(r'<td class="rank">1</td>\s*<td><a href="/models/demo-org/far/">', page)
+    assert page.count(">=2</span>") == 2
+
+
+def test_distant_models_have_their_own_ranks(client: Client) -> None:
+    model("low", 0.3)
+    model("high", 0.9)
+    page = table(client, "/?suite=smoke")
+    assert '<td class="rank">1</td>' in page and '<td class="rank">2</td>' in page
+    assert "A shared rank" not in page
+
+
+def test_the_verdict_column_shows_the_worst_verdict(client: Client) -> None:
+    model("overclaimer", 0.5)
+    claim("overclaimer", 95.0)
+    model("honest", 0.5)
+    claim("honest", 50.0)
+    model("vague", 0.5)
+    claim("vague", 50.0, shots=None)
+    model("silent", 0.5)
+    page = table(client, "/?suite=smoke&sort=name")
+    rows = dict(zip(shown(page), page.split('<td><a href="/models/demo-org/')[1:], strict=True))
+    assert "verdict-contradicted" in rows["overclaimer"]
+    assert "severity-severe" in rows["overclaimer"]
+    assert ">not contradicted</a>" in rows["honest"]
+    assert ">not comparable</a>" in rows["vague"]
+    assert "no claims" in rows["silent"]
+
+
+def test_an_empty_result_says_so_and_offers_to_clear_the_filters(client: Client) -> None:
+    page = table(client, "/?suite=smoke")
+    assert "No model has finished this suite yet" in page
+    model("alpha", 0.5)
+    page = table(client, "/?suite=smoke&min_params=100&sort=name")
+    assert "No model matches these filters" in page
+    assert '<a href="?suite=smoke">Clear the filters</a>' in page
+
+
+def _queries(client: Client, url: str) -> int:
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(url).status_code == 200
+    return len(queries)
+
+
+def test_the_number_of_queries_does_not_grow_with_the_models(client: Client) -> None:
+    def add(start: int, stop: int) -> None:
+        for index in range(start, stop):
+            model(f"m{index}", 0.3 + index * 0.04)
+            if index % 3 == 0:
+                claim(f"m{index}", 99.0)  # flagged
+            elif index % 3 == 1:
+                claim(f"m{index}", 50.0, shots=None)  # not comparable
+
+    add(0, 3)
+    url = "/?suite=smoke&hide_not_comparable=0&sort=smoke_arc"
+    few = _queries(client, url)
+    add(3, 15)
+    assert _queries(client, url) == few
+    assert _queries(client, "/?suite=smoke&per_page=5&page=2") == few
+    assert few <= 10
