@@ -300,9 +300,18 @@ class Claim(models.Model):
 
 
 class FlagState(models.TextChoices):
+    # Set by the rule (no actor).
     OPENED = "opened", "Open"
     RESOLVED = "resolved", "Resolved"
     REOPENED = "reopened", "Reopened"
+    # Set by a moderator (actor and reason required). A decision outranks the rule's state.
+    CONFIRMED = "confirmed", "Confirmed by a moderator"
+    DISMISSED = "dismissed", "Dismissed by a moderator"
+    AUTHOR_ASKED = "author-asked", "Author asked to respond"
+
+
+AUTOMATIC_STATES = frozenset({FlagState.OPENED, FlagState.RESOLVED, FlagState.REOPENED})
+DECISION_STATES = frozenset({FlagState.CONFIRMED, FlagState.DISMISSED})
 
 
 class Flag(models.Model):
@@ -319,7 +328,7 @@ class FlagEvent(models.Model):
     """Every state a flag passes through, with the numbers it was based on. Append-only."""
 
     flag = models.ForeignKey(Flag, on_delete=models.PROTECT, related_name="events")
-    state = models.CharField(max_length=12, choices=FlagState.choices)
+    state = models.CharField(max_length=14, choices=FlagState.choices)
     severity = models.CharField(max_length=8, blank=True)
     reason = models.TextField(help_text="one sentence with the numbers")
     run = models.ForeignKey(
@@ -338,3 +347,28 @@ class FlagEvent(models.Model):
     @property
     def is_open(self) -> bool:
         return self.state in (FlagState.OPENED, FlagState.REOPENED)
+
+    @property
+    def is_moderation(self) -> bool:
+        return self.state not in AUTOMATIC_STATES
+
+
+class RepoDecision(models.Model):
+    """A moderator hides a model from the rankings or shows it again. Append-only: the
+    latest decision for a repo is in force."""
+
+    class Action(models.TextChoices):
+        HIDE = "hide", "Hidden from rankings"
+        UNHIDE = "unhide", "Shown in rankings again"
+
+    repo = models.ForeignKey(ModelRepo, on_delete=models.PROTECT, related_name="decisions")
+    action = models.CharField(max_length=8, choices=Action.choices)
+    reason = models.TextField()
+    actor = models.CharField(max_length=200)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.repo.hub_id} by {self.actor}"

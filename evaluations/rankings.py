@@ -20,15 +20,13 @@ from evaluations.catalogue import BENCHMARKS, SUITES, Benchmark, suite_benchmark
 from evaluations.models import (
     Claim,
     EvaluationRun,
-    Flag,
     FlagEvent,
-    FlagState,
     ModelRepo,
     Precision,
     Revision,
     Score,
 )
-from evaluations.selectors import never_comparable, normalised
+from evaluations.selectors import hidden_repo_ids, never_comparable, normalised, open_flags
 
 SORT_AVERAGE, SORT_NAME, SORT_PARAMS = "average", "name", "params"
 DEFAULT_PER_PAGE, MAX_PER_PAGE = 50, 100
@@ -287,7 +285,9 @@ def _latest_runs(suite: str, *, precision: str) -> QuerySet[EvaluationRun]:
 def _candidates(query: RankingQuery) -> QuerySet[EvaluationRun]:
     """The latest runs the SQL-side filters keep (a model whose size is unknown is left out
     once a size range is asked for: it cannot be said to lie inside it)."""
-    runs = _latest_runs(query.suite, precision=query.precision)
+    runs = _latest_runs(query.suite, precision=query.precision).exclude(
+        submission__repo_id__in=hidden_repo_ids()  # hidden by a moderator
+    )
     if query.min_params is not None:
         runs = runs.filter(revision__parameter_count__gte=query.min_params * BILLION)
     if query.max_params is not None:
@@ -359,17 +359,14 @@ def _sort_value(sort: str) -> Callable[[RankedRow], float | None]:
 
 
 def _open_flag_severities(repo_ids: QuerySet) -> dict[int, str]:
-    """Repos with an open flag (its latest event is open), each with its worst severity."""
+    """Repos with a flag that stands (selectors.open_flags: the rule's, unless a moderator
+    dismissed it, or a moderator's confirmation), each with its worst severity."""
     latest = FlagEvent.objects.filter(flag=OuterRef("pk")).order_by("-created_at", "-id")
-    flags = Flag.objects.filter(claim__repo_id__in=repo_ids).annotate(
-        last_state=Subquery(latest.values("state")[:1]),
+    flags = open_flags().filter(claim__repo_id__in=repo_ids).annotate(
         last_severity=Subquery(latest.values("severity")[:1]),
     )
     worst: dict[int, str] = {}
-    open_states = [FlagState.OPENED, FlagState.REOPENED]
-    for repo_id, severity in flags.filter(last_state__in=open_states).values_list(
-        "claim__repo_id", "last_severity"
-    ):
+    for repo_id, severity in flags.values_list("claim__repo_id", "last_severity"):
         known = severity if severity in SEVERITIES else ""
         worst[repo_id] = max(worst.get(repo_id, ""), known, key=SEVERITIES.index)
     return worst

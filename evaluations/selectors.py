@@ -5,17 +5,20 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from django.db.models import Max, OuterRef, Prefetch, QuerySet, Subquery
+from django.db.models import Max, OuterRef, Prefetch, Q, QuerySet, Subquery
 
 from evaluations.catalogue import BENCHMARKS, SUITES, Benchmark
 from evaluations.discrepancy import Comparison, Judgement, judge
 from evaluations.models import (
+    AUTOMATIC_STATES,
+    DECISION_STATES,
     Claim,
     EvaluationRun,
     Flag,
     FlagEvent,
     FlagState,
     ModelRepo,
+    RepoDecision,
     Revision,
     RunState,
     Score,
@@ -248,14 +251,77 @@ def flag_history(repo_id: int) -> QuerySet[FlagEvent]:
     )
 
 
-def flagged_repo_ids() -> set[int]:
-    """Repos with at least one open flag (the latest event of the flag is open)."""
-    latest = FlagEvent.objects.filter(flag=OuterRef("pk")).order_by("-created_at", "-id")
-    flags = Flag.objects.annotate(last_state=Subquery(latest.values("state")[:1]))
-    return set(
-        flags.filter(last_state__in=[FlagState.OPENED, FlagState.REOPENED])
-        .values_list("claim__repo_id", flat=True)
+def flags_with_state() -> QuerySet[Flag]:
+    """Flags annotated with the rule's latest state (``rule_state``) and the latest moderator
+    decision (``decision``: confirmed, dismissed or None)."""
+    events = FlagEvent.objects.filter(flag=OuterRef("pk")).order_by("-created_at", "-id")
+    return Flag.objects.annotate(
+        rule_state=Subquery(events.filter(state__in=AUTOMATIC_STATES).values("state")[:1]),
+        decision=Subquery(events.filter(state__in=DECISION_STATES).values("state")[:1]),
     )
+
+
+def open_flags() -> QuerySet[Flag]:
+    """Flags that stand in public: the rule says contradicted and no moderator dismissed
+    them, or a moderator confirmed them."""
+    rule_open = Q(rule_state__in=[FlagState.OPENED, FlagState.REOPENED])
+    # Spelled without NOT: "decision != dismissed" is NULL, not true, for undecided flags.
+    return flags_with_state().filter(
+        (rule_open & Q(decision__isnull=True)) | Q(decision=FlagState.CONFIRMED)
+    )
+
+
+def flagged_repo_ids() -> set[int]:
+    """Repos with at least one flag that stands."""
+    return set(open_flags().values_list("claim__repo_id", flat=True))
+
+
+def hidden_repo_ids() -> QuerySet[ModelRepo]:
+    """Repos a moderator hid from the rankings (their latest decision is "hide")."""
+    latest = RepoDecision.objects.filter(repo=OuterRef("pk")).order_by("-created_at", "-id")
+    return ModelRepo.objects.annotate(
+        last_action=Subquery(latest.values("action")[:1])
+    ).filter(last_action=RepoDecision.Action.HIDE).values("id")
+
+
+QUEUE_SORTS = {"severity", "age", "q"}
+SEVERITY_ORDER = {"severe": 0, "major": 1, "minor": 2, "": 3}
+
+
+def moderation_queue(sort: str = "severity") -> list[Flag]:
+    """Flags the rule opened that no moderator has decided on, each with its latest rule
+    event (``rule_event``) and whether the author was asked (``author_asked``)."""
+    flags = list(
+        flags_with_state()
+        .filter(rule_state__in=[FlagState.OPENED, FlagState.REOPENED], decision__isnull=True)
+        .select_related("claim__repo")
+        .prefetch_related(Prefetch("events", queryset=FlagEvent.objects.order_by("created_at",
+                                                                                   "id")))
+    )
+    for flag in flags:
+        events = list(flag.events.all())
+        flag.rule_event = [e for e in events if not e.is_moderation][-1]
+        flag.author_asked = any(e.state == FlagState.AUTHOR_ASKED for e in events)
+    keys = {
+        "severity": lambda f: (SEVERITY_ORDER.get(f.rule_event.severity, 3), f.created_at),
+        "age": lambda f: f.created_at,
+        "q": lambda f: f.rule_event.evidence.get("q", 1.0),
+    }
+    return sorted(flags, key=keys[sort if sort in QUEUE_SORTS else "severity"])
+
+
+def audit_log(*, action: str = "", actor: str = "") -> list[FlagEvent | RepoDecision]:
+    """Every moderator action, newest first: decisions on flags and on models."""
+    events = FlagEvent.objects.exclude(actor="").select_related("flag__claim__repo")
+    decisions = RepoDecision.objects.select_related("repo")
+    if action:
+        events = events.filter(state=action)
+        decisions = decisions.filter(action=action)
+    if actor:
+        events = events.filter(actor=actor)
+        decisions = decisions.filter(actor=actor)
+    entries: list[FlagEvent | RepoDecision] = [*events[:500], *decisions[:500]]
+    return sorted(entries, key=lambda entry: entry.created_at, reverse=True)
 
 
 def history_version(repo_id: int) -> str:

@@ -3,7 +3,7 @@
 from django.contrib import admin
 from django.urls import path
 
-from leaderboard import views
+from leaderboard import compare_views, views
 from leaderboard.api import api
 
 urlpatterns = [
@@ -14,6 +14,8 @@ urlpatterns = [
     path("runs/<int:run_id>/artifacts/<str:kind>/", views.artifact_download, name="run-artifact"),
     path("models/<str:owner>/<str:name>/", views.model_detail, name="model-detail"),
     path("models/<str:owner>/<str:name>/history.json", views.model_history, name="model-history"),
+    path("compare/", compare_views.compare, name="compare"),
+    path("scatter/", compare_views.scatter, name="scatter"),
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),
 ]

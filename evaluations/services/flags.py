@@ -11,7 +11,14 @@ from __future__ import annotations
 from django.db import transaction
 
 from evaluations import selectors
-from evaluations.models import EvaluationRun, Flag, FlagEvent, FlagState, ModelRepo
+from evaluations.models import (
+    AUTOMATIC_STATES,
+    EvaluationRun,
+    Flag,
+    FlagEvent,
+    FlagState,
+    ModelRepo,
+)
 
 
 def flags_recompute(*, repo_id: int) -> None:
@@ -33,7 +40,9 @@ def flags_recompute(*, repo_id: int) -> None:
 
 
 def _latest_event(flag: Flag) -> FlagEvent | None:
-    return flag.events.order_by("-created_at", "-id").first()
+    """The rule's latest word on the flag. Moderators' events sit beside it: a decision
+    outranks the rule on the page, but never changes what the rule itself concluded."""
+    return flag.events.filter(state__in=AUTOMATIC_STATES).order_by("-created_at", "-id").first()
 
 
 def _settle(row: selectors.ClaimEvidence) -> None:

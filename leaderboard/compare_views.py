@@ -1,0 +1,116 @@
+"""Compare two to five models, and claimed vs measured on one benchmark (a Plotly scatter).
+
+Both pages are plain HTML tables first; the scatter's figure rides along as JSON in the page
+(``json_script``) and ``static/leaderboard/scatter.js`` draws it, so nothing but the chart
+needs JavaScript. The figure is embedded rather than fetched from a JSON view: it is built
+from the same three queries as the table beside it, so a second request would only repeat
+them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import plotly.graph_objects as go
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from evaluations import comparison, selectors
+from evaluations.catalogue import BENCHMARKS, SUITE_DESCRIPTIONS, SUITES
+from evaluations.comparison import ComparisonError, ScatterPoint
+from evaluations.models import ModelRepo
+from leaderboard.templatetags.scores import model_url
+
+FLAGGED_COLOUR = "#b42318"
+POINT_COLOUR = "#3451b2"
+DIAGONAL_COLOUR = "#98a2b3"
+MODEL_SUGGESTIONS = 200
+
+
+def _error(request: HttpRequest, title: str, error: ComparisonError) -> HttpResponse:
+    return render(request, "leaderboard/error.html", {"title": title, "message": str(error)},
+                  status=400)
+
+
+@require_GET
+def compare(request: HttpRequest) -> HttpResponse:
+    raw = request.GET.getlist("models") + request.GET.getlist("model")
+    suite = request.GET.get("suite") or selectors.default_suite()
+    named = [part.strip() for value in raw for part in value.split(",") if part.strip()]
+    context: dict[str, Any] = {
+        "suite": suite,
+        "suites": [(key, SUITE_DESCRIPTIONS.get(key, key)) for key in SUITES],
+        "inputs": (named + [""] * comparison.MAX_MODELS)[: comparison.MAX_MODELS],
+        "suggestions": ModelRepo.objects.values_list("hub_id", flat=True)[:MODEL_SUGGESTIONS],
+        "table": None,
+    }
+    if not named:  # the empty form: nothing asked yet
+        return render(request, "leaderboard/compare.html", context)
+    try:
+        context["table"] = comparison.compare(comparison.parse_model_ids(raw), suite)
+    except ComparisonError as error:
+        return _error(request, "These models cannot be compared", error)
+    context["z_95"] = comparison.Z_95
+    return render(request, "leaderboard/compare.html", context)
+
+
+@require_GET
+def scatter(request: HttpRequest) -> HttpResponse:
+    key = request.GET.get("benchmark") or comparison.default_scatter_benchmark()
+    try:
+        result = comparison.scatter(key)
+    except ComparisonError as error:
+        return _error(request, "This chart cannot be shown", error)
+    context = {
+        "scatter": result,
+        "benchmarks": [(b.key, b.display_name) for b in BENCHMARKS.values()],
+        "figure": scatter_figure(result.points, result.benchmark.display_name)
+        if result.points else None,
+    }
+    return render(request, "leaderboard/scatter.html", context)
+
+
+def scatter_figure(points: list[ScatterPoint], title: str) -> dict[str, Any]:
+    """Claimed (x) vs measured (y) in points, the diagonal y = x, flagged claims in red.
+
+    ``customdata`` carries each model's page URL; scatter.js opens it on click.
+    """
+    figure = go.Figure()
+    figure.add_trace(_diagonal(points))
+    for flagged in (False, True):
+        mine = [point for point in points if point.flagged == flagged]
+        if mine:
+            figure.add_trace(_points(mine, flagged=flagged))
+    figure.update_layout(
+        height=480,
+        margin={"l": 60, "r": 20, "t": 30, "b": 50},
+        xaxis_title=f"claimed {title} (points)",
+        yaxis_title=f"measured {title} (points)",
+        legend={"orientation": "h", "y": -0.15},
+        template="plotly_white",
+        hovermode="closest",
+    )
+    return figure.to_plotly_json()
+
+
+def _diagonal(points: list[ScatterPoint]) -> go.Scatter:
+    values = [100 * v for point in points for v in (point.claimed, point.measured)]
+    low, high = max(0.0, min(values) - 5), min(100.0, max(values) + 5)
+    return go.Scatter(x=[low, high], y=[low, high], mode="lines", name="claimed = measured",
+                      line={"color": DIAGONAL_COLOUR, "dash": "dash"}, hoverinfo="skip")
+
+
+def _points(points: list[ScatterPoint], *, flagged: bool) -> go.Scatter:
+    return go.Scatter(
+        x=[100 * point.claimed for point in points],
+        y=[100 * point.measured for point in points],
+        error_y={"type": "data", "array": [100 * (point.measured_stderr or 0) for point in points]},
+        mode="markers",
+        name="flagged: claim contradicted" if flagged else "not flagged",
+        marker={"color": FLAGGED_COLOUR if flagged else POINT_COLOUR, "size": 11 if flagged else 9,
+                "symbol": "x" if flagged else "circle"},
+        customdata=[model_url(point.hub_id) for point in points],
+        text=[f"<b>{point.hub_id}</b><br>{point.explanation}" for point in points],
+        hovertemplate="%{text}<extra></extra>",
+    )

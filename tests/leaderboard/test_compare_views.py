@@ -1,0 +1,166 @@
+"""The compare and claimed-vs-measured pages, through Django's test client."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+
+from evaluations import dispatch, services
+from evaluations.models import ClaimSource
+from evaluations.services.claims import ClaimInput
+from tests.factories import finished_run
+
+pytestmark = pytest.mark.django_db
+
+ALICE, BOB = "alice-lab/strong", "bob-lab/weak"
+
+
+@pytest.fixture(autouse=True)
+def no_broker(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(dispatch, "send_run", lambda run_id, queue: None)
+
+
+def claim(repo_id: str, value: float) -> None:
+    services.claims_record(repo_id=repo_id, source=ClaimSource.API,
+                           claims=[ClaimInput(benchmark="smoke_arc", value=value, shots=0)])
+
+
+def embedded_figure(page: str) -> dict[str, Any]:
+    found = re.search(r'<script id="scatter-figure" type="application/json">(.*?)</script>',
+                      page, re.S)
+    assert found, "the page embeds no figure"
+    return json.loads(found.group(1))
+
+
+# --- Compare -------------------------------------------------------------------------------
+
+
+def test_it_shows_an_empty_form_when_nothing_is_asked(client: Client) -> None:
+    response = client.get("/compare/")
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert 'name="model"' in page and "Name two to five models" in page
+
+
+def test_it_compares_two_models_side_by_side(client: Client) -> None:
+    finished_run(ALICE, value=0.75)
+    finished_run(BOB, value=0.25)
+
+    response = client.get("/compare/", {"models": f"{ALICE},{BOB}", "suite": "smoke"})
+    page = response.content.decode()
+
+    assert response.status_code == 200
+    assert "Smoke ARC" in page and ALICE in page and BOB in page
+    assert "<strong>50.0</strong>" in page and "± 13.9" in page  # 1.96 · √(0.05² + 0.05²)
+    assert "unpaired" in page and "kept no per-sample outputs" in page
+
+
+def test_it_accepts_the_forms_repeated_fields(client: Client) -> None:
+    finished_run(ALICE, value=0.75)
+    finished_run(BOB, value=0.25)
+
+    response = client.get("/compare/", {"model": [ALICE, BOB, ""], "suite": "smoke"})
+
+    assert response.status_code == 200 and "<strong>50.0</strong>" in response.content.decode()
+
+
+@pytest.mark.parametrize("params, message", [
+    ({"models": ALICE, "suite": "smoke"}, "at least 2"),
+    ({"models": "a/1,a/2,a/3,a/4,a/5,a/6", "suite": "smoke"}, "At most 5"),
+    ({"models": f"{ALICE},nobody/here", "suite": "smoke"}, "nobody/here"),
+    ({"models": f"{ALICE},{BOB}", "suite": "bogus"}, "Unknown suite"),
+])
+def test_it_refuses_bad_requests_with_a_clear_message(
+    client: Client, params: dict[str, str], message: str
+) -> None:
+    finished_run(ALICE)
+    finished_run(BOB)
+
+    response = client.get("/compare/", params)
+
+    assert response.status_code == 400
+    assert message in response.content.decode()
+
+
+# --- Claimed vs measured --------------------------------------------------------------------
+
+
+def test_it_draws_the_diagonal_and_marks_flagged_claims(client: Client) -> None:
+    finished_run(ALICE, value=0.5)
+    finished_run(BOB, value=0.6)
+    claim(ALICE, 0.9)
+    claim(BOB, 0.55)
+
+    response = client.get("/scatter/", {"benchmark": "smoke_arc"})
+    figure = embedded_figure(response.content.decode())
+
+    diagonal, plain, flagged = figure["data"]
+    assert diagonal["mode"] == "lines" and list(diagonal["x"]) == list(diagonal["y"])
+    assert list(plain["customdata"]) == [f"/models/{BOB}/"]
+    assert list(flagged["customdata"]) == [f"/models/{ALICE}/"]
+    assert flagged["marker"]["color"] != plain["marker"]["color"]
+    assert flagged["marker"]["symbol"] != plain["marker"]["symbol"]
+    assert list(flagged["x"]) == [90.0] and list(flagged["y"]) == [50.0]
+    assert ALICE in flagged["text"][0] and "Claimed 90.0" in flagged["text"][0]
+
+
+def test_it_lists_the_points_in_a_table_that_needs_no_javascript(client: Client) -> None:
+    finished_run(ALICE, value=0.5)
+    claim(ALICE, 0.9)
+
+    page = client.get("/scatter/", {"benchmark": "smoke_arc"}).content.decode()
+
+    assert '<table class="scatter-points">' in page
+    assert f'href="/models/{ALICE}/"' in page and "contradicted" in page
+    assert "90.0" in page and "50.0" in page and "40.0" in page  # claimed, measured, gap
+    assert "<noscript>" in page and "leaderboard/scatter.js" in page
+
+
+def test_it_opens_on_a_benchmark_that_has_claims(client: Client) -> None:
+    finished_run(ALICE, value=0.5)
+    claim(ALICE, 0.9)
+
+    page = client.get("/scatter/").content.decode()
+
+    assert "Claimed vs measured: Smoke ARC" in page
+
+
+def test_it_says_so_when_there_is_nothing_to_plot(client: Client) -> None:
+    response = client.get("/scatter/", {"benchmark": "mmlu"})
+    page = response.content.decode()
+
+    assert response.status_code == 200
+    assert "nothing to plot" in page and "scatter-figure" not in page
+
+
+def test_it_refuses_an_unknown_benchmark(client: Client) -> None:
+    response = client.get("/scatter/", {"benchmark": "nope"})
+    assert response.status_code == 400 and "Unknown benchmark" in response.content.decode()
+
+
+def test_the_scatter_page_makes_the_same_queries_for_one_model_or_four(client: Client) -> None:
+    def count() -> int:
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get("/scatter/", {"benchmark": "smoke_arc"}).status_code == 200
+        return len(queries)
+
+    finished_run(ALICE, value=0.5)
+    claim(ALICE, 0.9)
+    small = count()
+    for index in range(3):
+        repo_id = f"more-lab/model-{index}"
+        finished_run(repo_id, value=0.5)
+        claim(repo_id, 0.6 + index / 10)
+
+    assert count() == small <= 4
+
+
+def test_the_nav_links_to_both_pages(client: Client) -> None:
+    page = client.get("/compare/").content.decode()
+    assert 'href="/compare/"' in page and 'href="/scatter/"' in page
