@@ -14,6 +14,10 @@ def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
     return _page(request, 400, "Bad request", "The request could not be understood.")
 
 
+def forbidden(request: HttpRequest, exception: Exception) -> HttpResponse:
+    return _page(request, 403, "Not allowed", str(exception) or "You may not do this.")
+
+
 def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
     return _page(request, 404, "Not found", "There is nothing at this address.")
 

@@ -89,6 +89,10 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "leaderboard.urls"
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "moderation-queue"
+LOGOUT_REDIRECT_URL = "home"
+EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 WSGI_APPLICATION = "leaderboard.wsgi.application"
 
 TEMPLATES = [
@@ -101,6 +105,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "leaderboard.context_processors.moderation",
             ],
         },
     },

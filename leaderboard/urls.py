@@ -1,9 +1,9 @@
 """URLs of the public site and the admin."""
 
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 
-from leaderboard import compare_views, views
+from leaderboard import compare_views, moderation_views, views
 from leaderboard.api import api
 
 urlpatterns = [
@@ -17,9 +17,17 @@ urlpatterns = [
     path("compare/", compare_views.compare, name="compare"),
     path("scatter/", compare_views.scatter, name="scatter"),
     path("api/v1/", api.urls),
+    path("flags/<int:flag_id>/", moderation_views.flag_detail, name="flag-detail"),
+    path("moderation/", moderation_views.queue, name="moderation-queue"),
+    path("moderation/log/", moderation_views.audit_log, name="moderation-log"),
+    path("moderation/flags/<int:flag_id>/", moderation_views.decide, name="flag-decide"),
+    path("moderation/models/<str:owner>/<str:name>/visibility/", moderation_views.set_visibility,
+         name="model-visibility"),
+    path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
 ]
 
 handler400 = "leaderboard.errors.bad_request"
+handler403 = "leaderboard.errors.forbidden"
 handler404 = "leaderboard.errors.not_found"
 handler500 = "leaderboard.errors.server_error"

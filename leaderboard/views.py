@@ -140,6 +140,7 @@ def model_detail(request: HttpRequest, owner: str, name: str) -> HttpResponse:
         "evidence": selectors.claim_evidence(repo.id),
         "flag_events": selectors.flag_history(repo.id),
         "superseded_claims": repo.claims.filter(superseded_by__isnull=False),
+        "visibility": repo.decisions.order_by("-created_at", "-id").first(),
         "revisions": selectors.model_revisions(repo),
         "pending_runs": EvaluationRun.objects.active()
         .filter(submission__repo=repo)

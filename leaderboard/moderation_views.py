@@ -1,0 +1,117 @@
+"""Moderators' pages (the queue, decisions, the audit log) and the public page of a flag.
+
+Who may act is decided in ``evaluations.services.moderation``; these views only turn a
+refusal into a 403 and a bad reason into a 400 with the message.
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from evaluations import selectors
+from evaluations.models import Flag, FlagState, ModelRepo, RepoDecision
+from evaluations.services import moderation
+
+
+class FlagDecisionForm(forms.Form):
+    action = forms.ChoiceField(choices=[("confirm", "Confirm the flag"),
+                                        ("dismiss", "Dismiss the flag"),
+                                        ("ask-author", "Ask the author to respond")])
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), max_length=4000,
+                             help_text="Shown publicly with the decision.")
+
+
+class VisibilityForm(forms.Form):
+    hidden = forms.BooleanField(required=False)
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), max_length=4000)
+
+
+def _moderator_or_403(request: HttpRequest) -> None:
+    if not moderation.is_moderator(request.user):
+        raise PermissionDenied("Only moderators can see this page.")
+
+
+@require_GET
+@login_required
+def queue(request: HttpRequest) -> HttpResponse:
+    _moderator_or_403(request)
+    sort = request.GET.get("sort", "severity")
+    if sort not in selectors.QUEUE_SORTS:
+        return render(request, "leaderboard/error.html", {
+            "title": "Unknown sort", "message": "Sort by severity, age or q."}, status=400)
+    context = {"flags": selectors.moderation_queue(sort), "sort": sort,
+               "form": FlagDecisionForm()}
+    return render(request, "moderation/queue.html", context)
+
+
+@require_POST
+@login_required
+def decide(request: HttpRequest, flag_id: int) -> HttpResponse:
+    flag = get_object_or_404(Flag, id=flag_id)
+    form = FlagDecisionForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose an action and give a reason.")
+        return redirect("flag-detail", flag_id=flag.id)
+    try:
+        moderation.flag_moderate(flag_id=flag.id, user=request.user,
+                                 action=form.cleaned_data["action"],
+                                 reason=form.cleaned_data["reason"])
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, "Decision recorded.")
+    return redirect("flag-detail", flag_id=flag.id)
+
+
+@require_POST
+@login_required
+def set_visibility(request: HttpRequest, owner: str, name: str) -> HttpResponse:
+    repo = get_object_or_404(ModelRepo, hub_id=f"{owner}/{name}")
+    form = VisibilityForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Give a reason.")
+    else:
+        try:
+            moderation.repo_set_hidden(repo_id=repo.id, user=request.user,
+                                       hidden=form.cleaned_data["hidden"],
+                                       reason=form.cleaned_data["reason"])
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        else:
+            messages.success(request, "Decision recorded.")
+    return redirect("model-detail", owner=owner, name=name)
+
+
+@require_GET
+def flag_detail(request: HttpRequest, flag_id: int) -> HttpResponse:
+    """Public: the claim, the numbers, and every event of the flag with who and why."""
+    flag = get_object_or_404(Flag.objects.select_related("claim__repo"), id=flag_id)
+    events = list(flag.events.select_related("run").order_by("created_at", "id"))
+    decision = next((e for e in reversed(events)
+                     if e.state in (FlagState.CONFIRMED, FlagState.DISMISSED)), None)
+    rule = next((e for e in reversed(events) if not e.is_moderation), None)
+    context = {"flag": flag, "events": events, "decision": decision, "rule": rule,
+               "is_moderator": moderation.is_moderator(request.user),
+               "form": FlagDecisionForm()}
+    return render(request, "moderation/flag.html", context)
+
+
+@require_GET
+@login_required
+def audit_log(request: HttpRequest) -> HttpResponse:
+    _moderator_or_403(request)
+    action = request.GET.get("action", "")
+    known = {*FlagState.values, *RepoDecision.Action.values, ""}
+    if action not in known:
+        return render(request, "leaderboard/error.html", {
+            "title": "Unknown action", "message": f"There is no action “{action}”."}, status=400)
+    actor = request.GET.get("actor", "")[:200]
+    context = {"entries": selectors.audit_log(action=action, actor=actor), "action": action,
+               "actor": actor, "actions": sorted(known - {""})}
+    return render(request, "moderation/log.html", context)
