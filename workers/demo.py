@@ -52,6 +52,9 @@ def main() -> None:
             cwd=PROJECT_ROOT, env=env,
         ))
         submit_demo_models()
+        password = demo_moderator(var_dir)
+        say(f"Moderator account: user 'moderator', password '{password}' "
+            f"(sign in at http://{SITE_ADDRESS}/accounts/login/)")
         say(f"Open http://{SITE_ADDRESS}/ : the demo runs are queued. Ctrl-C stops the demo.")
         wait(processes)
     except KeyboardInterrupt:
@@ -114,6 +117,24 @@ def submit_demo_models() -> None:
             reported_by=f"{repo_id.split('/')[0]} (demo author)")
         note = "already evaluated or on its way" if outcome.reused else "queued"
         say(f"{repo_id}: run #{outcome.run.id} {note}, {len(claims)} claim(s) submitted")
+
+
+def demo_moderator(var_dir: Path) -> str:
+    """A moderator for the demo, with a random password kept in var/ (never a fixed one)."""
+    import secrets
+
+    from django.contrib.auth.models import Group, User
+
+    secret = var_dir / "demo" / "moderator-password"
+    if not secret.exists():
+        secret.write_text(secrets.token_urlsafe(12))
+        secret.chmod(0o600)
+    password = secret.read_text().strip()
+    user, _ = User.objects.get_or_create(username="moderator")
+    user.set_password(password)
+    user.save()
+    user.groups.add(Group.objects.get(name="moderators"))
+    return password
 
 
 def wait(processes: list[subprocess.Popen[bytes]]) -> None:
