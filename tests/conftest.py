@@ -1,1 +1,11 @@
 """Shared fixtures. Tests run against the database DATABASE_URL names (PostgreSQL in CI)."""
+
+import pytest
+
+from evaluations import dispatch
+
+
+@pytest.fixture
+def no_broker(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Runs are queued on commit; unit tests keep the message instead of sending it."""
+    monkeypatch.setattr(dispatch, "send_run", lambda run_id, queue: None)

@@ -5,18 +5,13 @@ from __future__ import annotations
 import pytest
 from django.core.exceptions import ValidationError
 
-from evaluations import dispatch, selectors, services
+from evaluations import selectors, services
 from evaluations.models import Claim, FlagEvent, Submission
 from evaluations.services import ClaimInput
 from tests.factories import SHA_A, SHA_B, finished_run
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_broker")]
 REPO = "demo-org/tiny"
-
-
-@pytest.fixture(autouse=True)
-def no_broker(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(dispatch, "send_run", lambda run_id, queue: None)
 
 
 def claim(value: float, unit: str = "percent", shots: int | None = 0, **kwargs) -> ClaimInput:

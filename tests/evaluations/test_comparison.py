@@ -10,20 +10,15 @@ from typing import Any
 
 import pytest
 
-from evaluations import comparison, dispatch, services
+from evaluations import comparison, services
 from evaluations.comparison import PAIRED, UNPAIRED, ComparisonError
 from evaluations.models import ClaimSource, EvaluationRun, RunArtifact
 from evaluations.services.claims import ClaimInput
 from tests.factories import SHA_B, finished_run
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_broker")]
 
 ALICE, BOB, CAROL = "alice-lab/strong", "bob-lab/weak", "carol-lab/other"
-
-
-@pytest.fixture(autouse=True)
-def no_broker(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(dispatch, "send_run", lambda run_id, queue: None)
 
 
 @pytest.fixture

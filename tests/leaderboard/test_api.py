@@ -5,16 +5,10 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from evaluations import dispatch
 from evaluations.models import Claim
 from tests.factories import SHA_A, finished_run
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def no_broker(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(dispatch, "send_run", lambda run_id, queue: None)
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_broker")]
 
 
 def post(client: Client, body: dict):

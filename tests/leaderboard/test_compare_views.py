@@ -11,19 +11,14 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from evaluations import dispatch, services
+from evaluations import services
 from evaluations.models import ClaimSource
 from evaluations.services.claims import ClaimInput
 from tests.factories import finished_run
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_broker")]
 
 ALICE, BOB = "alice-lab/strong", "bob-lab/weak"
-
-
-@pytest.fixture(autouse=True)
-def no_broker(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(dispatch, "send_run", lambda run_id, queue: None)
 
 
 def claim(repo_id: str, value: float) -> None:

@@ -7,18 +7,13 @@ from django.contrib.auth.models import Group, User
 from django.core.exceptions import PermissionDenied
 from django.test import Client
 
-from evaluations import dispatch, selectors, services
+from evaluations import selectors, services
 from evaluations.models import Flag, FlagEvent, RepoDecision
 from evaluations.services import moderation
 from tests.factories import finished_run
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_broker")]
 REASON = "The measurement was reproduced twice; the claim does not hold."
-
-
-@pytest.fixture(autouse=True)
-def no_broker(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(dispatch, "send_run", lambda run_id, queue: None)
 
 
 @pytest.fixture

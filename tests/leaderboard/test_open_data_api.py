@@ -9,17 +9,12 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from evaluations import dispatch, services
+from evaluations import services
 from evaluations.models import EvaluationRun
 from evaluations.services import ClaimInput
 from tests.factories import SHA_A, SHA_B, finished_run, inspected_run, queued_run
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def no_broker(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(dispatch, "send_run", lambda run_id, queue: None)
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_broker")]
 
 
 def get(client: Client, url: str, **headers: str) -> Any:

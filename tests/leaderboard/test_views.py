@@ -8,16 +8,11 @@ import pytest
 from django.test import Client
 from django.test.utils import override_settings
 
-from evaluations import dispatch, services
+from evaluations import services
 from evaluations.models import Claim, EvaluationRun, RunArtifact, Submission
 from tests.factories import finished_run, inspected_run, queued_run
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def no_broker(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(dispatch, "send_run", lambda run_id, queue: None)
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_broker")]
 
 
 def test_it_queues_a_submission_and_shows_its_run(client: Client) -> None:

@@ -5,18 +5,12 @@ from __future__ import annotations
 import pytest
 from celery.exceptions import SoftTimeLimitExceeded
 
-from evaluations import dispatch
 from evaluations.errors import EvaluationError
 from evaluations.models import RunState
 from tests.factories import queued_run
 from workers import hub, runner
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def no_broker(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(dispatch, "send_run", lambda run_id, queue: None)
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_broker")]
 
 
 def _failing_hub(monkeypatch: pytest.MonkeyPatch, error: BaseException) -> None:
