@@ -1,44 +1,37 @@
 """The rankings page's read: filters, sort, rank ties and pagination over measured scores.
 
-A page costs the same few queries whatever the number of models: the latest full-suite run
-per repo with its scores, the open flags, the current claims, and the measurements the shown
-rows' claims are matched against. Averages, ties, filters on flags and claims, sorting and
-paging happen in Python. At 10,000 models ``_candidates`` and ``_claim_facts`` become a read
-table with these columns; the rest keeps its shape. Claimed scores never enter a ranking.
+Everything is read from the ``RankingEntry`` read table (``services.read_models`` keeps it in
+step with runs, flags, claims and moderators' decisions): filters, the sort and the page are
+SQL (WHERE, ORDER BY, LIMIT/OFFSET); only the shown rows' runs and scores are loaded. A page
+costs the same few queries whatever the number of models. Claimed scores never enter a ranking.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, replace
+from typing import Any
 from urllib.parse import urlencode
 
-from django.db.models import F, OuterRef, QuerySet, Subquery, Window
-from django.db.models.functions import RowNumber
+from django.db.models import F, FloatField, QuerySet, Window
+from django.db.models.fields.json import KT
+from django.db.models.functions import Cast, Lower, RowNumber
 
 from evaluations.catalogue import BENCHMARKS, SUITES, Benchmark, suite_benchmarks
-from evaluations.models import (
-    Claim,
-    EvaluationRun,
-    FlagEvent,
-    ModelRepo,
-    Precision,
-    Revision,
-    Score,
+from evaluations.models import EvaluationRun, ModelRepo, Precision, RankingEntry, Revision, Score
+from evaluations.services.read_models import (  # noqa: F401 - shared names, read from here too
+    ANY_PRECISION,
+    SEVERITIES,
+    VERDICTS,
+    normalised_stderr,
 )
-from evaluations.selectors import hidden_repo_ids, never_comparable, normalised, open_flags
 
 SORT_AVERAGE, SORT_NAME, SORT_PARAMS = "average", "name", "params"
 DEFAULT_PER_PAGE, MAX_PER_PAGE = 50, 100
 UNPAGED = 10**9  # every row on one "page": the API and CSV do their own paging
 Z_95 = 1.959963984540054  # two-sided 95 % normal quantile
 BILLION = 1_000_000_000
-SEVERITIES = ("", "minor", "major", "severe")
-# Worst last. The issue orders three levels (contradicted > pending / not comparable >
-# not contradicted / under-claim); inside a level the claim no run can ever settle reads
-# worse than one a run will settle, and an under-claim is the mildest verdict of all.
-VERDICTS = ("", "under-claim", "not contradicted", "pending", "not comparable", "contradicted")
 _TRUE, _FALSE = {"1", "on", "true", "yes"}, {"", "0", "off", "false", "no"}
 
 
@@ -237,206 +230,155 @@ class RankingPage:
 
 
 def rankings(query: RankingQuery) -> RankingPage:
-    benchmarks = suite_benchmarks(query.suite)
-    runs = list(_candidates(query).select_related("submission__repo", "revision")
-                .prefetch_related("scores"))
-    # Subqueries rather than lists of ids: the statements stay the same size at any scale.
-    repo_ids = _candidates(query).values("submission__repo_id")
-    severities = _open_flag_severities(repo_ids)
-    claims = _current_claims(repo_ids)
-    rows = [_row(run, benchmarks) for run in runs]
-    for row in rows:
-        row.severity = severities.get(row.repo.id, "")
-        row.flagged = row.repo.id in severities
-        row.not_comparable = any(never_comparable(c) for c in claims.get(row.repo.id, []))
-    rows = [row for row in rows if not (query.hide_flagged and row.flagged)
-            and not (query.hide_not_comparable and row.not_comparable)]
-    any_tied = _rank(rows)
-    num_pages = max(1, math.ceil(len(rows) / query.per_page))
+    """One page of the read table, filtered, sorted and sliced in SQL; then that page's runs
+    and scores. The same few queries at any number of models."""
+    entries = _entries(query)
+    total = entries.count()
+    num_pages = max(1, math.ceil(total / query.per_page))
     page = min(query.page, num_pages)
-    shown = _sorted(rows, query)[(page - 1) * query.per_page: page * query.per_page]
-    _set_verdicts(shown, claims)
-    return RankingPage(query=query, benchmarks=benchmarks, rows=shown, total=len(rows),
-                       page=page, num_pages=num_pages, any_tied=any_tied)
+    rows = _ranked_slice(entries, query, (page - 1) * query.per_page, query.per_page)
+    return RankingPage(query=query, benchmarks=suite_benchmarks(query.suite), rows=rows,
+                       total=total, page=page, num_pages=num_pages,
+                       any_tied=any(row.tied for row in rows))
+
+
+def ranked_slice(query: RankingQuery, *, offset: int, limit: int) -> tuple[list[RankedRow], int]:
+    """Rows ``offset`` to ``offset + limit`` in the query's order, and how many there are
+    (the API's limit/offset pages)."""
+    entries = _entries(query)
+    return _ranked_slice(entries, query, offset, limit), entries.count()
 
 
 def all_rows(suite: str, *, hide_flagged: bool = False) -> list[RankedRow]:
-    """Every ranked row of a suite, best first (the API's pages and the CSV download)."""
+    """Every ranked row of a suite, best first (small suites and tests; the CSV streams
+    ``ranked_entries`` instead)."""
     query = RankingQuery(suite=suite, hide_flagged=hide_flagged, per_page=UNPAGED)
-    return rankings(query).rows
+    return ranked_slice(query, offset=0, limit=UNPAGED)[0]
+
+
+def ranked_entries(suite: str, *, hide_flagged: bool = False) -> Iterator[tuple[int, RankingEntry]]:
+    """Every entry of a suite, best first, with its rank: the whole list read once, no runs
+    or scores loaded (the CSV download)."""
+    entries = _entries(RankingQuery(suite=suite, hide_flagged=hide_flagged))
+    ordered = entries.select_related("run__revision").order_by(*_RANK_ORDER).iterator(2000)
+    leader: RankingEntry | None = None
+    for position, entry in enumerate(ordered, start=1):
+        if leader is None or not _overlaps(entry, leader):
+            leader, rank = entry, position
+        yield rank, entry
 
 
 def licence_choices(suite: str) -> list[str]:
     """The licences of the commits ranked in the suite, for the filter's options."""
-    revisions = Revision.objects.filter(runs__in=_latest_runs(suite, precision=""))
-    return sorted(set(revisions.exclude(licence="").values_list("licence", flat=True)),
-                  key=str.lower)
+    entries = RankingEntry.objects.filter(suite=suite, precision_scope=ANY_PRECISION)
+    licences = entries.exclude(licence="").values_list("licence", flat=True).distinct()
+    return sorted(licences, key=str.lower)
 
 
-def _latest_runs(suite: str, *, precision: str) -> QuerySet[EvaluationRun]:
-    """Each repo's latest finished whole-suite run; with a precision, the latest in it."""
-    setting = EvaluationRun.objects.finished_ok().filter(submission__suite=suite,
-                                                         submission__tasks=[])
-    if precision:
-        setting = setting.filter(submission__precision=precision)
-    # One window over the suite's runs rather than a correlated subquery per run: the
-    # latter re-joined submissions for every row (0.35 s at 100 models).
-    newest_first = Window(RowNumber(), partition_by=[F("submission__repo_id")],
-                          order_by=[F("finished_at").desc(), F("id").desc()])
-    latest = setting.annotate(position=newest_first).filter(position=1).values("id")
-    return EvaluationRun.objects.filter(id__in=Subquery(latest))
+_RANK_ORDER = (F("average").desc(), "hub_id")
 
 
-def _candidates(query: RankingQuery) -> QuerySet[EvaluationRun]:
-    """The latest runs the SQL-side filters keep (a model whose size is unknown is left out
-    once a size range is asked for: it cannot be said to lie inside it)."""
-    runs = _latest_runs(query.suite, precision=query.precision).exclude(
-        submission__repo_id__in=hidden_repo_ids()  # hidden by a moderator
-    )
+def _entries(query: RankingQuery) -> QuerySet[RankingEntry]:
+    """The entries every filter keeps (a model whose size is unknown is left out once a size
+    range is asked for: it cannot be said to lie inside it). Hidden models never rank."""
+    entries = RankingEntry.objects.filter(suite=query.suite, precision_scope=query.precision,
+                                          hidden=False)
     if query.min_params is not None:
-        runs = runs.filter(revision__parameter_count__gte=query.min_params * BILLION)
+        entries = entries.filter(parameter_count__gte=query.min_params * BILLION)
     if query.max_params is not None:
-        runs = runs.filter(revision__parameter_count__lte=query.max_params * BILLION)
+        entries = entries.filter(parameter_count__lte=query.max_params * BILLION)
     if query.licence:
-        runs = runs.filter(revision__licence__iexact=query.licence)
-    return runs
+        entries = entries.filter(licence__iexact=query.licence)
+    if query.hide_flagged:
+        entries = entries.filter(flagged=False)
+    if query.hide_not_comparable:
+        entries = entries.filter(not_comparable=False)
+    return entries
 
 
-def _row(run: EvaluationRun, benchmarks: list[Benchmark]) -> RankedRow:
-    """A benchmark the run lacks counts as 0, so a partial run never outranks a whole one."""
-    scores = {score.benchmark: score for score in run.scores.all()}
-    measured = [(b, scores[b.key]) for b in benchmarks if b.key in scores]
-    count = len(benchmarks)
-    # Benchmarks are independent samples: variances add, and the mean divides by n.
-    variance = sum((normalised_stderr(s.stderr, b)) ** 2 for b, s in measured)
-    return RankedRow(
-        repo=run.submission.repo, run=run, scores=scores,
-        average=sum(normalised(s.value, b) for b, s in measured) / count,
-        raw_average=sum(s.value for _, s in measured) / count,
-        average_stderr=math.sqrt(variance) / count,
-    )
-
-
-def normalised_stderr(stderr: float | None, benchmark: Benchmark) -> float:
-    """A standard error on the normalised scale (a shift does not move it; the stretch
-    does). lm-eval's N/A counts as 0, as in the discrepancy rule."""
-    return (stderr or 0.0) / (1.0 - benchmark.random_baseline) * 100.0
-
-
-def _rank(rows: list[RankedRow]) -> bool:
-    """Rank by average, best first. A row whose 95 % interval overlaps that of the first row
-    of the group above joins that group and shares its rank. Comparing with the group's first
-    row, not merely with the neighbour, keeps a chain of small steps from tying models the
-    measurements clearly tell apart. Says whether any rank is shared."""
-    ordered = sorted(rows, key=lambda row: (-row.average, row.repo.hub_id))
-    any_tied = False
-    leader: RankedRow | None = None
-    for position, row in enumerate(ordered, start=1):
-        if leader is not None and row.interval[1] >= leader.interval[0]:
-            row.rank, row.tie_group = leader.rank, leader.tie_group
-            row.tied = leader.tied = any_tied = True
-        else:
-            row.rank, row.tie_group, leader = position, position, row
-    return any_tied
-
-
-def _sorted(rows: list[RankedRow], query: RankingQuery) -> list[RankedRow]:
-    """Sorted on the asked column; rows without a value go last in either direction."""
-    by_name = sorted(rows, key=lambda row: row.repo.hub_id.lower())
+def _order(query: RankingQuery) -> list[Any]:
+    """The asked column; rows without a value go last either way, equal values A→Z. Best
+    first is the rank's own order, which the table's main index serves."""
+    by_name = Lower("hub_id")
     if query.sort == SORT_NAME:
-        return by_name[::-1] if query.descending else by_name
-    value = _sort_value(query.sort)
-    present = [row for row in by_name if value(row) is not None]
-    missing = [row for row in by_name if value(row) is None]
-    # sorted() stays stable with reverse=True, so equal values keep A→Z order.
-    return sorted(present, key=lambda row: value(row) or 0.0, reverse=query.descending) + missing
+        return [by_name.desc() if query.descending else by_name.asc(), "hub_id"]
+    if query.sort == SORT_AVERAGE:
+        return list(_RANK_ORDER) if query.descending else [F("average").asc(), "hub_id"]
+    if query.sort == SORT_PARAMS:
+        value: Any = F("parameter_count")
+    else:
+        value = Cast(KT(f"scores__{query.sort}__value"), FloatField())
+    column = value.desc(nulls_last=True) if query.descending else value.asc(nulls_last=True)
+    return [column, by_name, "hub_id"]
 
 
-def _sort_value(sort: str) -> Callable[[RankedRow], float | None]:
-    if sort == SORT_AVERAGE:
-        return lambda row: row.average
-    if sort == SORT_PARAMS:
-        return lambda row: row.parameter_count
-    return lambda row: row.scores[sort].value if sort in row.scores else None
+def _ranked_slice(entries: QuerySet[RankingEntry], query: RankingQuery, offset: int,
+                  limit: int) -> list[RankedRow]:
+    best_first = query.sort == SORT_AVERAGE and query.descending
+    ranked = entries
+    if not best_first:  # the rank is the position by average among the filtered rows
+        ranked = entries.annotate(position=Window(RowNumber(), order_by=list(_RANK_ORDER)))
+    # The page's ids first, from the table and its indexes alone; then those rows with their
+    # runs (joining first would join every filtered row before the LIMIT).
+    page = list(ranked.order_by(*_order(query))
+                .values_list("id", "position" if not best_first else "id")[offset:offset + limit])
+    if not page:
+        return []
+    loaded = RankingEntry.objects.select_related("run__submission__repo", "run__revision") \
+        .prefetch_related("run__scores").in_bulk([entry_id for entry_id, _ in page])
+    shown = [loaded[entry_id] for entry_id, _ in page]
+    positions = ([offset + index for index in range(1, len(page) + 1)] if best_first
+                 else [position for _, position in page])
+    # Ties chain from the top: the averages down to the lowest shown row (and one more, which
+    # may join its group) settle every shown row's group.
+    intervals = list(entries.order_by(*_RANK_ORDER).values_list("average", "average_stderr")
+                     [:max(positions) + 1])
+    groups = _tie_groups(intervals)
+    rows = []
+    for entry, position in zip(shown, positions, strict=True):
+        rank, tied = groups[position - 1]
+        rows.append(_row(entry, rank, tied))
+    return rows
 
 
-# --- Flags and claims, in one query each -----------------------------------------------------
-
-
-def _open_flag_severities(repo_ids: QuerySet) -> dict[int, str]:
-    """Repos with a flag that stands (selectors.open_flags: the rule's, unless a moderator
-    dismissed it, or a moderator's confirmation), each with its worst severity."""
-    latest = FlagEvent.objects.filter(flag=OuterRef("pk")).order_by("-created_at", "-id")
-    flags = open_flags().filter(claim__repo_id__in=repo_ids).annotate(
-        last_severity=Subquery(latest.values("severity")[:1]),
+def _row(entry: RankingEntry, rank: int, tied: bool) -> RankedRow:
+    run = entry.run
+    return RankedRow(
+        repo=run.submission.repo, run=run, scores={s.benchmark: s for s in run.scores.all()},
+        average=entry.average, raw_average=entry.raw_average,
+        average_stderr=entry.average_stderr, rank=rank, tie_group=rank, tied=tied,
+        flagged=entry.flagged, severity=entry.severity, not_comparable=entry.not_comparable,
+        verdict=entry.verdict,
     )
-    worst: dict[int, str] = {}
-    for repo_id, severity in flags.values_list("claim__repo_id", "last_severity"):
-        known = severity if severity in SEVERITIES else ""
-        worst[repo_id] = max(worst.get(repo_id, ""), known, key=SEVERITIES.index)
-    return worst
 
 
-def _current_claims(repo_ids: QuerySet) -> dict[int, list[Claim]]:
-    """The current claims of every candidate repo, by repo."""
-    by_repo: dict[int, list[Claim]] = {}
-    for claim in Claim.objects.current().filter(repo_id__in=repo_ids):
-        by_repo.setdefault(claim.repo_id, []).append(claim)
-    return by_repo
+def _interval(average: float, stderr: float) -> tuple[float, float]:
+    return average - Z_95 * stderr, average + Z_95 * stderr
 
 
-@dataclass
-class _Measurements:
-    """One repo's measured (benchmark, shots, chat template) → value, per commit."""
-
-    latest_full_revision: int | None = None
-    by_revision: dict[int, dict[tuple[str, int, bool], float]] = field(default_factory=dict)
+def _overlaps(entry: RankingEntry, leader: RankingEntry) -> bool:
+    return (_interval(entry.average, entry.average_stderr)[1]
+            >= _interval(leader.average, leader.average_stderr)[0])
 
 
-def _measurements(repo_ids: list[int]) -> dict[int, _Measurements]:
-    """Every finished measurement of the shown repos, newest first (one query)."""
-    scores = (
-        Score.objects.filter(run__in=EvaluationRun.objects.finished_ok(),
-                             run__submission__repo_id__in=repo_ids)
-        .order_by("-run__finished_at", "id")
-        .values_list("run__submission__repo_id", "run__revision_id", "benchmark", "shots",
-                     "run__submission__chat_template", "run__submission__tasks", "value")
-    )
-    result: dict[int, _Measurements] = {}
-    for repo_id, revision_id, benchmark, shots, chat, tasks, value in scores:
-        facts = result.setdefault(repo_id, _Measurements())
-        if not tasks and facts.latest_full_revision is None:
-            facts.latest_full_revision = revision_id  # "the model" today, as the model page says
-        facts.by_revision.setdefault(revision_id, {}).setdefault((benchmark, shots, chat), value)
+def _tie_groups(intervals: list[tuple[float, float]]) -> list[tuple[int, bool]]:
+    """(rank, tied) per position, best first. A row whose 95 % interval overlaps that of the
+    first row of the group above joins that group and shares its rank. Comparing with the
+    group's first row, not merely with the neighbour, keeps a chain of small steps from tying
+    models the measurements clearly tell apart."""
+    groups: list[list[int]] = []
+    leader_low = 0.0
+    for position, (average, stderr) in enumerate(intervals, start=1):
+        low, high = _interval(average, stderr)
+        if groups and high >= leader_low:
+            groups[-1].append(position)
+        else:
+            groups.append([position])
+            leader_low = low
+    result: list[tuple[int, bool]] = []
+    for group in groups:
+        result += [(group[0], len(group) > 1)] * len(group)
     return result
-
-
-def _claim_verdict(claim: Claim, facts: _Measurements) -> str:
-    """The verdict the model page gives a claim that no open flag contradicts."""
-    if never_comparable(claim):
-        return "not comparable"
-    revision_id = claim.revision_id or facts.latest_full_revision
-    if revision_id is None:
-        return "pending"
-    setting = (claim.benchmark, claim.shots or 0, bool(claim.chat_template))
-    measured = facts.by_revision.get(revision_id, {}).get(setting)
-    if measured is None:
-        return "pending"
-    return "under-claim" if claim.value is not None and claim.value < measured else \
-        "not contradicted"
-
-
-def _set_verdicts(rows: list[RankedRow], claims: dict[int, list[Claim]]) -> None:
-    """The worst verdict per shown row: an open flag decides at once; otherwise each claim is
-    matched with the measurement in its setting, as ``selectors.claim_evidence`` does."""
-    facts = _measurements([row.repo.id for row in rows if not row.flagged])
-    for row in rows:
-        if row.flagged:
-            row.verdict = "contradicted"
-            continue
-        verdicts = [_claim_verdict(c, facts.get(row.repo.id, _Measurements()))
-                    for c in claims.get(row.repo.id, [])]
-        row.verdict = max(verdicts, key=VERDICTS.index, default="")
 
 
 # --- Links for the table -------------------------------------------------------------------

@@ -279,17 +279,25 @@ def _ranking_row(row: ranking_rows.RankedRow, benchmarks: list[str]) -> dict[str
             "average": row.average, "flagged": row.flagged, "scores": scores}
 
 
-@api.get("/rankings", response={200: RankingsOut, 400: Message}, tags=["rankings"])
+class RankingsPageOut(RankingsOut):
+    total: int = Field(..., description="ranked rows after the filter, on all pages")
+    limit: int
+    offset: int
+
+
+@api.get("/rankings", response={200: RankingsPageOut, 400: Message}, tags=["rankings"])
 @decorate_view(conditional(_site_version))
-def rankings(request: HttpRequest, suite: str | None = None,
-             hide_flagged: bool = False) -> dict[str, Any]:
+def rankings(request: HttpRequest, suite: str | None = None, hide_flagged: bool = False,
+             limit: int = Query(PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE),
+             offset: int = Query(0, ge=0, le=10**9)) -> dict[str, Any]:
     """Each model's latest finished run of a suite, ranked by its normalised average of
-    measured scores. Claimed scores are never ranked."""
+    measured scores, best first, one page at a time. Claimed scores are never ranked."""
     suite = _suite(suite)
     keys = [benchmark.key for benchmark in suite_benchmarks(suite)]
-    rows = ranking_rows.all_rows(suite, hide_flagged=hide_flagged)
-    return {"suite": suite, "hide_flagged": hide_flagged,
-            "benchmarks": [BENCHMARKS[key] for key in keys],
+    query = ranking_rows.RankingQuery(suite=suite, hide_flagged=hide_flagged)
+    rows, total = ranking_rows.ranked_slice(query, offset=offset, limit=limit)
+    return {"suite": suite, "hide_flagged": hide_flagged, "total": total, "limit": limit,
+            "offset": offset, "benchmarks": [BENCHMARKS[key] for key in keys],
             "rows": [_ranking_row(row, keys) for row in rows]}
 
 

@@ -52,21 +52,24 @@ def csv_response(filename: str, header: Sequence[str],
 
 
 def rankings_csv(suite: str, *, hide_flagged: bool = False) -> HttpResponse:
-    """One row per ranked model: its normalised average and each benchmark's raw value."""
+    """One row per ranked model: its normalised average and each benchmark's raw value,
+    read straight from the rankings' read table."""
     benchmarks = suite_benchmarks(suite)
     header = ["rank", "hub_id", "commit_sha", "run_id", "average", "flagged"]
     for benchmark in benchmarks:
         header += [benchmark.key, f"{benchmark.key}_stderr"]
-    rows = []
-    for row in rankings.all_rows(suite, hide_flagged=hide_flagged):
-        cells: list[object] = [row.rank, row.repo.hub_id,
-                               row.run.revision.commit_sha if row.run.revision else "",
-                               row.run.id, round(row.average, 4), row.flagged]
-        for benchmark in benchmarks:
-            score = row.scores.get(benchmark.key)
-            cells += [score.value if score else None, score.stderr if score else None]
-        rows.append(cells)
-    return csv_response(f"rankings-{suite}.csv", header, rows)
+
+    def rows() -> Iterable[list[object]]:
+        for rank, entry in rankings.ranked_entries(suite, hide_flagged=hide_flagged):
+            revision = entry.run.revision
+            cells: list[object] = [rank, entry.hub_id, revision.commit_sha if revision else "",
+                                   entry.run_id, round(entry.average, 4), entry.flagged]
+            for benchmark in benchmarks:
+                score = entry.scores.get(benchmark.key) or {}
+                cells += [score.get("value"), score.get("stderr")]
+            yield cells
+
+    return csv_response(f"rankings-{suite}.csv", header, rows())
 
 
 # --- One model's evidence ---------------------------------------------------------------

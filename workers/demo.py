@@ -30,6 +30,7 @@ def main() -> None:
     var_dir = Path(settings.VAR_DIR)
     say("Migrating the database")
     call_command("migrate", verbosity=0)
+    call_command("refresh_read_tables", verbosity=0)  # read tables of an older install
     say("Building tiny models and publishing them on the stand-in hub (first run: ~1 min)")
     hub_root = var_dir / "demo" / "hub"
     publish_once(hub_root, var_dir / "demo" / "models")

@@ -19,6 +19,7 @@ from evaluations.models import (
     FlagState,
     ModelRepo,
 )
+from evaluations.services.read_models import ranking_entries_refresh
 
 
 def flags_recompute(*, repo_id: int) -> None:
@@ -37,6 +38,8 @@ def flags_recompute(*, repo_id: int) -> None:
                 run=None,
                 evidence={},
             )
+        # Flags (and the run or claims that moved them) change what the rankings show.
+        ranking_entries_refresh(repo_id=repo_id)
 
 
 def _latest_event(flag: Flag) -> FlagEvent | None:

@@ -19,6 +19,7 @@ from evaluations.models import (
     ModelRepo,
     RepoDecision,
 )
+from evaluations.services.read_models import ranking_entries_refresh
 
 MODERATORS_GROUP = "moderators"
 FLAG_ACTIONS = {
@@ -64,11 +65,13 @@ def flag_moderate(*, flag_id: int, user: User, action: str, reason: str) -> Flag
         flag = Flag.objects.select_for_update().get(id=flag_id)
         rule = flag.events.filter(state__in=AUTOMATIC_STATES).order_by("-created_at", "-id")
         last = rule.first()
-        return FlagEvent.objects.create(
+        event = FlagEvent.objects.create(
             flag=flag, state=FLAG_ACTIONS[action], reason=reason, actor=actor,
             severity=last.severity if last else "", run=last.run if last else None,
             evidence=last.evidence if last else {},
         )
+        ranking_entries_refresh(repo_id=flag.claim.repo_id)  # a decision moves the badge
+        return event
 
 
 def repo_set_hidden(*, repo_id: int, user: User, hidden: bool, reason: str) -> RepoDecision:
@@ -83,4 +86,7 @@ def repo_set_hidden(*, repo_id: int, user: User, hidden: bool, reason: str) -> R
         if current == action:
             raise ValidationError("The model is already hidden." if hidden
                                   else "The model is not hidden.")
-        return RepoDecision.objects.create(repo=repo, action=action, reason=reason, actor=actor)
+        decision = RepoDecision.objects.create(repo=repo, action=action, reason=reason,
+                                               actor=actor)
+        ranking_entries_refresh(repo_id=repo.id)
+        return decision

@@ -316,7 +316,8 @@ def run_record_results(
             transaction.set_rollback(True)
             return False
         # The repo's claims are judged against the new numbers in the same transaction:
-        # nobody sees this run finished without the flags it raises.
+        # nobody sees this run finished without the flags it raises. flags_recompute also
+        # refreshes the repo's ranking entries, so the rankings move in the same commit.
         repo_id = EvaluationRun.objects.values_list("submission__repo_id", flat=True).get(
             id=run_id
         )

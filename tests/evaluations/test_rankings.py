@@ -10,6 +10,7 @@ import pytest
 from evaluations import dispatch, rankings, selectors, services
 from evaluations.models import EvaluationRun, Revision
 from evaluations.rankings import RankingQuery, parse_query
+from evaluations.services import read_models
 from tests.factories import finished_run
 
 # --- The query a URL carries (no database) -------------------------------------------------
@@ -183,6 +184,8 @@ def test_each_filter_narrows_the_list() -> None:
         parameter_count=7_000_000_000, licence="Apache-2.0"
     )
     Revision.objects.exclude(repo__hub_id="demo-org/large").update(parameter_count=500_000_000)
+    # Commits are edited by hand here, past the services: rebuild the read table.
+    read_models.ranking_entries_rebuild()
 
     def shown(**filters: Any) -> set[str]:
         return set(names(rankings.rankings(RankingQuery(suite="smoke", **filters))))
@@ -204,6 +207,8 @@ def test_it_sorts_on_any_column_both_ways_and_ranks_stay_by_average() -> None:
     model("alpha", 0.3)
     model("charlie", 0.6)
     Revision.objects.filter(repo__hub_id="demo-org/alpha").update(parameter_count=None)
+    # Commits are edited by hand here, past the services: rebuild the read table.
+    read_models.ranking_entries_rebuild()
 
     def order(**sort: Any) -> list[str]:
         return names(rankings.rankings(RankingQuery(suite="smoke", **sort)))
@@ -230,3 +235,73 @@ def test_pages_split_the_list_and_a_page_past_the_end_shows_the_last() -> None:
     assert names(last) == ["m0"] and not last.clamped
     beyond = rankings.rankings(RankingQuery(suite="smoke", per_page=2, page=9))
     assert beyond.page == 3 and beyond.clamped and names(beyond) == ["m0"]
+
+
+# --- The read table follows the services ---------------------------------------------------
+
+
+@pytest.fixture
+def moderator() -> Any:
+    from django.contrib.auth.models import Group, User
+
+    user = User.objects.create_user("mona", password="pw-mona-123")
+    user.groups.add(Group.objects.get(name="moderators"))
+    return user
+
+
+REASON = "Reproduced twice; the decision is on the record."
+
+
+@pytest.mark.django_db
+def test_a_recorded_run_and_a_claim_move_the_rankings_without_a_rebuild() -> None:
+    model("alpha", 0.5)
+    assert names(rankings.rankings(RankingQuery(suite="smoke"))) == ["alpha"]
+    claim("alpha", 95.0)
+    row = rankings.rankings(RankingQuery(suite="smoke")).rows[0]
+    assert (row.flagged, row.verdict, row.severity) == (True, "contradicted", "severe")
+    finished_run("demo-org/alpha", sha="e" * 40, value=0.95)  # a new commit settles it
+    row = rankings.rankings(RankingQuery(suite="smoke")).rows[0]
+    assert not row.flagged and row.verdict == "not contradicted"
+
+
+@pytest.mark.django_db
+def test_a_moderators_decisions_reach_the_rankings(moderator: Any) -> None:
+    from evaluations.models import Flag, ModelRepo
+    from evaluations.services import moderation
+
+    model("alpha", 0.5)
+    model("bravo", 0.6)
+    claim("alpha", 95.0)
+    moderation.flag_moderate(flag_id=Flag.objects.get().id, user=moderator, action="dismiss",
+                             reason=REASON)
+    assert not rankings.rankings(RankingQuery(suite="smoke", hide_flagged=True)).rows[-1].flagged
+    alpha = ModelRepo.objects.get(hub_id="demo-org/alpha")
+    moderation.repo_set_hidden(repo_id=alpha.id, user=moderator, hidden=True, reason=REASON)
+    assert names(rankings.rankings(RankingQuery(suite="smoke"))) == ["bravo"]
+    moderation.repo_set_hidden(repo_id=alpha.id, user=moderator, hidden=False, reason=REASON)
+    assert names(rankings.rankings(RankingQuery(suite="smoke"))) == ["bravo", "alpha"]
+
+
+@pytest.mark.django_db
+def test_the_rebuild_gives_what_the_services_kept() -> None:
+    from evaluations.models import RankingEntry
+
+    model("alpha", 0.5, precision="bfloat16")
+    model("bravo", 0.7)
+    claim("bravo", 50.0, shots=None)
+    fields = ("repo_id", "suite", "precision_scope", "run_id", "average", "scores", "flagged",
+              "not_comparable", "verdict", "hidden")
+    kept = sorted(RankingEntry.objects.values_list(*fields))
+    assert read_models.ranking_entries_rebuild() == len(kept) == 4  # any, and each precision
+    assert sorted(RankingEntry.objects.values_list(*fields)) == kept
+
+
+@pytest.mark.django_db
+def test_ties_across_a_page_boundary_keep_the_leaders_rank() -> None:
+    for name, value in (("a", 0.7), ("b", 0.55), ("c", 0.4)):
+        model(name, value)
+    second = rankings.rankings(RankingQuery(suite="smoke", per_page=1, page=2))
+    assert [(row.rank, row.tied) for row in second.rows] == [(1, True)]
+    by_name = rankings.rankings(RankingQuery(suite="smoke", sort="name", order="asc", per_page=1,
+                                                   page=3))
+    assert [(row.rank, row.tied) for row in by_name.rows] == [(3, False)]

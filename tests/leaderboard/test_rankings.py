@@ -15,6 +15,7 @@ from django.test.utils import CaptureQueriesContext
 
 from evaluations import dispatch, services
 from evaluations.models import EvaluationRun, Revision
+from evaluations.services import read_models
 from tests.factories import finished_run
 
 pytestmark = pytest.mark.django_db
@@ -66,6 +67,8 @@ def test_filters_live_in_the_url_and_each_narrows_the_list(client: Client) -> No
     Revision.objects.filter(repo__hub_id="demo-org/large").update(
         parameter_count=7_000_000_000, licence="apache-2.0"
     )
+    # Commits are edited by hand here, past the services: rebuild the read table.
+    read_models.ranking_entries_rebuild()
     everyone = {"small", "large", "flagged", "cot"}
     assert set(shown(table(client, "/?suite=smoke"))) == everyone
     assert shown(table(client, "/?suite=smoke&min_params=1")) == ["large"]
@@ -191,3 +194,13 @@ def test_the_number_of_queries_does_not_grow_with_the_models(client: Client) -> 
     assert _queries(client, url) == few
     assert _queries(client, "/?suite=smoke&per_page=5&page=2") == few
     assert few <= 10
+
+
+def test_the_api_pages_the_rankings(client: Client) -> None:
+    for index in range(4):
+        model(f"m{index}", 0.3 + index * 0.2)  # 13 points apart: no shared ranks
+    body = client.get("/api/v1/rankings?suite=smoke&limit=2&offset=2").json()
+    assert (body["total"], body["limit"], body["offset"]) == (4, 2, 2)
+    assert [row["hub_id"] for row in body["rows"]] == ["demo-org/m1", "demo-org/m0"]
+    assert [row["rank"] for row in body["rows"]] == [3, 4]
+    assert client.get("/api/v1/rankings?suite=smoke&limit=101").status_code == 422
