@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import http.client
 import os
+import signal
 import statistics
 import subprocess
 import sys
@@ -57,12 +58,7 @@ class Command(BaseCommand):
                 latencies, errors, elapsed = _drive(path, options["clients"], options["seconds"])
                 self.stdout.write(_row(name, latencies, errors, elapsed))
         finally:
-            server.terminate()
-            try:
-                server.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait()
+            _stop(server)
 
 
 def _start_gunicorn(workers: int) -> subprocess.Popen[bytes]:
@@ -70,7 +66,7 @@ def _start_gunicorn(workers: int) -> subprocess.Popen[bytes]:
     process = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "leaderboard.wsgi", "--bind", f"127.0.0.1:{PORT}",
          "--workers", str(workers), "--log-level", "warning"],
-        cwd=Path(settings.BASE_DIR), env=env,
+        cwd=Path(settings.BASE_DIR), env=env, start_new_session=True,
     )
     for _ in range(100):
         try:
@@ -78,8 +74,21 @@ def _start_gunicorn(workers: int) -> subprocess.Popen[bytes]:
             return process
         except OSError:
             time.sleep(0.2)
-    process.terminate()
+    _stop(process)
     raise CommandError("gunicorn did not start")
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    """Stop gunicorn and its workers: a worker busy past the timeout must not outlive it."""
+    for sig, wait in ((signal.SIGTERM, 15), (signal.SIGKILL, 5)):
+        try:
+            os.killpg(process.pid, sig)
+            process.wait(timeout=wait)
+            return
+        except ProcessLookupError:
+            return
+        except subprocess.TimeoutExpired:
+            continue
 
 
 def _get(path: str) -> int:
