@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 from evaluations import services
@@ -40,3 +41,16 @@ def finished_run(repo_id: str = "demo-org/tiny", sha: str = SHA_A, value: float 
     assert services.run_record_results(run_id=run.id, scores=scores,
                                        versions={"lm_eval_version": "0.4.13"}, artifacts=[])
     return EvaluationRun.objects.get(id=run.id)
+
+
+def model_run(name: str, value: float, **kwargs: Any) -> EvaluationRun:
+    """A finished smoke run of ``demo-org/<name>`` scoring ``value`` on Smoke ARC."""
+    sha = hashlib.sha1(name.encode()).hexdigest()  # noqa: S324 - a test commit id
+    return finished_run(f"demo-org/{name}", sha=sha, value=value, **kwargs)
+
+
+def arc_claim(name: str, percent: float, *, shots: int | None = 0, **kwargs: Any) -> None:
+    """``demo-org/<name>`` claims ``percent`` on Smoke ARC (0-shot unless told)."""
+    claims = [services.ClaimInput(benchmark="smoke_arc", value=percent, unit="percent",
+                                  shots=shots, **kwargs)]
+    services.claims_record(repo_id=f"demo-org/{name}", source="submission", claims=claims)

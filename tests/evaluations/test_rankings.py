@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
 import pytest
 
-from evaluations import dispatch, rankings, selectors, services
-from evaluations.models import EvaluationRun, Revision
+from evaluations import dispatch, rankings, selectors
+from evaluations.models import Revision
 from evaluations.rankings import RankingQuery, parse_query
 from evaluations.services import read_models
+from tests.factories import arc_claim as claim
 from tests.factories import finished_run
+from tests.factories import model_run as model
 
 # --- The query a URL carries (no database) -------------------------------------------------
 
@@ -83,17 +84,8 @@ def no_broker(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(dispatch, "send_run", lambda run_id, queue: None)
 
 
-def model(name: str, value: float, **kwargs: Any) -> EvaluationRun:
-    """A finished smoke run of ``demo-org/<name>`` scoring ``value`` on Smoke ARC."""
-    sha = hashlib.sha1(name.encode()).hexdigest()  # noqa: S324 - a test commit id
-    return finished_run(f"demo-org/{name}", sha=sha, value=value, **kwargs)
 
 
-def claim(name: str, percent: float, *, shots: int | None = 0, **kwargs: Any) -> None:
-    """``demo-org/<name>`` claims ``percent`` on Smoke ARC (0-shot unless told)."""
-    claims = [services.ClaimInput(benchmark="smoke_arc", value=percent, unit="percent",
-                                  shots=shots, **kwargs)]
-    services.claims_record(repo_id=f"demo-org/{name}", source="submission", claims=claims)
 
 
 def names(page: rankings.RankingPage) -> list[str]:

@@ -3,20 +3,19 @@ pages, shared ranks, the verdict column, clear empty and error states, constant 
 
 from __future__ import annotations
 
-import hashlib
 import html
 import re
-from typing import Any
 
 import pytest
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from evaluations import dispatch, services
-from evaluations.models import EvaluationRun, Revision
+from evaluations import dispatch
+from evaluations.models import Revision
 from evaluations.services import read_models
-from tests.factories import finished_run
+from tests.factories import arc_claim as claim
+from tests.factories import model_run as model
 
 pytestmark = pytest.mark.django_db
 
@@ -26,15 +25,8 @@ def no_broker(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(dispatch, "send_run", lambda run_id, queue: None)
 
 
-def model(name: str, value: float, **kwargs: Any) -> EvaluationRun:
-    sha = hashlib.sha1(name.encode()).hexdigest()  # noqa: S324 - a test commit id
-    return finished_run(f"demo-org/{name}", sha=sha, value=value, **kwargs)
 
 
-def claim(name: str, percent: float, *, shots: int | None = 0, **kwargs: Any) -> None:
-    claims = [services.ClaimInput(benchmark="smoke_arc", value=percent, unit="percent",
-                                  shots=shots, **kwargs)]
-    services.claims_record(repo_id=f"demo-org/{name}", source="submission", claims=claims)
 
 
 def table(client: Client, url: str) -> str:
