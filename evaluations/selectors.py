@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from django.db.models import Max, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import OuterRef, Prefetch, Q, QuerySet, Subquery
 
 from evaluations.catalogue import BENCHMARKS, SUITES, Benchmark
 from evaluations.discrepancy import Comparison, Judgement, judge
@@ -322,18 +322,6 @@ def audit_log(*, action: str = "", actor: str = "") -> list[FlagEvent | RepoDeci
         decisions = decisions.filter(actor=actor)
     entries: list[FlagEvent | RepoDecision] = [*events[:500], *decisions[:500]]
     return sorted(entries, key=lambda entry: entry.created_at, reverse=True)
-
-
-def history_version(repo_id: int) -> str:
-    """Changes whenever a run of the repo finishes, a claim arrives or a flag moves: the key
-    under which its history charts are cached."""
-    runs = EvaluationRun.objects.filter(submission__repo_id=repo_id, finished_at__isnull=False)
-    parts = (
-        runs.aggregate(latest=Max("finished_at"))["latest"],
-        Claim.objects.filter(repo_id=repo_id).aggregate(latest=Max("id"))["latest"],
-        FlagEvent.objects.filter(flag__claim__repo_id=repo_id).aggregate(latest=Max("id"))["latest"],
-    )
-    return ":".join(str(part) for part in parts)
 
 
 def history_data(repo_id: int) -> tuple[list[Score], list[Claim], list[FlagEvent]]:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-
 from django.contrib import messages
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
@@ -12,7 +10,6 @@ from django.http import (
     Http404,
     HttpRequest,
     HttpResponse,
-    HttpResponseNotModified,
     JsonResponse,
 )
 from django.shortcuts import get_object_or_404, redirect, render
@@ -20,11 +17,12 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 from plotly.utils import PlotlyJSONEncoder
 
-from evaluations import rankings, selectors, services
+from evaluations import open_data, rankings, selectors, services
 from evaluations.catalogue import SUITE_DESCRIPTIONS, SUITES
 from evaluations.models import EvaluationRun, ModelRepo, Precision, RunArtifact
 from evaluations.storage import artifact_path
 from leaderboard import charts as charts_module
+from leaderboard.conditional import _repo_version, conditional
 from leaderboard.forms import SubmissionForm, claim_forms
 
 
@@ -150,22 +148,17 @@ def model_detail(request: HttpRequest, owner: str, name: str) -> HttpResponse:
 
 
 @require_GET
+@conditional(_repo_version)
 def model_history(request: HttpRequest, owner: str, name: str) -> JsonResponse:
-    """The model page's chart figures, cached until a run, claim or flag changes them."""
+    """The model page's chart figures: 304 while the repo's data is unchanged (the API's
+    fingerprint), and cached under that fingerprint for other visitors."""
     repo = get_object_or_404(ModelRepo, hub_id=f"{owner}/{name}")
-    version = selectors.history_version(repo.id)
-    etag = f'"{hashlib.sha256(version.encode()).hexdigest()[:32]}"'
-    if request.headers.get("If-None-Match") == etag:
-        return HttpResponseNotModified()  # type: ignore[return-value]
-    key = f"history:{repo.id}:{etag}"
+    key = f"history:{repo.id}:{open_data.repo_version(repo.id).tag}"
     charts = cache.get(key)
     if charts is None:
         charts = charts_module.benchmark_figures(*selectors.history_data(repo.id))
         cache.set(key, charts, timeout=3600)
-    response = JsonResponse({"charts": charts}, encoder=PlotlyJSONEncoder)
-    response["ETag"] = etag
-    response["Cache-Control"] = "no-cache"
-    return response
+    return JsonResponse({"charts": charts}, encoder=PlotlyJSONEncoder)
 
 
 @require_GET
