@@ -15,7 +15,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-import huggingface_hub.constants
 import numpy as np
 import pytest
 from safetensors.numpy import save
@@ -26,7 +25,6 @@ from workers.standin.hub_server import StandinHubServer, serve_in_thread
 from workers.standin.repos import publish_repo, tamper_file
 
 WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".ckpt", ".pkl")
-LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
 LLAMA_CONFIG: dict[str, Any] = {
     "model_type": "llama",
     "architectures": ["LlamaForCausalLM"],
@@ -60,21 +58,8 @@ class StandinHub:
 
 
 @pytest.fixture(autouse=True)
-def _isolated_client(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    # huggingface_hub reads its settings at import: patch the constant that would make it
-    # fetch a telemetry list from the default endpoint, and refuse any non-loopback host.
-    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_DISABLE_TELEMETRY", True)
-    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf-home"))
-    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hf-home" / "hub"))
-    monkeypatch.delenv("HF_TOKEN", raising=False)
-    real_getaddrinfo = socket.getaddrinfo
-
-    def loopback_only(host: Any, *args: Any, **kwargs: Any) -> Any:
-        if host not in LOOPBACK_HOSTS:
-            raise OSError(f"test tried to reach {host!r}: only the stand-in hub is allowed")
-        return real_getaddrinfo(host, *args, **kwargs)
-
-    monkeypatch.setattr(socket, "getaddrinfo", loopback_only)
+def _isolated_client(isolated_hub_client: None) -> None:
+    """Every test here talks to the stand-in hub only (tests/workers/conftest.py)."""
 
 
 @pytest.fixture

@@ -8,15 +8,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import socket
 import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx2
-import huggingface_hub.constants
 import numpy as np
 import pytest
 from huggingface_hub import HfApi, hf_hub_download, snapshot_download
@@ -33,21 +30,11 @@ from workers.standin.hub_server import StandinHubServer, serve_in_thread
 from workers.standin.repos import add_user, parse_front_matter, publish_repo, tamper_file
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
 
 
 @pytest.fixture(autouse=True)
-def _isolated_client(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_DISABLE_TELEMETRY", True)
-    monkeypatch.delenv("HF_TOKEN", raising=False)
-    real_getaddrinfo = socket.getaddrinfo
-
-    def loopback_only(host: Any, *args: Any, **kwargs: Any) -> Any:
-        if host not in LOOPBACK_HOSTS:
-            raise OSError(f"test tried to reach {host!r}: only the stand-in hub is allowed")
-        return real_getaddrinfo(host, *args, **kwargs)
-
-    monkeypatch.setattr(socket, "getaddrinfo", loopback_only)
+def _isolated_client(isolated_hub_client: None) -> None:
+    """Every test here talks to the stand-in hub only (tests/workers/conftest.py)."""
 
 
 @pytest.fixture
