@@ -205,6 +205,7 @@ if not CELERY_BROKER_URL:
         data_folder_in=str(_broker_dir / "queue"),
         data_folder_out=str(_broker_dir / "queue"),
         processed_folder=str(_broker_dir / "processed"),
+        control_folder=str(_broker_dir / "control"),
         store_processed=False,
         polling_interval=0.2,  # the folder is polled; Redis pushes
     )
