@@ -7,6 +7,7 @@ State changes go through ``evaluations.services``; nothing here has business log
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
@@ -74,6 +75,10 @@ class Submission(models.Model):
     # A claim-matched run evaluates only some benchmarks, in the setting a claim names:
     # [{"benchmark": key, "shots": n}]. Empty: the whole suite in the catalogue's setting.
     tasks = models.JSONField(default=list, blank=True)
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+        related_name="submissions", help_text="empty: queued by the site (a claim-matched run)",
+    )
     submitted_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -290,6 +295,10 @@ class Claim(models.Model):
     source_url = models.URLField(max_length=500, blank=True)
     source_name = models.CharField(max_length=200, blank=True)
     reported_by = models.CharField(max_length=200, blank=True)
+    reporter = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+        related_name="claims", help_text="the account that recorded it; empty for imports",
+    )
     inherited_from = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -418,3 +427,6 @@ class RankingEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.hub_id} in {self.suite} ({self.average:.1f})"
+
+
+from evaluations.account_models import ApiToken, HubMembership  # noqa: E402, F401

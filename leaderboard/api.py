@@ -10,19 +10,21 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from ninja import Field, NinjaAPI, Path, Query, Schema, Status
 from ninja.decorators import decorate_view
 from ninja.errors import HttpError
 from ninja.pagination import LimitOffsetPagination, paginate
+from ninja.security import HttpBearer, django_auth
 
 from evaluations import open_data, selectors, services
 from evaluations import rankings as ranking_rows
 from evaluations.catalogue import BENCHMARKS, SUITES, suite_benchmarks
-from evaluations.models import ClaimSource, EvaluationRun, ModelRepo, Revision, RunState
-from evaluations.services import ClaimInput
+from evaluations.models import EvaluationRun, ModelRepo, RunState
+from evaluations.services import ClaimInput, tokens
 from evaluations.services.claims import MAX_CLAIMS_PER_BATCH
+from evaluations.services.limits import RateLimited
 from leaderboard import csv_views
 from leaderboard.api_schemas import (
     ClaimOut,
@@ -60,7 +62,6 @@ class ClaimsIn(Schema):
     repo_id: str = Field(..., max_length=200)
     commit_sha: str | None = Field(None, description="the commit the claims are about; "
                                    "omit for the model in general (its latest evaluated commit)")
-    reported_by: str = Field("", max_length=200)
     third_party: bool = Field(False, description="true when the reporter is not the author; "
                               "then a source_url is required")
     claims: list[ClaimIn] = Field(..., min_length=1, max_length=MAX_CLAIMS_PER_BATCH)
@@ -88,6 +89,28 @@ class Message(Schema):
 @api.exception_handler(ValidationError)
 def validation_error(request: HttpRequest, error: ValidationError) -> HttpResponse:
     return api.create_response(request, {"detail": " ".join(error.messages)}, status=400)
+
+
+@api.exception_handler(PermissionDenied)
+def permission_denied(request: HttpRequest, error: PermissionDenied) -> HttpResponse:
+    detail = str(error) or "You may not do this."
+    return api.create_response(request, {"detail": detail}, status=403)
+
+
+@api.exception_handler(RateLimited)
+def rate_limited(request: HttpRequest, error: RateLimited) -> HttpResponse:
+    response = api.create_response(request, {"detail": error.message}, status=429)
+    response["Retry-After"] = str(error.retry_after)
+    return response
+
+
+class ApiTokenAuth(HttpBearer):
+    """``Authorization: Bearer cc_…``: a token made on the account page."""
+
+    openapi_description = "An API token from your account page (/account/)."
+
+    def authenticate(self, request: HttpRequest, token: str) -> Any:
+        return tokens.api_token_authenticate(token)
 
 
 def _repo_or_404(owner: str, name: str) -> ModelRepo:
@@ -127,22 +150,17 @@ class CappedLimitOffset(LimitOffsetPagination):
         offset: int = Field(0, ge=0, le=10**9)
 
 
-@api.post("/claims", response={201: list[ClaimOut], 400: Message}, tags=["claims"])
+@api.post("/claims", response={201: list[ClaimOut], 400: Message, 401: Message, 403: Message,
+                                429: Message},
+          tags=["claims"], auth=[ApiTokenAuth(), django_auth])
 def create_claims(request: HttpRequest, payload: ClaimsIn) -> Status:
-    """Record claims made together (one family for the Holm correction)."""
-    if payload.third_party and not all(claim.source_url for claim in payload.claims):
-        raise ValidationError("A third-party claim needs a source link for every score.")
-    revision = None
-    if payload.commit_sha:
-        revision = Revision.objects.filter(repo__hub_id=payload.repo_id,
-                                           commit_sha=payload.commit_sha).first()
-        if revision is None:
-            raise ValidationError(f"{payload.repo_id} has no evaluated commit "
-                                  f"{payload.commit_sha}; submit it first or omit commit_sha.")
-    claims = services.claims_record(
-        repo_id=payload.repo_id, revision=revision,
-        source=ClaimSource.THIRD_PARTY if payload.third_party else ClaimSource.API,
-        reported_by=payload.reported_by or ("a third party" if payload.third_party else ""),
+    """Record claims made together (one family for the Holm correction).
+
+    Author claims need an account the hub says owns the repo or belongs to its organisation;
+    anyone signed in may send third-party claims, each with a source link."""
+    claims = services.claims_submit(
+        user=request.auth, repo_id=payload.repo_id, commit_sha=payload.commit_sha,
+        third_party=payload.third_party,
         claims=[ClaimInput(benchmark=c.benchmark, value=c.value, unit=c.unit, shots=c.shots,
                            chat_template=c.chat_template, chain_of_thought=c.chain_of_thought,
                            system_prompt=c.system_prompt, stated_stderr=c.stderr,

@@ -3,6 +3,8 @@
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
+DEFAULT_RETRY_AFTER = 300  # allauth's sign-in window, in seconds
+
 
 def _page(request: HttpRequest, status: int, title: str, message: str) -> HttpResponse:
     return render(
@@ -20,6 +22,18 @@ def forbidden(request: HttpRequest, exception: Exception) -> HttpResponse:
 
 def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
     return _page(request, 404, "Not found", "There is nothing at this address.")
+
+
+def too_many_requests(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """Over a rate limit: 429 with when to try again (allauth's sign-in limit comes here too,
+    without a time of its own)."""
+    retry_after = getattr(exception, "retry_after", DEFAULT_RETRY_AFTER)
+    message = getattr(exception, "message", "") or (
+        "Too many attempts in a short time. Wait a few minutes, then try again."
+    )
+    response = _page(request, 429, "Too many requests", message)
+    response["Retry-After"] = str(retry_after)
+    return response
 
 
 def server_error(request: HttpRequest) -> HttpResponse:

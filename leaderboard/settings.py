@@ -72,6 +72,10 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "allauth",
+    "allauth.account",
+    "allauth.socialaccount",
+    "allauth.socialaccount.providers.openid_connect",
     "evaluations",
     "workers",
     "leaderboard",
@@ -85,13 +89,68 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
 ROOT_URLCONF = "leaderboard.urls"
-LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "moderation-queue"
-LOGOUT_REDIRECT_URL = "home"
+# --- Accounts ------------------------------------------------------------------------------
+# django-allauth: Hugging Face sign-in (OpenID Connect) for authors and everyone else, e-mail
+# and password for moderators and local use. The demo and tests point the provider at the
+# stand-in hub on 127.0.0.1 (HF_OAUTH_SERVER_URL), as they do the hub itself.
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "allauth.account.auth_backends.AuthenticationBackend",
+]
+LOGIN_URL = "account_login"
+LOGIN_REDIRECT_URL = "home"
+ACCOUNT_LOGOUT_REDIRECT_URL = "home"
+ACCOUNT_LOGIN_METHODS = {"username", "email"}
+ACCOUNT_SIGNUP_FIELDS = ["email*", "username*", "password1*", "password2*"]
+ACCOUNT_EMAIL_VERIFICATION = env_str("ACCOUNT_EMAIL_VERIFICATION", "optional")
+ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if env_bool("HTTPS", False) else "http"
+ACCOUNT_RATE_LIMITS = {
+    # Sign-in attempts per address: past this allauth answers 429 (leaderboard.errors).
+    "login": env_str("RATE_LIMIT_SIGN_IN", "10/m/ip,60/h/ip"),
+    # Failed sign-ins per account: past this the form refuses with "too many attempts".
+    "login_failed": env_str("RATE_LIMIT_SIGN_IN_FAILED", "10/m/ip,5/5m/key"),
+}
+SOCIALACCOUNT_LOGIN_ON_GET = False  # a sign-in starts with a POST (CSRF-protected)
+SOCIALACCOUNT_AUTO_SIGNUP = True
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = False  # never join accounts on an e-mail address alone
+# The hub token the provider hands back is kept so that organisation membership can be asked
+# again later (evaluations/services/authors.py re-checks it when it is stale).
+SOCIALACCOUNT_STORE_TOKENS = True
+HF_OAUTH_CLIENT_ID = env_str("HF_OAUTH_CLIENT_ID")
+HF_OAUTH_SERVER_URL = env_str(
+    "HF_OAUTH_SERVER_URL", env_str("HF_ENDPOINT", "https://huggingface.co")
+)
+SOCIALACCOUNT_PROVIDERS = {
+    "openid_connect": {
+        "OAUTH_PKCE_ENABLED": True,
+        "APPS": [
+            {
+                "provider_id": "huggingface",
+                "name": "Hugging Face",
+                "client_id": HF_OAUTH_CLIENT_ID,
+                "secret": env_secret("HF_OAUTH_CLIENT_SECRET"),
+                "settings": {"server_url": HF_OAUTH_SERVER_URL},
+            }
+        ]
+        if HF_OAUTH_CLIENT_ID
+        else [],
+    }
+}
+# A signed-in user's hub organisations are asked again after this many seconds.
+AUTHOR_RECHECK_AFTER = env_int("AUTHOR_RECHECK_AFTER", 3600)
+
+# Rate limits an operator sets (0 = no limit). Users or organisations on the allow-list
+# (comma-separated names; moderators always) are not limited.
+RATE_LIMIT_SUBMISSIONS_PER_USER_WEEK = env_int("RATE_LIMIT_SUBMISSIONS_PER_USER_WEEK", 20)
+RATE_LIMIT_SUBMISSIONS_PER_ORG_WEEK = env_int("RATE_LIMIT_SUBMISSIONS_PER_ORG_WEEK", 50)
+RATE_LIMIT_CLAIMS_PER_DAY = env_int("RATE_LIMIT_CLAIMS_PER_DAY", 200)
+RATE_LIMIT_ALLOW_LIST = env_list("RATE_LIMIT_ALLOW_LIST", "")
+
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 WSGI_APPLICATION = "leaderboard.wsgi.application"
 
@@ -198,7 +257,7 @@ CELERY_VISIBILITY_TIMEOUT = _VISIBILITY_TIMEOUT
 if not CELERY_BROKER_URL:
     # Embedded default: a broker in a folder, so the demo needs no Redis. Same Celery path.
     _broker_dir = VAR_DIR / "broker"
-    for sub in ("queue", "processed"):
+    for sub in ("queue", "processed", "control"):
         (_broker_dir / sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_URL = "filesystem://"
     CELERY_BROKER_TRANSPORT_OPTIONS.update(

@@ -3,7 +3,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from leaderboard import compare_views, moderation_views, views
+from leaderboard import account_views, compare_views, moderation_views, views
 from leaderboard.api import api
 
 urlpatterns = [
@@ -23,7 +23,11 @@ urlpatterns = [
     path("moderation/flags/<int:flag_id>/", moderation_views.decide, name="flag-decide"),
     path("moderation/models/<str:owner>/<str:name>/visibility/", moderation_views.set_visibility,
          name="model-visibility"),
-    path("accounts/", include("django.contrib.auth.urls")),
+    path("accounts/", include("allauth.urls")),
+    path("account/", account_views.account, name="account"),
+    path("account/tokens/", account_views.token_create, name="api-token-create"),
+    path("account/tokens/<int:token_id>/revoke/", account_views.token_revoke,
+         name="api-token-revoke"),
     path("admin/", admin.site.urls),
 ]
 
@@ -31,3 +35,4 @@ handler400 = "leaderboard.errors.bad_request"
 handler403 = "leaderboard.errors.forbidden"
 handler404 = "leaderboard.errors.not_found"
 handler500 = "leaderboard.errors.server_error"
+handler429 = "leaderboard.errors.too_many_requests"  # allauth's sign-in limit answers with it

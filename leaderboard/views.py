@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.contrib import messages
+from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.http import (
@@ -20,9 +21,13 @@ from plotly.utils import PlotlyJSONEncoder
 from evaluations import open_data, rankings, selectors, services
 from evaluations.catalogue import SUITE_DESCRIPTIONS, SUITES
 from evaluations.models import EvaluationRun, ModelRepo, Precision, RunArtifact
+from evaluations.services import authors
+from evaluations.services.limits import RateLimited
 from evaluations.storage import artifact_path
 from leaderboard import charts as charts_module
+from leaderboard import hub_identity
 from leaderboard.conditional import _repo_version, conditional
+from leaderboard.errors import too_many_requests
 from leaderboard.forms import SubmissionForm, claim_forms
 
 
@@ -52,6 +57,7 @@ def home(request: HttpRequest) -> HttpResponse:
     return render(request, "leaderboard/home.html", context)
 
 
+@login_required
 @require_http_methods(["GET", "POST"])
 def submit(request: HttpRequest) -> HttpResponse:
     data = request.POST if request.method == "POST" else None
@@ -62,21 +68,26 @@ def submit(request: HttpRequest) -> HttpResponse:
     claims = claim_forms(suite if suite in SUITES else "smoke", data)
     if data is not None and form.is_valid() and all(claim.is_valid() for claim in claims):
         try:
-            outcome = _submit(form.cleaned_data, claims)
+            outcome = _submit(request, form.cleaned_data, claims)
         except ValidationError as error:
             form.add_error(None, error)
+        except RateLimited as limited:
+            return too_many_requests(request, limited)
         else:
             if outcome.reused:
                 messages.info(request, "This repo, revision and setting was already submitted: "
                                        "here is its run. No new evaluation was queued.")
             return redirect("run-detail", run_id=outcome.run.id)
-    context = {"form": form, "claims": claims, "suite": suite}
+    context = {"form": form, "claims": claims, "suite": suite,
+               "hub_membership": authors.hub_membership_current(request.user)}
     return render(request, "leaderboard/submit.html", context, status=400 if data else 200)
 
 
-def _submit(cleaned: dict, claims: list) -> services.SubmissionOutcome:
+def _submit(request: HttpRequest, cleaned: dict, claims: list) -> services.SubmissionOutcome:
+    hub_identity.refresh_if_stale(request.user)  # author or not is decided on a fresh answer
     inputs = [claim.to_input() for claim in claims]
-    return services.submission_create_with_claims(
+    return services.submission_submit(
+        user=request.user,
         repo_id=cleaned["repo_id"], ref=cleaned["ref"], suite=cleaned["suite"],
         precision=cleaned["precision"], chat_template=cleaned["chat_template"],
         claims=[claim for claim in inputs if claim is not None],

@@ -9,3 +9,11 @@ from evaluations import dispatch
 def no_broker(monkeypatch: pytest.MonkeyPatch) -> None:
     """Runs are queued on commit; unit tests keep the message instead of sending it."""
     monkeypatch.setattr(dispatch, "send_run", lambda run_id, queue: None)
+
+
+@pytest.fixture(autouse=True)
+def fresh_cache() -> None:
+    """Rate-limit counters and cached pages live in the cache: each test starts with none."""
+    from django.core.cache import cache
+
+    cache.clear()

@@ -54,3 +54,21 @@ def arc_claim(name: str, percent: float, *, shots: int | None = 0, **kwargs: Any
     claims = [services.ClaimInput(benchmark="smoke_arc", value=percent, unit="percent",
                                   shots=shots, **kwargs)]
     services.claims_record(repo_id=f"demo-org/{name}", source="submission", claims=claims)
+
+
+def person(username: str, *, hub: str | None = None, orgs: tuple[str, ...] = (),
+           moderator: bool = False) -> Any:
+    """A user account; with ``hub``, one the hub said (at sign-in) is that hub account, a
+    member of ``orgs``. The password is ``pw-<username>-123``."""
+    from django.contrib.auth.models import Group, User
+
+    from evaluations.services import authors
+
+    user = User.objects.create_user(username, f"{username}@example.org",
+                                    password=f"pw-{username}-123")
+    if hub:
+        authors.hub_membership_record(user=user, hub_username=hub, orgs=list(orgs),
+                                      source="sign-in")
+    if moderator:
+        user.groups.add(Group.objects.get(name="moderators"))
+    return user

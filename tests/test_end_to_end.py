@@ -25,10 +25,18 @@ from django.utils.html import escape
 
 from evaluations import dispatch
 from evaluations.models import Claim, EvaluationRun, Flag, FlagEvent, RunState, Submission
+from tests.factories import person
 from workers.standin import demo_repos
 from workers.standin.hub_server import serve_in_thread
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def client(client: Client) -> Client:
+    """Signed in as an author: the hub says Ada belongs to both organisations of the demo."""
+    client.force_login(person("ada", hub="ada", orgs=("demo-org", "other-lab")))
+    return client
 ROOT = Path(__file__).resolve().parent.parent
 WAIT_SECONDS = 300
 T = TypeVar("T")

@@ -17,8 +17,13 @@ from pathlib import Path
 
 import django
 
+from workers.standin.oidc import add_oauth_client, subject_for
+from workers.standin.repos import add_user
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SITE_ADDRESS = os.environ.get("DEMO_ADDRESS", "127.0.0.1:8000")
+DEMO_OAUTH_CLIENT = "claimcheck-demo"
+DEMO_AUTHOR, DEMO_AUTHOR_ORGS = "ada", ("demo-org", "other-lab")
 
 
 def main() -> None:
@@ -38,8 +43,13 @@ def main() -> None:
     processes: list[subprocess.Popen[bytes]] = []
     try:
         hub_url = start_hub(hub_root, processes)
+        client_secret = demo_secret(var_dir, "oauth-client-secret")
+        add_oauth_client(hub_root, DEMO_OAUTH_CLIENT, client_secret,
+                         [f"http://{SITE_ADDRESS}/accounts/oidc/huggingface/login/callback/"])
         env = {**os.environ, "HF_ENDPOINT": hub_url,
-               "DJANGO_SETTINGS_MODULE": "leaderboard.settings"}
+               "DJANGO_SETTINGS_MODULE": "leaderboard.settings",
+               "HF_OAUTH_CLIENT_ID": DEMO_OAUTH_CLIENT, "HF_OAUTH_CLIENT_SECRET": client_secret,
+               "HF_OAUTH_SERVER_URL": hub_url}
         say(f"Stand-in hub on {hub_url}")
         processes.append(subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "leaderboard", "worker", "-B",
@@ -52,10 +62,14 @@ def main() -> None:
              "--workers", "2", "--access-logfile", "-"],
             cwd=PROJECT_ROOT, env=env,
         ))
+        author_password = demo_author(var_dir, hub_root)
         submit_demo_models()
         password = demo_moderator(var_dir)
         say(f"Moderator account: user 'moderator', password '{password}' "
             f"(sign in at http://{SITE_ADDRESS}/accounts/login/)")
+        say(f"Author account: 'Sign in with Hugging Face' on the same page, then on the "
+            f"stand-in hub user '{DEMO_AUTHOR}', password '{author_password}' "
+            f"(a member of demo-org and other-lab, so an author of their repos)")
         say(f"Open http://{SITE_ADDRESS}/ : the demo runs are queued. Ctrl-C stops the demo.")
         wait(processes)
     except KeyboardInterrupt:
@@ -101,10 +115,52 @@ def start_hub(hub_root: Path, processes: list[subprocess.Popen[bytes]]) -> str:
     return line.split(" ", 1)[1]
 
 
+def demo_secret(var_dir: Path, name: str) -> str:
+    """A random secret kept in var/demo/ (never a fixed one), the same on every demo run."""
+    import secrets
+
+    path = var_dir / "demo" / name
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(12))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def demo_author(var_dir: Path, hub_root: Path) -> str:
+    """Ada, an author of the demo repos: a stand-in hub account in demo-org and other-lab,
+    already signed in once (so the site knows her organisations and submits as her)."""
+    from allauth.socialaccount.models import SocialAccount
+    from django.contrib.auth.models import User
+
+    from evaluations.services import authors
+
+    password = demo_secret(var_dir, "author-password")
+    hub_token = demo_secret(var_dir, "author-hub-token")
+    add_user(hub_root, hub_token, DEMO_AUTHOR, DEMO_AUTHOR_ORGS, password=password,
+             email=f"{DEMO_AUTHOR}@example.org")
+    user, created = User.objects.get_or_create(
+        username=DEMO_AUTHOR, defaults={"email": f"{DEMO_AUTHOR}@example.org"})
+    if created:
+        user.set_unusable_password()  # she signs in through the hub
+        user.save()
+        userinfo = {"preferred_username": DEMO_AUTHOR,
+                    "orgs": [{"preferred_username": org} for org in DEMO_AUTHOR_ORGS]}
+        SocialAccount.objects.create(user=user, provider="huggingface",
+                                     uid=subject_for(DEMO_AUTHOR),
+                                     extra_data={"userinfo": userinfo})
+        authors.hub_membership_record(user=user, hub_username=DEMO_AUTHOR,
+                                      orgs=list(DEMO_AUTHOR_ORGS), source="sign-in")
+    return password
+
+
 def submit_demo_models() -> None:
+    from django.contrib.auth.models import User
+
     from evaluations import services
     from evaluations.models import Submission
     from workers.standin.demo_repos import SUBMITTED_CLAIMS
+
+    author = User.objects.get(username=DEMO_AUTHOR)
 
     for repo_id, claimed in SUBMITTED_CLAIMS.items():
         if Submission.objects.filter(repo__hub_id=repo_id).exists():
@@ -113,24 +169,17 @@ def submit_demo_models() -> None:
         claims = [services.ClaimInput(benchmark=key, value=value, unit="percent", shots=shots,
                                       source_url=f"https://example.org/{repo_id}/announcement")
                   for key, value, shots in claimed]
-        outcome = services.submission_create_with_claims(
-            repo_id=repo_id, ref="main", suite="smoke", claims=claims,
-            reported_by=f"{repo_id.split('/')[0]} (demo author)")
+        outcome = services.submission_submit(
+            user=author, repo_id=repo_id, ref="main", suite="smoke", claims=claims)
         note = "already evaluated or on its way" if outcome.reused else "queued"
         say(f"{repo_id}: run #{outcome.run.id} {note}, {len(claims)} claim(s) submitted")
 
 
 def demo_moderator(var_dir: Path) -> str:
     """A moderator for the demo, with a random password kept in var/ (never a fixed one)."""
-    import secrets
-
     from django.contrib.auth.models import Group, User
 
-    secret = var_dir / "demo" / "moderator-password"
-    if not secret.exists():
-        secret.write_text(secrets.token_urlsafe(12))
-        secret.chmod(0o600)
-    password = secret.read_text().strip()
+    password = demo_secret(var_dir, "moderator-password")
     user, _ = User.objects.get_or_create(username="moderator")
     user.set_password(password)
     user.save()

@@ -11,6 +11,7 @@ from evaluations.services.claims import (
     claims_record,
     submission_create_with_claims,
 )
+from evaluations.services.contributions import claims_submit, submission_submit
 from evaluations.services.flags import flags_recompute
 from evaluations.services.runs import (
     ALLOWED_TRANSITIONS,
@@ -39,6 +40,7 @@ __all__ = [
     "_transition",
     "claims_import_card",
     "claims_record",
+    "claims_submit",
     "flags_recompute",
     "run_cancel",
     "run_claim",
@@ -52,4 +54,5 @@ __all__ = [
     "runs_requeue_stalled",
     "submission_create",
     "submission_create_with_claims",
+    "submission_submit",
 ]

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import Any
 
+from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import transaction
@@ -156,6 +157,7 @@ def claims_record(
     reported_by: str = "",
     submission: Submission | None = None,
     revision: Revision | None = None,
+    reporter: AbstractBaseUser | None = None,
 ) -> list[Claim]:
     """Record claims made together (one family for the Holm correction), then recompute the
     repo's flags and queue claim-matched runs for claims no measurement matches yet."""
@@ -180,6 +182,7 @@ def claims_record(
                 batch=batch,
                 source=source,
                 reported_by=reported_by[:200],
+                reporter=reporter,
             )
             for claim in checked
         )

@@ -15,6 +15,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
@@ -105,6 +106,7 @@ def submission_create(
     chat_template: bool = False,
     backend: str | None = None,
     tasks: list[dict[str, Any]] | None = None,
+    submitted_by: AbstractBaseUser | None = None,
 ) -> SubmissionOutcome:
     """Record a submission and queue its run, or link to a run that already answers it.
 
@@ -133,6 +135,7 @@ def submission_create(
             precision=precision,
             chat_template=chat_template,
             tasks=tasks,
+            submitted_by=submitted_by,
         )
         existing = _existing_run_for(submission)
         if existing is not None:

@@ -6,9 +6,16 @@ import pytest
 from django.test import Client
 
 from evaluations.models import Claim
-from tests.factories import SHA_A, finished_run
+from tests.factories import SHA_A, finished_run, person
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_broker")]
+
+
+@pytest.fixture
+def client(client: Client) -> Client:
+    """Signed in as Ada, whom the hub knows as a member of demo-org (an author)."""
+    client.force_login(person("ada", hub="ada", orgs=("demo-org",)))
+    return client
 
 
 def post(client: Client, body: dict):
@@ -31,13 +38,14 @@ def test_an_author_posts_claims_and_reads_the_verdicts(client: Client) -> None:
 
 
 def test_a_third_party_claim_needs_a_source_and_says_who(client: Client) -> None:
-    body = {"repo_id": "demo-org/tiny", "third_party": True, "reported_by": "a journalist",
-            "claims": [arc(80.0)]}
+    client.force_login(person("jo", hub="jo-journalist"))
+    body = {"repo_id": "demo-org/tiny", "third_party": True, "claims": [arc(80.0)]}
     assert post(client, body).status_code == 400
     body["claims"] = [arc(80.0, source_url="https://example.org/launch")]
     assert post(client, body).status_code == 201
     claim = Claim.objects.get()
-    assert claim.source == "third-party" and claim.reported_by == "a journalist"
+    assert claim.source == "third-party" and claim.reported_by == "jo-journalist"
+    assert claim.reporter.username == "jo"
 
 
 def test_a_correction_supersedes_through_the_api(client: Client) -> None:

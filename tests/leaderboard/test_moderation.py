@@ -112,6 +112,9 @@ def test_a_form_without_its_csrf_token_is_refused(moderator: User, flag: Flag) -
 
 def test_moderators_sign_in_with_a_password(moderator: User) -> None:
     client = Client()
-    response = client.post("/accounts/login/", {"username": "mona", "password": "pw-mona-123"})
+    response = client.post("/accounts/login/", {"login": "mona", "password": "x"})
+    assert response.status_code == 200 and "_auth_user_id" not in client.session
+    response = client.post("/accounts/login/", {"login": "mona", "password": "pw-mona-123",
+                                                "next": "/moderation/"})
     assert response.status_code == 302 and response["Location"] == "/moderation/"
-    assert client.post("/accounts/login/", {"username": "mona", "password": "x"}).status_code == 200
+    assert client.get("/moderation/").status_code == 200

@@ -10,11 +10,25 @@ from django.test.utils import override_settings
 
 from evaluations import services
 from evaluations.models import Claim, EvaluationRun, RunArtifact, Submission
-from tests.factories import finished_run, inspected_run, queued_run
+from tests.factories import finished_run, inspected_run, person, queued_run
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_broker")]
 
 
+@pytest.fixture
+def signed_in_author(client: Client) -> None:
+    """Ada, whom the hub knows as a member of demo-org: an author of demo-org/tiny."""
+    client.force_login(person("ada", hub="ada", orgs=("demo-org",)))
+
+
+def test_a_visitor_is_asked_to_sign_in_before_submitting(client: Client) -> None:
+    response = client.get("/submit/")
+    assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
+    response = client.post("/submit/", {"repo_id": "demo-org/tiny", "suite": "smoke"})
+    assert response.status_code == 302 and not Submission.objects.exists()
+
+
+@pytest.mark.usefixtures("signed_in_author")
 def test_it_queues_a_submission_and_shows_its_run(client: Client) -> None:
     response = client.post(
         "/submit/", {"repo_id": "demo-org/tiny", "ref": "", "suite": "smoke", "precision": "auto"}
@@ -26,6 +40,7 @@ def test_it_queues_a_submission_and_shows_its_run(client: Client) -> None:
     assert run.submission.ref == "main"
 
 
+@pytest.mark.usefixtures("signed_in_author")
 @pytest.mark.parametrize(
     "data, message",
     [
@@ -44,6 +59,7 @@ def test_it_answers_bad_input_with_400_and_a_message(
     assert not Submission.objects.exists()
 
 
+@pytest.mark.usefixtures("signed_in_author")
 def test_resubmitting_links_to_the_existing_run(client: Client) -> None:
     run = queued_run("demo-org/tiny")
     response = client.post(
@@ -141,6 +157,7 @@ def _form(**claims: str) -> dict[str, str]:
     return data
 
 
+@pytest.mark.usefixtures("signed_in_author")
 def test_claims_entered_with_a_submission_are_recorded_with_it(client: Client) -> None:
     response = client.post(
         "/submit/",
@@ -154,6 +171,7 @@ def test_claims_entered_with_a_submission_are_recorded_with_it(client: Client) -
     assert "Claimed vs measured" in page and "72.5" in page and "pending" in page
 
 
+@pytest.mark.usefixtures("signed_in_author")
 @pytest.mark.parametrize(
     "claim, message",
     [

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from workers.standin.oidc import IdentityProvider, OidcError
 from workers.standin.repos import Commit, RepoState, RepoStore, StoredFile
 
 LOG_ENV_VAR = "STANDIN_HUB_LOG"  # set to 1 to log every request to stderr
@@ -58,6 +59,7 @@ class StandinHubServer(ThreadingHTTPServer):
     def __init__(self, root: Path, address: tuple[str, int]) -> None:
         super().__init__(address, HubRequestHandler)
         self.store = RepoStore(root)
+        self.identity = IdentityProvider(Path(root))
         self.request_log: list[RequestRecord] = []
         self._log_lock = threading.Lock()
 
@@ -88,6 +90,9 @@ class HubRequestHandler(BaseHTTPRequestHandler):
     def do_HEAD(self) -> None:
         self._handle(send_body=False)
 
+    def do_POST(self) -> None:
+        self._handle(send_body=True)
+
     def log_message(self, format: str, *args: Any) -> None:
         if os.environ.get(LOG_ENV_VAR):
             super().log_message(format, *args)
@@ -99,7 +104,15 @@ class HubRequestHandler(BaseHTTPRequestHandler):
         segments = [unquote(part) for part in url.path.split("/")[1:]]
         query = parse_qs(url.query)
         try:
-            status = self._route(segments, query, send_body)
+            if segments[:1] in (["oauth"], [".well-known"]):
+                status = self._route_oidc(segments, query)
+            elif self.command == "POST":
+                raise HubError(405, None, "Method not allowed")
+            else:
+                status = self._route(segments, query, send_body)
+        except OidcError as error:
+            payload = {"error": error.error, "error_description": error.description}
+            status = self._send_json(error.status, payload, True)
         except HubError as error:
             status = self._send_hub_error(error, send_body)
         except (BrokenPipeError, ConnectionResetError):
@@ -125,6 +138,53 @@ class HubRequestHandler(BaseHTTPRequestHandler):
             repo_id = "/".join(segments[:2])
             return self._send_file(repo_id, segments[3], "/".join(segments[4:]), send_body)
         raise HubError(404, None, "Sorry, we can't find the page you are looking for.")
+
+    def _route_oidc(self, segments: list[str], query: dict[str, list[str]]) -> int:
+        """The sign-in routes (workers/standin/oidc.py): discovery, authorise, token, userinfo."""
+        identity, route = self.server.identity, "/".join(segments)
+        params = {key: values[0] for key, values in query.items()}
+        if route == ".well-known/openid-configuration":
+            return self._send_json(200, identity.configuration(self.server.url), True)
+        if route == "oauth/jwks":
+            return self._send_json(200, identity.jwks(), True)
+        if route == "oauth/userinfo":
+            token = self.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+            return self._send_json(200, identity.user(token), True)
+        if route == "oauth/authorize" and self.command == "GET":
+            identity.check_authorize(params)
+            return self._send_html(200, identity.sign_in_page(params))
+        if route == "oauth/authorize" and self.command == "POST":
+            form = {**params, **self._form()}
+            try:
+                location = identity.authorize(form)
+            except OidcError as error:
+                if error.status != 401:
+                    raise
+                return self._send_html(401, identity.sign_in_page(form, error.description))
+            self.send_response(302)
+            self.send_header("Location", location)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return 302
+        if route == "oauth/token" and self.command == "POST":
+            answer = identity.exchange(self._form(), self.headers.get("Authorization", ""),
+                                       self.server.url)
+            return self._send_json(200, answer, True)
+        raise HubError(404, None, "Sorry, we can't find the page you are looking for.")
+
+    def _form(self) -> dict[str, str]:
+        length = min(int(self.headers.get("Content-Length") or 0), 64 * 1024)
+        fields = parse_qs(self.rfile.read(length).decode("utf-8", "replace"))
+        return {key: values[0] for key, values in fields.items()}
+
+    def _send_html(self, status: int, page: str) -> int:
+        body = page.encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+        return status
 
     def _route_api(self, rest: list[str], query: dict[str, list[str]], send_body: bool) -> int:
         repo_id, action, arguments = "/".join(rest[:2]), rest[2:3], rest[3:]

@@ -146,11 +146,15 @@ def tamper_file(root: Path, repo_id: str, commit_sha: str, path: str, new_bytes:
     _write_json(commit_path, commit)
 
 
-def add_user(root: Path, token: str, name: str, orgs: tuple[str, ...] = ()) -> None:
-    """Let ``/api/whoami-v2`` answer for ``token`` (a test token, never a real one)."""
+def add_user(
+    root: Path, token: str, name: str, orgs: tuple[str, ...] = (), *,
+    password: str = "", email: str = "",
+) -> None:
+    """Let ``/api/whoami-v2`` answer for ``token`` (a test token, never a real one); with a
+    password, the user can also sign in through the stand-in's OpenID Connect pages."""
     users_path = root / "users.json"
     users = _read_json(users_path, {})
-    users[token] = {"name": name, "orgs": list(orgs)}
+    users[token] = {"name": name, "orgs": list(orgs), "password": password, "email": email}
     _write_json(users_path, users)
 
 
