@@ -140,6 +140,9 @@ class EvaluationRun(models.Model):
     # What it ran with: lm-eval, transformers/vLLM, torch, Python, per-task versions and
     # config hashes.
     versions = models.JSONField(default=dict, blank=True)
+    deliberate_rerun = models.BooleanField(
+        default=False, help_text="a moderator asked for it again: never ended as a duplicate"
+    )
 
     objects = EvaluationRunQuerySet.as_manager()
 
@@ -418,3 +421,7 @@ class RankingEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.hub_id} in {self.suite} ({self.average:.1f})"
+
+
+# Discussions of flags live in their own module; imported here so Django registers them.
+from evaluations.discussion_models import Comment, FlagAction  # noqa: E402, F401

@@ -93,6 +93,7 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "moderation-queue"
 LOGOUT_REDIRECT_URL = "home"
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000")  # links in e-mails
 WSGI_APPLICATION = "leaderboard.wsgi.application"
 
 TEMPLATES = [
