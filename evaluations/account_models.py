@@ -16,7 +16,7 @@ class HubMembership(models.Model):
 
     class Source(models.TextChoices):
         SIGN_IN = "sign-in", "the hub's sign-in (userinfo)"
-        RECHECK = "re-check", "asked again from the hub (whoami)"
+        RECHECK = "re-check", "asked again from the hub (userinfo)"
         EXPIRED = "expired", "the hub no longer accepts the stored token"
 
     user = models.ForeignKey(

@@ -10,8 +10,10 @@ from django.http import HttpRequest
 from evaluations import services
 from evaluations.models import (
     Claim,
+    Comment,
     EvaluationRun,
     Flag,
+    FlagAction,
     FlagEvent,
     ModelRepo,
     Revision,
@@ -131,3 +133,16 @@ class FlagAdmin(ReadOnlyAdmin):
 class FlagEventAdmin(ReadOnlyAdmin):
     list_display = ["flag", "state", "severity", "run", "actor", "created_at"]
     list_filter = ["state", "severity"]
+
+
+@admin.register(Comment)
+class CommentAdmin(ReadOnlyAdmin):
+    list_display = ["flag", "user_name", "role", "internal", "created_at"]
+    list_filter = ["role", "internal"]
+    search_fields = ["user_name", "body"]
+
+
+@admin.register(FlagAction)
+class FlagActionAdmin(ReadOnlyAdmin):
+    list_display = ["flag", "action", "actor", "state_before", "state_after", "run", "created_at"]
+    list_filter = ["action"]

@@ -145,6 +145,9 @@ class EvaluationRun(models.Model):
     # What it ran with: lm-eval, transformers/vLLM, torch, Python, per-task versions and
     # config hashes.
     versions = models.JSONField(default=dict, blank=True)
+    deliberate_rerun = models.BooleanField(
+        default=False, help_text="a moderator asked for it again: never ended as a duplicate"
+    )
 
     objects = EvaluationRunQuerySet.as_manager()
 
@@ -429,4 +432,6 @@ class RankingEntry(models.Model):
         return f"{self.hub_id} in {self.suite} ({self.average:.1f})"
 
 
+# Discussions of flags live in their own module; imported here so Django registers them.
 from evaluations.account_models import ApiToken, HubMembership  # noqa: E402, F401
+from evaluations.discussion_models import Comment, FlagAction  # noqa: E402, F401

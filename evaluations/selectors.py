@@ -310,20 +310,6 @@ def moderation_queue(sort: str = "severity") -> list[Flag]:
     return sorted(flags, key=keys[sort if sort in QUEUE_SORTS else "severity"])
 
 
-def audit_log(*, action: str = "", actor: str = "") -> list[FlagEvent | RepoDecision]:
-    """Every moderator action, newest first: decisions on flags and on models."""
-    events = FlagEvent.objects.exclude(actor="").select_related("flag__claim__repo")
-    decisions = RepoDecision.objects.select_related("repo")
-    if action:
-        events = events.filter(state=action)
-        decisions = decisions.filter(action=action)
-    if actor:
-        events = events.filter(actor=actor)
-        decisions = decisions.filter(actor=actor)
-    entries: list[FlagEvent | RepoDecision] = [*events[:500], *decisions[:500]]
-    return sorted(entries, key=lambda entry: entry.created_at, reverse=True)
-
-
 def history_data(repo_id: int) -> tuple[list[Score], list[Claim], list[FlagEvent]]:
     scores = list(
         Score.objects.filter(run__in=EvaluationRun.objects.finished_ok(),

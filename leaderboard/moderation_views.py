@@ -1,4 +1,4 @@
-"""Moderators' pages (the queue, decisions, the audit log) and the public page of a flag.
+"""Moderators' pages: the queue, decisions on flags and models, the audit log.
 
 Who may act is decided in ``evaluations.services.moderation``; these views only turn a
 refusal into a 403 and a bad reason into a 400 with the message.
@@ -14,8 +14,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from evaluations import selectors
-from evaluations.models import Flag, FlagState, ModelRepo, RepoDecision
+from evaluations import discussion_selectors, selectors
+from evaluations.models import Flag, ModelRepo
 from evaluations.services import moderation
 
 
@@ -89,29 +89,14 @@ def set_visibility(request: HttpRequest, owner: str, name: str) -> HttpResponse:
 
 
 @require_GET
-def flag_detail(request: HttpRequest, flag_id: int) -> HttpResponse:
-    """Public: the claim, the numbers, and every event of the flag with who and why."""
-    flag = get_object_or_404(Flag.objects.select_related("claim__repo"), id=flag_id)
-    events = list(flag.events.select_related("run").order_by("created_at", "id"))
-    decision = next((e for e in reversed(events)
-                     if e.state in (FlagState.CONFIRMED, FlagState.DISMISSED)), None)
-    rule = next((e for e in reversed(events) if not e.is_moderation), None)
-    context = {"flag": flag, "events": events, "decision": decision, "rule": rule,
-               "is_moderator": moderation.is_moderator(request.user),
-               "form": FlagDecisionForm()}
-    return render(request, "moderation/flag.html", context)
-
-
-@require_GET
 @login_required
 def audit_log(request: HttpRequest) -> HttpResponse:
     _moderator_or_403(request)
     action = request.GET.get("action", "")
-    known = {*FlagState.values, *RepoDecision.Action.values, ""}
-    if action not in known:
+    if action and action not in discussion_selectors.AUDIT_ACTIONS:
         return render(request, "leaderboard/error.html", {
             "title": "Unknown action", "message": f"There is no action “{action}”."}, status=400)
     actor = request.GET.get("actor", "")[:200]
-    context = {"entries": selectors.audit_log(action=action, actor=actor), "action": action,
-               "actor": actor, "actions": sorted(known - {""})}
+    context = {"entries": discussion_selectors.audit_log(action=action, actor=actor),
+               "action": action, "actor": actor, "actions": discussion_selectors.AUDIT_ACTIONS}
     return render(request, "moderation/log.html", context)

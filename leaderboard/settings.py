@@ -152,6 +152,7 @@ RATE_LIMIT_CLAIMS_PER_DAY = env_int("RATE_LIMIT_CLAIMS_PER_DAY", 200)
 RATE_LIMIT_ALLOW_LIST = env_list("RATE_LIMIT_ALLOW_LIST", "")
 
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000")  # links in e-mails
 WSGI_APPLICATION = "leaderboard.wsgi.application"
 
 TEMPLATES = [

@@ -3,7 +3,13 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from leaderboard import account_views, compare_views, moderation_views, views
+from leaderboard import (
+    account_views,
+    compare_views,
+    discussion_views,
+    moderation_views,
+    views,
+)
 from leaderboard.api import api
 
 urlpatterns = [
@@ -17,10 +23,13 @@ urlpatterns = [
     path("compare/", compare_views.compare, name="compare"),
     path("scatter/", compare_views.scatter, name="scatter"),
     path("api/v1/", api.urls),
-    path("flags/<int:flag_id>/", moderation_views.flag_detail, name="flag-detail"),
+    path("flags/<int:flag_id>/", discussion_views.flag_detail, name="flag-detail"),
+    path("flags/<int:flag_id>/comments/", discussion_views.comment, name="flag-comment"),
     path("moderation/", moderation_views.queue, name="moderation-queue"),
     path("moderation/log/", moderation_views.audit_log, name="moderation-log"),
     path("moderation/flags/<int:flag_id>/", moderation_views.decide, name="flag-decide"),
+    path("moderation/flags/<int:flag_id>/lock/", discussion_views.lock, name="flag-lock"),
+    path("moderation/flags/<int:flag_id>/rerun/", discussion_views.rerun, name="flag-rerun"),
     path("moderation/models/<str:owner>/<str:name>/visibility/", moderation_views.set_visibility,
          name="model-visibility"),
     path("accounts/", include("allauth.urls")),

@@ -19,6 +19,7 @@ from evaluations.models import (
     FlagState,
     ModelRepo,
 )
+from evaluations.services.notifications import authors_notify
 from evaluations.services.read_models import ranking_entries_refresh
 
 
@@ -60,7 +61,7 @@ def _settle(row: selectors.ClaimEvidence) -> None:
             if last is not None and last.is_open and last.run_id == row.score.run_id:
                 return
             state = FlagState.REOPENED if last and not last.is_open else FlagState.OPENED
-        FlagEvent.objects.create(
+        event = FlagEvent.objects.create(
             flag=flag,
             state=state,
             severity=judgement.severity or "",
@@ -68,6 +69,7 @@ def _settle(row: selectors.ClaimEvidence) -> None:
             run=row.score.run,
             evidence=row.evidence_numbers(),
         )
+        authors_notify(event=event)  # sent once the transaction commits
         return
     if flag is not None:
         if judgement is not None:

@@ -11,15 +11,22 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 
+from evaluations import selectors
+from evaluations.catalogue import SUITES
 from evaluations.models import (
     AUTOMATIC_STATES,
+    FINAL_STATES,
+    EvaluationRun,
     Flag,
+    FlagAction,
     FlagEvent,
     FlagState,
     ModelRepo,
     RepoDecision,
 )
+from evaluations.services.notifications import authors_notify
 from evaluations.services.read_models import ranking_entries_refresh
+from evaluations.services.runs import submission_create
 
 MODERATORS_GROUP = "moderators"
 FLAG_ACTIONS = {
@@ -40,13 +47,13 @@ def is_moderator(user: User) -> bool:
     ).exists()
 
 
-def _require_moderator(user: User) -> str:
+def require_moderator(user: User) -> str:
     if not is_moderator(user):
         raise PermissionDenied("Only moderators can do this.")
     return user.get_username()
 
 
-def _clean_reason(reason: str) -> str:
+def clean_reason(reason: str) -> str:
     reason = " ".join((reason or "").split())
     if len(reason) < MIN_REASON:
         raise ValidationError(f"Give the reason in a sentence (at least {MIN_REASON} characters).")
@@ -57,10 +64,10 @@ def _clean_reason(reason: str) -> str:
 
 def flag_moderate(*, flag_id: int, user: User, action: str, reason: str) -> FlagEvent:
     """Confirm or dismiss a flag, or ask its author to respond."""
-    actor = _require_moderator(user)
+    actor = require_moderator(user)
     if action not in FLAG_ACTIONS:
         raise ValidationError(f"Unknown action “{action}”.")
-    reason = _clean_reason(reason)
+    reason = clean_reason(reason)
     with transaction.atomic():
         flag = Flag.objects.select_for_update().get(id=flag_id)
         rule = flag.events.filter(state__in=AUTOMATIC_STATES).order_by("-created_at", "-id")
@@ -71,13 +78,14 @@ def flag_moderate(*, flag_id: int, user: User, action: str, reason: str) -> Flag
             evidence=last.evidence if last else {},
         )
         ranking_entries_refresh(repo_id=flag.claim.repo_id)  # a decision moves the badge
+        authors_notify(event=event)  # sent once the transaction commits
         return event
 
 
 def repo_set_hidden(*, repo_id: int, user: User, hidden: bool, reason: str) -> RepoDecision:
     """Hide a model from the rankings (or show it again). Its pages stay public."""
-    actor = _require_moderator(user)
-    reason = _clean_reason(reason)
+    actor = require_moderator(user)
+    reason = clean_reason(reason)
     with transaction.atomic():
         repo = ModelRepo.objects.select_for_update().get(id=repo_id)
         action = RepoDecision.Action.HIDE if hidden else RepoDecision.Action.UNHIDE
@@ -90,3 +98,47 @@ def repo_set_hidden(*, repo_id: int, user: User, hidden: bool, reason: str) -> R
                                                actor=actor)
         ranking_entries_refresh(repo_id=repo.id)
         return decision
+
+
+def flag_rerun_queue(*, flag_id: int, user: User, reason: str) -> FlagAction:
+    """Measure the flag's claim again, in the claim's own setting, on the commit it was judged
+    on, even though that commit was measured so already: a deliberate re-run (for a suspected
+    fluke or a worker fault), with who asked and why on the record."""
+    actor = require_moderator(user)
+    reason = clean_reason(reason)
+    with transaction.atomic():
+        flag = Flag.objects.select_for_update().select_related("claim__repo").get(id=flag_id)
+        pending = (flag.actions.filter(action=FlagAction.Action.RERUN)
+                   .exclude(run__state__in=FINAL_STATES).first())
+        if pending is not None:
+            raise ValidationError(
+                f"A re-run of this claim is already queued (run #{pending.run_id}).")
+        basis = _measured_on(flag)
+        claim = flag.claim
+        revision = claim.revision or basis.revision
+        outcome = submission_create(
+            repo_id=claim.repo.hub_id, ref=revision.commit_sha,
+            suite=next(suite for suite, keys in SUITES.items() if claim.benchmark in keys),
+            precision=basis.submission.precision, chat_template=bool(claim.chat_template),
+            backend=basis.submission.backend, deliberate_rerun=True,
+            tasks=[{"benchmark": claim.benchmark, "shots": claim.shots}],
+        )
+        return FlagAction.objects.create(
+            flag=flag, action=FlagAction.Action.RERUN, reason=reason, actor=actor,
+            state_before=f"measured by run #{basis.id}",
+            state_after=f"run #{outcome.run.id} queued", run=outcome.run,
+        )
+
+
+def _measured_on(flag: Flag) -> EvaluationRun:
+    """The run the rule last judged the claim on; its commit and setting are re-run."""
+    why_not = selectors.never_comparable(flag.claim)
+    if why_not:
+        raise ValidationError(f"No run can settle this claim: {why_not}.")
+    last = (flag.events.filter(state__in=AUTOMATIC_STATES, run__revision__isnull=False)
+            .select_related("run__submission", "run__revision").order_by("-created_at", "-id")
+            .first())
+    basis = last.run if last else selectors.latest_full_run(flag.claim.repo_id)
+    if basis is None or basis.revision is None:
+        raise ValidationError("The model has no evaluated commit to run again.")
+    return basis

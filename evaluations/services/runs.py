@@ -107,12 +107,15 @@ def submission_create(
     backend: str | None = None,
     tasks: list[dict[str, Any]] | None = None,
     submitted_by: AbstractBaseUser | None = None,
+    deliberate_rerun: bool = False,
 ) -> SubmissionOutcome:
     """Record a submission and queue its run, or link to a run that already answers it.
 
     The submission is always kept (nothing is lost). When the same repo and ref with the same
     suite and setting is already queued or running, or the ref is a commit SHA that was
-    already evaluated that way, no new run is made: zero worker time is spent.
+    already evaluated that way, no new run is made: zero worker time is spent. A
+    ``deliberate_rerun`` (a moderator's, who records who asked and why) skips that check and
+    is never ended as a duplicate: measuring again is its point.
     """
     repo_id = clean_repo_id(repo_id)
     ref = clean_ref(ref)
@@ -137,10 +140,10 @@ def submission_create(
             tasks=tasks,
             submitted_by=submitted_by,
         )
-        existing = _existing_run_for(submission)
+        existing = None if deliberate_rerun else _existing_run_for(submission)
         if existing is not None:
             return SubmissionOutcome(submission, existing, reused=True)
-        run = _run_create(submission)
+        run = _run_create(submission, deliberate_rerun=deliberate_rerun)
     return SubmissionOutcome(submission, run, reused=False)
 
 
@@ -170,10 +173,11 @@ def _existing_run_for(submission: Submission) -> EvaluationRun | None:
     return pending.order_by("created_at").first()
 
 
-def _run_create(submission: Submission) -> EvaluationRun:
+def _run_create(submission: Submission, *, deliberate_rerun: bool = False) -> EvaluationRun:
     queue = dispatch.queue_for_backend(submission.backend)
     run = EvaluationRun.objects.create(
-        submission=submission, queue=queue, enqueued_at=timezone.now()
+        submission=submission, queue=queue, enqueued_at=timezone.now(),
+        deliberate_rerun=deliberate_rerun,
     )
     dispatch.send_run_on_commit(run.id, queue)
     return run
@@ -185,7 +189,7 @@ def run_retry(*, run_id: int) -> EvaluationRun:
     if old.state not in (RunState.FAILED, RunState.CANCELLED):
         raise ValidationError("Only a failed or cancelled run can be retried.", code="not_final")
     with transaction.atomic():
-        return _run_create(old.submission)
+        return _run_create(old.submission, deliberate_rerun=old.deliberate_rerun)
 
 
 # --- The worker's side ------------------------------------------------------------------
@@ -245,7 +249,7 @@ def run_record_inspection(
             .order_by("created_at")
             .first()
         )
-        if original is None:
+        if original is None or run.deliberate_rerun:
             return None
         _transition(
             run_id, source=[RunState.FETCHING], target=RunState.FINISHED, duplicate_of=original

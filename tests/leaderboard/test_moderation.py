@@ -7,10 +7,10 @@ from django.contrib.auth.models import Group, User
 from django.core.exceptions import PermissionDenied
 from django.test import Client
 
-from evaluations import selectors, services
-from evaluations.models import Flag, FlagEvent, RepoDecision
-from evaluations.services import moderation
-from tests.factories import finished_run
+from evaluations import dispatch, selectors, services
+from evaluations.models import EvaluationRun, Flag, FlagAction, FlagEvent, RepoDecision
+from evaluations.services import discussions, moderation
+from tests.factories import SHA_A, finished_run
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_broker")]
 REASON = "The measurement was reproduced twice; the claim does not hold."
@@ -118,3 +118,114 @@ def test_moderators_sign_in_with_a_password(moderator: User) -> None:
                                                 "next": "/moderation/"})
     assert response.status_code == 302 and response["Location"] == "/moderation/"
     assert client.get("/moderation/").status_code == 200
+
+
+# --- Locking a discussion, re-running a claim, the log of both --------------------------------
+
+LOCK_REASON = "Off-topic arguing; locked until the re-run reports."
+
+
+def test_it_refuses_a_lock_from_a_non_moderator(outsider: User, flag: Flag) -> None:
+    with pytest.raises(PermissionDenied):
+        discussions.discussion_lock_set(flag_id=flag.id, user=outsider, locked=True,
+                                        reason=LOCK_REASON)
+    response = signed_in(outsider).post(f"/moderation/flags/{flag.id}/lock/",
+                                        {"locked": "on", "reason": LOCK_REASON})
+    assert response.status_code == 403 and not FlagAction.objects.exists()
+
+
+def test_it_locks_and_unlocks_with_a_reason_on_the_record(moderator: User, flag: Flag) -> None:
+    client = signed_in(moderator)
+    assert client.post(f"/moderation/flags/{flag.id}/lock/",
+                       {"locked": "on", "reason": "no"}).status_code == 400
+    client.post(f"/moderation/flags/{flag.id}/lock/", {"locked": "on", "reason": LOCK_REASON})
+    again = client.post(f"/moderation/flags/{flag.id}/lock/",
+                        {"locked": "on", "reason": LOCK_REASON})
+    assert again.status_code == 400 and "already locked" in again.content.decode()
+    client.post(f"/moderation/flags/{flag.id}/lock/", {"reason": "Re-run reported; open again."})
+    rows = [(a.action, a.actor, a.state_before, a.state_after)
+            for a in FlagAction.objects.order_by("id")]
+    assert rows == [("lock", "mona", "open", "locked"), ("unlock", "mona", "locked", "open")]
+    public = Client().get(f"/flags/{flag.id}/").content.decode()
+    assert LOCK_REASON in public and "Discussion unlocked" in public
+
+
+def test_it_refuses_a_rerun_from_a_non_moderator(outsider: User, flag: Flag) -> None:
+    with pytest.raises(PermissionDenied):
+        moderation.flag_rerun_queue(flag_id=flag.id, user=outsider, reason=REASON)
+    response = signed_in(outsider).post(f"/moderation/flags/{flag.id}/rerun/",
+                                        {"reason": REASON})
+    assert response.status_code == 403
+    assert EvaluationRun.objects.count() == 1 and not FlagAction.objects.exists()
+
+
+def _inspect(run: EvaluationRun) -> EvaluationRun | None:
+    """What a worker does first: pin the run to its commit (the original if a duplicate)."""
+    assert services.run_claim(run_id=run.id, worker_name="w", task_id=f"t{run.id}")
+    return services.run_record_inspection(
+        run_id=run.id, commit_sha=SHA_A, files=[], parameter_count=1000, dtype="F32",
+        licence="mit", model_type="llama")
+
+
+def _finish(run: EvaluationRun, value: float) -> None:
+    assert _inspect(run) is None
+    assert services.run_start_evaluating(run_id=run.id, backend="hf")
+    assert services.run_record_results(run_id=run.id, versions={}, artifacts=[], scores=[
+        {"benchmark_key": "smoke_arc", "task": "smoke_arc", "metric": "acc", "filter": "none",
+         "shots": 0, "value": value, "stderr": 0.05, "n_samples": 40}])
+
+
+def test_a_rerun_is_queued_on_commit_with_who_and_why(moderator: User, flag: Flag,
+                                                      monkeypatch: pytest.MonkeyPatch,
+                                                      django_capture_on_commit_callbacks) -> None:
+    sent: list[tuple[int, str]] = []
+    monkeypatch.setattr(dispatch, "send_run", lambda run_id, queue: sent.append((run_id, queue)))
+    first = EvaluationRun.objects.get()
+    with django_capture_on_commit_callbacks(execute=True):
+        action = moderation.flag_rerun_queue(flag_id=flag.id, user=moderator, reason=REASON)
+    run = action.run
+    assert sent == [(run.id, run.queue)] and run.state == "queued" and run.deliberate_rerun
+    assert run.submission.ref == first.revision.commit_sha
+    assert run.submission.tasks == [{"benchmark": "smoke_arc", "shots": 0}]
+    assert (action.actor, action.reason) == ("mona", REASON)
+    assert action.state_before == f"measured by run #{first.id}"
+
+
+def test_a_rerun_measures_an_already_measured_commit_again(moderator: User, flag: Flag) -> None:
+    earlier = moderation.flag_rerun_queue(flag_id=flag.id, user=moderator, reason=REASON).run
+    _finish(earlier, 0.52)  # the same commit, the same claim-matched setting, measured
+    again = moderation.flag_rerun_queue(flag_id=flag.id, user=moderator, reason=REASON).run
+    assert again.id != earlier.id and again.state == "queued"
+    assert _inspect(again) is None  # not ended as a duplicate of the earlier re-run
+    assert EvaluationRun.objects.get(id=again.id).state == "fetching"
+
+
+def test_an_ordinary_submission_of_an_evaluated_commit_stays_a_duplicate(flag: Flag) -> None:
+    outcome = services.submission_create(repo_id="demo-org/tiny", ref=SHA_A)
+    assert outcome.reused and outcome.run == EvaluationRun.objects.order_by("id").first()
+    queued = services.submission_create(repo_id="demo-org/tiny", ref="main").run
+    assert _inspect(queued) == outcome.run
+
+
+def test_it_refuses_a_second_rerun_while_one_is_queued(moderator: User, flag: Flag) -> None:
+    client = signed_in(moderator)
+    assert client.post(f"/moderation/flags/{flag.id}/rerun/", {"reason": REASON}).status_code \
+        == 302
+    response = client.post(f"/moderation/flags/{flag.id}/rerun/", {"reason": REASON})
+    assert response.status_code == 400 and "already queued" in response.content.decode()
+    assert FlagAction.objects.count() == 1
+
+
+def test_the_log_shows_and_filters_locks_and_reruns(moderator: User, flag: Flag) -> None:
+    discussions.discussion_lock_set(flag_id=flag.id, user=moderator, locked=True,
+                                    reason=LOCK_REASON)
+    moderation.flag_rerun_queue(flag_id=flag.id, user=moderator, reason=REASON)
+    moderation.flag_moderate(flag_id=flag.id, user=moderator, action="confirm",
+                             reason="Reproduced; the claim does not hold at all.")
+    client = signed_in(moderator)
+    log = client.get("/moderation/log/").content.decode()
+    assert LOCK_REASON in log and REASON in log and "open → locked" in log
+    assert "Open → Confirmed by a moderator" in log
+    reruns = client.get("/moderation/log/?action=rerun").content.decode()
+    assert REASON in reruns and LOCK_REASON not in reruns and "run #" in reruns
+    assert LOCK_REASON not in client.get("/moderation/log/?actor=someone").content.decode()

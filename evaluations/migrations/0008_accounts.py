@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('evaluations', '0006_recent_runs_index'),
+        ('evaluations', '0007_discussions'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
@@ -45,7 +45,7 @@ class Migration(migrations.Migration):
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('hub_username', models.CharField(max_length=100)),
                 ('orgs', models.JSONField(default=list, help_text='names of the hub organisations')),
-                ('source', models.CharField(choices=[('sign-in', "the hub's sign-in (userinfo)"), ('re-check', 'asked again from the hub (whoami)'), ('revoked', 'the hub refused the stored token')], max_length=10)),
+                ('source', models.CharField(choices=[('sign-in', "the hub's sign-in (userinfo)"), ('re-check', 'asked again from the hub (userinfo)'), ('expired', 'the hub no longer accepts the stored token')], max_length=10)),
                 ('checked_at', models.DateTimeField(auto_now_add=True)),
                 ('user', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='hub_memberships', to=settings.AUTH_USER_MODEL)),
             ],

@@ -1,0 +1,46 @@
+"""Markdown that people type, made into HTML that is safe to put in a page.
+
+CommonMark with raw HTML switched off, then nh3 keeps only a few tags and attributes; links
+may only go to http, https or mailto addresses and get ``rel="nofollow noopener"``. This is
+the one place the site turns user text into HTML.
+"""
+
+from __future__ import annotations
+
+import nh3
+from markdown_it import MarkdownIt
+
+MAX_BODY = 10_000
+ALLOWED_TAGS = frozenset({
+    "a", "blockquote", "br", "code", "em", "hr", "li", "ol", "p", "pre", "strong", "ul",
+})
+ALLOWED_ATTRIBUTES = {"a": {"href", "title"}}
+URL_SCHEMES = frozenset({"http", "https", "mailto"})
+
+# Headings would compete with the page's own; images would load from anywhere.
+_markdown = MarkdownIt("commonmark", {"html": False}).disable(["heading", "lheading", "image"])
+
+
+class MalformedText(ValueError):
+    """Text a page cannot hold: NUL or lone surrogates (not valid Unicode text)."""
+
+
+def check_text(text: str) -> str:
+    if "\x00" in text:
+        raise MalformedText("The text contains a NUL character.")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as error:
+        raise MalformedText("The text is not valid Unicode (a lone surrogate).") from error
+    return text
+
+
+def markdown_to_safe_html(text: str) -> str:
+    html = _markdown.render(check_text(text))
+    return nh3.clean(
+        html,
+        tags=set(ALLOWED_TAGS),
+        attributes={tag: set(names) for tag, names in ALLOWED_ATTRIBUTES.items()},
+        url_schemes=set(URL_SCHEMES),
+        link_rel="nofollow noopener",
+    )
