@@ -35,14 +35,25 @@ from leaderboard.api_schemas import (
     RevisionOut,
     RunOut,
     RunSummaryOut,
+    document_invalid_input,
 )
 from leaderboard.conditional import MAX_ID, _repo_version, _run_version, _site_version, conditional
 
 PAGE_SIZE = 50
 MAX_PAGE_SIZE = 100
 
-api = NinjaAPI(title="ClaimCheck API", version="1", urls_namespace="api-v1",
-               description="Claimed and measured scores of language models.")
+
+class ClaimCheckAPI(NinjaAPI):
+    """NinjaAPI whose document also declares the 422 it answers for refused input."""
+
+    def get_openapi_schema(self, *, path_prefix: str | None = None,
+                           path_params: dict[str, Any] | None = None) -> Any:
+        schema = super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)
+        return document_invalid_input(schema)
+
+
+api = ClaimCheckAPI(title="ClaimCheck API", version="1", urls_namespace="api-v1",
+                    description="Claimed and measured scores of language models.")
 
 
 class ClaimIn(Schema):

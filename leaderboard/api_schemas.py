@@ -167,3 +167,28 @@ class RankingsOut(Schema):
     hide_flagged: bool
     benchmarks: list[BenchmarkOut]
     rows: list[RankingRowOut]
+
+
+# django-ninja answers input its schemas refuse (a malformed body, a query or path value of
+# the wrong type or out of bounds) with 422 and pydantic's list of errors; the document says
+# so for every operation that takes input.
+INVALID_INPUT_RESPONSE: dict[str, Any] = {
+    "description": "Unprocessable Content: the input does not match the schema",
+    "content": {"application/json": {"schema": {
+        "type": "object", "required": ["detail"],
+        "properties": {"detail": {"type": "array", "items": {
+            "type": "object", "required": ["type", "loc", "msg"],
+            "properties": {"type": {"type": "string"}, "loc": {"type": "array"},
+                           "msg": {"type": "string"}},
+        }}},
+    }}},
+}
+
+
+def document_invalid_input(schema: dict[str, Any]) -> dict[str, Any]:
+    """Add the 422 answer to each operation with parameters or a body (in place)."""
+    for path_item in schema.get("paths", {}).values():
+        for operation in path_item.values():
+            if operation.get("parameters") or operation.get("requestBody"):
+                operation.setdefault("responses", {}).setdefault("422", INVALID_INPUT_RESPONSE)
+    return schema

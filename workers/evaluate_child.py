@@ -262,18 +262,8 @@ def evaluate(spec: ChildSpec, model: Any, report: IO[str]) -> dict[str, Any]:
     task_objects = load_tasks(task_manager, spec.tasks)
     proxy = ProgressLM(model, leaf_tasks(task_objects), report)
     results = lm_eval.simple_evaluate(
-        model=proxy,
-        tasks=task_objects,
-        task_manager=task_manager,
-        batch_size=spec.batch_size,
-        device=spec.device,
-        limit=spec.limit,
-        log_samples=True,
-        apply_chat_template=spec.apply_chat_template,
-        random_seed=spec.seed,
-        numpy_random_seed=spec.seed,
-        torch_random_seed=spec.seed,
-        fewshot_random_seed=spec.seed,
+        model=proxy, tasks=task_objects, task_manager=task_manager,
+        **simple_evaluate_arguments(spec),
     )
     # simple_evaluate names a passed-in LM by its class or _name_or_path; record the real
     # backend and arguments instead, so the config reads like a direct call's.
@@ -282,7 +272,39 @@ def evaluate(spec: ChildSpec, model: Any, report: IO[str]) -> dict[str, Any]:
     # lm-eval's model_sha is the hub's and is empty for a local directory.
     results["config"]["commit_sha"] = spec.commit_sha
     results["environment"] = environment_versions()
+    results["setting"] = recorded_setting(spec)
     return results
+
+
+def simple_evaluate_arguments(spec: ChildSpec) -> dict[str, Any]:
+    """simple_evaluate's arguments besides the model and the tasks (each task carries its own
+    shots, see ``load_tasks``)."""
+    return {
+        "batch_size": spec.batch_size,
+        "device": spec.device,
+        "limit": spec.limit,
+        "log_samples": True,
+        "apply_chat_template": spec.apply_chat_template,
+        # simple_evaluate's own default, stated so the record does not depend on it.
+        "fewshot_as_multiturn": True,
+        "random_seed": spec.seed,
+        "numpy_random_seed": spec.seed,
+        "torch_random_seed": spec.seed,
+        "fewshot_random_seed": spec.seed,
+    }
+
+
+def recorded_setting(spec: ChildSpec) -> dict[str, Any]:
+    """What the run needs to be repeated by hand: the backend, its arguments (less the local
+    model directory), every task with its shots, and the rest of simple_evaluate's arguments."""
+    model_args = {key: value for key, value in spec.model_args().items() if key != "pretrained"}
+    return {
+        "backend": spec.backend,
+        "model_args": model_args,
+        "tasks": [{"task": item.task, "shots": item.shots} for item in spec.tasks],
+        "include_path": spec.include_path is not None,
+        **simple_evaluate_arguments(spec),
+    }
 
 
 def environment_versions() -> dict[str, str | None]:

@@ -105,9 +105,14 @@ def parse_versions(results: dict[str, Any]) -> dict[str, Any]:
         "torch_version": environment.get("torch"),
         "vllm_version": environment.get("vllm"),
         "python_version": environment.get("python"),
+        "datasets_version": environment.get("datasets"),
         "task_versions": dict(results.get("versions", {})),
         "task_config_sha256": {task: config_sha256(config)
                                for task, config in results.get("configs", {}).items()},
+        # The worker's own record of its simple_evaluate call, and the batch sizes lm-eval
+        # chose (with batch_size "auto"): what the "reproduce" command is built from.
+        "setting": dict(results.get("setting") or {}),
+        "batch_sizes": list(results.get("config", {}).get("batch_sizes") or []),
     }
 
 

@@ -239,3 +239,23 @@ def test_the_history_json_has_claims_and_measurements_and_is_cached(client: Clie
 def test_plotly_is_served_from_our_own_static_files(client: Client) -> None:
     response = client.get("/static/plotly/plotly.min.js")
     assert response.status_code == 200
+
+
+def test_the_model_page_shows_how_to_reproduce_each_run(client: Client) -> None:
+    run = finished_run("demo-org/tiny")
+    setting = {"backend": "hf", "model_args": {"dtype": "float32", "trust_remote_code": False},
+               "tasks": [{"task": "smoke_arc", "shots": 0}, {"task": "smoke_gsm8k", "shots": 0}],
+               "batch_size": 8, "device": "cpu", "limit": None, "log_samples": True,
+               "apply_chat_template": False, "random_seed": 1234, "numpy_random_seed": 1234,
+               "torch_random_seed": 1234, "fewshot_random_seed": 1234, "include_path": True}
+    EvaluationRun.objects.filter(id=run.id).update(
+        versions={"lm_eval_version": "0.4.13", "setting": setting})
+
+    page = client.get("/models/demo-org/tiny/").content.decode()
+
+    assert "<summary>Reproduce these numbers</summary>" in page
+    assert (f"lm_eval --model hf --model_args pretrained=demo-org/tiny,revision="
+            f"{run.revision.commit_sha},dtype=float32,trust_remote_code=False "
+            "--tasks smoke_arc,smoke_gsm8k --num_fewshot 0 --batch_size 8") in page
+    assert "pip install &#x27;lm-eval[hf]==0.4.13&#x27;" in page
+    assert "leaderboard/reproduce.js" in page

@@ -18,8 +18,8 @@ import pytest
 import yaml
 
 from evaluations.catalogue import suite_benchmarks
-from workers.evaluate_child import ChildSpec, evaluate, load_model
-from workers.results import parse_scores
+from workers.evaluate_child import ChildSpec, evaluate, load_model, simple_evaluate_arguments
+from workers.results import parse_scores, parse_versions
 from workers.smoke import smoke_task_dir
 from workers.tiny_models import build_tiny_model
 
@@ -129,6 +129,21 @@ def test_it_writes_results_and_samples_for_both_tasks(child_run: tuple) -> None:
     assert results["environment"]["torch"]
     assert {sample["task"] for sample in samples} == {"smoke_arc", "smoke_gsm8k"}
     assert sum(sample["task"] == "smoke_arc" for sample in samples) == 40
+
+
+def test_it_records_the_arguments_of_its_simple_evaluate_call(child_run: tuple,
+                                                              trained_model: Path,
+                                                              tasks_dir: Path) -> None:
+    _, out_dir = child_run
+    spec = ChildSpec.from_dict(smoke_spec(trained_model, tasks_dir))
+
+    setting = parse_versions(json.loads((out_dir / "results.json").read_text()))["setting"]
+
+    assert setting["tasks"] == [{"task": "smoke_arc", "shots": 0},
+                                {"task": "smoke_gsm8k", "shots": 0}]
+    assert setting["model_args"] == {"dtype": "float32", "trust_remote_code": False}
+    assert setting | simple_evaluate_arguments(spec) == setting
+    assert setting["backend"] == "hf" and setting["include_path"] is True
 
 
 def test_the_catalogue_reads_the_smoke_results(child_run: tuple) -> None:
