@@ -65,7 +65,7 @@ PAGES = [
                         "&model=demo-org/qwen-small", text="Values and differences in points"),
     PageCase("compare-empty", "/compare/", text="Name two to five models"),
     PageCase("compare-error", "/compare/?model=demo-org/llama-mini&model=nobody/none",
-             status=400, text="nobody/none"),
+             status=400, text="No model named nobody/none is known here"),
     PageCase("scatter", "/scatter/", text="demo-org/phi-tiny"),
     PageCase("submit", "/submit/", text="Scores you claim"),
     PageCase("sign-in", "/accounts/login/", text="Password"),
