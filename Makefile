@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 export DATABASE_URL_TEST ?= postgres://postgres@127.0.0.1:5432/leaderboard
 export REDIS_URL_TEST ?= redis://127.0.0.1:6379/15
 
-.PHONY: venv demo test lint bench bench-eval
+.PHONY: venv browser demo test lint bench bench-eval
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,7 +20,17 @@ venv: $(VENV)/.installed
 demo: venv
 	$(PY) -m workers.demo
 
-test: venv
+# The browser tests drive Debian's Chromium; Playwright never downloads a browser.
+browser:
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver; \
+	  else \
+	    echo "/usr/bin/chromium is missing: run 'sudo apt-get install chromium' (the browser tests will fail without it)" >&2; \
+	  fi; \
+	fi
+
+test: venv browser
 	DATABASE_URL=$(DATABASE_URL_TEST) REDIS_URL=$(REDIS_URL_TEST) HF_DATASETS_OFFLINE=1 \
 	  LEADERBOARD_VAR_DIR=$$(mktemp -d /tmp/leaderboard-test.XXXXXX) $(PY) -m pytest
 

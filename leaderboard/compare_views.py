@@ -29,8 +29,10 @@ MODEL_SUGGESTIONS = 200
 
 
 def _error(request: HttpRequest, title: str, error: ComparisonError) -> HttpResponse:
-    return render(request, "leaderboard/error.html", {"title": title, "message": str(error)},
-                  status=400)
+    """A 400 page that says what was wrong and offers the same page's empty form again."""
+    context = {"title": title, "message": str(error), "retry_url": request.path,
+               "retry_label": "Start again with other choices"}
+    return render(request, "leaderboard/error.html", context, status=400)
 
 
 @require_GET

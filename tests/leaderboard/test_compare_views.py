@@ -139,6 +139,13 @@ def test_it_refuses_an_unknown_benchmark(client: Client) -> None:
     assert response.status_code == 400 and "Unknown benchmark" in response.content.decode()
 
 
+def test_it_offers_the_empty_form_again_after_a_refusal(client: Client) -> None:
+    finished_run(ALICE)
+    page = client.get("/compare/", {"model": [ALICE, "nobody/none"]}).content.decode()
+    assert "No model named nobody/none" in page
+    assert '<a href="/compare/">Start again with other choices</a>' in page
+
+
 def test_the_scatter_page_makes_the_same_queries_for_one_model_or_four(client: Client) -> None:
     def count() -> int:
         with CaptureQueriesContext(connection) as queries:
