@@ -418,3 +418,13 @@ class RankingEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.hub_id} in {self.suite} ({self.average:.1f})"
+
+
+class GenerationBump(models.Model):
+    """One row per change to what the public pages show. The id of the newest row is the
+    site's generation (``services.generation``); old rows are pruned, never edited."""
+
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"generation {self.pk}"

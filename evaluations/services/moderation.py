@@ -19,6 +19,7 @@ from evaluations.models import (
     ModelRepo,
     RepoDecision,
 )
+from evaluations.services.generation import generation_bump
 from evaluations.services.read_models import ranking_entries_refresh
 
 MODERATORS_GROUP = "moderators"
@@ -71,6 +72,7 @@ def flag_moderate(*, flag_id: int, user: User, action: str, reason: str) -> Flag
             evidence=last.evidence if last else {},
         )
         ranking_entries_refresh(repo_id=flag.claim.repo_id)  # a decision moves the badge
+        generation_bump()
         return event
 
 
@@ -89,4 +91,5 @@ def repo_set_hidden(*, repo_id: int, user: User, hidden: bool, reason: str) -> R
         decision = RepoDecision.objects.create(repo=repo, action=action, reason=reason,
                                                actor=actor)
         ranking_entries_refresh(repo_id=repo.id)
+        generation_bump()
         return decision

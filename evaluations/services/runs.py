@@ -37,6 +37,7 @@ from evaluations.models import (
     Submission,
 )
 from evaluations.services.flags import flags_recompute
+from evaluations.services.generation import generation_bump
 from evaluations.validation import COMMIT_SHA_RE, clean_ref, clean_repo_id
 
 logger = logging.getLogger(__name__)
@@ -73,6 +74,8 @@ def _transition(run_id: int, *, source: Iterable[str], target: str, **fields: An
     updated = EvaluationRun.objects.filter(id=run_id, state__in=source).update(
         state=target, **fields
     )
+    if updated:
+        generation_bump()  # pages show a run's state
     return updated == 1
 
 
@@ -134,6 +137,7 @@ def submission_create(
             chat_template=chat_template,
             tasks=tasks,
         )
+        generation_bump()  # a new repo is listed at once
         existing = _existing_run_for(submission)
         if existing is not None:
             return SubmissionOutcome(submission, existing, reused=True)
@@ -173,6 +177,7 @@ def _run_create(submission: Submission) -> EvaluationRun:
         submission=submission, queue=queue, enqueued_at=timezone.now()
     )
     dispatch.send_run_on_commit(run.id, queue)
+    generation_bump()
     return run
 
 
@@ -233,6 +238,7 @@ def run_record_inspection(
         EvaluationRun.objects.filter(id=run_id).update(
             revision=revision, heartbeat_at=timezone.now()
         )
+        generation_bump()  # the run now names its commit
         original = (
             EvaluationRun.objects.filter(
                 _same_setting(run.submission), revision=revision, duplicate_of__isnull=True
