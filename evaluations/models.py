@@ -432,6 +432,17 @@ class RankingEntry(models.Model):
         return f"{self.hub_id} in {self.suite} ({self.average:.1f})"
 
 
-# Discussions of flags live in their own module; imported here so Django registers them.
+class GenerationBump(models.Model):
+    """One row per change to what the public pages show. The id of the newest row is the
+    site's generation (``services.generation``); old rows are pruned, never edited."""
+
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"generation {self.pk}"
+
+
+# Accounts and discussions of flags live in their own modules; imported here so Django
+# registers them.
 from evaluations.account_models import ApiToken, HubMembership  # noqa: E402, F401
 from evaluations.discussion_models import Comment, FlagAction  # noqa: E402, F401

@@ -1,112 +1,58 @@
 """Reads behind the open-data API and its CSV downloads. No writes here.
 
 Every list is a queryset whose rows carry what the API shows, so that a page costs the same
-few queries whatever its length. ``site_version``, ``repo_version`` and ``run_version`` are
-cheap fingerprints of the data a response rests on: the API answers 304 while they stay put.
+few queries whatever its length. ``site_generation`` and ``active_runs_tag`` are what the
+page cache (``leaderboard.page_cache``) keys responses and ETags on.
 """
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db import connection
-from django.db.models import Count, F, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import Count, Max, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
 
 from evaluations import selectors
 from evaluations.models import (
-    Claim,
+    ACTIVE_STATES,
     EvaluationRun,
     Flag,
     FlagEvent,
     FlagState,
+    GenerationBump,
     ModelRepo,
-    Revision,
 )
 
 OPEN_STATES = (FlagState.OPENED, FlagState.REOPENED)
 
 
-# --- Fingerprints for conditional GET ---------------------------------------------------
+# --- What cached pages rest on ---------------------------------------------------------
 
 
 @dataclass(frozen=True)
-class DataVersion:
-    """What a response rests on: a tag that changes with every update, and its last time."""
+class Generation:
+    """The site's generation (``services.generation_bump``) and when it last moved."""
 
-    tag: str
-    last_modified: datetime | None
-
-
-def _newest(queryset: QuerySet, field: str) -> QuerySet:
-    """A one-value queryset: the largest ``field`` (index-friendly: ORDER BY … LIMIT 1)."""
-    present = queryset.exclude(**{f"{field}__isnull": True})
-    return present.order_by(F(field).desc()).values(field)[:1]
+    value: int
+    changed_at: datetime | None
 
 
-def _fingerprint(parts: dict[str, QuerySet]) -> DataVersion:
-    """Read every one-value queryset in a single round trip and fold them into a version."""
-    sql, params = [], []
-    for queryset in parts.values():
-        part_sql, part_params = queryset.query.sql_with_params()
-        sql.append(f"({part_sql})")
-        params.extend(part_params)
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT " + ", ".join(sql), params)
-        values = cursor.fetchone()
-    tag = "|".join(f"{name}={value}" for name, value in zip(parts, values, strict=True))
-    times = [v for v in values if isinstance(v, datetime)]
-    return DataVersion(tag=hashlib.sha256(tag.encode()).hexdigest()[:32],
-                       last_modified=max(times) if times else None)
+def site_generation() -> Generation:
+    """The newest bump: one read of the primary key's index, shared by every process."""
+    row = GenerationBump.objects.order_by("-id").values_list("id", "created_at").first()
+    return Generation(*row) if row else Generation(0, None)
 
 
-def _run_parts(runs: QuerySet[EvaluationRun]) -> dict[str, QuerySet]:
-    # Every change of a run's state stamps one of these (a transition, a heartbeat with
-    # progress, a final state); a new run or a retry is a new id.
-    return {
-        "run": _newest(runs, "id"),
-        "run_heartbeat": _newest(runs, "heartbeat_at"),
-        "run_started": _newest(runs, "started_at"),
-        "run_finished": _newest(runs, "finished_at"),
-    }
-
-
-def site_version() -> DataVersion:
-    """Changes with any new repo, revision, run state, claim or flag event."""
-    return _fingerprint({
-        **_run_parts(EvaluationRun.objects.all()),
-        "repo": _newest(ModelRepo.objects.all(), "id"),
-        "revision": _newest(Revision.objects.all(), "id"),
-        "claim": _newest(Claim.objects.all(), "id"),
-        "flag_event": _newest(FlagEvent.objects.all(), "id"),
-        "claim_time": _newest(Claim.objects.all(), "created_at"),
-        "flag_event_time": _newest(FlagEvent.objects.all(), "created_at"),
-    })
-
-
-def repo_version(repo_id: int) -> DataVersion:
-    """Changes with any new revision, run state, claim or flag event of one repo."""
-    claims = Claim.objects.filter(repo_id=repo_id)
-    events = FlagEvent.objects.filter(flag__claim__repo_id=repo_id)
-    return _fingerprint({
-        **_run_parts(EvaluationRun.objects.filter(submission__repo_id=repo_id)),
-        "repo": ModelRepo.objects.filter(id=repo_id).values("id"),
-        "revision": _newest(Revision.objects.filter(repo_id=repo_id), "id"),
-        "claim": _newest(claims, "id"),
-        "flag_event": _newest(events, "id"),
-        "claim_time": _newest(claims, "created_at"),
-        "flag_event_time": _newest(events, "created_at"),
-    })
-
-
-def run_version(run_id: int) -> DataVersion:
-    """Changes with every state change or heartbeat of one run (scores come with its end)."""
-    return _fingerprint({
-        **_run_parts(EvaluationRun.objects.filter(id=run_id)),
-        "state": EvaluationRun.objects.filter(id=run_id).values("state"),
-        "progress": EvaluationRun.objects.filter(id=run_id).values("progress_done"),
-    })
+def active_runs_tag(*, heartbeats: bool = False) -> str:
+    """What a page's live part rests on beyond the generation: the progress of the runs in
+    flight (a heartbeat moves it without a bump) and, with ``heartbeats``, their last
+    heartbeat (the run API's duration grows with it)."""
+    totals = EvaluationRun.objects.filter(state__in=ACTIVE_STATES).aggregate(
+        runs=Count("id"), done=Sum("progress_done"), total=Sum("progress_total"),
+        beat=Max("heartbeat_at"),
+    )
+    tag = f"{totals['runs']}:{totals['done']}:{totals['total']}"
+    return f"{tag}:{totals['beat'].timestamp()}" if heartbeats and totals["beat"] else tag
 
 
 # --- Models -----------------------------------------------------------------------------

@@ -3,7 +3,7 @@
 Endpoints validate with schemas and call the same services and selectors as the pages.
 Bad input answers 4xx with a message: 422 for a malformed body, 400 for a rule it breaks,
 404 for a model or run that is not there. The reads (models, revisions, runs, scores,
-claims, flags, rankings and their CSV downloads) answer conditional GETs with ETags.
+claims, flags, rankings and their CSV downloads) are served from the page cache, with ETags.
 """
 
 from __future__ import annotations
@@ -37,10 +37,11 @@ from leaderboard.api_schemas import (
     RunSummaryOut,
     document_invalid_input,
 )
-from leaderboard.conditional import MAX_ID, _repo_version, _run_version, _site_version, conditional
+from leaderboard.page_cache import cached_page
 
 PAGE_SIZE = 50
 MAX_PAGE_SIZE = 100
+MAX_ID = 2**63 - 1  # ids are bigints: a larger number is a 422, never a database error
 
 
 class ClaimCheckAPI(NinjaAPI):
@@ -184,7 +185,7 @@ def create_claims(request: HttpRequest, payload: ClaimsIn) -> Status:
 
 @api.get("/models/{owner}/{name}/claims", response={200: list[EvidenceOut], 404: Message},
          tags=["claims"])
-@decorate_view(conditional(_repo_version))
+@decorate_view(cached_page)
 def model_claims(request: HttpRequest, owner: str, name: str) -> list[dict]:
     """Every current claim of a model beside the measurement in its setting, with the
     numbers the verdict rests on."""
@@ -216,7 +217,7 @@ CSV_RESPONSE = {"responses": {200: {"description": "a CSV file",
 
 
 @api.get("/models", response={200: list[ModelOut], 400: Message}, tags=["models"])
-@decorate_view(conditional(_site_version))
+@decorate_view(cached_page)
 @paginate(CappedLimitOffset)
 def models(request: HttpRequest, q: str = Query("", description="part of the hub id"),
            flagged: str = Query("", description="true: only models with an open flag; "
@@ -235,7 +236,7 @@ def _revision_row(view: selectors.RevisionView) -> dict[str, Any]:
 
 @api.get("/models/{owner}/{name}", response={200: ModelDetailOut, 404: Message},
          tags=["models"])
-@decorate_view(conditional(_repo_version))
+@decorate_view(cached_page)
 def model_detail(request: HttpRequest, owner: str, name: str) -> dict[str, Any]:
     """One model: its revisions, newest first, each with its runs and their scores."""
     repo = open_data.model_summary(_repo_or_404(owner, name))
@@ -245,7 +246,7 @@ def model_detail(request: HttpRequest, owner: str, name: str) -> dict[str, Any]:
 
 @api.get("/models/{owner}/{name}/revisions", response={200: list[RevisionOut], 404: Message},
          tags=["models"])
-@decorate_view(conditional(_repo_version))
+@decorate_view(cached_page)
 def model_revisions(request: HttpRequest, owner: str, name: str) -> list[dict[str, Any]]:
     """The commits of a model the workers inspected, newest first, with what changed."""
     return [_revision_row(view) for view in selectors.model_revisions(_repo_or_404(owner, name))]
@@ -253,7 +254,7 @@ def model_revisions(request: HttpRequest, owner: str, name: str) -> list[dict[st
 
 @api.get("/models/{owner}/{name}/flags", response={200: list[FlagOut], 404: Message},
          tags=["flags"])
-@decorate_view(conditional(_repo_version))
+@decorate_view(cached_page)
 def model_flags(request: HttpRequest, owner: str, name: str) -> list[dict[str, Any]]:
     """Every flag raised on a claim of the model, with its full history of events."""
     rows = []
@@ -268,14 +269,19 @@ def model_flags(request: HttpRequest, owner: str, name: str) -> list[dict[str, A
 
 @api.get("/models/{owner}/{name}/evidence.csv", response={200: None, 404: Message},
          tags=["claims"], openapi_extra=CSV_RESPONSE)
-@decorate_view(conditional(_repo_version))
+@decorate_view(cached_page)
 def model_evidence_csv(request: HttpRequest, owner: str, name: str) -> HttpResponse:
     """Every current claim beside its measurement and verdict, as CSV."""
     return csv_views.evidence_csv(_repo_or_404(owner, name))
 
 
+def runs_in_flight() -> str:
+    """A running run's progress and duration move with each heartbeat, without a bump."""
+    return open_data.active_runs_tag(heartbeats=True)
+
+
 @api.get("/runs", response={200: list[RunSummaryOut], 400: Message}, tags=["runs"])
-@decorate_view(conditional(_site_version))
+@decorate_view(cached_page(live=runs_in_flight))
 @paginate(CappedLimitOffset)
 def runs(request: HttpRequest,
          state: str = Query("", description="one of " + ", ".join(RunState.values)),
@@ -290,7 +296,7 @@ def runs(request: HttpRequest,
 
 
 @api.get("/runs/{run_id}", response={200: RunOut, 404: Message}, tags=["runs"])
-@decorate_view(conditional(_run_version))
+@decorate_view(cached_page(live=runs_in_flight))
 def run_detail(request: HttpRequest, run_id: int = Path(..., ge=1, le=MAX_ID)) -> EvaluationRun:
     """One run: state, progress, how it ended, versions, scores and artifacts."""
     run = open_data.run_detail(run_id)
@@ -315,7 +321,7 @@ class RankingsPageOut(RankingsOut):
 
 
 @api.get("/rankings", response={200: RankingsPageOut, 400: Message}, tags=["rankings"])
-@decorate_view(conditional(_site_version))
+@decorate_view(cached_page)
 def rankings(request: HttpRequest, suite: str | None = None, hide_flagged: bool = False,
              limit: int = Query(PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE),
              offset: int = Query(0, ge=0, le=10**9)) -> dict[str, Any]:
@@ -332,7 +338,7 @@ def rankings(request: HttpRequest, suite: str | None = None, hide_flagged: bool 
 
 @api.get("/rankings.csv", response={200: None, 400: Message}, tags=["rankings"],
          openapi_extra=CSV_RESPONSE)
-@decorate_view(conditional(_site_version))
+@decorate_view(cached_page)
 def rankings_csv(request: HttpRequest, suite: str | None = None,
                  hide_flagged: bool = False) -> HttpResponse:
     """The rankings of a suite as CSV: raw values and standard errors per benchmark."""

@@ -20,6 +20,7 @@ from evaluations import comparison, selectors
 from evaluations.catalogue import BENCHMARKS, SUITE_DESCRIPTIONS, SUITES
 from evaluations.comparison import ComparisonError, ScatterPoint
 from evaluations.models import ModelRepo
+from leaderboard.page_cache import cached_page
 from leaderboard.templatetags.scores import model_url
 
 FLAGGED_COLOUR = "#b42318"
@@ -36,6 +37,7 @@ def _error(request: HttpRequest, title: str, error: ComparisonError) -> HttpResp
 
 
 @require_GET
+@cached_page
 def compare(request: HttpRequest) -> HttpResponse:
     raw = request.GET.getlist("models") + request.GET.getlist("model")
     suite = request.GET.get("suite") or selectors.default_suite()
@@ -58,6 +60,7 @@ def compare(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
+@cached_page
 def scatter(request: HttpRequest) -> HttpResponse:
     key = request.GET.get("benchmark") or comparison.default_scatter_benchmark()
     try:

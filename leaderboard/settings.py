@@ -190,6 +190,18 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# Public pages are cached per process (leaderboard/page_cache.py). Every key holds the site's
+# generation, which lives in the database, so the web and worker processes of any deployment
+# agree on when a page is old without sharing the store. The timeout only bounds how long a
+# relative time ("3 minutes ago") may read old and lets old generations age out.
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "OPTIONS": {"MAX_ENTRIES": env_int("PAGE_CACHE_ENTRIES", 1000)},
+    }
+}
+PAGE_CACHE_SECONDS = env_int("PAGE_CACHE_SECONDS", 60)
+
 LANGUAGE_CODE = "en-gb"
 TIME_ZONE = "UTC"
 USE_I18N = False

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.http import (
     FileResponse,
@@ -26,12 +25,13 @@ from evaluations.services.limits import RateLimited
 from evaluations.storage import artifact_path
 from leaderboard import charts as charts_module
 from leaderboard import hub_identity
-from leaderboard.conditional import _repo_version, conditional
 from leaderboard.errors import too_many_requests
 from leaderboard.forms import SubmissionForm, claim_forms
+from leaderboard.page_cache import cached_page
 
 
 @require_GET
+@cached_page(live=open_data.active_runs_tag)  # recent runs show their progress
 def home(request: HttpRequest) -> HttpResponse:
     suite = request.GET.get("suite") or selectors.default_suite()
     try:
@@ -140,6 +140,7 @@ def run_status(request: HttpRequest, run_id: int) -> JsonResponse:
 
 
 @require_GET
+@cached_page
 def model_detail(request: HttpRequest, owner: str, name: str) -> HttpResponse:
     repo = get_object_or_404(ModelRepo, hub_id=f"{owner}/{name}")
     context = {
@@ -159,16 +160,11 @@ def model_detail(request: HttpRequest, owner: str, name: str) -> HttpResponse:
 
 
 @require_GET
-@conditional(_repo_version)
+@cached_page
 def model_history(request: HttpRequest, owner: str, name: str) -> JsonResponse:
-    """The model page's chart figures: 304 while the repo's data is unchanged (the API's
-    fingerprint), and cached under that fingerprint for other visitors."""
+    """The model page's chart figures (fetched by the page's script)."""
     repo = get_object_or_404(ModelRepo, hub_id=f"{owner}/{name}")
-    key = f"history:{repo.id}:{open_data.repo_version(repo.id).tag}"
-    charts = cache.get(key)
-    if charts is None:
-        charts = charts_module.benchmark_figures(*selectors.history_data(repo.id))
-        cache.set(key, charts, timeout=3600)
+    charts = charts_module.benchmark_figures(*selectors.history_data(repo.id))
     return JsonResponse({"charts": charts}, encoder=PlotlyJSONEncoder)
 
 

@@ -1,8 +1,20 @@
 """Shared fixtures. Tests run against the database DATABASE_URL names (PostgreSQL in CI)."""
 
+from collections.abc import Iterator
+
 import pytest
+from django.core.cache import cache
 
 from evaluations import dispatch
+
+
+@pytest.fixture(autouse=True)
+def empty_page_cache() -> Iterator[None]:
+    """Each test's database starts at generation 0 again: pages cached by the previous
+    test under that number must not leak into this one."""
+    cache.clear()
+    yield
+    cache.clear()
 
 
 @pytest.fixture

@@ -29,6 +29,7 @@ from evaluations.models import (
     Unit,
 )
 from evaluations.services.flags import flags_recompute
+from evaluations.services.generation import generation_bump
 from evaluations.services.runs import SubmissionOutcome, submission_create
 from evaluations.validation import clean_repo_id
 
@@ -186,6 +187,7 @@ def claims_record(
             )
             for claim in checked
         )
+        generation_bump()  # a model page lists its claims
     flags_recompute(repo_id=repo.id)
     claim_matched_runs_queue(repo_id=repo.id)
     return rows

@@ -19,6 +19,7 @@ from evaluations.models import (
     FlagState,
     ModelRepo,
 )
+from evaluations.services.generation import generation_bump
 from evaluations.services.notifications import authors_notify
 from evaluations.services.read_models import ranking_entries_refresh
 
@@ -41,6 +42,7 @@ def flags_recompute(*, repo_id: int) -> None:
             )
         # Flags (and the run or claims that moved them) change what the rankings show.
         ranking_entries_refresh(repo_id=repo_id)
+        generation_bump()
 
 
 def _latest_event(flag: Flag) -> FlagEvent | None:

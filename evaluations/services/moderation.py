@@ -24,6 +24,7 @@ from evaluations.models import (
     ModelRepo,
     RepoDecision,
 )
+from evaluations.services.generation import generation_bump
 from evaluations.services.notifications import authors_notify
 from evaluations.services.read_models import ranking_entries_refresh
 from evaluations.services.runs import submission_create
@@ -79,6 +80,7 @@ def flag_moderate(*, flag_id: int, user: User, action: str, reason: str) -> Flag
         )
         ranking_entries_refresh(repo_id=flag.claim.repo_id)  # a decision moves the badge
         authors_notify(event=event)  # sent once the transaction commits
+        generation_bump()
         return event
 
 
@@ -97,6 +99,7 @@ def repo_set_hidden(*, repo_id: int, user: User, hidden: bool, reason: str) -> R
         decision = RepoDecision.objects.create(repo=repo, action=action, reason=reason,
                                                actor=actor)
         ranking_entries_refresh(repo_id=repo.id)
+        generation_bump()
         return decision
 
 

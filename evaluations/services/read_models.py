@@ -20,6 +20,7 @@ from django.db.models import OuterRef, Subquery
 from evaluations.catalogue import SUITES, Benchmark, suite_benchmarks
 from evaluations.models import Claim, EvaluationRun, FlagEvent, RankingEntry, Score
 from evaluations.selectors import hidden_repo_ids, never_comparable, normalised, open_flags
+from evaluations.services.generation import generation_bump
 
 SEVERITIES = ("", "minor", "major", "severe")
 # Worst last. The issue orders three levels (contradicted > pending / not comparable >
@@ -35,6 +36,7 @@ def ranking_entries_refresh(*, repo_id: int) -> None:
     with transaction.atomic():
         RankingEntry.objects.filter(repo_id=repo_id).delete()
         RankingEntry.objects.bulk_create(_entries([repo_id]))
+        generation_bump()
 
 
 def ranking_entries_rebuild() -> int:
@@ -46,6 +48,7 @@ def ranking_entries_rebuild() -> int:
         for first in range(0, len(repo_ids), REBUILD_CHUNK):
             chunk = repo_ids[first:first + REBUILD_CHUNK]
             RankingEntry.objects.bulk_create(_entries(chunk), batch_size=2000)
+        generation_bump()
     return RankingEntry.objects.count()
 
 

@@ -38,6 +38,7 @@ from evaluations.models import (
     Submission,
 )
 from evaluations.services.flags import flags_recompute
+from evaluations.services.generation import generation_bump
 from evaluations.validation import COMMIT_SHA_RE, clean_ref, clean_repo_id
 
 logger = logging.getLogger(__name__)
@@ -74,6 +75,8 @@ def _transition(run_id: int, *, source: Iterable[str], target: str, **fields: An
     updated = EvaluationRun.objects.filter(id=run_id, state__in=source).update(
         state=target, **fields
     )
+    if updated:
+        generation_bump()  # pages show a run's state
     return updated == 1
 
 
@@ -140,6 +143,7 @@ def submission_create(
             tasks=tasks,
             submitted_by=submitted_by,
         )
+        generation_bump()  # a new repo is listed at once
         existing = None if deliberate_rerun else _existing_run_for(submission)
         if existing is not None:
             return SubmissionOutcome(submission, existing, reused=True)
@@ -180,6 +184,7 @@ def _run_create(submission: Submission, *, deliberate_rerun: bool = False) -> Ev
         deliberate_rerun=deliberate_rerun,
     )
     dispatch.send_run_on_commit(run.id, queue)
+    generation_bump()
     return run
 
 
@@ -240,6 +245,7 @@ def run_record_inspection(
         EvaluationRun.objects.filter(id=run_id).update(
             revision=revision, heartbeat_at=timezone.now()
         )
+        generation_bump()  # the run now names its commit
         original = (
             EvaluationRun.objects.filter(
                 _same_setting(run.submission), revision=revision, duplicate_of__isnull=True

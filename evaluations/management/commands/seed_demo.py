@@ -17,7 +17,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from evaluations.catalogue import suite_benchmarks
@@ -66,6 +66,10 @@ class Command(BaseCommand):
         # Rows were written in bulk, past the services: rebuild what they would have kept.
         entries = ranking_entries_rebuild()
         self.stdout.write(f"{entries} ranking entries ({time.monotonic() - start:.0f} s)")
+        # A bulk load leaves the planner's statistics behind (autovacuum may be off or not
+        # yet round): without them it plans nested loops over every finished run.
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
         self.stdout.write(self.style.SUCCESS(f"seeded in {time.monotonic() - start:.1f} s"))
 
 

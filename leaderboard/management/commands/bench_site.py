@@ -4,13 +4,15 @@ Starts gunicorn with production settings (DEBUG off) on the current database, dr
 this process with N concurrent clients on 127.0.0.1 for a bounded time per page, and prints
 p50/p95/p99 latency and throughput for the rankings page, a model page, the rankings API and
 a model's API. Run it on PostgreSQL seeded with ``seed_demo``; `make bench` does both, at
-100 and at 10,000 models, and prints the ratio of the p95s.
+100 and at 10,000 models, and prints the ratio of the p95s. ``--think-ms`` gives the clients a
+pause between requests (an open, browsing load); without it they send back to back.
 """
 
 from __future__ import annotations
 
 import http.client
 import os
+import random
 import signal
 import statistics
 import subprocess
@@ -35,6 +37,9 @@ class Command(BaseCommand):
         parser.add_argument("--clients", type=int, default=50)
         parser.add_argument("--seconds", type=float, default=10.0, help="per page")
         parser.add_argument("--workers", type=int, default=4, help="gunicorn workers")
+        parser.add_argument("--think-ms", type=float, default=0.0,
+                            help="each client pauses 0.5–1.5 × this between its requests, as "
+                                 "locust users do; 0 (the default) is a closed loop, no pause")
 
     def handle(self, *args: Any, **options: Any) -> None:
         repo = ModelRepo.objects.order_by("id").first()
@@ -42,6 +47,9 @@ class Command(BaseCommand):
             raise CommandError("the database is empty: run `manage.py seed_demo` first")
         if options["clients"] < 1 or not 0 < options["seconds"] <= 120:
             raise CommandError("--clients ≥ 1 and 0 < --seconds ≤ 120")
+        if not 0 <= options["think_ms"] <= 60_000:
+            raise CommandError("0 ≤ --think-ms ≤ 60000")
+        think = options["think_ms"] / 1000
         pages = {
             "rankings page": "/?suite=classic",
             "model page": f"/models/{repo.hub_id}/",
@@ -51,11 +59,13 @@ class Command(BaseCommand):
         server = _start_gunicorn(options["workers"])
         try:
             self.stdout.write(f"{ModelRepo.objects.count()} models, {options['clients']} "
-                              f"clients, {options['seconds']:g} s per page")
+                              f"clients, {options['seconds']:g} s per page, think time "
+                              f"{options['think_ms']:g} ms")
             self.stdout.write(f"{'page':16} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} "
                               f"{'req/s':>8} {'errors':>7}")
             for name, path in pages.items():
-                latencies, errors, elapsed = _drive(path, options["clients"], options["seconds"])
+                latencies, errors, elapsed = _drive(path, options["clients"], options["seconds"],
+                                                    think)
                 self.stdout.write(_row(name, latencies, errors, elapsed))
         finally:
             _stop(server)
@@ -102,8 +112,10 @@ def _get(path: str) -> int:
         connection.close()
 
 
-def _drive(path: str, clients: int, seconds: float) -> tuple[list[float], int, float]:
-    """Bounded in time and count: each client loops until the deadline, then stops."""
+def _drive(path: str, clients: int, seconds: float,
+           think: float = 0.0) -> tuple[list[float], int, float]:
+    """Bounded in time and count: each client loops until the deadline, then stops. Only
+    the requests are timed, never the pauses between them."""
     latencies: list[float] = []
     errors = [0]
     lock = threading.Lock()
@@ -111,6 +123,7 @@ def _drive(path: str, clients: int, seconds: float) -> tuple[list[float], int, f
     deadline = start + seconds
 
     def client() -> None:
+        pause = random.Random()  # noqa: S311 - pauses, not secrets
         while time.perf_counter() < deadline:
             began = time.perf_counter()
             try:
@@ -122,6 +135,8 @@ def _drive(path: str, clients: int, seconds: float) -> tuple[list[float], int, f
                     latencies.append(time.perf_counter() - began)
                 else:
                     errors[0] += 1
+            if think:
+                time.sleep(pause.uniform(0.5 * think, 1.5 * think))
 
     threads = [threading.Thread(target=client) for _ in range(clients)]
     for thread in threads:
