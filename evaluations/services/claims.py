@@ -75,8 +75,22 @@ def to_fraction(value: float, unit: str, benchmark: str) -> float:
     return baseline + value / 100.0 * (1.0 - baseline)
 
 
+TEXT_FIELDS = ("benchmark", "label", "metric", "filter", "system_prompt", "typed_value",
+               "unit_reason", "not_comparable_reason", "source_url", "source_name",
+               "inherited_from")
+
+
+def _check_text(claim: ClaimInput) -> None:
+    """NUL characters are refused: no database stores them as text, and no claim needs one."""
+    for name in TEXT_FIELDS:
+        if "\x00" in getattr(claim, name):
+            raise ValidationError(f"The claim's {name.replace('_', ' ')} contains a NUL "
+                                  "character.", code="nul_character")
+
+
 def _check(claim: ClaimInput) -> ClaimInput:
     """Refuse what can never be a claim; fill in the catalogue's defaults."""
+    _check_text(claim)
     if claim.benchmark and claim.benchmark not in BENCHMARKS:
         raise ValidationError(f"Unknown benchmark “{claim.benchmark}”.", code="unknown_benchmark")
     label = claim.label or (BENCHMARKS[claim.benchmark].display_name if claim.benchmark else "")
