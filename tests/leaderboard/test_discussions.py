@@ -1,7 +1,7 @@
 """The discussion under a flag: who may post what, what everyone sees, and e-mail to authors.
 
-Personas: a visitor (no account), Uma (a signed-in user), Ada (the repo's author: the
-placeholder ``is_repo_author`` is patched to say so) and Mona (a moderator).
+Personas: a visitor (no account), Uma (a signed-in user), Ada (the repo's author: the hub
+said at her sign-in that she belongs to demo-org) and Mona (a moderator).
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.test import Client
 
 from evaluations.models import Comment, Flag
-from evaluations.services import authors, discussions, moderation
-from tests.factories import arc_claim, model_run
+from evaluations.services import discussions, moderation
+from tests.factories import arc_claim, model_run, person
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_broker")]
 REASON = "Personal attacks instead of evidence; locked for a cooling-off day."
@@ -43,11 +43,8 @@ def user() -> User:
 
 
 @pytest.fixture
-def author(monkeypatch: pytest.MonkeyPatch) -> User:
-    ada = User.objects.create_user("ada", password="pw-ada-123")
-    monkeypatch.setattr(authors, "is_repo_author",
-                        lambda user, repo: user.is_authenticated and user.username == "ada")
-    return ada
+def author() -> User:
+    return person("ada", hub="ada", orgs=("demo-org",))
 
 
 def signed_in(user: User, **kwargs: object) -> Client:
@@ -266,9 +263,9 @@ def test_it_answers_a_comment_on_a_missing_flag_with_404(user: User) -> None:
 
 
 @pytest.fixture
-def author_address(monkeypatch: pytest.MonkeyPatch) -> str:
-    monkeypatch.setattr(authors, "repo_author_emails", lambda repo: ["ada@example.org"])
-    return "ada@example.org"
+def author_address(author: User) -> str:
+    person("otto", hub="otto", orgs=("other-lab",))  # an author elsewhere: never written to
+    return author.email
 
 
 def test_it_writes_to_the_authors_when_a_flag_opens(author_address: str,
