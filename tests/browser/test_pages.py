@@ -69,6 +69,8 @@ PAGES = [
     PageCase("scatter", "/scatter/", text="demo-org/phi-tiny"),
     PageCase("submit", "/submit/", moderator=True, text="Scores you claim"),  # signed in
     PageCase("sign-in", "/accounts/login/", text="Password"),
+    PageCase("sign-up", "/accounts/signup/", text="Create an account"),
+    PageCase("account", "/account/", moderator=True, text="API tokens"),
     PageCase("flag", "/flags/{flag}/", text="not yet reviewed by a moderator"),
     PageCase("moderation-queue", "/moderation/", moderator=True, text="Record"),
     PageCase("moderation-log", "/moderation/log/", moderator=True,
