@@ -176,3 +176,27 @@ def test_an_admin_has_the_moderators_powers(client: Client) -> None:
 def test_a_plain_user_cannot_open_the_admin(client: Client, sam: User) -> None:
     client.force_login(sam)
     assert client.get("/admin/").status_code == 302
+
+
+# --- CSRF: a signed-in browser's forms and session API calls need the token -------------------
+
+def test_a_submission_without_its_csrf_token_is_refused(sam: User) -> None:
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(sam)
+    response = client.post("/submit/", {"repo_id": REPO, "suite": "smoke", "precision": "auto"})
+    assert response.status_code == 403 and not Submission.objects.exists()
+
+
+def test_a_session_api_call_without_its_csrf_token_is_refused(ada: User) -> None:
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(ada)
+    response = client.post("/api/v1/claims", {"repo_id": REPO, "claims": [arc()]},
+                           content_type="application/json")
+    assert response.status_code in (401, 403) and not Claim.objects.exists()
+
+
+def test_making_a_token_without_the_csrf_token_is_refused(ada: User) -> None:
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(ada)
+    assert client.post("/account/tokens/", {"name": "ci"}).status_code == 403
+    assert not ada.api_tokens.exists()
