@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from django.contrib.auth.models import AnonymousUser, Group, User
+from django.contrib.auth.models import AnonymousUser, User
 from django.core import mail
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.test import Client
@@ -21,20 +21,6 @@ from tests.factories import arc_claim, model_run, person
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_broker")]
 REASON = "Personal attacks instead of evidence; locked for a cooling-off day."
 NOTE = "Internal: the submitter emailed privately about a tokenizer bug."
-
-
-@pytest.fixture
-def flag() -> Flag:
-    model_run("tiny", 0.5)
-    arc_claim("tiny", 95.0)
-    return Flag.objects.get()
-
-
-@pytest.fixture
-def moderator() -> User:
-    user = User.objects.create_user("mona", password="pw-mona-123")
-    user.groups.add(Group.objects.get(name="moderators"))
-    return user
 
 
 @pytest.fixture

@@ -3,32 +3,17 @@
 from __future__ import annotations
 
 import pytest
-from django.contrib.auth.models import Group, User
+from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 from django.test import Client
 
 from evaluations import dispatch, selectors, services
 from evaluations.models import EvaluationRun, Flag, FlagAction, FlagEvent, RepoDecision
 from evaluations.services import discussions, moderation
-from tests.factories import SHA_A, finished_run
+from tests.factories import SHA_A
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_broker")]
 REASON = "The measurement was reproduced twice; the claim does not hold."
-
-
-@pytest.fixture
-def flag() -> Flag:
-    finished_run("demo-org/tiny", value=0.5)
-    services.claims_record(repo_id="demo-org/tiny", source="submission", claims=[
-        services.ClaimInput(benchmark="smoke_arc", value=95.0, unit="percent", shots=0)])
-    return Flag.objects.get()
-
-
-@pytest.fixture
-def moderator() -> User:
-    user = User.objects.create_user("mona", password="pw-mona-123")
-    user.groups.add(Group.objects.get(name="moderators"))
-    return user
 
 
 @pytest.fixture
