@@ -114,6 +114,12 @@ def test_unknown_pages_and_suites_are_clear_4xx(client: Client) -> None:
     assert client.get("/runs/1/artifacts/results/").status_code == 404
 
 
+def test_a_request_for_a_host_we_do_not_serve_is_a_400_page(client: Client) -> None:
+    response = client.get("/", HTTP_HOST="evil.example")
+    assert response.status_code == 400
+    assert b"Bad request" in response.content
+
+
 def test_artifacts_download_with_their_checksum(client: Client, settings, tmp_path) -> None:
     settings.ARTIFACTS_DIR = tmp_path
     run = finished_run()
