@@ -40,12 +40,20 @@ lint: venv
 bench-eval: venv
 	$(PY) -m workers.bench_eval
 
-# The site under load at 100 and at 10,000 seeded models (PostgreSQL on 127.0.0.1).
+# The site under load at 100 and at 10,000 seeded models (PostgreSQL on 127.0.0.1): first as 50
+# visitors browsing (a pause of about a second between a visitor's requests), then as 50
+# clients sending back to back (saturation). The 10,000 rows end with their p95 ÷ the 100's.
+BENCH_DB = postgres://postgres@127.0.0.1:5432/leaderboard_bench_
 bench: venv
+	@mkdir -p var/bench
 	@for n in 100 10000; do \
 	  db=leaderboard_bench_$$n; \
 	  psql -h 127.0.0.1 -U postgres -qc "drop database if exists $$db" -c "create database $$db" >/dev/null && \
-	  DATABASE_URL=postgres://postgres@127.0.0.1:5432/$$db $(PY) manage.py migrate -v0 && \
-	  DATABASE_URL=postgres://postgres@127.0.0.1:5432/$$db $(PY) manage.py seed_demo --models $$n | tail -1 && \
-	  DATABASE_URL=postgres://postgres@127.0.0.1:5432/$$db $(PY) manage.py bench_site --clients 50 --seconds 10 || exit 1; \
+	  DATABASE_URL=$(BENCH_DB)$$n $(PY) manage.py migrate -v0 && \
+	  DATABASE_URL=$(BENCH_DB)$$n $(PY) manage.py seed_demo --models $$n | tail -1 || exit 1; \
+	  for think in 1000 0; do \
+	    compare=; [ $$n = 100 ] || compare="--compare var/bench/100-$$think.json"; \
+	    DATABASE_URL=$(BENCH_DB)$$n $(PY) manage.py bench_site --clients 50 --seconds 10 \
+	      --think-ms $$think --save var/bench/$$n-$$think.json $$compare || exit 1; \
+	  done; \
 	done

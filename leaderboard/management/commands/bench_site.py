@@ -2,15 +2,25 @@
 
 Starts gunicorn with production settings (DEBUG off) on the current database, drives it from
 this process with N concurrent clients on 127.0.0.1 for a bounded time per page, and prints
-p50/p95/p99 latency and throughput for the rankings page, a model page, the rankings API and
-a model's API. Run it on PostgreSQL seeded with ``seed_demo``; `make bench` does both, at
-100 and at 10,000 models, and prints the ratio of the p95s. ``--think-ms`` gives the clients a
-pause between requests (an open, browsing load); without it they send back to back.
+p50/p95/p99 latency and throughput. Run it on PostgreSQL seeded with ``seed_demo``; `make
+bench` does both, at 100 and at 10,000 models, and prints the ratio of the p95s.
+
+Six rows: the four pages of the goals as a crowd of visitors opening the same address (the
+front page, the first model, the rankings and a model's API: served from the page cache after
+the first request), and two that a cache cannot hide: a model page of any model, and any page
+of the rankings in any sort order, drawn at random for each request.
+
+``--think-ms`` gives the clients a pause between requests (an open, browsing load, as locust
+users have); without it they send back to back (a closed loop that measures saturation: with
+50 clients, latency is then 50 ÷ throughput by Little's law). ``--save`` writes the figures
+as JSON; ``--compare`` prints each row's p95 as a ratio to a saved run's.
 """
 
 from __future__ import annotations
 
 import http.client
+import json
+import math
 import os
 import random
 import signal
@@ -19,15 +29,21 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from evaluations.models import ModelRepo
+from evaluations.models import ModelRepo, RankingEntry
+from evaluations.rankings import ANY_PRECISION, DEFAULT_PER_PAGE, sort_keys
 
 PORT = 8765
+SUITE = "classic"  # seed_demo's suite
+
+
+Paths = Callable[[random.Random], str]  # draws the address of one request
 
 
 class Command(BaseCommand):
@@ -40,35 +56,54 @@ class Command(BaseCommand):
         parser.add_argument("--think-ms", type=float, default=0.0,
                             help="each client pauses 0.5–1.5 × this between its requests, as "
                                  "locust users do; 0 (the default) is a closed loop, no pause")
+        parser.add_argument("--save", type=Path, help="write the figures to this JSON file")
+        parser.add_argument("--compare", type=Path,
+                            help="a JSON file from --save: print each p95 as a ratio to it")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        repo = ModelRepo.objects.order_by("id").first()
-        if repo is None:
+        if not ModelRepo.objects.exists():
             raise CommandError("the database is empty: run `manage.py seed_demo` first")
         if options["clients"] < 1 or not 0 < options["seconds"] <= 120:
             raise CommandError("--clients ≥ 1 and 0 < --seconds ≤ 120")
         if not 0 <= options["think_ms"] <= 60_000:
             raise CommandError("0 ≤ --think-ms ≤ 60000")
+        earlier = _load(options["compare"]) if options["compare"] else None
         think = options["think_ms"] / 1000
-        pages = {
-            "rankings page": "/?suite=classic",
-            "model page": f"/models/{repo.hub_id}/",
-            "rankings API": "/api/v1/rankings?suite=classic",
-            "model API": f"/api/v1/models/{repo.hub_id}/claims",
-        }
         server = _start_gunicorn(options["workers"])
+        figures: dict[str, Any] = {"models": ModelRepo.objects.count(), "pages": {}}
         try:
-            self.stdout.write(f"{ModelRepo.objects.count()} models, {options['clients']} "
-                              f"clients, {options['seconds']:g} s per page, think time "
+            self.stdout.write(f"{figures['models']} models, {options['clients']} clients, "
+                              f"{options['seconds']:g} s per page, think time "
                               f"{options['think_ms']:g} ms")
-            self.stdout.write(f"{'page':16} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} "
-                              f"{'req/s':>8} {'errors':>7}")
-            for name, path in pages.items():
-                latencies, errors, elapsed = _drive(path, options["clients"], options["seconds"],
-                                                    think)
-                self.stdout.write(_row(name, latencies, errors, elapsed))
+            self.stdout.write(_header(earlier))
+            for name, paths in _pages().items():
+                latencies, errors, elapsed = _drive(paths, options["clients"],
+                                                    options["seconds"], think)
+                row = _figures(latencies, errors, elapsed)
+                figures["pages"][name] = row
+                self.stdout.write(_row(name, row, earlier))
         finally:
             _stop(server)
+        if options["save"]:
+            options["save"].write_text(json.dumps(figures, indent=2))
+
+
+def _pages() -> dict[str, Paths]:
+    """The address each request of a row asks for."""
+    repos = list(ModelRepo.objects.order_by("id").values_list("hub_id", flat=True))
+    first = repos[0]
+    pages = max(1, math.ceil(RankingEntry.objects.filter(
+        suite=SUITE, precision_scope=ANY_PRECISION, hidden=False).count() / DEFAULT_PER_PAGE))
+    sorts = sort_keys(SUITE)
+    return {
+        "rankings page": lambda draw: f"/?suite={SUITE}",
+        "model page": lambda draw: f"/models/{first}/",
+        "rankings API": lambda draw: f"/api/v1/rankings?suite={SUITE}",
+        "model API": lambda draw: f"/api/v1/models/{first}/claims",
+        "any model page": lambda draw: f"/models/{draw.choice(repos)}/",
+        "any rankings": lambda draw: (f"/?suite={SUITE}&sort={draw.choice(sorts)}"
+                                      f"&page={draw.randint(1, pages)}"),
+    }
 
 
 def _start_gunicorn(workers: int) -> subprocess.Popen[bytes]:
@@ -112,7 +147,7 @@ def _get(path: str) -> int:
         connection.close()
 
 
-def _drive(path: str, clients: int, seconds: float,
+def _drive(paths: Paths, clients: int, seconds: float,
            think: float = 0.0) -> tuple[list[float], int, float]:
     """Bounded in time and count: each client loops until the deadline, then stops. Only
     the requests are timed, never the pauses between them."""
@@ -122,9 +157,10 @@ def _drive(path: str, clients: int, seconds: float,
     start = time.perf_counter()
     deadline = start + seconds
 
-    def client() -> None:
-        pause = random.Random()  # noqa: S311 - pauses, not secrets
+    def client(seed: int) -> None:
+        draw = random.Random(seed)  # noqa: S311 - addresses and pauses, not secrets
         while time.perf_counter() < deadline:
+            path = paths(draw)
             began = time.perf_counter()
             try:
                 ok = _get(path) == 200
@@ -136,9 +172,9 @@ def _drive(path: str, clients: int, seconds: float,
                 else:
                     errors[0] += 1
             if think:
-                time.sleep(pause.uniform(0.5 * think, 1.5 * think))
+                time.sleep(draw.uniform(0.5 * think, 1.5 * think))
 
-    threads = [threading.Thread(target=client) for _ in range(clients)]
+    threads = [threading.Thread(target=client, args=(seed,)) for seed in range(clients)]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -146,10 +182,36 @@ def _drive(path: str, clients: int, seconds: float,
     return latencies, errors[0], time.perf_counter() - start
 
 
-def _row(name: str, latencies: list[float], errors: int, elapsed: float) -> str:
+def _figures(latencies: list[float], errors: int, elapsed: float) -> dict[str, float | None]:
+    """p50/p95/p99 in milliseconds (None with fewer than two answers), requests per second."""
     if len(latencies) < 2:
-        return f"{name:16} {'–':>8} {'–':>8} {'–':>8} {0:8.1f} {errors:7d}"
-    cuts = statistics.quantiles(latencies, n=100)
-    p50, p95, p99 = (1000 * cuts[i] for i in (49, 94, 98))
-    return (f"{name:16} {p50:8.1f} {p95:8.1f} {p99:8.1f} {len(latencies) / elapsed:8.1f} "
-            f"{errors:7d}")
+        p50 = p95 = p99 = None
+    else:
+        cuts = statistics.quantiles(latencies, n=100)
+        p50, p95, p99 = (round(1000 * cuts[i], 1) for i in (49, 94, 98))
+    return {"p50_ms": p50, "p95_ms": p95, "p99_ms": p99,
+            "per_second": round(len(latencies) / elapsed, 1), "errors": errors}
+
+
+def _load(path: Path) -> dict[str, Any]:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError) as error:
+        raise CommandError(f"cannot read the earlier figures in {path}: {error}") from None
+
+
+def _header(earlier: dict[str, Any] | None) -> str:
+    header = (f"{'page':16} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'req/s':>8} "
+              f"{'errors':>7}")
+    return header + (f" {'p95 ÷ p95 at ' + str(earlier['models']):>18}" if earlier else "")
+
+
+def _row(name: str, row: dict[str, Any], earlier: dict[str, Any] | None = None) -> str:
+    cells = [f"{row[key]:8.1f}" if row[key] is not None else f"{'–':>8}"
+             for key in ("p50_ms", "p95_ms", "p99_ms")]
+    line = f"{name:16} {' '.join(cells)} {row['per_second']:8.1f} {row['errors']:7d}"
+    if earlier is None:
+        return line
+    before = earlier["pages"].get(name, {}).get("p95_ms")
+    ratio = f"{row['p95_ms'] / before:.2f}" if before and row["p95_ms"] is not None else "–"
+    return f"{line} {ratio:>18}"
