@@ -1,19 +1,26 @@
 """Error pages that look like the rest of the site."""
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 
 DEFAULT_RETRY_AFTER = 300  # allauth's sign-in window, in seconds
+API_PREFIX = "/api/"
 
 
 def _page(request: HttpRequest, status: int, title: str, message: str) -> HttpResponse:
+    """The site's error page; under /api/ the JSON body the API's own errors have."""
+    if request.path.startswith(API_PREFIX):
+        return JsonResponse({"detail": message}, status=status)
     return render(
         request, "leaderboard/error.html", {"title": title, "message": message}, status=status
     )
 
 
 def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
-    return _page(request, 400, "Bad request", "The request could not be understood.")
+    # Only our own refusals carry a sentence meant for the visitor; Django's (a bad Host
+    # header, a suspicious operation) may name internals.
+    message = str(exception) if isinstance(exception, ValueError) else ""
+    return _page(request, 400, "Bad request", message or "The request could not be understood.")
 
 
 def forbidden(request: HttpRequest, exception: Exception) -> HttpResponse:

@@ -265,3 +265,31 @@ def test_the_model_page_shows_how_to_reproduce_each_run(client: Client) -> None:
             "--tasks smoke_arc,smoke_gsm8k --num_fewshot 0 --batch_size 8") in page
     assert "pip install &#x27;lm-eval[hf]==0.4.13&#x27;" in page
     assert "leaderboard/reproduce.js" in page
+
+
+@pytest.mark.parametrize("path", [
+    "/models/demo-org/%00/", "/models/%00/tiny/history.json", "/runs/1/artifacts/%00/",
+    "/?licence=%00", "/compare/?models=demo-org/tiny,%00", "/moderation/log/?actor=%00",
+])
+def test_a_nul_character_in_the_address_is_a_400_not_a_database_error(
+        client: Client, path: str) -> None:
+    finished_run("demo-org/tiny")
+    response = client.get(path)
+    assert response.status_code == 400
+    assert b"NUL character" in response.content
+
+
+def test_api_errors_outside_any_endpoint_answer_json(client: Client) -> None:
+    missing = client.get("/api/v1/no-such-collection")
+    assert missing.status_code == 404
+    assert missing.json() == {"detail": "There is nothing at this address."}
+    refused = client.get("/api/v1/models?q=%00")
+    assert refused.status_code == 400
+    assert "NUL" in refused.json()["detail"]
+
+
+def test_a_nul_character_in_a_submitted_form_is_a_400(client: Client) -> None:
+    client.force_login(person("uma"))
+    response = client.post("/account/tokens/", {"name": "laptop\x00"})
+    assert response.status_code == 400
+    assert b"NUL character" in response.content
