@@ -32,6 +32,7 @@ DEFAULT_PER_PAGE, MAX_PER_PAGE = 50, 100
 UNPAGED = 10**9  # every row on one "page": the API and CSV do their own paging
 Z_95 = 1.959963984540054  # two-sided 95 % normal quantile
 BILLION = 1_000_000_000
+MAX_BILLIONS = 1_000_000  # far above any model; keeps the count inside a 64-bit column
 _TRUE, _FALSE = {"1", "on", "true", "yes"}, {"", "0", "off", "false", "no"}
 
 
@@ -138,8 +139,9 @@ def _billions(params: Mapping[str, str], name: str) -> float | None:
     except ValueError:
         raise ValueError(f"{name} must be a number of billions of parameters, "
                          f"such as 7 or 0.5, not “{text}”.") from None
-    if not math.isfinite(value) or value < 0:
-        raise ValueError(f"{name} must be a number of billions of parameters, 0 or more.")
+    if not math.isfinite(value) or not 0 <= value <= MAX_BILLIONS:
+        raise ValueError(f"{name} must be a number of billions of parameters from 0 to "
+                         f"{MAX_BILLIONS:,}.")
     return value
 
 

@@ -66,9 +66,9 @@ def cached_page(view: ViewFunc | None = None, *,
 def _shared_response(request: HttpRequest, view: ViewFunc, live: LiveTag | None,
                      *args: Any, **kwargs: Any) -> HttpResponseBase:
     version = _version(request, live)
-    if _matches(request, version.etag):
-        return _stamp(HttpResponseNotModified(), version)
     stored: Stored | None = cache.get(version.key)
+    if _matches(request, version.etag, exists=stored is not None):
+        return _stamp(HttpResponseNotModified(), version)
     if stored is not None:
         return _stamp(_thaw(stored), version)
     response = view(request, *args, **kwargs)
@@ -96,10 +96,15 @@ def _version(request: HttpRequest, live: LiveTag | None) -> Version:
                    last_modified=None if live else generation.changed_at)
 
 
-def _matches(request: HttpRequest, etag: str) -> bool:
+def _matches(request: HttpRequest, etag: str, *, exists: bool) -> bool:
+    """Whether If-None-Match names this version. ``*`` means "any version you have", so it
+    matches only a page known to exist (one stored under this key): an address that would
+    answer 404 or 400 must say so, not 304."""
     wanted = parse_etags(request.headers.get("If-None-Match", ""))
+    if "*" in wanted:
+        return exists
     bare = etag.removeprefix("W/")
-    return "*" in wanted or bare in [tag.removeprefix("W/") for tag in wanted]
+    return bare in [tag.removeprefix("W/") for tag in wanted]
 
 
 def _storable(request: HttpRequest, response: HttpResponseBase) -> bool:

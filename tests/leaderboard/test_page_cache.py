@@ -7,7 +7,7 @@ import re
 from typing import Any
 
 import pytest
-from django.contrib.auth.models import Group, User
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.test import Client
 
@@ -21,13 +21,6 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_broker")]
 RANKINGS_PAGE = "/?suite=smoke"
 RANKINGS_API = "/api/v1/rankings?suite=smoke"
 REASON = "The measurement was reproduced twice; the claim does not hold."
-
-
-@pytest.fixture
-def moderator() -> User:
-    user = User.objects.create_user("mona", password="pw-mona-123")
-    user.groups.add(Group.objects.get(name="moderators"))
-    return user
 
 
 def signed_in(user: User) -> Client:
@@ -139,6 +132,16 @@ def test_an_unchanged_page_answers_304_until_something_changes(client: Client) -
     model_run("beta", 0.9)
     fresh = client.get(RANKINGS_API, headers={"If-None-Match": before["ETag"]})
     assert fresh.status_code == 200 and fresh["ETag"] != before["ETag"]
+
+
+def test_if_none_match_star_is_304_only_for_a_page_that_exists(client: Client) -> None:
+    model_run("alpha", 0.6)
+    any_version = {"If-None-Match": "*"}
+    assert client.get("/models/demo-org/alpha/").status_code == 200
+    assert client.get("/models/demo-org/alpha/", headers=any_version).status_code == 304
+    assert client.get("/models/nobody/nothing/", headers=any_version).status_code == 404
+    assert client.get("/api/v1/models/nobody/nothing", headers=any_version).status_code == 404
+    assert client.get("/?suite=smoke&page=-1", headers=any_version).status_code == 400
 
 
 def test_a_bump_inside_a_transaction_moves_the_generation_again_on_commit(

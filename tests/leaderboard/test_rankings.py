@@ -111,6 +111,7 @@ def test_page_two_has_the_rest_and_a_page_past_the_end_shows_the_last(client: Cl
         ("suite=smoke&page=-1", "page must be a whole number"),
         ("suite=smoke&sort=bogus", "Cannot sort by"),
         ("suite=smoke&min_params=big", "billions of parameters"),
+        ("suite=smoke&min_params=1e300", "billions of parameters from 0 to"),
     ],
 )
 def test_bad_parameters_get_a_400_that_says_why(client: Client, query: str, message: str) -> None:
