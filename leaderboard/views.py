@@ -49,6 +49,7 @@ def home(request: HttpRequest) -> HttpResponse:
         "page": page,
         "links": rankings.table_links(page),
         "suites": [(key, SUITE_DESCRIPTIONS.get(key, key)) for key in SUITES],
+        "suite_label": SUITE_DESCRIPTIONS.get(suite, suite),
         "precisions": Precision.choices,
         "licences": rankings.licence_choices(suite),
         "per_page_choices": (25, 50, 100),

@@ -156,3 +156,21 @@ def test_it_keeps_wide_tables_scrolling_inside_their_box_on_a_phone(
     sizes = wrapper.evaluate("box => [box.scrollWidth, box.clientWidth]")
     assert sizes[0] > sizes[1], "the rankings table should be wider than a phone, in its box"
     assert wrapper.evaluate("box => getComputedStyle(box).overflowX") == "auto"
+
+
+def test_on_a_phone_the_average_is_in_view_and_the_filters_fold_away(
+    visit: Visitor, dataset: Dataset,
+) -> None:
+    phone = visit("/", width="phone").page
+    assert not phone.locator("#suite").is_visible()  # folded under "Filters"
+    phone.locator("details.filter-panel > summary").click()
+    assert phone.locator("#suite").is_visible()
+    viewport = phone.viewport_size
+    assert viewport is not None
+    average = phone.locator("table.ranking tbody tr").first.locator("strong.average")
+    box = average.bounding_box()
+    assert box is not None and box["x"] + box["width"] <= viewport["width"]
+
+    laptop = visit("/", width="laptop").page
+    assert laptop.locator("#suite").is_visible()  # no toggle to open on a wide screen
+    assert not laptop.locator("details.filter-panel > summary").is_visible()
