@@ -7,6 +7,7 @@ from django.core.management import CommandError, call_command
 
 from evaluations import rankings, selectors
 from evaluations.models import Claim, EvaluationRun, FlagEvent, ModelRepo, Score
+from evaluations.reproduce import run_reproduction
 
 pytestmark = pytest.mark.django_db
 
@@ -24,6 +25,16 @@ def test_it_seeds_models_runs_claims_and_the_flags_the_rule_raises() -> None:
     verdicts = {row.verdict for row in selectors.claim_evidence(flagged_repo)}
     assert "contradicted" in verdicts
     assert len(rankings.all_rows("classic")) == 40
+
+
+def test_every_seeded_run_can_be_reproduced_from_its_page() -> None:
+    call_command("seed_demo", models=3, revisions=1, stdout=None)
+    run = EvaluationRun.objects.select_related("revision", "submission__repo").first()
+    reproduction = run_reproduction(run)
+    assert not reproduction.unavailable
+    command = " ".join(reproduction.commands[0].argv)
+    assert command.startswith("lm_eval --model vllm")
+    assert f"revision={run.revision.commit_sha}" in command
 
 
 def test_it_refuses_to_seed_twice() -> None:

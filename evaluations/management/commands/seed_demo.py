@@ -97,7 +97,7 @@ def _seed_chunk(rng: random.Random, first: int, count: int, revisions: int) -> N
                       queue="gpu", backend_used="vllm", worker_name="seed",
                       started_at=now - timedelta(days=revisions - index % revisions, hours=1),
                       finished_at=now - timedelta(days=revisions - index % revisions),
-                      versions={"lm_eval_version": "0.4.13"})
+                      versions=_versions(submission.precision))
         for index, (submission, revision) in enumerate(zip(submission_rows, revision_rows,
                                                            strict=True)))
     skill = {repo.id: rng.uniform(0.2, 0.9) for repo in repos}
@@ -109,6 +109,24 @@ def _seed_chunk(rng: random.Random, first: int, count: int, revisions: int) -> N
     for score in scores:
         by_run.setdefault(score.run_id, []).append(score)
     _seed_claims(rng, repos, latest, by_run)
+
+
+def _versions(precision: str) -> dict[str, Any]:
+    """What the GPU worker records of a run: versions and its simple_evaluate call's setting
+    (the model page's "reproduce" box is built from it)."""
+    seed = 1234
+    return {
+        "lm_eval_version": "0.4.13", "vllm_version": "0.11.0", "torch_version": "2.13.0",
+        "setting": {
+            "backend": "vllm",
+            "model_args": {"dtype": precision, "trust_remote_code": False, "seed": seed},
+            "tasks": [{"task": b.task, "shots": b.shots} for b in suite_benchmarks(SUITE)],
+            "include_path": False, "batch_size": "auto", "device": "cuda", "limit": None,
+            "log_samples": True, "apply_chat_template": False, "fewshot_as_multiturn": True,
+            "random_seed": seed, "numpy_random_seed": seed, "torch_random_seed": seed,
+            "fewshot_random_seed": seed,
+        },
+    }
 
 
 def _score(rng: random.Random, run: EvaluationRun, benchmark: Any, skill: float) -> Score:
