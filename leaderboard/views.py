@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -19,9 +20,10 @@ from plotly.utils import PlotlyJSONEncoder
 
 from evaluations import open_data, rankings, selectors, services
 from evaluations.catalogue import SUITE_DESCRIPTIONS, SUITES
-from evaluations.models import EvaluationRun, ModelRepo, Precision, RunArtifact
+from evaluations.models import EvaluationRun, ModelRepo, Precision, RunArtifact, RunState
 from evaluations.services import authors
 from evaluations.services.limits import RateLimited
+from evaluations.services.read_models import VERDICTS
 from evaluations.storage import artifact_path
 from leaderboard import charts as charts_module
 from leaderboard import hub_identity
@@ -144,15 +146,22 @@ def run_status(request: HttpRequest, run_id: int) -> JsonResponse:
 @cached_page
 def model_detail(request: HttpRequest, owner: str, name: str) -> HttpResponse:
     repo = get_object_or_404(ModelRepo, hub_id=f"{owner}/{name}")
+    evidence = selectors.claim_evidence(repo.id)
+    revisions = selectors.model_revisions(repo)
     context = {
         "repo": repo,
         "owner": owner,
         "name": name,
-        "evidence": selectors.claim_evidence(repo.id),
+        "hub_url": f"{settings.HF_ENDPOINT.rstrip('/')}/{repo.hub_id}",
+        "worst_verdict": max((row.verdict for row in evidence), key=VERDICTS.index, default=""),
+        "latest_run": next((run for view in revisions for run in view.runs
+                            if run.state == RunState.FINISHED and run.duplicate_of_id is None),
+                           None),
+        "evidence": evidence,
         "flag_events": selectors.flag_history(repo.id),
         "superseded_claims": repo.claims.filter(superseded_by__isnull=False),
         "visibility": repo.decisions.order_by("-created_at", "-id").first(),
-        "revisions": selectors.model_revisions(repo),
+        "revisions": revisions,
         "pending_runs": EvaluationRun.objects.active()
         .filter(submission__repo=repo)
         .select_related("submission"),

@@ -100,6 +100,20 @@ def test_the_model_page_shows_each_revision_with_its_scores(client: Client) -> N
     assert "62.5" in page and "± 5.0" in page  # 0.625 ± 0.05, shown in points
 
 
+def test_the_model_page_header_sums_up_verdict_run_and_hub_link(
+        client: Client, settings) -> None:
+    settings.HF_ENDPOINT = "https://hub.example"
+    run = finished_run("demo-org/tiny", value=0.5)
+    quiet = client.get("/models/demo-org/tiny/").content.decode()
+    assert "no claims" in quiet
+    assert f"run #{run.id}" in quiet and "precision auto" in quiet
+    assert 'href="https://hub.example/demo-org/tiny"' in quiet
+    services.claims_record(repo_id="demo-org/tiny", source="submission", claims=[
+        services.ClaimInput(benchmark="smoke_arc", value=95.0, unit="percent", shots=0)])
+    header = client.get("/models/demo-org/tiny/").content.decode().split("</dl>")[0]
+    assert 'class="badge verdict-contradicted"' in header
+
+
 def test_the_home_page_ranks_by_measured_score(client: Client) -> None:
     finished_run("demo-org/low", sha="1" * 40, value=0.3)
     finished_run("demo-org/high", sha="2" * 40, value=0.9)
