@@ -283,9 +283,12 @@ def model_flags(request: HttpRequest, owner: str, name: str) -> list[dict[str, A
     for flag in open_data.repo_flags(_repo_or_404(owner, name).id):
         events = list(flag.events.all())
         last = events[-1] if events else None
+        review = selectors.flag_review(flag.id, events)
         rows.append({"id": flag.id, "claim": flag.claim, "created_at": flag.created_at,
                      "state": last.state if last else "", "is_open": bool(last and last.is_open),
-                     "events": events})
+                     "flagged": review.stands,
+                     "decision": review.decision.state if review.decision else None,
+                     "decision_predates_evidence": review.stale, "events": events})
     return rows
 
 
