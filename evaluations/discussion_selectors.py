@@ -6,15 +6,18 @@ Internal notes leave this module only for callers that say the reader is a moder
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from django.db.models import OuterRef, QuerySet, Subquery
+from django.db.models import CharField, F, OuterRef, QuerySet, Subquery, Value
 
 from evaluations.models import Comment, Flag, FlagAction, FlagEvent, FlagState, RepoDecision
 
 INTERNAL_NOTE = "internal-note"
-LOG_LIMIT = 500
+LOG_PAGE_SIZE = 50
+AUTOMATIC_ACTOR = "automatic check"  # the actor shown for the rule's changes
 AUDIT_ACTIONS: dict[str, str] = {
     **{state.value: state.label for state in FlagState},
     **{action.value: action.label for action in RepoDecision.Action},
@@ -35,7 +38,7 @@ def flag_actions(flag: Flag) -> QuerySet[FlagAction]:
 
 @dataclass(frozen=True)
 class AuditEntry:
-    """One moderator action, whatever row recorded it."""
+    """One change on the record, whatever row recorded it."""
 
     created_at: datetime
     actor: str
@@ -52,62 +55,120 @@ class AuditEntry:
         return AUDIT_ACTIONS.get(self.action, self.action)
 
 
-def audit_log(*, action: str = "", actor: str = "") -> list[AuditEntry]:
-    """Every moderator action, newest first: decisions on flags and models, locks and
-    re-runs, internal notes."""
-    wanted = [_flag_events, _repo_decisions, _flag_actions, _internal_notes]
-    entries = [entry for read in wanted for entry in read(action, actor)]
-    return sorted(entries, key=lambda entry: entry.created_at, reverse=True)
+def audit_log(*, action: str = "", actor: str = "") -> QuerySet[Any]:
+    """Every change to a flag or a model's visibility, newest first, as (source, id, time)
+    rows: the rule's flag changes, moderators' decisions on flags and models, locks and
+    re-runs, internal notes. One query for the rows of a page (``Paginator`` slices it),
+    then ``audit_entries`` reads that page's rows: the cost of a page does not grow with
+    the log."""
+    parts = [_rows(source, read(action, actor)) for source, read in _SOURCES.items()]
+    parts = [part for part in parts if part is not None]
+    if not parts:
+        return FlagEvent.objects.none().values_list("id")
+    first, *rest = parts
+    return first.union(*rest, all=True).order_by("-at", "-row_id")
 
 
-def _flag_events(action: str, actor: str) -> list[AuditEntry]:
-    before = FlagEvent.objects.filter(flag=OuterRef("flag"), id__lt=OuterRef("id"))
-    events = (FlagEvent.objects.exclude(actor="").select_related("flag__claim__repo")
-              .annotate(previous=Subquery(before.order_by("-id").values("state")[:1])))
-    events = events.filter(state=action) if action else events
-    events = events.filter(actor=actor) if actor else events
-    return [
-        AuditEntry(e.created_at, e.actor, e.state, e.reason, flag_id=e.flag_id,
-                   hub_id=e.flag.claim.repo.hub_id, run_id=None,
-                   state_before=FlagState(e.previous).label if e.previous else "",
-                   state_after=e.get_state_display())
-        for e in events.order_by("-created_at", "-id")[:LOG_LIMIT]
-    ]
+def audit_entries(rows: Iterable[tuple[str, int, datetime]]) -> list[AuditEntry]:
+    """The entries of a page of ``audit_log`` rows, in the same order: one query per source
+    present on the page."""
+    wanted: dict[str, list[int]] = {}
+    for source, row_id, _ in rows:
+        wanted.setdefault(source, []).append(row_id)
+    loaded = {(source, row_id): entry for source, ids in wanted.items()
+              for row_id, entry in _READERS[source](ids).items()}
+    return [loaded[(source, row_id)] for source, row_id, _ in rows]
 
 
-def _repo_decisions(action: str, actor: str) -> list[AuditEntry]:
-    before = RepoDecision.objects.filter(repo=OuterRef("repo"), id__lt=OuterRef("id"))
-    decisions = (RepoDecision.objects.select_related("repo")
-                 .annotate(previous=Subquery(before.order_by("-id").values("action")[:1])))
-    decisions = decisions.filter(action=action) if action else decisions
-    decisions = decisions.filter(actor=actor) if actor else decisions
-    return [
-        AuditEntry(d.created_at, d.actor, d.action, d.reason, hub_id=d.repo.hub_id,
-                   state_before=REPO_STATES[d.previous or RepoDecision.Action.UNHIDE],
-                   state_after=REPO_STATES[d.action])
-        for d in decisions.order_by("-created_at", "-id")[:LOG_LIMIT]
-    ]
+def _rows(source: str, queryset: QuerySet[Any] | None) -> QuerySet[Any] | None:
+    if queryset is None:
+        return None
+    return (queryset.order_by()
+            .annotate(source=Value(source, output_field=CharField()), row_id=F("id"),
+                      at=F("created_at"))
+            .values_list("source", "row_id", "at"))
 
 
-def _flag_actions(action: str, actor: str) -> list[AuditEntry]:
-    actions = FlagAction.objects.select_related("flag__claim__repo")
-    actions = actions.filter(action=action) if action else actions
-    actions = actions.filter(actor=actor) if actor else actions
-    return [
-        AuditEntry(a.created_at, a.actor, a.action, a.reason, flag_id=a.flag_id,
-                   hub_id=a.flag.claim.repo.hub_id, state_before=a.state_before,
-                   state_after=a.state_after, run_id=a.run_id)
-        for a in actions.order_by("-created_at", "-id")[:LOG_LIMIT]
-    ]
+def _by_actor(queryset: QuerySet[Any], field: str, actor: str) -> QuerySet[Any] | None:
+    """Only a flag's events have the rule as their actor (an empty actor)."""
+    if actor == AUTOMATIC_ACTOR:
+        return queryset.filter(**{field: ""}) if queryset.model is FlagEvent else None
+    return queryset.filter(**{field: actor}) if actor else queryset
 
 
-def _internal_notes(action: str, actor: str) -> list[AuditEntry]:
+def _flag_event_rows(action: str, actor: str) -> QuerySet[Any] | None:
+    if action and action not in FlagState.values:
+        return None
+    events = FlagEvent.objects.filter(state=action) if action else FlagEvent.objects.all()
+    return _by_actor(events, "actor", actor)
+
+
+def _repo_decision_rows(action: str, actor: str) -> QuerySet[Any] | None:
+    if action and action not in RepoDecision.Action.values:
+        return None
+    decisions = RepoDecision.objects.filter(action=action) if action else RepoDecision.objects
+    return _by_actor(decisions.all(), "actor", actor)
+
+
+def _flag_action_rows(action: str, actor: str) -> QuerySet[Any] | None:
+    if action and action not in FlagAction.Action.values:
+        return None
+    actions = FlagAction.objects.filter(action=action) if action else FlagAction.objects.all()
+    return _by_actor(actions, "actor", actor)
+
+
+def _internal_note_rows(action: str, actor: str) -> QuerySet[Any] | None:
     if action and action != INTERNAL_NOTE:
-        return []
-    notes = Comment.objects.filter(internal=True).select_related("flag__claim__repo")
-    notes = notes.filter(user_name=actor) if actor else notes
-    return [
-        AuditEntry(n.created_at, n.user_name, INTERNAL_NOTE, n.body, flag_id=n.flag_id,
-                   hub_id=n.flag.claim.repo.hub_id)
-        for n in notes.order_by("-created_at", "-id")[:LOG_LIMIT]
-    ]
+        return None
+    return _by_actor(Comment.objects.filter(internal=True), "user_name", actor)
+
+
+def _flag_events(ids: list[int]) -> dict[int, AuditEntry]:
+    before = FlagEvent.objects.filter(flag=OuterRef("flag"), id__lt=OuterRef("id"))
+    events = (FlagEvent.objects.filter(id__in=ids).select_related("flag__claim__repo")
+              .annotate(previous=Subquery(before.order_by("-id").values("state")[:1])))
+    return {
+        e.id: AuditEntry(e.created_at, e.actor or AUTOMATIC_ACTOR, e.state, e.reason,
+                         flag_id=e.flag_id, hub_id=e.flag.claim.repo.hub_id,
+                         run_id=None if e.actor else e.run_id,
+                         state_before=FlagState(e.previous).label if e.previous else "",
+                         state_after=e.get_state_display())
+        for e in events
+    }
+
+
+def _repo_decisions(ids: list[int]) -> dict[int, AuditEntry]:
+    before = RepoDecision.objects.filter(repo=OuterRef("repo"), id__lt=OuterRef("id"))
+    decisions = (RepoDecision.objects.filter(id__in=ids).select_related("repo")
+                 .annotate(previous=Subquery(before.order_by("-id").values("action")[:1])))
+    return {
+        d.id: AuditEntry(d.created_at, d.actor, d.action, d.reason, hub_id=d.repo.hub_id,
+                         state_before=REPO_STATES[d.previous or RepoDecision.Action.UNHIDE],
+                         state_after=REPO_STATES[d.action])
+        for d in decisions
+    }
+
+
+def _flag_actions(ids: list[int]) -> dict[int, AuditEntry]:
+    actions = FlagAction.objects.filter(id__in=ids).select_related("flag__claim__repo")
+    return {
+        a.id: AuditEntry(a.created_at, a.actor, a.action, a.reason, flag_id=a.flag_id,
+                         hub_id=a.flag.claim.repo.hub_id, state_before=a.state_before,
+                         state_after=a.state_after, run_id=a.run_id)
+        for a in actions
+    }
+
+
+def _internal_notes(ids: list[int]) -> dict[int, AuditEntry]:
+    notes = Comment.objects.filter(id__in=ids).select_related("flag__claim__repo")
+    return {
+        n.id: AuditEntry(n.created_at, n.user_name, INTERNAL_NOTE, n.body, flag_id=n.flag_id,
+                         hub_id=n.flag.claim.repo.hub_id)
+        for n in notes
+    }
+
+
+_SOURCES = {"flag-event": _flag_event_rows, "repo-decision": _repo_decision_rows,
+            "flag-action": _flag_action_rows, "internal-note": _internal_note_rows}
+_READERS = {"flag-event": _flag_events, "repo-decision": _repo_decisions,
+            "flag-action": _flag_actions, "internal-note": _internal_notes}

@@ -18,13 +18,9 @@ from evaluations.models import (
     EvaluationRun,
     Flag,
     FlagEvent,
-    FlagState,
     GenerationBump,
     ModelRepo,
 )
-
-OPEN_STATES = (FlagState.OPENED, FlagState.REOPENED)
-
 
 # --- What cached pages rest on ---------------------------------------------------------
 
@@ -64,13 +60,6 @@ def repo_by_hub_id(hub_id: str) -> ModelRepo | None:
     return ModelRepo.objects.filter(hub_id=hub_id).first()
 
 
-def _open_flags() -> QuerySet[Flag]:
-    latest = FlagEvent.objects.filter(flag=OuterRef("pk")).order_by("-created_at", "-id")
-    return Flag.objects.annotate(last_state=Subquery(latest.values("state")[:1])).filter(
-        last_state__in=OPEN_STATES
-    )
-
-
 def models_list(*, query: str = "", flagged: bool | None = None) -> QuerySet[ModelRepo]:
     """Repos by hub id, each annotated with its latest evaluated commit (the revision of its
     latest finished whole-suite run) and its number of open flags."""
@@ -80,7 +69,8 @@ def models_list(*, query: str = "", flagged: bool | None = None) -> QuerySet[Mod
         .order_by("-finished_at")
     )
     open_count = (
-        _open_flags().filter(claim__repo=OuterRef("pk")).order_by()
+        # The flags that stand, as the rankings and the model page count them.
+        selectors.open_flags().filter(claim__repo=OuterRef("pk")).order_by()
         .values("claim__repo").annotate(count=Count("id")).values("count")
     )
     repos = ModelRepo.objects.annotate(

@@ -5,7 +5,18 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from django.db.models import OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import (
+    Case,
+    CharField,
+    F,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
 
 from evaluations.catalogue import BENCHMARKS, SUITES, Benchmark
 from evaluations.discrepancy import Comparison, Judgement, judge
@@ -127,6 +138,13 @@ class ClaimEvidence:
     not_comparable_reason: str = ""
     needs_run: bool = False  # the catalogue can express the setting; no run has measured it
     judgement: Judgement | None = None
+    review: FlagReview | None = None  # set by ``claim_evidence_reviewed``
+
+    @property
+    def flagged(self) -> bool:
+        """Whether the claim's flag stands in public, as the rankings count it: a decision in
+        force outranks the rule's verdict."""
+        return self.review.stands if self.review else False
 
     @property
     def verdict(self) -> str:
@@ -226,6 +244,53 @@ def claim_evidence(repo_id: int) -> list[ClaimEvidence]:
     return rows
 
 
+@dataclass(frozen=True)
+class FlagReview:
+    """A flag as the public sees it: the rule's state and the moderator's word on it."""
+
+    flag_id: int
+    rule_open: bool
+    decision: FlagEvent | None  # the latest confirm or dismiss, else the latest author-asked
+    stale: bool  # the rule opened or reopened the flag after it (see ``flags_with_state``)
+
+    @property
+    def in_force(self) -> bool:
+        return (self.decision is not None and self.decision.state in DECISION_STATES
+                and not self.stale)
+
+    @property
+    def stands(self) -> bool:
+        if self.in_force:
+            return self.decision.state == FlagState.CONFIRMED
+        return self.rule_open
+
+
+def flag_review(flag_id: int, events: list[FlagEvent]) -> FlagReview:
+    """The review of one flag from its events, oldest first."""
+    rule = [e for e in events if not e.is_moderation]
+    decisions = [e for e in events if e.state in DECISION_STATES] or \
+        [e for e in events if e.state == FlagState.AUTHOR_ASKED]
+    decision = decisions[-1] if decisions else None
+    stale = decision is not None and any(
+        e.is_open and e.created_at > decision.created_at for e in rule)
+    return FlagReview(flag_id=flag_id, rule_open=bool(rule and rule[-1].is_open),
+                      decision=decision, stale=stale)
+
+
+def claim_evidence_reviewed(repo_id: int) -> list[ClaimEvidence]:
+    """``claim_evidence`` with each flagged claim's review, for pages and the API."""
+    rows = claim_evidence(repo_id)
+    events: dict[tuple[int, int], list[FlagEvent]] = {}
+    for event in (FlagEvent.objects.filter(flag__claim__repo_id=repo_id)
+                  .select_related("flag").order_by("created_at", "id")):
+        events.setdefault((event.flag.claim_id, event.flag_id), []).append(event)
+    reviews = {claim_id: flag_review(flag_id, flag_events)
+               for (claim_id, flag_id), flag_events in events.items()}
+    for row in rows:
+        row.review = reviews.get(row.claim.id)
+    return rows
+
+
 def _judge(rows: list[ClaimEvidence]) -> None:
     families: dict[object, list[ClaimEvidence]] = {}
     for row in rows:
@@ -252,18 +317,32 @@ def flag_history(repo_id: int) -> QuerySet[FlagEvent]:
 
 
 def flags_with_state() -> QuerySet[Flag]:
-    """Flags annotated with the rule's latest state (``rule_state``) and the latest moderator
-    decision (``decision``: confirmed, dismissed or None)."""
+    """Flags annotated with the rule's latest state (``rule_state``), the latest moderator
+    decision (``latest_decision``: confirmed, dismissed or None) and the decision in force
+    (``decision``).
+
+    A decision applies to the evidence it was made on. When the rule opens or reopens the
+    flag after it (a new run, a raised claim), the decision predates the evidence: it is no
+    longer in force, the rule's state stands again, and the flag goes back to the queue until
+    a moderator decides anew. A rule event that resolves the flag does not do this: a
+    confirmation outlives a correction the moderator has not seen, as it always did."""
     events = FlagEvent.objects.filter(flag=OuterRef("pk")).order_by("-created_at", "-id")
+    decisions = events.filter(state__in=DECISION_STATES)
+    openings = events.filter(state__in=[FlagState.OPENED, FlagState.REOPENED])
     return Flag.objects.annotate(
         rule_state=Subquery(events.filter(state__in=AUTOMATIC_STATES).values("state")[:1]),
-        decision=Subquery(events.filter(state__in=DECISION_STATES).values("state")[:1]),
+        latest_decision=Subquery(decisions.values("state")[:1]),
+        decided_at=Subquery(decisions.values("created_at")[:1]),
+        rule_opened_at=Subquery(openings.values("created_at")[:1]),
+    ).annotate(
+        decision=Case(When(rule_opened_at__gt=F("decided_at"), then=Value(None)),
+                      default=F("latest_decision"), output_field=CharField()),
     )
 
 
 def open_flags() -> QuerySet[Flag]:
-    """Flags that stand in public: the rule says contradicted and no moderator dismissed
-    them, or a moderator confirmed them."""
+    """Flags that stand in public: the rule says contradicted and no decision in force
+    dismissed them, or a decision in force confirmed them."""
     rule_open = Q(rule_state__in=[FlagState.OPENED, FlagState.REOPENED])
     # Spelled without NOT: "decision != dismissed" is NULL, not true, for undecided flags.
     return flags_with_state().filter(
@@ -289,8 +368,10 @@ SEVERITY_ORDER = {"severe": 0, "major": 1, "minor": 2, "": 3}
 
 
 def moderation_queue(sort: str = "severity") -> list[Flag]:
-    """Flags the rule opened that no moderator has decided on, each with its latest rule
-    event (``rule_event``) and whether the author was asked (``author_asked``)."""
+    """Flags the rule holds open with no decision in force, each with its latest rule
+    event (``rule_event``), whether the author was asked (``author_asked``) and whether the
+    rule reopened it after a decision (``reopened_after_decision``, see
+    ``flags_with_state``)."""
     flags = list(
         flags_with_state()
         .filter(rule_state__in=[FlagState.OPENED, FlagState.REOPENED], decision__isnull=True)
@@ -302,6 +383,7 @@ def moderation_queue(sort: str = "severity") -> list[Flag]:
         events = list(flag.events.all())
         flag.rule_event = [e for e in events if not e.is_moderation][-1]
         flag.author_asked = any(e.state == FlagState.AUTHOR_ASKED for e in events)
+        flag.reopened_after_decision = flag.latest_decision is not None
     keys = {
         "severity": lambda f: (SEVERITY_ORDER.get(f.rule_event.severity, 3), f.created_at),
         "age": lambda f: f.created_at,

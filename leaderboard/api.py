@@ -8,10 +8,12 @@ claims, flags, rankings and their CSV downloads) are served from the page cache,
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, Literal
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
 from ninja import Field, NinjaAPI, Path, Query, Schema, Status
 from ninja.decorators import decorate_view
 from ninja.errors import HttpError
@@ -92,6 +94,16 @@ class EvidenceOut(Schema):
     p_holm: float | None
     q_value: float | None
     tolerance: float | None
+    flagged: bool = Field(..., description="whether the claim's flag stands, as the rankings "
+                          "count it: a moderator's decision in force outranks the verdict")
+    flag_url: str | None = Field(None, description="the flag's public page, if flagged once")
+    decision: str | None = Field(None, description="confirmed | dismissed | author-asked")
+    decided_by: str | None = None
+    decided_at: datetime | None = None
+    decision_reason: str | None = None
+    decision_predates_evidence: bool = Field(
+        False, description="the automatic check opened the flag again after the decision, "
+        "so the decision is no longer in force")
 
 
 class Message(Schema):
@@ -190,20 +202,30 @@ def model_claims(request: HttpRequest, owner: str, name: str) -> list[dict]:
     """Every current claim of a model beside the measurement in its setting, with the
     numbers the verdict rests on."""
     repo = _repo_or_404(owner, name)
-    rows = []
-    for row in selectors.claim_evidence(repo.id):
-        j, s = row.judgement, row.score
-        rows.append({
-            "claim": row.claim, "verdict": row.verdict,
-            "severity": j.severity if j else None,
-            "explanation": j.explanation if j else row.not_comparable_reason,
-            "measured": s.value if s else None, "measured_stderr": s.stderr if s else None,
-            "run_id": s.run_id if s else None, "gap": j.gap if j else None,
-            "z": j.z if j and abs(j.z) != float("inf") else None,
-            "p_holm": j.p_holm if j else None, "q_value": j.q_value if j else None,
-            "tolerance": j.tolerance if j else None,
-        })
-    return rows
+    return [_evidence_row(request, row) for row in selectors.claim_evidence_reviewed(repo.id)]
+
+
+def _evidence_row(request: HttpRequest, row: selectors.ClaimEvidence) -> dict[str, Any]:
+    j, s, review = row.judgement, row.score, row.review
+    decision = review.decision if review else None
+    return {
+        "claim": row.claim, "verdict": row.verdict,
+        "severity": j.severity if j else None,
+        "explanation": j.explanation if j else row.not_comparable_reason,
+        "measured": s.value if s else None, "measured_stderr": s.stderr if s else None,
+        "run_id": s.run_id if s else None, "gap": j.gap if j else None,
+        "z": j.z if j and abs(j.z) != float("inf") else None,
+        "p_holm": j.p_holm if j else None, "q_value": j.q_value if j else None,
+        "tolerance": j.tolerance if j else None,
+        "flagged": row.flagged,
+        "flag_url": request.build_absolute_uri(reverse("flag-detail", args=[review.flag_id]))
+        if review else None,
+        "decision": decision.state if decision else None,
+        "decided_by": decision.actor if decision else None,
+        "decided_at": decision.created_at if decision else None,
+        "decision_reason": decision.reason if decision else None,
+        "decision_predates_evidence": bool(review and review.stale),
+    }
 
 
 # --- Open data: schemas -----------------------------------------------------------------
@@ -261,9 +283,12 @@ def model_flags(request: HttpRequest, owner: str, name: str) -> list[dict[str, A
     for flag in open_data.repo_flags(_repo_or_404(owner, name).id):
         events = list(flag.events.all())
         last = events[-1] if events else None
+        review = selectors.flag_review(flag.id, events)
         rows.append({"id": flag.id, "claim": flag.claim, "created_at": flag.created_at,
                      "state": last.state if last else "", "is_open": bool(last and last.is_open),
-                     "events": events})
+                     "flagged": review.stands,
+                     "decision": review.decision.state if review.decision else None,
+                     "decision_predates_evidence": review.stale, "events": events})
     return rows
 
 

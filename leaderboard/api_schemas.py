@@ -135,8 +135,15 @@ class FlagEventOut(Schema):
 class FlagOut(Schema):
     id: int
     claim: ClaimOut
-    state: str
-    is_open: bool
+    state: str = Field(..., description="the state of the latest event, the rule's or a "
+                       "moderator's")
+    is_open: bool = Field(..., description="the latest event is the rule opening the flag")
+    flagged: bool = Field(..., description="whether the flag stands, as the rankings count "
+                          "it: a moderator's decision in force outranks the rule")
+    decision: str | None = Field(None, description="confirmed | dismissed | author-asked")
+    decision_predates_evidence: bool = Field(
+        False, description="the rule opened the flag again after the decision, so the "
+        "decision is no longer in force")
     created_at: datetime
     events: list[FlagEventOut]
 

@@ -18,7 +18,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from evaluations import discussion_selectors
+from evaluations import discussion_selectors, selectors
 from evaluations.markup import MAX_BODY
 from evaluations.models import Flag, FlagAction, FlagState
 from evaluations.services import discussions, moderation
@@ -60,11 +60,13 @@ def flag_page(request: HttpRequest, flag: Flag, *, comment_form: CommentForm | N
     decision = next((e for e in reversed(events)
                      if e.state in (FlagState.CONFIRMED, FlagState.DISMISSED)), None)
     rule = next((e for e in reversed(events) if not e.is_moderation), None)
+    review = selectors.flag_review(flag.id, events)
     is_moderator = moderation.is_moderator(request.user)
     lock = discussions.discussion_lock(flag)
     signed_in = request.user.is_authenticated
     context = {
         "flag": flag, "events": events, "decision": decision, "rule": rule,
+        "decision_stale": review.stale,
         "is_moderator": is_moderator, "form": FlagDecisionForm(), "lock": lock,
         "comments": discussion_selectors.flag_comments(flag, include_internal=is_moderator),
         "actions": discussion_selectors.flag_actions(flag),

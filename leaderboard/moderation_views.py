@@ -10,6 +10,7 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import InvalidPage, Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
@@ -97,6 +98,16 @@ def audit_log(request: HttpRequest) -> HttpResponse:
         return render(request, "leaderboard/error.html", {
             "title": "Unknown action", "message": f"There is no action “{action}”."}, status=400)
     actor = request.GET.get("actor", "")[:200]
-    context = {"entries": discussion_selectors.audit_log(action=action, actor=actor),
-               "action": action, "actor": actor, "actions": discussion_selectors.AUDIT_ACTIONS}
+    paginator = Paginator(discussion_selectors.audit_log(action=action, actor=actor),
+                          discussion_selectors.LOG_PAGE_SIZE)
+    try:
+        page = paginator.page(request.GET.get("page", "1"))
+    except InvalidPage:
+        return render(request, "leaderboard/error.html", {
+            "title": "No such page",
+            "message": f"The log has {paginator.num_pages} page(s) with these filters."},
+            status=404 if request.GET.get("page", "").isdigit() else 400)
+    context = {"entries": discussion_selectors.audit_entries(page.object_list), "page": page,
+               "action": action, "actor": actor, "actions": discussion_selectors.AUDIT_ACTIONS,
+               "automatic_actor": discussion_selectors.AUTOMATIC_ACTOR}
     return render(request, "moderation/log.html", context)

@@ -146,8 +146,9 @@ def run_status(request: HttpRequest, run_id: int) -> JsonResponse:
 @cached_page
 def model_detail(request: HttpRequest, owner: str, name: str) -> HttpResponse:
     repo = get_object_or_404(ModelRepo, hub_id=f"{owner}/{name}")
-    evidence = selectors.claim_evidence(repo.id)
+    evidence = selectors.claim_evidence_reviewed(repo.id)
     revisions = selectors.model_revisions(repo)
+    visibility = list(repo.decisions.order_by("-created_at", "-id"))  # newest in force
     context = {
         "repo": repo,
         "owner": owner,
@@ -160,7 +161,8 @@ def model_detail(request: HttpRequest, owner: str, name: str) -> HttpResponse:
         "evidence": evidence,
         "flag_events": selectors.flag_history(repo.id),
         "superseded_claims": repo.claims.filter(superseded_by__isnull=False),
-        "visibility": repo.decisions.order_by("-created_at", "-id").first(),
+        "visibility": visibility[0] if visibility else None,
+        "visibility_history": visibility,
         "revisions": revisions,
         "pending_runs": EvaluationRun.objects.active()
         .filter(submission__repo=repo)

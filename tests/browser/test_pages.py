@@ -74,7 +74,7 @@ PAGES = [
     PageCase("flag", "/flags/{flag}/", text="not yet reviewed by a moderator"),
     PageCase("moderation-queue", "/moderation/", moderator=True, text="Record"),
     PageCase("moderation-log", "/moderation/log/", moderator=True,
-             text="No moderator action matches"),
+             text="automatic check"),  # the rule's flag changes are on the record
     PageCase("not-found", "/models/nobody/nothing-here/", status=404,
              text="There is nothing at this address"),
     PageCase("rankings-no-match", "/?min_params=5000",

@@ -8,9 +8,16 @@ from django.core.exceptions import PermissionDenied
 from django.test import Client
 
 from evaluations import dispatch, selectors, services
-from evaluations.models import EvaluationRun, Flag, FlagAction, FlagEvent, RepoDecision
+from evaluations.models import (
+    EvaluationRun,
+    Flag,
+    FlagAction,
+    FlagEvent,
+    RankingEntry,
+    RepoDecision,
+)
 from evaluations.services import discussions, moderation
-from tests.factories import SHA_A
+from tests.factories import SHA_A, SHA_B, finished_run
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_broker")]
 REASON = "The measurement was reproduced twice; the claim does not hold."
@@ -214,3 +221,101 @@ def test_the_log_shows_and_filters_locks_and_reruns(moderator: User, flag: Flag)
     reruns = client.get("/moderation/log/?action=rerun").content.decode()
     assert REASON in reruns and LOCK_REASON not in reruns and "run #" in reruns
     assert LOCK_REASON not in client.get("/moderation/log/?actor=someone").content.decode()
+
+
+# --- A decision beside the automatic verdict, and new evidence after it -----------------------
+
+
+def test_it_shows_a_dismissal_beside_the_verdict_on_the_model_page(moderator: User,
+                                                                   flag: Flag) -> None:
+    before = Client().get("/models/demo-org/tiny/").content.decode()
+    assert "Dismissed by a moderator" not in before and "not yet reviewed" in before
+    moderation.flag_moderate(flag_id=flag.id, user=moderator, action="dismiss", reason=REASON)
+    page = Client().get("/models/demo-org/tiny/").content.decode()  # the cache was bumped
+    evidence = page.split('id="evidence"')[1].split("</table>")[0]
+    assert "contradicted" in evidence and "severe" in evidence  # the rule's verdict stays
+    assert "dismissed by a moderator" in evidence and "Dismissed by a moderator" in evidence
+    assert REASON in evidence and "(mona, " in evidence and f'href="/flags/{flag.id}/"' in evidence
+    assert "outranks the automatic verdict: the flag does not stand" in evidence
+
+
+def test_it_gives_the_decision_in_the_api_beside_the_verdict(moderator: User, flag: Flag) -> None:
+    [row] = Client().get("/api/v1/models/demo-org/tiny/claims").json()
+    assert (row["flagged"], row["decision"], row["flag_url"]) == (
+        True, None, f"http://testserver/flags/{flag.id}/")
+    moderation.flag_moderate(flag_id=flag.id, user=moderator, action="dismiss", reason=REASON)
+    [row] = Client().get("/api/v1/models/demo-org/tiny/claims").json()
+    assert (row["verdict"], row["severity"]) == ("contradicted", "severe")
+    assert (row["flagged"], row["decision"], row["decided_by"], row["decision_reason"]) == (
+        False, "dismissed", "mona", REASON)
+    assert row["decided_at"] and not row["decision_predates_evidence"]
+
+
+def test_the_page_the_api_and_the_rankings_agree_on_a_confirmed_flag(moderator: User,
+                                                                     flag: Flag) -> None:
+    moderation.flag_moderate(flag_id=flag.id, user=moderator, action="confirm", reason=REASON)
+    [row] = Client().get("/api/v1/models/demo-org/tiny/claims").json()
+    [model] = Client().get("/api/v1/models?flagged=true").json()["items"]
+    entry = RankingEntry.objects.get(repo_id=flag.claim.repo_id, precision_scope="")
+    assert row["flagged"] and row["decision"] == "confirmed"
+    assert entry.flagged and model["open_flag_count"] == 1
+    page = Client().get("/models/demo-org/tiny/").content.decode()
+    assert "confirmed by a moderator" in page and "the flag stands" in page
+
+
+def test_it_shows_an_author_asked_while_no_decision_is_made(moderator: User, flag: Flag) -> None:
+    moderation.flag_moderate(flag_id=flag.id, user=moderator, action="ask-author",
+                             reason=REASON)
+    [row] = Client().get("/api/v1/models/demo-org/tiny/claims").json()
+    assert (row["flagged"], row["decision"], row["decided_by"]) == (True, "author-asked", "mona")
+    assert "No decision yet" in Client().get("/models/demo-org/tiny/").content.decode()
+
+
+def test_a_flag_reopened_on_new_evidence_after_a_dismissal_returns_to_the_queue(
+        moderator: User, flag: Flag) -> None:
+    moderation.flag_moderate(flag_id=flag.id, user=moderator, action="dismiss", reason=REASON)
+    assert selectors.moderation_queue() == []
+    finished_run("demo-org/tiny", sha=SHA_B, value=0.4)  # a newer commit, still contradicted
+    assert [e.state for e in flag.events.order_by("id")] == ["opened", "dismissed", "opened"]
+    [queued] = selectors.moderation_queue()
+    assert queued.id == flag.id and queued.reopened_after_decision
+    assert flag.claim.repo_id in selectors.flagged_repo_ids()  # the rule's verdict stands again
+    queue = signed_in(moderator).get("/moderation/").content.decode()
+    assert "reopened after a decision" in queue
+    [row] = Client().get("/api/v1/models/demo-org/tiny/claims").json()
+    assert (row["decision"], row["decision_predates_evidence"], row["flagged"]) == (
+        "dismissed", True, True)
+    assert "predates newer evidence" in Client().get("/models/demo-org/tiny/").content.decode()
+    assert "predates newer evidence" in Client().get(f"/flags/{flag.id}/").content.decode()
+
+
+def test_a_new_decision_on_the_new_evidence_takes_the_flag_out_of_the_queue_again(
+        moderator: User, flag: Flag) -> None:
+    moderation.flag_moderate(flag_id=flag.id, user=moderator, action="dismiss", reason=REASON)
+    finished_run("demo-org/tiny", sha=SHA_B, value=0.4)
+    moderation.flag_moderate(flag_id=flag.id, user=moderator, action="dismiss", reason=REASON)
+    assert selectors.moderation_queue() == []
+    assert flag.claim.repo_id not in selectors.flagged_repo_ids()
+
+
+def test_an_undecided_flag_in_the_queue_is_not_marked_reopened(flag: Flag) -> None:
+    [queued] = selectors.moderation_queue()
+    assert not queued.reopened_after_decision
+
+
+def test_the_model_page_shows_every_hide_and_unhide_with_its_reason(moderator: User,
+                                                                    flag: Flag) -> None:
+    moderation.repo_set_hidden(repo_id=flag.claim.repo_id, user=moderator, hidden=True,
+                               reason="Weights were swapped after the run; hidden.")
+    moderation.repo_set_hidden(repo_id=flag.claim.repo_id, user=moderator, hidden=False,
+                               reason="The author restored the evaluated weights.")
+    page = Client().get("/models/demo-org/tiny/").content.decode()
+    history = page.split('id="moderation-history"')[1].split("</section>")[0]
+    assert history.index("restored the evaluated") < history.index("Weights were swapped")
+    assert "Shown in rankings again by mona" in history
+    assert "Hidden from rankings by mona" in history
+    assert "Hidden from the rankings by" not in page  # no hide is in force
+
+
+def test_a_model_never_hidden_has_no_moderation_history(flag: Flag) -> None:
+    assert 'id="moderation-history"' not in Client().get("/models/demo-org/tiny/").content.decode()

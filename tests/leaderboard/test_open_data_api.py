@@ -11,7 +11,7 @@ from django.test import Client
 
 from evaluations import services
 from evaluations.models import EvaluationRun
-from evaluations.services import ClaimInput
+from evaluations.services import ClaimInput, moderation
 from tests.factories import SHA_A, SHA_B, finished_run, inspected_run, queued_run
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_broker")]
@@ -154,6 +154,21 @@ def test_a_flag_carries_its_whole_history(client: Client) -> None:
     assert "newer revision" in resolved["reason"]
 
 
+def test_a_confirmed_flag_stands_in_the_flags_and_the_models_lists(client: Client,
+                                                                   moderator: Any) -> None:
+    finished_run("demo-org/tiny", SHA_A, value=0.5)
+    claim("demo-org/tiny", 90.0)
+    flag_id = get(client, "/api/v1/models/demo-org/tiny/flags").json()[0]["id"]
+    moderation.flag_moderate(flag_id=flag_id, user=moderator, action="confirm",
+                             reason="Reproduced twice; the claim does not hold.")
+    [flag] = get(client, "/api/v1/models/demo-org/tiny/flags").json()
+    assert (flag["state"], flag["is_open"]) == ("confirmed", False)  # the latest event
+    assert flag["flagged"] and flag["decision"] == "confirmed"
+    assert not flag["decision_predates_evidence"]
+    [model] = get(client, "/api/v1/models?flagged=true").json()["items"]
+    assert model["open_flag_count"] == 1
+
+
 # --- Rankings ----------------------------------------------------------------------------
 
 
@@ -212,7 +227,7 @@ def test_the_evidence_downloads_as_csv_without_formulas(client: Client) -> None:
     ("/api/v1/models/nobody/nothing/flags", 404),
     ("/api/v1/models/nobody/nothing/claims", 404),
     ("/api/v1/models/nobody/nothing/evidence.csv", 404),
-    ("/api/v1/models/no%00body/nothing", 404),
+    ("/api/v1/models/no%00body/nothing", 400),  # refused before any view
     ("/api/v1/runs/424242", 404),
     ("/api/v1/rankings?suite=nope", 400),
     ("/api/v1/rankings.csv?suite=nope", 400),
