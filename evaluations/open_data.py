@@ -1,8 +1,9 @@
 """Reads behind the open-data API and its CSV downloads. No writes here.
 
 Every paged list reads a page's ids first and then loads only those rows with what the API
-shows, so that a page costs the same few queries, and about the same time, at any offset. ``site_generation`` and ``active_runs_tag`` are what the
-page cache (``leaderboard.page_cache``) keys responses and ETags on.
+shows, so that a page costs the same few queries, and about the same time, at any offset.
+``site_generation`` and ``active_runs_tag`` are what the page cache
+(``leaderboard.page_cache``) keys responses and ETags on.
 """
 
 from __future__ import annotations

@@ -300,6 +300,17 @@ def test_the_api_and_the_csv_refuse_bad_filters_with_the_pages_message(
         assert message and message in html.unescape(page.content.decode()), url
 
 
+def test_the_page_links_the_csv_and_the_api_with_its_filters_and_sort(client: Client) -> None:
+    model("alpha", 0.3)
+    model("bravo", 0.9)
+    page = table(client, "/?suite=smoke&hide_flagged=1&sort=name&order=desc&page=1&per_page=25")
+    data = "suite=smoke&amp;hide_flagged=1&amp;sort=name&amp;order=desc"  # no page: all rows
+    assert f'<a href="/api/v1/rankings.csv?{data}" download>Download CSV</a>' in page
+    assert f'<a href="/api/v1/rankings?{data}" type="application/json">JSON API</a>' in page
+    assert [row["hub_id"] for row in csv_rows(client, html.unescape(data))] == [
+        "demo-org/bravo", "demo-org/alpha"]
+
+
 def test_the_openapi_document_names_every_rankings_parameter(client: Client) -> None:
     paths = client.get("/api/v1/openapi.json").json()["paths"]
     for path in ("/api/v1/rankings", "/api/v1/rankings.csv"):
