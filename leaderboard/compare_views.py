@@ -41,7 +41,10 @@ def _error(request: HttpRequest, title: str, error: ComparisonError) -> HttpResp
 def compare(request: HttpRequest) -> HttpResponse:
     raw = request.GET.getlist("models") + request.GET.getlist("model")
     suite = request.GET.get("suite") or selectors.default_suite()
-    named = [part.strip() for value in raw for part in value.split(",") if part.strip()]
+    # Each model once, as the table shows them: the raw list would fill the inputs with the
+    # repeats and push later models out, so a resubmitted form would drop them.
+    named = list(dict.fromkeys(part.strip() for value in raw for part in value.split(",")
+                               if part.strip()))
     context: dict[str, Any] = {
         "suite": suite,
         "suites": [(key, SUITE_DESCRIPTIONS.get(key, key)) for key in SUITES],

@@ -65,6 +65,22 @@ def test_it_accepts_the_forms_repeated_fields(client: Client) -> None:
     assert response.status_code == 200 and "<strong>50.0</strong>" in response.content.decode()
 
 
+def test_the_form_keeps_each_model_once_so_resubmitting_keeps_them_all(client: Client) -> None:
+    names = [f"lab/m{index}" for index in range(5)]
+    for index, name in enumerate(names):
+        finished_run(name, value=0.3 + index / 10)
+    a, b, c, d, e = names
+
+    page = client.get("/compare/", {"models": f"{a},{b},{a},{b},{c},{d},{e}",
+                                    "suite": "smoke"}).content.decode()
+
+    inputs = re.findall(r'<input type="text" name="model" id="model-\d" value="([^"]*)"', page)
+    assert inputs == names
+    resubmitted = client.get("/compare/", {"model": inputs, "suite": "smoke"})
+    assert resubmitted.status_code == 200
+    assert all(name in resubmitted.content.decode().split("</form>")[1] for name in names)
+
+
 @pytest.mark.parametrize("params, message", [
     ({"models": ALICE, "suite": "smoke"}, "at least 2"),
     ({"models": "a/1,a/2,a/3,a/4,a/5,a/6", "suite": "smoke"}, "At most 5"),
