@@ -301,6 +301,40 @@ class Scatter:
     unmatched: int  # current claims of the benchmark with no measurement to compare
 
 
+SCATTER_ROWS_PER_PAGE = 100
+
+
+@dataclass(frozen=True)
+class ScatterRows:
+    """One page of the scatter's table (the figure keeps every point)."""
+
+    points: list[ScatterPoint]
+    page: int  # the page shown: a page past the end shows the last one
+    num_pages: int
+    total: int
+    flagged: int  # flagged points on all pages
+
+    @property
+    def start(self) -> int:
+        return (self.page - 1) * SCATTER_ROWS_PER_PAGE + 1 if self.points else 0
+
+    @property
+    def end(self) -> int:
+        return self.start + len(self.points) - 1 if self.points else 0
+
+
+def scatter_rows(points: list[ScatterPoint], page: int) -> ScatterRows:
+    """Flagged claims first, then the largest over-claim first: the rows a reader came for
+    lead, and a page of a few thousand points stays a page."""
+    ordered = sorted(points, key=lambda p: (not p.flagged, -p.gap, p.hub_id, p.claim_id))
+    num_pages = max(1, math.ceil(len(ordered) / SCATTER_ROWS_PER_PAGE))
+    page = min(page, num_pages)
+    start = (page - 1) * SCATTER_ROWS_PER_PAGE
+    return ScatterRows(points=ordered[start:start + SCATTER_ROWS_PER_PAGE], page=page,
+                       num_pages=num_pages, total=len(ordered),
+                       flagged=sum(point.flagged for point in ordered))
+
+
 def default_scatter_benchmark() -> str:
     """The benchmark with the most current claims; the first of the catalogue if none."""
     counts: dict[str, int] = {}

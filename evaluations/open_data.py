@@ -1,14 +1,17 @@
 """Reads behind the open-data API and its CSV downloads. No writes here.
 
-Every list is a queryset whose rows carry what the API shows, so that a page costs the same
-few queries whatever its length. ``site_generation`` and ``active_runs_tag`` are what the
-page cache (``leaderboard.page_cache``) keys responses and ETags on.
+Every paged list reads a page's ids first and then loads only those rows with what the API
+shows, so that a page costs the same few queries, and about the same time, at any offset.
+``site_generation`` and ``active_runs_tag`` are what the page cache
+(``leaderboard.page_cache``) keys responses and ETags on.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.db.models import Count, Max, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
 
@@ -60,9 +63,45 @@ def repo_by_hub_id(hub_id: str) -> ModelRepo | None:
     return ModelRepo.objects.filter(hub_id=hub_id).first()
 
 
-def models_list(*, query: str = "", flagged: bool | None = None) -> QuerySet[ModelRepo]:
-    """Repos by hub id, each annotated with its latest evaluated commit (the revision of its
-    latest finished whole-suite run) and its number of open flags."""
+class IdsFirst:
+    """A list the API pages by limit and offset, read ids first: the count and the page's
+    ids come from the filtered, ordered rows alone (their indexes); only the page's rows are
+    then loaded, with ``load`` adding the joins and annotations. Asking for the annotated
+    rows with OFFSET instead makes PostgreSQL compute every correlated subquery of each row
+    the OFFSET skips: 0.8 s at offset 9,900 of 10,000 models against 0.013 s at offset 0."""
+
+    def __init__(self, ids: QuerySet[Any], load: Callable[[QuerySet[Any]], QuerySet[Any]]):
+        self._ids = ids
+        self._load = load
+
+    def all(self) -> IdsFirst:  # django-ninja counts ``queryset.all().count()``
+        return self
+
+    def count(self) -> int:
+        return self._ids.count()
+
+    def __len__(self) -> int:
+        return self.count()
+
+    def __getitem__(self, page: slice) -> list[Any]:
+        ids = list(self._ids.values_list("id", flat=True)[page])
+        rows = self._load(self._ids.model.objects.filter(id__in=ids)).in_bulk(ids)
+        return [rows[row_id] for row_id in ids]
+
+
+def models_list(*, query: str = "", flagged: bool | None = None) -> IdsFirst:
+    """Repos by hub id, each with its latest evaluated commit (the revision of its latest
+    finished whole-suite run) and its number of open flags, read a page at a time."""
+    repos = ModelRepo.objects.order_by("hub_id")
+    if query:
+        repos = repos.filter(hub_id__icontains=query)
+    if flagged is not None:
+        ids = selectors.flagged_repo_ids()
+        repos = repos.filter(id__in=ids) if flagged else repos.exclude(id__in=ids)
+    return IdsFirst(repos, _with_latest_commit)
+
+
+def _with_latest_commit(repos: QuerySet[ModelRepo]) -> QuerySet[ModelRepo]:
     latest = (
         EvaluationRun.objects.finished_ok()
         .filter(submission__repo=OuterRef("pk"), submission__tasks=[], revision__isnull=False)
@@ -73,33 +112,25 @@ def models_list(*, query: str = "", flagged: bool | None = None) -> QuerySet[Mod
         selectors.open_flags().filter(claim__repo=OuterRef("pk")).order_by()
         .values("claim__repo").annotate(count=Count("id")).values("count")
     )
-    repos = ModelRepo.objects.annotate(
+    return repos.annotate(
         latest_commit=Subquery(latest.values("revision__commit_sha")[:1]),
         parameter_count=Subquery(latest.values("revision__parameter_count")[:1]),
         licence=Subquery(latest.values("revision__licence")[:1]),
         open_flag_count=Subquery(open_count[:1]),
-    ).order_by("hub_id")
-    if query:
-        repos = repos.filter(hub_id__icontains=query)
-    if flagged is not None:
-        ids = selectors.flagged_repo_ids()
-        repos = repos.filter(id__in=ids) if flagged else repos.exclude(id__in=ids)
-    return repos
+    )
 
 
 def model_summary(repo: ModelRepo) -> ModelRepo:
     """The repo with the same annotations as a row of ``models_list``."""
-    return models_list().get(id=repo.id)
+    return _with_latest_commit(ModelRepo.objects.filter(id=repo.id)).get()
 
 
 # --- Runs -------------------------------------------------------------------------------
 
 
-def runs_list(*, state: str = "", hub_id: str = "", suite: str = "") -> QuerySet[EvaluationRun]:
-    """Runs, newest first, filtered by state, repo and suite."""
-    runs = EvaluationRun.objects.select_related("submission__repo", "revision").order_by(
-        "-created_at", "-id"
-    )
+def runs_list(*, state: str = "", hub_id: str = "", suite: str = "") -> IdsFirst:
+    """Runs, newest first, filtered by state, repo and suite; a page's ids are read before
+    its submissions, repos and revisions are joined."""
     filters = Q()
     if state:
         filters &= Q(state=state)
@@ -107,7 +138,8 @@ def runs_list(*, state: str = "", hub_id: str = "", suite: str = "") -> QuerySet
         filters &= Q(submission__repo__hub_id=hub_id)
     if suite:
         filters &= Q(submission__suite=suite)
-    return runs.filter(filters)
+    runs = EvaluationRun.objects.filter(filters).order_by("-created_at", "-id")
+    return IdsFirst(runs, lambda page: page.select_related("submission__repo", "revision"))
 
 
 def run_detail(run_id: int) -> EvaluationRun | None:

@@ -91,6 +91,11 @@ class RankingQuery:
     def url(self, **changes: object) -> str:
         return "?" + urlencode(self.params(**changes))
 
+    def data_query(self) -> str:
+        """The filters and sort without the page, as the CSV and the API take them (they
+        page with limit and offset, or not at all)."""
+        return urlencode(self.params(page=1, per_page=DEFAULT_PER_PAGE))
+
 
 def parse_query(params: Mapping[str, str], *, suite: str) -> RankingQuery:
     """The query in ``params`` (request.GET). Raises ValueError with a sentence a visitor can
@@ -258,16 +263,20 @@ def all_rows(suite: str, *, hide_flagged: bool = False) -> list[RankedRow]:
     return ranked_slice(query, offset=0, limit=UNPAGED)[0]
 
 
-def ranked_entries(suite: str, *, hide_flagged: bool = False) -> Iterator[tuple[int, RankingEntry]]:
-    """Every entry of a suite, best first, with its rank: the whole list read once, no runs
-    or scores loaded (the CSV download)."""
-    entries = _entries(RankingQuery(suite=suite, hide_flagged=hide_flagged))
-    ordered = entries.select_related("run__revision").order_by(*_RANK_ORDER).iterator(2000)
-    leader: RankingEntry | None = None
-    for position, entry in enumerate(ordered, start=1):
-        if leader is None or not _overlaps(entry, leader):
-            leader, rank = entry, position
-        yield rank, entry
+def ranked_entries(query: RankingQuery) -> Iterator[tuple[int, bool, RankingEntry]]:
+    """Every entry the query keeps, in its order, with its rank and whether the rank is
+    shared: the whole list read once, no runs' score rows loaded (the CSV download). Ranks are the
+    page's: positions by average among the filtered rows, tied as ``_tie_groups`` says."""
+    entries = _entries(query)
+    groups = _tie_groups(list(entries.order_by(*_RANK_ORDER)
+                              .values_list("average", "average_stderr")))
+    best_first = query.sort == SORT_AVERAGE and query.descending
+    ranked = entries if best_first else entries.annotate(
+        position=Window(RowNumber(), order_by=list(_RANK_ORDER)))
+    ordered = ranked.select_related("run__revision").order_by(*_order(query))
+    for index, entry in enumerate(ordered.iterator(2000), start=1):
+        rank, tied = groups[(index if best_first else entry.position) - 1]
+        yield rank, tied, entry
 
 
 def licence_choices(suite: str) -> list[str]:
@@ -356,11 +365,6 @@ def _row(entry: RankingEntry, rank: int, tied: bool) -> RankedRow:
 
 def _interval(average: float, stderr: float) -> tuple[float, float]:
     return average - Z_95 * stderr, average + Z_95 * stderr
-
-
-def _overlaps(entry: RankingEntry, leader: RankingEntry) -> bool:
-    return (_interval(entry.average, entry.average_stderr)[1]
-            >= _interval(leader.average, leader.average_stderr)[0])
 
 
 def _tie_groups(intervals: list[tuple[float, float]]) -> list[tuple[int, bool]]:

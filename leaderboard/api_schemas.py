@@ -160,20 +160,56 @@ class RankingScoreOut(Schema):
 
 
 class RankingRowOut(Schema):
-    rank: int
+    rank: int = Field(..., description="position by average among the filtered models; "
+                      "models whose 95 % intervals overlap share one")
+    tied: bool = Field(..., description="whether the rank is shared")
     hub_id: str
     commit_sha: str | None
     run_id: int
+    precision: str
+    parameter_count: int | None
     average: float = Field(..., description="normalised above the random baseline, 0–100")
-    flagged: bool
+    average_stderr: float = Field(..., description="of the average, in normalised points")
+    raw_average: float = Field(..., description="mean of the raw fractions, in [0, 1]")
+    flagged: bool = Field(..., description="a claim of the model stands contradicted")
+    severity: str = Field(..., description="the worst open flag's severity; empty if none")
+    verdict: str = Field(..., description="the worst verdict among the model's current "
+                         "claims; empty: no claims")
+    not_comparable: bool = Field(..., description="a current claim no run of ours can settle")
     scores: list[RankingScoreOut]
 
 
 class RankingsOut(Schema):
     suite: str
+    min_params: float | None
+    max_params: float | None
+    precision: str
+    licence: str
     hide_flagged: bool
+    hide_not_comparable: bool
+    sort: str
+    order: str
     benchmarks: list[BenchmarkOut]
     rows: list[RankingRowOut]
+
+
+class RankingFiltersIn(Schema):
+    """The rankings page's filters and sort, with the same names, meaning and messages."""
+
+    suite: str = Field("", description="a suite key; the default suite when empty")
+    min_params: str = Field("", description="at least this many billions of parameters, "
+                            "e.g. 0.5 (models of unknown size are left out of a range)")
+    max_params: str = Field("", description="at most this many billions of parameters")
+    precision: str = Field("", description="only runs in this precision, e.g. bfloat16")
+    licence: str = Field("", description="licence of the ranked commit (case-insensitive)")
+    hide_flagged: str = Field("", description="1 (or true): leave out models with an open "
+                              "flag")
+    hide_not_comparable: str = Field("", description="1 (or true): leave out models with "
+                                     "claims no run can settle")
+    sort: str = Field("", description="average (default), name, params or a benchmark key "
+                      "of the suite")
+    order: str = Field("", description="asc or desc; by default names A→Z, numbers best "
+                       "first")
 
 
 # django-ninja answers input its schemas refuse (a malformed body, a query or path value of

@@ -10,6 +10,7 @@ them.
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 import plotly.graph_objects as go
 from django.http import HttpRequest, HttpResponse
@@ -27,6 +28,7 @@ FLAGGED_COLOUR = "#b42318"
 POINT_COLOUR = "#3451b2"
 DIAGONAL_COLOUR = "#98a2b3"
 MODEL_SUGGESTIONS = 200
+WEBGL_FROM = 1000  # points; SVG markers slow the page down past a few thousand
 
 
 def _error(request: HttpRequest, title: str, error: ComparisonError) -> HttpResponse:
@@ -41,7 +43,10 @@ def _error(request: HttpRequest, title: str, error: ComparisonError) -> HttpResp
 def compare(request: HttpRequest) -> HttpResponse:
     raw = request.GET.getlist("models") + request.GET.getlist("model")
     suite = request.GET.get("suite") or selectors.default_suite()
-    named = [part.strip() for value in raw for part in value.split(",") if part.strip()]
+    # Each model once, as the table shows them: the raw list would fill the inputs with the
+    # repeats and push later models out, so a resubmitted form would drop them.
+    named = list(dict.fromkeys(part.strip() for value in raw for part in value.split(",")
+                               if part.strip()))
     context: dict[str, Any] = {
         "suite": suite,
         "suites": [(key, SUITE_DESCRIPTIONS.get(key, key)) for key in SUITES],
@@ -59,16 +64,28 @@ def compare(request: HttpRequest) -> HttpResponse:
     return render(request, "leaderboard/compare.html", context)
 
 
+def _page_number(text: str) -> int:
+    if not text:
+        return 1
+    if not text.isdigit() or int(text) < 1:
+        raise ComparisonError(f"page must be a whole number from 1 or more, not “{text[:40]}”.")
+    return int(text)
+
+
 @require_GET
 @cached_page
 def scatter(request: HttpRequest) -> HttpResponse:
     key = request.GET.get("benchmark") or comparison.default_scatter_benchmark()
     try:
+        page = _page_number(request.GET.get("page", "").strip())
         result = comparison.scatter(key)
     except ComparisonError as error:
         return _error(request, "This chart cannot be shown", error)
+    rows = comparison.scatter_rows(result.points, page)
     context = {
         "scatter": result,
+        "rows": rows,
+        "pages": _page_links(result.benchmark.key, rows),
         "benchmarks": [(b.key, b.display_name) for b in BENCHMARKS.values()],
         "figure": scatter_figure(result.points, result.benchmark.display_name)
         if result.points else None,
@@ -76,17 +93,33 @@ def scatter(request: HttpRequest) -> HttpResponse:
     return render(request, "leaderboard/scatter.html", context)
 
 
+def _page_links(benchmark: str, rows: comparison.ScatterRows) -> dict[str, str]:
+    def url(page: int) -> str:
+        return "?" + urlencode({"benchmark": benchmark, **({"page": page} if page > 1 else {})})
+
+    links = {}
+    if rows.page > 1:
+        links |= {"first": url(1), "previous": url(rows.page - 1)}
+    if rows.page < rows.num_pages:
+        links |= {"next": url(rows.page + 1), "last": url(rows.num_pages)}
+    return links
+
+
 def scatter_figure(points: list[ScatterPoint], title: str) -> dict[str, Any]:
     """Claimed (x) vs measured (y) in points, the diagonal y = x, flagged claims in red.
 
-    ``customdata`` carries each model's page URL; scatter.js opens it on click.
+    Every point is drawn, with WebGL once there are many (SVG slows past a few thousand),
+    and each carries only what its hover and click need: coordinates to 0.01 point, the hub
+    id and, in ``customdata``, the model page's URL (scatter.js opens it on click). The
+    sentences explaining each verdict stay in the table.
     """
     figure = go.Figure()
     figure.add_trace(_diagonal(points))
+    trace = go.Scattergl if len(points) > WEBGL_FROM else go.Scatter
     for flagged in (False, True):
         mine = [point for point in points if point.flagged == flagged]
         if mine:
-            figure.add_trace(_points(mine, flagged=flagged))
+            figure.add_trace(_points(trace, mine, flagged=flagged))
     figure.update_layout(
         height=480,
         margin={"l": 60, "r": 20, "t": 30, "b": 50},
@@ -106,16 +139,23 @@ def _diagonal(points: list[ScatterPoint]) -> go.Scatter:
                       line={"color": DIAGONAL_COLOUR, "dash": "dash"}, hoverinfo="skip")
 
 
-def _points(points: list[ScatterPoint], *, flagged: bool) -> go.Scatter:
-    return go.Scatter(
-        x=[100 * point.claimed for point in points],
-        y=[100 * point.measured for point in points],
-        error_y={"type": "data", "array": [100 * (point.measured_stderr or 0) for point in points]},
+def _in_points(fraction: float | None) -> float:
+    return round(100 * (fraction or 0.0), 2)
+
+
+def _points(trace: type[go.Scatter] | type[go.Scattergl], points: list[ScatterPoint], *,
+            flagged: bool) -> go.Scatter | go.Scattergl:
+    verdict = "flagged: claim contradicted" if flagged else "not flagged"
+    return trace(
+        x=[_in_points(point.claimed) for point in points],
+        y=[_in_points(point.measured) for point in points],
+        error_y={"type": "data", "array": [_in_points(point.measured_stderr) for point in points]},
         mode="markers",
-        name="flagged: claim contradicted" if flagged else "not flagged",
+        name=verdict,
         marker={"color": FLAGGED_COLOUR if flagged else POINT_COLOUR, "size": 11 if flagged else 9,
                 "symbol": "x" if flagged else "circle"},
         customdata=[model_url(point.hub_id) for point in points],
-        text=[f"<b>{point.hub_id}</b><br>{point.explanation}" for point in points],
-        hovertemplate="%{text}<extra></extra>",
+        text=[point.hub_id for point in points],
+        hovertemplate=f"<b>%{{text}}</b><br>claimed %{{x:.1f}}, measured %{{y:.1f}}"
+                      f"<br>{verdict}<extra></extra>",
     )

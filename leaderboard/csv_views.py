@@ -51,25 +51,37 @@ def csv_response(filename: str, header: Sequence[str],
 # --- Rankings ---------------------------------------------------------------------------
 
 
-def rankings_csv(suite: str, *, hide_flagged: bool = False) -> HttpResponse:
-    """One row per ranked model: its normalised average and each benchmark's raw value,
-    read straight from the rankings' read table."""
-    benchmarks = suite_benchmarks(suite)
-    header = ["rank", "hub_id", "commit_sha", "run_id", "average", "flagged"]
+RANKING_COLUMNS = (
+    "rank", "tied", "hub_id", "commit_sha", "run_id", "precision", "parameter_count",
+    "average", "average_stderr", "raw_average", "flagged", "severity", "verdict",
+    "not_comparable",
+)
+
+
+def rankings_csv(query: rankings.RankingQuery) -> HttpResponse:
+    """One row per ranked model, as the rankings page shows it for the same filters and sort:
+    rank (and whether it is shared), normalised average ± stderr, raw average, flag and
+    verdict, then each benchmark's raw value and stderr. Read from the read table only."""
+    benchmarks = suite_benchmarks(query.suite)
+    header = list(RANKING_COLUMNS)
     for benchmark in benchmarks:
         header += [benchmark.key, f"{benchmark.key}_stderr"]
 
     def rows() -> Iterable[list[object]]:
-        for rank, entry in rankings.ranked_entries(suite, hide_flagged=hide_flagged):
+        for rank, tied, entry in rankings.ranked_entries(query):
             revision = entry.run.revision
-            cells: list[object] = [rank, entry.hub_id, revision.commit_sha if revision else "",
-                                   entry.run_id, round(entry.average, 4), entry.flagged]
+            cells: list[object] = [
+                rank, tied, entry.hub_id, revision.commit_sha if revision else "", entry.run_id,
+                entry.precision, entry.parameter_count, round(entry.average, 4),
+                round(entry.average_stderr, 4), round(entry.raw_average, 6), entry.flagged,
+                entry.severity, entry.verdict, entry.not_comparable,
+            ]
             for benchmark in benchmarks:
                 score = entry.scores.get(benchmark.key) or {}
                 cells += [score.get("value"), score.get("stderr")]
             yield cells
 
-    return csv_response(f"rankings-{suite}.csv", header, rows())
+    return csv_response(f"rankings-{query.suite}.csv", header, rows())
 
 
 # --- One model's evidence ---------------------------------------------------------------

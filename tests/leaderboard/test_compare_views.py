@@ -11,9 +11,10 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from evaluations import services
+from evaluations import comparison, services
 from evaluations.models import ClaimSource
 from evaluations.services.claims import ClaimInput
+from leaderboard import compare_views
 from tests.factories import finished_run
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_broker")]
@@ -65,6 +66,22 @@ def test_it_accepts_the_forms_repeated_fields(client: Client) -> None:
     assert response.status_code == 200 and "<strong>50.0</strong>" in response.content.decode()
 
 
+def test_the_form_keeps_each_model_once_so_resubmitting_keeps_them_all(client: Client) -> None:
+    names = [f"lab/m{index}" for index in range(5)]
+    for index, name in enumerate(names):
+        finished_run(name, value=0.3 + index / 10)
+    a, b, c, d, e = names
+
+    page = client.get("/compare/", {"models": f"{a},{b},{a},{b},{c},{d},{e}",
+                                    "suite": "smoke"}).content.decode()
+
+    inputs = re.findall(r'<input type="text" name="model" id="model-\d" value="([^"]*)"', page)
+    assert inputs == names
+    resubmitted = client.get("/compare/", {"model": inputs, "suite": "smoke"})
+    assert resubmitted.status_code == 200
+    assert all(name in resubmitted.content.decode().split("</form>")[1] for name in names)
+
+
 @pytest.mark.parametrize("params, message", [
     ({"models": ALICE, "suite": "smoke"}, "at least 2"),
     ({"models": "a/1,a/2,a/3,a/4,a/5,a/6", "suite": "smoke"}, "At most 5"),
@@ -102,7 +119,8 @@ def test_it_draws_the_diagonal_and_marks_flagged_claims(client: Client) -> None:
     assert flagged["marker"]["color"] != plain["marker"]["color"]
     assert flagged["marker"]["symbol"] != plain["marker"]["symbol"]
     assert list(flagged["x"]) == [90.0] and list(flagged["y"]) == [50.0]
-    assert ALICE in flagged["text"][0] and "Claimed 90.0" in flagged["text"][0]
+    assert list(flagged["text"]) == [ALICE] and "flagged" in flagged["hovertemplate"]
+    assert "claimed %{x:.1f}" in flagged["hovertemplate"]
 
 
 def test_it_lists_the_points_in_a_table_that_needs_no_javascript(client: Client) -> None:
@@ -115,6 +133,58 @@ def test_it_lists_the_points_in_a_table_that_needs_no_javascript(client: Client)
     assert f'href="/models/{ALICE}/"' in page and "contradicted" in page
     assert "90.0" in page and "50.0" in page and "40.0" in page  # claimed, measured, gap
     assert "<noscript>" in page and "leaderboard/scatter.js" in page
+
+
+@pytest.fixture
+def five_points(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Five claims, two of them flagged; tables of two rows, WebGL from three points."""
+    monkeypatch.setattr(comparison, "SCATTER_ROWS_PER_PAGE", 2)
+    monkeypatch.setattr(compare_views, "WEBGL_FROM", 3)
+    for index, (measured, claimed) in enumerate([(0.5, 0.52), (0.5, 0.95), (0.6, 0.61),
+                                                 (0.3, 0.9), (0.7, 0.69)]):
+        finished_run(f"lab/m{index}", value=measured)
+        claim(f"lab/m{index}", claimed)
+
+
+def table_models(page: str) -> list[str]:
+    return re.findall(r'<td><a href="/models/lab/(m\d)/">', page.split("<h2>The points</h2>")[1])
+
+
+@pytest.mark.usefixtures("five_points")
+def test_the_table_is_paged_flagged_first_and_says_how_many_points_in_all(
+    client: Client,
+) -> None:
+    first = client.get("/scatter/", {"benchmark": "smoke_arc"}).content.decode()
+    assert "5 points in all, 2 flagged" in first
+    assert table_models(first) == ["m3", "m1"]  # flagged, the largest over-claim first
+    assert 'href="?benchmark=smoke_arc&amp;page=2" rel="next"' in first
+    assert table_models(client.get("/scatter/", {"benchmark": "smoke_arc", "page": "2"})
+                        .content.decode()) == ["m0", "m2"]
+    last = client.get("/scatter/", {"benchmark": "smoke_arc", "page": "9"}).content.decode()
+    assert table_models(last) == ["m4"] and "page 3 of 3" in last
+    refused = client.get("/scatter/", {"benchmark": "smoke_arc", "page": "two"})
+    assert refused.status_code == 400 and "page must be a whole number" in \
+        refused.content.decode()
+
+
+@pytest.mark.usefixtures("five_points")
+def test_the_figure_keeps_every_point_on_every_page_drawn_with_webgl_when_many(
+    client: Client,
+) -> None:
+    for page in ("1", "3"):
+        html = client.get("/scatter/", {"benchmark": "smoke_arc", "page": page}).content.decode()
+        _, *traces = embedded_figure(html)["data"]
+        assert sorted(name for trace in traces for name in trace["text"]) == [
+            f"lab/m{index}" for index in range(5)]
+        assert {trace["type"] for trace in traces} == {"scattergl"}
+        assert all(isinstance(x, float) and x == round(x, 2) for t in traces for x in t["x"])
+
+
+def test_a_few_points_are_drawn_as_svg(client: Client) -> None:
+    finished_run(ALICE, value=0.5)
+    claim(ALICE, 0.9)
+    page = client.get("/scatter/", {"benchmark": "smoke_arc"}).content.decode()
+    assert embedded_figure(page)["data"][1]["type"] == "scatter"
 
 
 def test_it_opens_on_a_benchmark_that_has_claims(client: Client) -> None:

@@ -220,7 +220,7 @@ def test_it_refuses_a_nul_character_before_the_form(flag: Flag, user: User) -> N
     response = signed_in(user).post(f"/flags/{flag.id}/comments/", "body=a%00b",
                                     content_type="application/x-www-form-urlencoded")
     assert response.status_code == 400 and not Comment.objects.exists()
-    assert "contains a NUL character" in response.content.decode()
+    assert "NUL character" in response.content.decode()  # the middleware's 400
 
 
 def test_it_survives_malformed_utf8_in_the_form(flag: Flag, user: User) -> None:

@@ -7,7 +7,9 @@ import io
 from typing import Any
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from evaluations import services
 from evaluations.models import EvaluationRun
@@ -227,7 +229,7 @@ def test_the_evidence_downloads_as_csv_without_formulas(client: Client) -> None:
     ("/api/v1/models/nobody/nothing/flags", 404),
     ("/api/v1/models/nobody/nothing/claims", 404),
     ("/api/v1/models/nobody/nothing/evidence.csv", 404),
-    ("/api/v1/models/no%00body/nothing", 400),  # refused before any view
+    ("/api/v1/models/no%00body/nothing", 400),  # NUL is refused before any view
     ("/api/v1/runs/424242", 404),
     ("/api/v1/rankings?suite=nope", 400),
     ("/api/v1/rankings.csv?suite=nope", 400),
@@ -304,8 +306,9 @@ def test_each_query_string_has_its_own_etag(client: Client) -> None:
 # --- Cost and documentation --------------------------------------------------------------
 
 
-@pytest.mark.parametrize("url", ["/api/v1/models", "/api/v1/rankings?suite=smoke",
-                                 "/api/v1/runs"])
+@pytest.mark.parametrize("url", ["/api/v1/models", "/api/v1/models?offset=2&limit=2",
+                                 "/api/v1/rankings?suite=smoke", "/api/v1/runs",
+                                 "/api/v1/runs?offset=2&limit=2"])
 def test_the_query_count_does_not_grow_with_the_rows(
     client: Client, django_assert_max_num_queries: Any, url: str
 ) -> None:
@@ -322,6 +325,27 @@ def test_the_query_count_does_not_grow_with_the_rows(
     assert count_queries() == few
     with django_assert_max_num_queries(few):
         get(client, url)
+
+
+@pytest.mark.parametrize("url, loaded_by, expected", [
+    # by hub id; four correlated subqueries per row
+    ("/api/v1/models?offset=2&limit=2", '"latest_commit"', ["org/model-2", "org/model-3"]),
+    # newest first; its submission, repo and revision joined
+    ("/api/v1/runs?offset=2&limit=2", "JOIN", ["org/model-3", "org/model-2"]),
+])
+def test_a_page_reads_its_ids_first_and_loads_only_those_rows(
+    client: Client, url: str, loaded_by: str, expected: list[str]
+) -> None:
+    for index in range(6):
+        finished_run(f"org/model-{index}", value=0.3 + index / 100)
+    with CaptureQueriesContext(connection) as captured:
+        body = get(client, url).json()
+    assert [item["hub_id"] for item in body["items"]] == expected
+    sql = [query["sql"] for query in captured.captured_queries]
+    [paged] = [query for query in sql if "OFFSET" in query]
+    assert paged.count("SELECT") == 1 and loaded_by not in paged  # ids alone, sliced in SQL
+    [loaded] = [query for query in sql if loaded_by in query and '"id" IN (' in query]
+    assert "OFFSET" not in loaded
 
 
 def test_the_openapi_document_lists_the_read_api(client: Client) -> None:

@@ -3,7 +3,9 @@ pages, shared ranks, the verdict column, clear empty and error states, constant 
 
 from __future__ import annotations
 
+import csv
 import html
+import io
 import re
 
 import pytest
@@ -197,3 +199,124 @@ def test_the_api_pages_the_rankings(client: Client) -> None:
     assert [row["hub_id"] for row in body["rows"]] == ["demo-org/m1", "demo-org/m0"]
     assert [row["rank"] for row in body["rows"]] == [3, 4]
     assert client.get("/api/v1/rankings?suite=smoke&limit=101").status_code == 422
+
+
+# --- The API and the CSV read what the page shows -----------------------------------------
+
+
+def page_rows(client: Client, url: str) -> list[tuple[str, bool, str]]:
+    """(rank, tied, model) per row of the rankings table, top to bottom."""
+    cells = re.findall(r'<td class="rank">(.*?)</td>\s*<td><a href="/models/demo-org/([\w-]+)/">',
+                       table(client, url))
+    return [(re.sub(r"<[^>]+>|=", "", rank), "=" in rank, name) for rank, name in cells]
+
+
+def api_rows(client: Client, query: str) -> list[tuple[str, bool, str]]:
+    response = client.get(f"/api/v1/rankings?{query}")
+    assert response.status_code == 200
+    return [(str(row["rank"]), row["tied"], row["hub_id"].removeprefix("demo-org/"))
+            for row in response.json()["rows"]]
+
+
+def csv_rows(client: Client, query: str) -> list[dict[str, str]]:
+    response = client.get(f"/api/v1/rankings.csv?{query}")
+    assert response.status_code == 200
+    return list(csv.DictReader(io.StringIO(response.content.decode())))
+
+
+@pytest.fixture
+def five_models() -> None:
+    """Sizes, precisions, licences, a flag, a claim no run can settle and a shared rank."""
+    model("small", 0.40)
+    model("large", 0.60, precision="bfloat16")
+    model("close", 0.62)
+    model("flagged", 0.80)
+    claim("flagged", 99.0)
+    model("cot", 0.30)
+    claim("cot", 50.0, chain_of_thought=True)
+    Revision.objects.filter(repo__hub_id__in=["demo-org/large", "demo-org/close"]).update(
+        parameter_count=7_000_000_000, licence="apache-2.0")
+    read_models.ranking_entries_rebuild()
+
+
+SAME_QUERIES = [
+    "suite=smoke", "suite=smoke&sort=name", "suite=smoke&sort=name&order=desc",
+    "suite=smoke&sort=params&order=asc", "suite=smoke&sort=smoke_arc&order=asc",
+    "suite=smoke&sort=average&order=asc", "suite=smoke&min_params=1",
+    "suite=smoke&max_params=1&hide_flagged=1", "suite=smoke&precision=bfloat16",
+    "suite=smoke&licence=APACHE-2.0&sort=name", "suite=smoke&hide_not_comparable=1",
+    "suite=smoke&hide_flagged=true&hide_not_comparable=yes&sort=params",
+]
+
+
+@pytest.mark.usefixtures("five_models")
+def test_the_api_and_the_csv_filter_and_sort_as_the_page_does(client: Client) -> None:
+    for query in SAME_QUERIES:
+        on_page = page_rows(client, f"/?{query}")
+        assert on_page, query
+        assert api_rows(client, query) == on_page, query
+        in_csv = [(row["rank"], row["tied"] == "True", row["hub_id"].removeprefix("demo-org/"))
+                  for row in csv_rows(client, query)]
+        assert in_csv == on_page, query
+    assert any(tied for _, tied, _ in page_rows(client, "/?suite=smoke"))  # shared ranks too
+
+
+@pytest.mark.usefixtures("five_models")
+def test_each_api_and_csv_row_carries_what_the_page_shows(client: Client) -> None:
+    rows = {row["hub_id"]: row for row in
+            client.get("/api/v1/rankings?suite=smoke").json()["rows"]}
+    flagged, cot, large = rows["demo-org/flagged"], rows["demo-org/cot"], rows["demo-org/large"]
+    assert (flagged["flagged"], flagged["severity"], flagged["verdict"]) == (
+        True, "severe", "contradicted")
+    assert (cot["not_comparable"], cot["verdict"]) == (True, "not comparable")
+    assert (large["precision"], large["parameter_count"]) == ("bfloat16", 7_000_000_000)
+    assert large["average"] == pytest.approx((0.6 - 0.25) / 0.75 * 100 / 2)
+    assert large["raw_average"] == pytest.approx(0.3)
+    assert large["average_stderr"] > 0
+    assert large["scores"][0] == {"benchmark": "smoke_arc", "value": 0.6, "stderr": 0.05}
+    in_csv = {row["hub_id"]: row for row in csv_rows(client, "suite=smoke")}
+    row = in_csv["demo-org/flagged"]
+    assert (row["severity"], row["verdict"], row["flagged"]) == ("severe", "contradicted", "True")
+    large_csv = in_csv["demo-org/large"]
+    assert float(large_csv["average_stderr"]) == pytest.approx(large["average_stderr"], abs=1e-4)
+    assert float(large_csv["raw_average"]) == pytest.approx(0.3)
+    assert (large_csv["precision"], large_csv["smoke_arc"]) == ("bfloat16", "0.6")
+
+
+@pytest.mark.parametrize("query", [
+    "suite=nope", "suite=smoke&sort=bogus", "suite=smoke&order=up",
+    "suite=smoke&min_params=big", "suite=smoke&min_params=9&max_params=1",
+    "suite=smoke&precision=int3", "suite=smoke&hide_flagged=maybe",
+    "suite=smoke&licence=" + "x" * 101,
+])
+def test_the_api_and_the_csv_refuse_bad_filters_with_the_pages_message(
+    client: Client, query: str
+) -> None:
+    page = client.get(f"/?{query}")
+    assert page.status_code == 400
+    for url in (f"/api/v1/rankings?{query}", f"/api/v1/rankings.csv?{query}"):
+        response = client.get(url)
+        assert response.status_code == 400, url
+        message = response.json()["detail"]
+        assert message and message in html.unescape(page.content.decode()), url
+
+
+def test_the_page_links_the_csv_and_the_api_with_its_filters_and_sort(client: Client) -> None:
+    model("alpha", 0.3)
+    model("bravo", 0.9)
+    page = table(client, "/?suite=smoke&hide_flagged=1&sort=name&order=desc&page=1&per_page=25")
+    data = "suite=smoke&amp;hide_flagged=1&amp;sort=name&amp;order=desc"  # no page: all rows
+    assert f'<a href="/api/v1/rankings.csv?{data}" download>Download CSV</a>' in page
+    assert f'<a href="/api/v1/rankings?{data}" type="application/json">JSON API</a>' in page
+    assert [row["hub_id"] for row in csv_rows(client, html.unescape(data))] == [
+        "demo-org/bravo", "demo-org/alpha"]
+
+
+def test_the_openapi_document_names_every_rankings_parameter(client: Client) -> None:
+    paths = client.get("/api/v1/openapi.json").json()["paths"]
+    for path in ("/api/v1/rankings", "/api/v1/rankings.csv"):
+        names = {parameter["name"] for parameter in paths[path]["get"]["parameters"]}
+        assert {"suite", "min_params", "max_params", "precision", "licence", "hide_flagged",
+                "hide_not_comparable", "sort", "order"} <= names, path
+    names = {p["name"] for p in paths["/api/v1/rankings"]["get"]["parameters"]}
+    assert {"limit", "offset"} <= names

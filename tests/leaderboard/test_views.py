@@ -114,6 +114,22 @@ def test_the_model_page_header_sums_up_verdict_run_and_hub_link(
     assert 'class="badge verdict-contradicted"' in header
 
 
+def test_the_model_page_links_its_evidence_csv_and_its_api_url(client: Client) -> None:
+    finished_run("demo-org/tiny", value=0.625)
+    page = client.get("/models/demo-org/tiny/").content.decode()
+    assert '<a href="/api/v1/models/demo-org/tiny/evidence.csv" download>Evidence as CSV</a>' \
+        in page
+    assert '<code>/api/v1/models/demo-org/tiny</code>' in page
+    assert client.get("/api/v1/models/demo-org/tiny/evidence.csv").status_code == 200
+    assert client.get("/api/v1/models/demo-org/tiny").json()["hub_id"] == "demo-org/tiny"
+
+
+def test_every_page_footer_links_the_api_documentation(client: Client) -> None:
+    for url in ("/", "/compare/", "/scatter/"):
+        assert '<a href="/api/v1/docs">API documentation</a>' in client.get(url).content.decode()
+    assert client.get("/api/v1/docs").status_code == 200
+
+
 def test_the_home_page_ranks_by_measured_score(client: Client) -> None:
     finished_run("demo-org/low", sha="1" * 40, value=0.3)
     finished_run("demo-org/high", sha="2" * 40, value=0.9)
