@@ -144,6 +144,9 @@ SOCIALACCOUNT_PROVIDERS = {
 }
 # A signed-in user's hub organisations are asked again after this many seconds.
 AUTHOR_RECHECK_AFTER = env_int("AUTHOR_RECHECK_AFTER", 3600)
+# When the hub cannot be asked again, the stale answer still stands this many seconds more
+# (a short outage does not lock authors out; a long one does not keep a removed member in).
+AUTHOR_HUB_OUTAGE_GRACE = env_int("AUTHOR_HUB_OUTAGE_GRACE", 6 * 3600)
 
 # Rate limits an operator sets (0 = no limit). Users or organisations on the allow-list
 # (comma-separated names; moderators always) are not limited.
