@@ -21,7 +21,7 @@ from evaluations.services.claims import ClaimInput, claims_record
 from evaluations.services.limits import rate_limit_claims, rate_limit_submission
 from evaluations.services.moderation import is_moderator
 from evaluations.services.runs import SubmissionOutcome, submission_create
-from evaluations.validation import clean_repo_id
+from evaluations.validation import clean_commit_sha, clean_repo_id
 
 User = AbstractBaseUser | AnonymousUser
 
@@ -96,6 +96,7 @@ def claims_submit(
     _check_corrections(account, repo_id, claims)
     revision = None
     if commit_sha:
+        commit_sha = clean_commit_sha(commit_sha)
         revision = Revision.objects.filter(repo__hub_id=repo_id, commit_sha=commit_sha).first()
         if revision is None:
             raise ValidationError(f"{repo_id} has no evaluated commit {commit_sha}; submit it "
