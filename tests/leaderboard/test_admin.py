@@ -42,3 +42,26 @@ def test_the_cancel_action_goes_through_the_service(admin_client: Client) -> Non
                       {"action": "cancel_runs", "_selected_action": [run.id]})
     run.refresh_from_db()
     assert run.state == RunState.CANCELLED
+
+
+def test_it_rate_limits_wrong_passwords_at_the_admin_sign_in(client: Client, settings) -> None:
+    settings.ACCOUNT_RATE_LIMITS = {"login": "4/m/ip", "login_failed": "10/m/ip,10/5m/key"}
+    User.objects.create_superuser("root", "root@example.org", "pw-root-123")
+    answer = client.post("/admin/login/?next=/admin/", {"username": "root", "password": "x"})
+    assert answer.status_code == 302, "the admin form checks no password itself"
+    sign_in_url = answer["Location"]
+    assert sign_in_url.startswith("/accounts/login/")
+    statuses = [client.post(sign_in_url, {"login": "root", "password": "wrong"}).status_code
+                for _ in range(5)]
+    assert statuses == [200] * 4 + [429]
+    assert "_auth_user_id" not in client.session
+
+
+def test_staff_sign_in_through_the_site_and_reach_the_admin(client: Client) -> None:
+    User.objects.create_superuser("root", "root@example.org", "pw-root-123")
+    redirects = client.get("/admin/", follow=True).redirect_chain
+    sign_in_url = redirects[-1][0]
+    assert sign_in_url.startswith("/accounts/login/")
+    signed_in = client.post(sign_in_url, {"login": "root", "password": "pw-root-123"},
+                            follow=True)
+    assert signed_in.status_code == 200 and signed_in.request["PATH_INFO"] == "/admin/"
