@@ -148,8 +148,9 @@ AUTHOR_RECHECK_AFTER = env_int("AUTHOR_RECHECK_AFTER", 3600)
 # (a short outage does not lock authors out; a long one does not keep a removed member in).
 AUTHOR_HUB_OUTAGE_GRACE = env_int("AUTHOR_HUB_OUTAGE_GRACE", 6 * 3600)
 
-# Rate limits an operator sets (0 = no limit). Users or organisations on the allow-list
-# (comma-separated names; moderators always) are not limited.
+# Rate limits an operator sets (0 = no limit). The allow-list (comma-separated) lifts them:
+# bare names are hub accounts or organisations (verified by the Hugging Face sign-in),
+# "user:<name>" a local account; moderators are never limited.
 RATE_LIMIT_SUBMISSIONS_PER_USER_WEEK = env_int("RATE_LIMIT_SUBMISSIONS_PER_USER_WEEK", 20)
 RATE_LIMIT_SUBMISSIONS_PER_ORG_WEEK = env_int("RATE_LIMIT_SUBMISSIONS_PER_ORG_WEEK", 50)
 RATE_LIMIT_CLAIMS_PER_DAY = env_int("RATE_LIMIT_CLAIMS_PER_DAY", 200)

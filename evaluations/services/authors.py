@@ -122,11 +122,12 @@ def hub_name(user: User) -> str:
     return membership.hub_username if membership else user.get_username()
 
 
-def repo_author_emails(repo: ModelRepo) -> list[str]:
-    """Addresses of the users the hub last said are authors of ``repo``.
+def repo_authors(repo: ModelRepo | str) -> list[AbstractBaseUser]:
+    """Active users the hub last said are authors of ``repo``.
 
-    Reads the stored answers without asking the hub: one notification must not make a hub
-    call per candidate, and a stale address only means one e-mail too many."""
+    Reads the stored answers without asking the hub: this runs for many users at once (an
+    e-mail to every author, an organisation's rate limit), where one hub call per candidate
+    would be too slow, and a slightly stale answer costs little."""
     owner = repo_owner(repo)
     candidate_ids = set(
         HubMembership.objects.filter(hub_username__iexact=owner).values_list("user_id", flat=True)
@@ -136,7 +137,9 @@ def repo_author_emails(repo: ModelRepo) -> list[str]:
         )
     )
     users = get_user_model().objects.filter(id__in=candidate_ids, is_active=True)
-    return sorted(
-        user.email for user in users
-        if user.email and membership_owns(hub_membership_current(user), repo)
-    )
+    return [user for user in users if membership_owns(hub_membership_current(user), repo)]
+
+
+def repo_author_emails(repo: ModelRepo) -> list[str]:
+    """Addresses of the users the hub last said are authors of ``repo``."""
+    return sorted(user.email for user in repo_authors(repo) if user.email)
