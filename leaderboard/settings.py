@@ -201,15 +201,28 @@ else:
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# Public pages are cached per process (leaderboard/page_cache.py). Every key holds the site's
-# generation, which lives in the database, so the web and worker processes of any deployment
-# agree on when a page is old without sharing the store. The timeout only bounds how long a
-# relative time ("3 minutes ago") may read old and lets old generations age out.
+# Public pages are cached per process (leaderboard/page_cache.py, the "pages" cache). Every
+# key holds the site's generation, which lives in the database, so the web and worker
+# processes of any deployment agree on when a page is old without sharing the store. The
+# timeout only bounds how long a relative time ("3 minutes ago") may read old and lets old
+# generations age out.
+# The default cache holds allauth's sign-in rate-limit counters: with Redis it is shared, so
+# every gunicorn worker counts the same attempts (a per-process cache would let an attacker
+# multiply the limit by the number of workers).
+_PAGE_CACHE = {
+    "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+    "LOCATION": "pages",
+    "OPTIONS": {"MAX_ENTRIES": env_int("PAGE_CACHE_ENTRIES", 1000)},
+}
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
-        "OPTIONS": {"MAX_ENTRIES": env_int("PAGE_CACHE_ENTRIES", 1000)},
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": env_str("REDIS_URL"),
+        "KEY_PREFIX": "claimcheck-cache",  # the broker may share the database: never flush it
     }
+    if env_str("REDIS_URL")
+    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "default"},
+    "pages": _PAGE_CACHE,
 }
 PAGE_CACHE_SECONDS = env_int("PAGE_CACHE_SECONDS", 60)
 

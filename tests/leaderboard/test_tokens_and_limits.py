@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
 
 import pytest
@@ -222,3 +223,23 @@ def test_parallel_submissions_cannot_both_slip_under_the_limit(settings) -> None
     for thread in threads:
         thread.join(20)
     assert outcomes == ["refused"] and Submission.objects.count() == 1
+
+
+@pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="the shared cache needs REDIS_URL")
+def test_sign_in_limits_hold_across_web_processes(
+    client: Client, settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from django.core.cache import caches
+    from django.core.cache.backends import locmem
+
+    settings.ACCOUNT_RATE_LIMITS = {"login": "4/m/ip", "login_failed": "10/m/ip,10/5m/key"}
+    person("mona")
+    for _ in range(4):
+        client.post("/accounts/login/", {"login": "mona", "password": "wrong"})
+    # The next attempt reaches another gunicorn worker: its memory caches start empty.
+    monkeypatch.setattr(locmem, "_caches", {})
+    monkeypatch.setattr(locmem, "_locks", {})
+    for alias in settings.CACHES:
+        del caches[alias]
+    response = client.post("/accounts/login/", {"login": "mona", "password": "wrong"})
+    assert response.status_code == 429
