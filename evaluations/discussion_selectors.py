@@ -11,7 +11,16 @@ from datetime import datetime
 
 from django.db.models import OuterRef, QuerySet, Subquery
 
-from evaluations.models import Comment, Flag, FlagAction, FlagEvent, FlagState, RepoDecision
+from evaluations.models import (
+    Comment,
+    Flag,
+    FlagAction,
+    FlagEvent,
+    FlagState,
+    RepoDecision,
+    RunAction,
+    RunState,
+)
 
 INTERNAL_NOTE = "internal-note"
 LOG_LIMIT = 500
@@ -19,6 +28,7 @@ AUDIT_ACTIONS: dict[str, str] = {
     **{state.value: state.label for state in FlagState},
     **{action.value: action.label for action in RepoDecision.Action},
     **{action.value: action.label for action in FlagAction.Action},
+    **{action.value: action.label for action in RunAction.Action},
     INTERNAL_NOTE: "Internal note",
 }
 REPO_STATES = {RepoDecision.Action.HIDE: "hidden", RepoDecision.Action.UNHIDE: "shown"}
@@ -54,8 +64,8 @@ class AuditEntry:
 
 def audit_log(*, action: str = "", actor: str = "") -> list[AuditEntry]:
     """Every moderator action, newest first: decisions on flags and models, locks and
-    re-runs, internal notes."""
-    wanted = [_flag_events, _repo_decisions, _flag_actions, _internal_notes]
+    re-runs, runs cancelled or retried, internal notes."""
+    wanted = [_flag_events, _repo_decisions, _flag_actions, _run_actions, _internal_notes]
     entries = [entry for read in wanted for entry in read(action, actor)]
     return sorted(entries, key=lambda entry: entry.created_at, reverse=True)
 
@@ -86,6 +96,20 @@ def _repo_decisions(action: str, actor: str) -> list[AuditEntry]:
                    state_before=REPO_STATES[d.previous or RepoDecision.Action.UNHIDE],
                    state_after=REPO_STATES[d.action])
         for d in decisions.order_by("-created_at", "-id")[:LOG_LIMIT]
+    ]
+
+
+def _run_actions(action: str, actor: str) -> list[AuditEntry]:
+    actions = RunAction.objects.select_related("run__submission__repo")
+    actions = actions.filter(action=action) if action else actions
+    actions = actions.filter(actor=actor) if actor else actions
+    return [
+        AuditEntry(a.created_at, a.actor, a.action, a.reason,
+                   hub_id=a.run.submission.repo.hub_id, run_id=a.new_run_id or a.run_id,
+                   state_before=f"run #{a.run_id} {RunState(a.state_before).label.lower()}",
+                   state_after=(f"run #{a.new_run_id} queued" if a.new_run_id
+                                else f"run #{a.run_id} cancelled"))
+        for a in actions.order_by("-created_at", "-id")[:LOG_LIMIT]
     ]
 
 
