@@ -212,7 +212,7 @@ def test_the_evidence_downloads_as_csv_without_formulas(client: Client) -> None:
     ("/api/v1/models/nobody/nothing/flags", 404),
     ("/api/v1/models/nobody/nothing/claims", 404),
     ("/api/v1/models/nobody/nothing/evidence.csv", 404),
-    ("/api/v1/models/no%00body/nothing", 404),
+    ("/api/v1/models/no%00body/nothing", 400),  # refused before routing
     ("/api/v1/runs/424242", 404),
     ("/api/v1/rankings?suite=nope", 400),
     ("/api/v1/rankings.csv?suite=nope", 400),
