@@ -23,6 +23,7 @@ from django.db import connection, transaction
 from django.db.models import Min, QuerySet
 from django.utils import timezone
 
+from evaluations.account_models import HubMembership
 from evaluations.models import Claim, Submission
 from evaluations.services.authors import (
     hub_membership_in_force,
@@ -53,13 +54,13 @@ class Limit:
     window: timedelta
 
 
-def _is_allowed_listed(user: AbstractBaseUser, repo_id: str) -> bool:
+def _is_allowed_listed(user: AbstractBaseUser, repo_id: str,
+                       membership: HubMembership | None) -> bool:
     if is_moderator(user):
         return True
     allow = {name.strip().lower() for name in settings.RATE_LIMIT_ALLOW_LIST}
     if f"{LOCAL_USER_PREFIX}{user.get_username().lower()}" in allow:
         return True
-    membership = hub_membership_in_force(user)
     if membership is None:
         return False  # an e-mail account: no hub identity was verified
     if membership.hub_username.lower() in allow:
@@ -104,9 +105,10 @@ def rate_limit_submission(*, user: AbstractBaseUser, repo_id: str) -> None:
     """Refuse a submission past the per-user or the per-organisation weekly limit. Call it
     inside the transaction that creates the submission."""
     owner = repo_owner(repo_id)
-    if _is_allowed_listed(user, repo_id):
+    membership = hub_membership_in_force(user)
+    if _is_allowed_listed(user, repo_id, membership):
         return
-    author = membership_owns(hub_membership_in_force(user), repo_id)
+    author = membership_owns(membership, repo_id)
     _lock(f"user:{user.pk}", *([f"org:{owner}"] if author else []))
     _enforce(Limit("Submissions per account", settings.RATE_LIMIT_SUBMISSIONS_PER_USER_WEEK,
                    WEEK), Submission.objects.filter(submitted_by=user), "submitted_at")
@@ -122,7 +124,7 @@ def rate_limit_submission(*, user: AbstractBaseUser, repo_id: str) -> None:
 def rate_limit_claims(*, user: AbstractBaseUser, repo_id: str, count: int) -> None:
     """Refuse claims past the per-user daily limit. Call it inside the transaction that
     records them."""
-    if _is_allowed_listed(user, repo_id):
+    if _is_allowed_listed(user, repo_id, hub_membership_in_force(user)):
         return
     _lock(f"user:{user.pk}")
     _enforce(Limit("Claims per account", settings.RATE_LIMIT_CLAIMS_PER_DAY, DAY),
