@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
+from django.contrib.admin.helpers import ActionForm
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
@@ -17,10 +19,12 @@ from evaluations.models import (
     FlagEvent,
     ModelRepo,
     Revision,
+    RunAction,
     RunArtifact,
     Score,
     Submission,
 )
+from evaluations.services.permissions import is_moderator
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -67,6 +71,14 @@ class ScoreInline(admin.TabularInline):
         return False
 
 
+class RunActionForm(ActionForm):
+    """The admin's action bar, with the reason a cancel or retry goes on the record with."""
+
+    reason = forms.CharField(required=False, max_length=4000,
+                             widget=forms.TextInput(attrs={"size": 60}),
+                             help_text="why (kept in the audit log)")
+
+
 @admin.register(EvaluationRun)
 class EvaluationRunAdmin(ReadOnlyAdmin):
     list_display = ["id", "submission", "state", "queue", "worker_name", "error_code",
@@ -74,21 +86,43 @@ class EvaluationRunAdmin(ReadOnlyAdmin):
     list_filter = ["state", "queue", "error_code"]
     search_fields = ["submission__repo__hub_id", "celery_task_id", "revision__commit_sha"]
     inlines = [ScoreInline]
+    action_form = RunActionForm
     actions = ["cancel_runs", "retry_runs"]
 
-    @admin.action(description="Cancel the selected runs")
-    def cancel_runs(self, request: HttpRequest, queryset: QuerySet[EvaluationRun]) -> None:
-        cancelled = sum(services.run_cancel(run_id=run.id) for run in queryset)
-        self.message_user(request, f"{cancelled} run(s) cancelled.")
+    def has_moderate_permission(self, request: HttpRequest) -> bool:
+        """Staff who may only look do not even see the actions; the services check again."""
+        return is_moderator(request.user)
 
-    @admin.action(description="Retry the selected failed or cancelled runs (new runs)")
-    def retry_runs(self, request: HttpRequest, queryset: QuerySet[EvaluationRun]) -> None:
+    @admin.action(description="Cancel the selected runs", permissions=["moderate"])
+    def cancel_runs(self, request: HttpRequest, queryset: QuerySet[EvaluationRun]) -> None:
+        reason = request.POST.get("reason", "")
+        cancelled = 0
         for run in queryset:
             try:
-                new = services.run_retry(run_id=run.id)
+                cancelled += services.run_cancel(run_id=run.id, user=request.user,
+                                                 reason=reason)
+            except (PermissionDenied, ValidationError) as error:
+                self.message_user(request, _first_message(error), messages.ERROR)
+                return
+        self.message_user(request, f"{cancelled} run(s) cancelled.")
+
+    @admin.action(description="Retry the selected failed or cancelled runs (new runs)",
+                  permissions=["moderate"])
+    def retry_runs(self, request: HttpRequest, queryset: QuerySet[EvaluationRun]) -> None:
+        reason = request.POST.get("reason", "")
+        for run in queryset:
+            try:
+                new = services.run_retry(run_id=run.id, user=request.user, reason=reason)
                 self.message_user(request, f"Run {run.id} retried as run {new.id}.")
+            except PermissionDenied as error:
+                self.message_user(request, _first_message(error), messages.ERROR)
+                return
             except ValidationError as error:
                 self.message_user(request, f"Run {run.id}: {error.messages[0]}", messages.WARNING)
+
+
+def _first_message(error: PermissionDenied | ValidationError) -> str:
+    return error.messages[0] if isinstance(error, ValidationError) else str(error)
 
 
 @admin.register(Score)
@@ -145,4 +179,10 @@ class CommentAdmin(ReadOnlyAdmin):
 @admin.register(FlagAction)
 class FlagActionAdmin(ReadOnlyAdmin):
     list_display = ["flag", "action", "actor", "state_before", "state_after", "run", "created_at"]
+    list_filter = ["action"]
+
+
+@admin.register(RunAction)
+class RunActionAdmin(ReadOnlyAdmin):
+    list_display = ["run", "action", "actor", "state_before", "new_run", "created_at"]
     list_filter = ["action"]

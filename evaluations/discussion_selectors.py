@@ -13,7 +13,16 @@ from typing import Any
 
 from django.db.models import CharField, F, OuterRef, QuerySet, Subquery, Value
 
-from evaluations.models import Comment, Flag, FlagAction, FlagEvent, FlagState, RepoDecision
+from evaluations.models import (
+    Comment,
+    Flag,
+    FlagAction,
+    FlagEvent,
+    FlagState,
+    RepoDecision,
+    RunAction,
+    RunState,
+)
 
 INTERNAL_NOTE = "internal-note"
 LOG_PAGE_SIZE = 50
@@ -22,6 +31,7 @@ AUDIT_ACTIONS: dict[str, str] = {
     **{state.value: state.label for state in FlagState},
     **{action.value: action.label for action in RepoDecision.Action},
     **{action.value: action.label for action in FlagAction.Action},
+    **{action.value: action.label for action in RunAction.Action},
     INTERNAL_NOTE: "Internal note",
 }
 REPO_STATES = {RepoDecision.Action.HIDE: "hidden", RepoDecision.Action.UNHIDE: "shown"}
@@ -56,11 +66,11 @@ class AuditEntry:
 
 
 def audit_log(*, action: str = "", actor: str = "") -> QuerySet[Any]:
-    """Every change to a flag or a model's visibility, newest first, as (source, id, time)
-    rows: the rule's flag changes, moderators' decisions on flags and models, locks and
-    re-runs, internal notes. One query for the rows of a page (``Paginator`` slices it),
-    then ``audit_entries`` reads that page's rows: the cost of a page does not grow with
-    the log."""
+    """Every change to a flag, a model's visibility or a run by a moderator, newest first, as
+    (source, id, time) rows: the rule's flag changes, moderators' decisions on flags and
+    models, locks and re-runs, runs cancelled or retried, internal notes. One query for the
+    rows of a page (``Paginator`` slices it), then ``audit_entries`` reads that page's rows:
+    the cost of a page does not grow with the log."""
     parts = [_rows(source, read(action, actor)) for source, read in _SOURCES.items()]
     parts = [part for part in parts if part is not None]
     if not parts:
@@ -117,6 +127,13 @@ def _flag_action_rows(action: str, actor: str) -> QuerySet[Any] | None:
     return _by_actor(actions, "actor", actor)
 
 
+def _run_action_rows(action: str, actor: str) -> QuerySet[Any] | None:
+    if action and action not in RunAction.Action.values:
+        return None
+    actions = RunAction.objects.filter(action=action) if action else RunAction.objects.all()
+    return _by_actor(actions, "actor", actor)
+
+
 def _internal_note_rows(action: str, actor: str) -> QuerySet[Any] | None:
     if action and action != INTERNAL_NOTE:
         return None
@@ -159,6 +176,18 @@ def _flag_actions(ids: list[int]) -> dict[int, AuditEntry]:
     }
 
 
+def _run_actions(ids: list[int]) -> dict[int, AuditEntry]:
+    actions = RunAction.objects.filter(id__in=ids).select_related("run__submission__repo")
+    return {
+        a.id: AuditEntry(a.created_at, a.actor, a.action, a.reason,
+                         hub_id=a.run.submission.repo.hub_id, run_id=a.new_run_id or a.run_id,
+                         state_before=f"run #{a.run_id} {RunState(a.state_before).label.lower()}",
+                         state_after=(f"run #{a.new_run_id} queued" if a.new_run_id
+                                      else f"run #{a.run_id} cancelled"))
+        for a in actions
+    }
+
+
 def _internal_notes(ids: list[int]) -> dict[int, AuditEntry]:
     notes = Comment.objects.filter(id__in=ids).select_related("flag__claim__repo")
     return {
@@ -169,6 +198,8 @@ def _internal_notes(ids: list[int]) -> dict[int, AuditEntry]:
 
 
 _SOURCES = {"flag-event": _flag_event_rows, "repo-decision": _repo_decision_rows,
-            "flag-action": _flag_action_rows, "internal-note": _internal_note_rows}
+            "flag-action": _flag_action_rows, "run-action": _run_action_rows,
+            "internal-note": _internal_note_rows}
 _READERS = {"flag-event": _flag_events, "repo-decision": _repo_decisions,
-            "flag-action": _flag_actions, "internal-note": _internal_notes}
+            "flag-action": _flag_actions, "run-action": _run_actions,
+            "internal-note": _internal_notes}

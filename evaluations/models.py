@@ -442,7 +442,8 @@ class GenerationBump(models.Model):
         return f"generation {self.pk}"
 
 
-# Accounts and discussions of flags live in their own modules; imported here so Django
+# Accounts, discussions of flags and run actions live in their own modules; imported here so Django
 # registers them.
 from evaluations.account_models import ApiToken, HubMembership  # noqa: E402, F401
+from evaluations.audit_models import RunAction  # noqa: E402, F401
 from evaluations.discussion_models import Comment, FlagAction  # noqa: E402, F401

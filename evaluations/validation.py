@@ -28,6 +28,17 @@ def clean_repo_id(value: str) -> str:
     return repo_id
 
 
+def clean_commit_sha(value: str) -> str:
+    """A full commit id as the hub reports it: 40 lowercase hexadecimal digits."""
+    commit_sha = (value or "").strip()
+    if not COMMIT_SHA_RE.match(commit_sha):
+        raise ValidationError(
+            "Enter the commit as its full 40-character SHA (digits and a-f, lowercase).",
+            code="invalid_commit_sha",
+        )
+    return commit_sha
+
+
 def clean_ref(value: str) -> str:
     ref = (value or "").strip() or "main"
     if not REF_RE.match(ref) or ".." in ref or ref.endswith("/") or ref.startswith("/"):

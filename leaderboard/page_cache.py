@@ -10,7 +10,7 @@ work. Old generations are never read again and age out of the cache.
 
 Never shared: a signed-in user's page (moderators see controls), any request that carries a
 session or pending messages, and any response that sets a cookie, used a CSRF token or asks
-not to be stored. Those are rendered as usual. The cache itself is Django's default cache: a
+not to be stored. Those are rendered as usual. The cache itself is the "pages" cache: a
 per-process memory cache is enough, because the key, not the store, is what processes share.
 If-Modified-Since alone is not honoured: a second's resolution could hide an update.
 """
@@ -26,7 +26,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.messages.storage.cookie import CookieStorage
-from django.core.cache import cache
+from django.core.cache import caches
 from django.http import HttpRequest, HttpResponse, HttpResponseNotModified
 from django.http.response import HttpResponseBase
 from django.utils.cache import patch_vary_headers
@@ -66,14 +66,14 @@ def cached_page(view: ViewFunc | None = None, *,
 def _shared_response(request: HttpRequest, view: ViewFunc, live: LiveTag | None,
                      *args: Any, **kwargs: Any) -> HttpResponseBase:
     version = _version(request, live)
-    stored: Stored | None = cache.get(version.key)
+    stored: Stored | None = caches["pages"].get(version.key)
     if _matches(request, version.etag, exists=stored is not None):
         return _stamp(HttpResponseNotModified(), version)
     if stored is not None:
         return _stamp(_thaw(stored), version)
     response = view(request, *args, **kwargs)
     if _storable(request, response):
-        cache.set(version.key, _freeze(response), timeout=settings.PAGE_CACHE_SECONDS)
+        caches["pages"].set(version.key, _freeze(response), timeout=settings.PAGE_CACHE_SECONDS)
         _stamp(response, version)
     return response
 

@@ -144,9 +144,13 @@ SOCIALACCOUNT_PROVIDERS = {
 }
 # A signed-in user's hub organisations are asked again after this many seconds.
 AUTHOR_RECHECK_AFTER = env_int("AUTHOR_RECHECK_AFTER", 3600)
+# When the hub cannot be asked again, the stale answer still stands this many seconds more
+# (a short outage does not lock authors out; a long one does not keep a removed member in).
+AUTHOR_HUB_OUTAGE_GRACE = env_int("AUTHOR_HUB_OUTAGE_GRACE", 6 * 3600)
 
-# Rate limits an operator sets (0 = no limit). Users or organisations on the allow-list
-# (comma-separated names; moderators always) are not limited.
+# Rate limits an operator sets (0 = no limit). The allow-list (comma-separated) lifts them:
+# bare names are hub accounts or organisations (verified by the Hugging Face sign-in),
+# "user:<name>" a local account; moderators are never limited.
 RATE_LIMIT_SUBMISSIONS_PER_USER_WEEK = env_int("RATE_LIMIT_SUBMISSIONS_PER_USER_WEEK", 20)
 RATE_LIMIT_SUBMISSIONS_PER_ORG_WEEK = env_int("RATE_LIMIT_SUBMISSIONS_PER_ORG_WEEK", 50)
 RATE_LIMIT_CLAIMS_PER_DAY = env_int("RATE_LIMIT_CLAIMS_PER_DAY", 200)
@@ -197,15 +201,28 @@ else:
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# Public pages are cached per process (leaderboard/page_cache.py). Every key holds the site's
-# generation, which lives in the database, so the web and worker processes of any deployment
-# agree on when a page is old without sharing the store. The timeout only bounds how long a
-# relative time ("3 minutes ago") may read old and lets old generations age out.
+# Public pages are cached per process (leaderboard/page_cache.py, the "pages" cache). Every
+# key holds the site's generation, which lives in the database, so the web and worker
+# processes of any deployment agree on when a page is old without sharing the store. The
+# timeout only bounds how long a relative time ("3 minutes ago") may read old and lets old
+# generations age out.
+# The default cache holds allauth's sign-in rate-limit counters: with Redis it is shared, so
+# every gunicorn worker counts the same attempts (a per-process cache would let an attacker
+# multiply the limit by the number of workers).
+_PAGE_CACHE = {
+    "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+    "LOCATION": "pages",
+    "OPTIONS": {"MAX_ENTRIES": env_int("PAGE_CACHE_ENTRIES", 1000)},
+}
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
-        "OPTIONS": {"MAX_ENTRIES": env_int("PAGE_CACHE_ENTRIES", 1000)},
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": env_str("REDIS_URL"),
+        "KEY_PREFIX": "claimcheck-cache",  # the broker may share the database: never flush it
     }
+    if env_str("REDIS_URL")
+    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "default"},
+    "pages": _PAGE_CACHE,
 }
 PAGE_CACHE_SECONDS = env_int("PAGE_CACHE_SECONDS", 60)
 

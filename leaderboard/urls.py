@@ -1,5 +1,6 @@
 """URLs of the public site and the admin."""
 
+from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
 from django.urls import include, path
 
@@ -11,6 +12,10 @@ from leaderboard import (
     views,
 )
 from leaderboard.api import api
+
+# The admin's own sign-in form has no rate limit: send it to allauth's sign-in, whose
+# ACCOUNT_RATE_LIMITS (per address and per account) then guard the admin too.
+admin.site.login = secure_admin_login(admin.site.login)  # type: ignore[method-assign]
 
 urlpatterns = [
     path("", views.home, name="home"),

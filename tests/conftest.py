@@ -3,29 +3,35 @@
 from collections.abc import Iterator
 
 import pytest
-from django.core.cache import cache
+from django.core.cache import caches
+from django.core.cache.backends.redis import RedisCache
 
 from evaluations import dispatch
 
 
+def clear_caches() -> None:
+    """Empty every cache. The shared Redis one loses only its own keys (its prefix): the
+    Celery broker of the end-to-end tests may use the same Redis database."""
+    for backend in caches.all():
+        if isinstance(backend, RedisCache):
+            client = backend._cache.get_client(write=True)
+            keys = list(client.scan_iter(match=backend.make_key("*")))
+            if keys:
+                client.delete(*keys)
+        else:
+            backend.clear()
+
+
 @pytest.fixture(autouse=True)
-def empty_page_cache() -> Iterator[None]:
-    """Each test's database starts at generation 0 again: pages cached by the previous
-    test under that number must not leak into this one."""
-    cache.clear()
+def empty_caches() -> Iterator[None]:
+    """Each test's database starts at generation 0 again: pages cached by the previous test
+    under that number must not leak into this one. Sign-in rate-limit counters start at zero."""
+    clear_caches()
     yield
-    cache.clear()
+    clear_caches()
 
 
 @pytest.fixture
 def no_broker(monkeypatch: pytest.MonkeyPatch) -> None:
     """Runs are queued on commit; unit tests keep the message instead of sending it."""
     monkeypatch.setattr(dispatch, "send_run", lambda run_id, queue: None)
-
-
-@pytest.fixture(autouse=True)
-def fresh_cache() -> None:
-    """Rate-limit counters and cached pages live in the cache: each test starts with none."""
-    from django.core.cache import cache
-
-    cache.clear()

@@ -32,3 +32,22 @@ def test_cookies_are_secure_in_production(tmp_path: Path) -> None:
     result = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT, env=env,
                             capture_output=True, text=True, timeout=60)
     assert result.stdout.split() == ["True"] * 4, result.stderr
+
+
+def cache_backends(tmp_path: Path, **env: str) -> list[str]:
+    environment = {name: value for name, value in os.environ.items() if name != "REDIS_URL"}
+    environment.update(LEADERBOARD_VAR_DIR=str(tmp_path),
+                       DJANGO_SETTINGS_MODULE="leaderboard.settings", **env)
+    code = ("from django.conf import settings as s; "
+            "print(s.CACHES['default']['BACKEND'], s.CACHES['pages']['BACKEND'])")
+    result = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT, env=environment,
+                            capture_output=True, text=True, timeout=60)
+    return [name.rsplit(".", 1)[1] for name in result.stdout.split()]
+
+
+def test_sign_in_counters_are_shared_through_redis_and_pages_stay_per_process(
+    tmp_path: Path,
+) -> None:
+    assert cache_backends(tmp_path, REDIS_URL="redis://127.0.0.1:6379/0") == [
+        "RedisCache", "LocMemCache"]
+    assert cache_backends(tmp_path) == ["LocMemCache", "LocMemCache"], "the demo: no Redis"

@@ -2,13 +2,18 @@
 organisation that owns it.
 
 The hub says which organisations an account belongs to when its owner signs in with Hugging
-Face; the web layer records each answer here (``hub_membership_record``) and asks again when
-the last one is older than ``AUTHOR_RECHECK_AFTER``. The answers are kept, never edited, so
-the record shows what the site knew when it let someone act as an author.
+Face; the web layer records each answer here (``hub_membership_record``). Every authorship
+check (``is_repo_author``), whatever page, API or discussion it comes from, asks the hub again
+when the last answer is older than ``AUTHOR_RECHECK_AFTER``, so someone who left an
+organisation loses its author powers on their next action. The hub is asked through a
+refresher the web layer registers (``hub_membership_refresher_set``): this package never
+imports ``leaderboard``. The answers are kept, never edited, so the record shows what the
+site knew when it let someone act as an author.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 
 from django.conf import settings
@@ -21,6 +26,14 @@ from evaluations.account_models import HubMembership
 from evaluations.models import ModelRepo
 
 User = AbstractBaseUser | AnonymousUser
+MembershipRefresher = Callable[[User], None]
+_refresher: MembershipRefresher | None = None
+
+
+def hub_membership_refresher_set(refresher: MembershipRefresher | None) -> None:
+    """Register what asks the hub again about a user (records a new answer when it can)."""
+    global _refresher
+    _refresher = refresher
 
 
 def hub_membership_record(
@@ -47,6 +60,27 @@ def hub_membership_is_stale(membership: HubMembership | None) -> bool:
     return age > timedelta(seconds=settings.AUTHOR_RECHECK_AFTER)
 
 
+def hub_membership_in_force(user: User) -> HubMembership | None:
+    """The answer authorship is decided on: the hub is asked again when the last one is stale.
+
+    When the hub cannot answer (down, or no stored token), the stale answer still stands for
+    ``AUTHOR_HUB_OUTAGE_GRACE`` seconds past its re-check time, so a short outage does not
+    lock every author out; after that it stands no more, so an outage cannot keep a removed
+    member's powers alive indefinitely. Signing in with Hugging Face again records a fresh
+    answer."""
+    membership = hub_membership_current(user)
+    if not hub_membership_is_stale(membership) or membership is None:
+        return membership
+    if _refresher is not None:
+        _refresher(user)
+        membership = hub_membership_current(user)
+    if membership is None:
+        return None
+    age = timezone.now() - membership.checked_at
+    limit = settings.AUTHOR_RECHECK_AFTER + settings.AUTHOR_HUB_OUTAGE_GRACE
+    return membership if age <= timedelta(seconds=limit) else None
+
+
 def repo_owner(repo: ModelRepo | str) -> str:
     hub_id = repo if isinstance(repo, str) else repo.hub_id
     return hub_id.split("/", 1)[0].lower()
@@ -62,13 +96,20 @@ def membership_owns(membership: HubMembership | None, repo: ModelRepo | str) -> 
 
 
 def is_repo_author(user: User, repo: ModelRepo | str) -> bool:
-    """True when the hub last said this user owns ``repo`` or belongs to its organisation."""
-    return membership_owns(hub_membership_current(user), repo)
+    """True when the hub says (asked again if stale) this user owns ``repo`` or belongs to its
+    organisation."""
+    return membership_owns(hub_membership_in_force(user), repo)
 
 
 def require_repo_author(user: User, repo: ModelRepo | str) -> None:
-    if not is_repo_author(user, repo):
+    membership = hub_membership_in_force(user)
+    if not membership_owns(membership, repo):
         owner = repo_owner(repo)
+        if membership is None and hub_membership_current(user) is not None:
+            raise PermissionDenied(
+                f"The hub has not confirmed lately that you are an author of {owner}: sign "
+                "in with Hugging Face again."
+            )
         raise PermissionDenied(
             f"Only authors of {owner} can do this: sign in with a Hugging Face account that "
             f"is {owner} or a member of it."
@@ -81,8 +122,12 @@ def hub_name(user: User) -> str:
     return membership.hub_username if membership else user.get_username()
 
 
-def repo_author_emails(repo: ModelRepo) -> list[str]:
-    """Addresses of the users the hub last said are authors of ``repo``."""
+def repo_authors(repo: ModelRepo | str) -> list[AbstractBaseUser]:
+    """Active users the hub last said are authors of ``repo``.
+
+    Reads the stored answers without asking the hub: this runs for many users at once (an
+    e-mail to every author, an organisation's rate limit), where one hub call per candidate
+    would be too slow, and a slightly stale answer costs little."""
     owner = repo_owner(repo)
     candidate_ids = set(
         HubMembership.objects.filter(hub_username__iexact=owner).values_list("user_id", flat=True)
@@ -92,6 +137,9 @@ def repo_author_emails(repo: ModelRepo) -> list[str]:
         )
     )
     users = get_user_model().objects.filter(id__in=candidate_ids, is_active=True)
-    return sorted(
-        user.email for user in users if user.email and is_repo_author(user, repo)
-    )
+    return [user for user in users if membership_owns(hub_membership_current(user), repo)]
+
+
+def repo_author_emails(repo: ModelRepo) -> list[str]:
+    """Addresses of the users the hub last said are authors of ``repo``."""
+    return sorted(user.email for user in repo_authors(repo) if user.email)

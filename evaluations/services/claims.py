@@ -16,7 +16,7 @@ from typing import Any
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from evaluations import selectors
 from evaluations.catalogue import BENCHMARKS, SUITES
@@ -184,24 +184,33 @@ def claims_record(
         raise ValidationError(f"At most {MAX_CLAIMS_PER_BATCH} claims at once.")
     if source not in ClaimSource.values:
         raise ValidationError(f"Unknown claim source “{source}”.")
-    with transaction.atomic():
-        repo, _ = ModelRepo.objects.get_or_create(hub_id=repo_id)
-        _check_supersedes(repo, checked)
-        batch = uuid.uuid4()
-        rows = Claim.objects.bulk_create(
-            _row(
-                claim,
-                repo=repo,
-                revision=revision,
-                submission=submission,
-                batch=batch,
-                source=source,
-                reported_by=reported_by[:200],
-                reporter=reporter,
+    try:
+        with transaction.atomic():
+            repo, _ = ModelRepo.objects.get_or_create(hub_id=repo_id)
+            _check_supersedes(repo, checked)
+            batch = uuid.uuid4()
+            rows = Claim.objects.bulk_create(
+                _row(
+                    claim,
+                    repo=repo,
+                    revision=revision,
+                    submission=submission,
+                    batch=batch,
+                    source=source,
+                    reported_by=reported_by[:200],
+                    reporter=reporter,
+                )
+                for claim in checked
             )
-            for claim in checked
-        )
-        generation_bump()  # a model page lists its claims
+            generation_bump()  # a model page lists its claims
+    except IntegrityError as error:
+        # Another correction of the same claim committed between our check and our insert:
+        # the one-to-one ``supersedes`` lets only one through; this one is refused cleanly.
+        raise ValidationError(
+            "Someone corrected one of these claims at the same time; reload the current claims "
+            "and correct the latest version.",
+            code="superseded_concurrently",
+        ) from error
     flags_recompute(repo_id=repo.id)
     claim_matched_runs_queue(repo_id=repo.id)
     return rows
@@ -225,6 +234,12 @@ def _check_supersedes(repo: ModelRepo, claims: list[ClaimInput]) -> None:
     ids = [claim.supersedes for claim in claims if claim.supersedes]
     if not ids:
         return
+    twice = sorted({claim_id for claim_id in ids if ids.count(claim_id) > 1})
+    if twice:
+        raise ValidationError(
+            f"Claim #{twice[0]} is corrected twice in this batch: send one correction of it.",
+            code="bad_supersedes",
+        )
     current = set(repo.claims.current().filter(id__in=ids).values_list("id", flat=True))
     for claim_id in ids:
         if claim_id not in current:

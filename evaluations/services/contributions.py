@@ -21,7 +21,7 @@ from evaluations.services.claims import ClaimInput, claims_record
 from evaluations.services.limits import rate_limit_claims, rate_limit_submission
 from evaluations.services.moderation import is_moderator
 from evaluations.services.runs import SubmissionOutcome, submission_create
-from evaluations.validation import clean_repo_id
+from evaluations.validation import clean_commit_sha, clean_repo_id
 
 User = AbstractBaseUser | AnonymousUser
 
@@ -66,13 +66,13 @@ def submission_submit(
     third-party claims (each with a source link) otherwise."""
     account = _require_signed_in(user, "submit a model")
     repo_id = clean_repo_id(repo_id)
-    rate_limit_submission(user=account, repo_id=repo_id)
     author = is_repo_author(account, repo_id)
-    if claims:
-        if not author:
-            _require_source_links(claims, repo_id)
-        rate_limit_claims(user=account, count=len(claims))
-    with transaction.atomic():
+    if claims and not author:
+        _require_source_links(claims, repo_id)
+    with transaction.atomic():  # the limits' counts and the inserts, under one lock
+        rate_limit_submission(user=account, repo_id=repo_id)
+        if claims:
+            rate_limit_claims(user=account, repo_id=repo_id, count=len(claims))
         outcome = submission_create(repo_id=repo_id, submitted_by=account, **submission)
         claims_record(
             repo_id=repo_id, claims=claims,
@@ -96,13 +96,15 @@ def claims_submit(
     _check_corrections(account, repo_id, claims)
     revision = None
     if commit_sha:
+        commit_sha = clean_commit_sha(commit_sha)
         revision = Revision.objects.filter(repo__hub_id=repo_id, commit_sha=commit_sha).first()
         if revision is None:
             raise ValidationError(f"{repo_id} has no evaluated commit {commit_sha}; submit it "
                                   "first or omit commit_sha.")
-    rate_limit_claims(user=account, count=len(claims))
-    return claims_record(
-        repo_id=repo_id, claims=claims, revision=revision, reporter=account,
-        source=ClaimSource.THIRD_PARTY if third_party else ClaimSource.API,
-        reported_by=hub_name(account),
-    )
+    with transaction.atomic():  # the limit's count and the insert, under one lock
+        rate_limit_claims(user=account, repo_id=repo_id, count=len(claims))
+        return claims_record(
+            repo_id=repo_id, claims=claims, revision=revision, reporter=account,
+            source=ClaimSource.THIRD_PARTY if third_party else ClaimSource.API,
+            reported_by=hub_name(account),
+        )

@@ -7,8 +7,7 @@ FlagEvent or a RepoDecision) with the actor, the time and the reason; nothing is
 
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from evaluations import selectors
@@ -26,41 +25,23 @@ from evaluations.models import (
 )
 from evaluations.services.generation import generation_bump
 from evaluations.services.notifications import authors_notify
+from evaluations.services.permissions import (  # noqa: F401 - moderation's public names
+    MAX_REASON,
+    MIN_REASON,
+    MODERATORS_GROUP,
+    User,
+    clean_reason,
+    is_moderator,
+    require_moderator,
+)
 from evaluations.services.read_models import ranking_entries_refresh
 from evaluations.services.runs import submission_create
 
-MODERATORS_GROUP = "moderators"
 FLAG_ACTIONS = {
     "confirm": FlagState.CONFIRMED,
     "dismiss": FlagState.DISMISSED,
     "ask-author": FlagState.AUTHOR_ASKED,
 }
-MIN_REASON, MAX_REASON = 10, 4000
-
-User = AbstractBaseUser | AnonymousUser
-
-
-def is_moderator(user: User) -> bool:
-    if not user.is_authenticated:
-        return False
-    return bool(getattr(user, "is_superuser", False)) or user.groups.filter(
-        name=MODERATORS_GROUP
-    ).exists()
-
-
-def require_moderator(user: User) -> str:
-    if not is_moderator(user):
-        raise PermissionDenied("Only moderators can do this.")
-    return user.get_username()
-
-
-def clean_reason(reason: str) -> str:
-    reason = " ".join((reason or "").split())
-    if len(reason) < MIN_REASON:
-        raise ValidationError(f"Give the reason in a sentence (at least {MIN_REASON} characters).")
-    if len(reason) > MAX_REASON:
-        raise ValidationError(f"Keep the reason under {MAX_REASON} characters.")
-    return reason
 
 
 def flag_moderate(*, flag_id: int, user: User, action: str, reason: str) -> FlagEvent:

@@ -32,6 +32,7 @@ from evaluations.models import (
     ModelRepo,
     Precision,
     Revision,
+    RunAction,
     RunArtifact,
     RunState,
     Score,
@@ -39,6 +40,7 @@ from evaluations.models import (
 )
 from evaluations.services.flags import flags_recompute
 from evaluations.services.generation import generation_bump
+from evaluations.services.permissions import User, clean_reason, require_moderator
 from evaluations.validation import COMMIT_SHA_RE, clean_ref, clean_repo_id
 
 logger = logging.getLogger(__name__)
@@ -188,13 +190,19 @@ def _run_create(submission: Submission, *, deliberate_rerun: bool = False) -> Ev
     return run
 
 
-def run_retry(*, run_id: int) -> EvaluationRun:
-    """A failed or cancelled run is never re-used: a retry is a new run of the submission."""
+def run_retry(*, run_id: int, user: User, reason: str) -> EvaluationRun:
+    """A moderator retries a failed or cancelled run. It is never re-used: a retry is a new
+    run of the submission, and the retry is on the record (``RunAction``)."""
+    actor = require_moderator(user)
+    reason = clean_reason(reason)
     old = EvaluationRun.objects.select_related("submission").get(id=run_id)
     if old.state not in (RunState.FAILED, RunState.CANCELLED):
         raise ValidationError("Only a failed or cancelled run can be retried.", code="not_final")
     with transaction.atomic():
-        return _run_create(old.submission, deliberate_rerun=old.deliberate_rerun)
+        new = _run_create(old.submission, deliberate_rerun=old.deliberate_rerun)
+        RunAction.objects.create(run=old, action=RunAction.Action.RETRY, reason=reason,
+                                 actor=actor, state_before=old.state, new_run=new)
+    return new
 
 
 # --- The worker's side ------------------------------------------------------------------
@@ -352,15 +360,21 @@ def run_fail(*, run_id: int, code: str, detail: str = "", log_tail: str = "") ->
     )
 
 
-def run_cancel(*, run_id: int) -> bool:
-    """Cancel a run that has not reached recording. A running worker sees it at its next
-    heartbeat and stops the evaluation."""
-    return _transition(
-        run_id,
-        source=[RunState.QUEUED, RunState.FETCHING, RunState.RUNNING],
-        target=RunState.CANCELLED,
-        error_code="eval:cancelled",
-    )
+def run_cancel(*, run_id: int, user: User, reason: str) -> bool:
+    """A moderator cancels a run that has not reached recording, on the record
+    (``RunAction``). A running worker sees it at its next heartbeat and stops."""
+    actor = require_moderator(user)
+    reason = clean_reason(reason)
+    cancellable = [RunState.QUEUED, RunState.FETCHING, RunState.RUNNING]
+    with transaction.atomic():
+        run = EvaluationRun.objects.select_for_update().get(id=run_id)
+        if run.state not in cancellable:
+            return False
+        _transition(run_id, source=cancellable, target=RunState.CANCELLED,
+                    error_code="eval:cancelled")
+        RunAction.objects.create(run=run, action=RunAction.Action.CANCEL, reason=reason,
+                                 actor=actor, state_before=run.state)
+    return True
 
 
 # --- Housekeeping (Celery beat) ---------------------------------------------------------

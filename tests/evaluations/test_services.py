@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from evaluations import dispatch, services
 from evaluations.models import EvaluationRun, Revision, RunState, Score, Submission
-from tests.factories import SHA_A, SHA_B, finished_run, inspected_run, queued_run
+from tests.factories import SHA_A, SHA_B, finished_run, inspected_run, person, queued_run
 
 pytestmark = pytest.mark.django_db
 
@@ -123,7 +123,8 @@ def test_a_failed_run_keeps_its_reason_and_a_retry_is_a_new_run() -> None:
     run.refresh_from_db()
     assert run.state == RunState.FAILED
     assert "custom code" in run.error_message and run.error_detail == "auto_map in config.json"
-    retry = services.run_retry(run_id=run.id)
+    retry = services.run_retry(run_id=run.id, user=person("mona", moderator=True),
+                               reason="The hub timed out; trying again.")
     assert retry.id != run.id and retry.state == RunState.QUEUED
     run.refresh_from_db()
     assert run.state == RunState.FAILED  # the old run stays on the record
@@ -133,7 +134,8 @@ def test_a_finished_run_cannot_fail_or_be_retried() -> None:
     run = finished_run()
     assert not services.run_fail(run_id=run.id, code="eval:infra:unexpected")
     with pytest.raises(ValidationError):
-        services.run_retry(run_id=run.id)
+        services.run_retry(run_id=run.id, user=person("mona", moderator=True),
+                           reason="Trying a finished run again.")
 
 
 def test_an_unknown_error_code_is_kept_as_unexpected() -> None:
@@ -149,7 +151,8 @@ def test_heartbeat_reports_progress_and_stops_after_cancel() -> None:
     assert services.run_heartbeat(run_id=run.id, done=3, total=12)
     run.refresh_from_db()
     assert (run.progress_done, run.progress_total, run.progress_percent) == (3, 12, 25)
-    assert services.run_cancel(run_id=run.id)
+    assert services.run_cancel(run_id=run.id, user=person("mona", moderator=True),
+                               reason="Submitted by mistake, says the author.")
     assert not services.run_heartbeat(run_id=run.id, done=4, total=12)
 
 

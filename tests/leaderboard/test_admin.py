@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import pytest
-from django.contrib.auth.models import User
+from django.contrib.auth.models import Permission, User
+from django.core.exceptions import PermissionDenied
 from django.test import Client
 
 from evaluations import dispatch, services
-from evaluations.models import RunState
-from tests.factories import finished_run, queued_run
+from evaluations.models import EvaluationRun, RunAction, RunState
+from tests.factories import finished_run, person, queued_run
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_broker")]
 
 
 @pytest.fixture
@@ -21,7 +22,8 @@ def admin_client(client: Client, monkeypatch: pytest.MonkeyPatch) -> Client:
 
 
 @pytest.mark.parametrize("model", ["modelrepo", "revision", "submission", "evaluationrun",
-                                   "score", "runartifact", "claim", "flag", "flagevent"])
+                                   "score", "runartifact", "claim", "flag", "flagevent",
+                                   "runaction"])
 def test_every_model_has_an_admin_list(admin_client: Client, model: str) -> None:
     finished_run("demo-org/tiny", value=0.5)
     services.claims_record(repo_id="demo-org/tiny", source="submission", claims=[
@@ -36,9 +38,81 @@ def test_a_score_cannot_be_edited_or_deleted(admin_client: Client) -> None:
     assert admin_client.post(f"/admin/evaluations/score/{score.id}/delete/").status_code == 403
 
 
-def test_the_cancel_action_goes_through_the_service(admin_client: Client) -> None:
+REASON = "Submitted by mistake, says the author."
+
+
+def run_action(client: Client, action: str, run: EvaluationRun, reason: str = REASON):
+    return client.post("/admin/evaluations/evaluationrun/",
+                       {"action": action, "_selected_action": [run.id], "reason": reason},
+                       follow=True)
+
+
+def test_the_cancel_action_goes_through_the_service_on_the_record(admin_client: Client) -> None:
     run = queued_run()
-    admin_client.post("/admin/evaluations/evaluationrun/",
-                      {"action": "cancel_runs", "_selected_action": [run.id]})
+    run_action(admin_client, "cancel_runs", run)
     run.refresh_from_db()
     assert run.state == RunState.CANCELLED
+    action = RunAction.objects.get()
+    assert (action.run, action.action, action.actor, action.reason, action.state_before) == (
+        run, RunAction.Action.CANCEL, "admin", REASON, RunState.QUEUED)
+    log = admin_client.get("/moderation/log/?action=cancel-run").content.decode()
+    assert "Run cancelled" in log and REASON in log and f"run #{run.id}" in log
+
+
+def test_a_retry_names_who_asked_and_the_new_run(admin_client: Client) -> None:
+    run = queued_run()
+    services.run_cancel(run_id=run.id, user=User.objects.get(username="admin"), reason=REASON)
+    run_action(admin_client, "retry_runs", run, reason="The author fixed the config.")
+    retry = RunAction.objects.get(action=RunAction.Action.RETRY)
+    assert retry.run == run and retry.new_run.state == RunState.QUEUED
+    assert retry.actor == "admin" and retry.state_before == RunState.CANCELLED
+
+
+def test_a_cancel_without_a_reason_is_refused(admin_client: Client) -> None:
+    run = queued_run()
+    page = run_action(admin_client, "cancel_runs", run, reason="").content.decode()
+    run.refresh_from_db()
+    assert run.state == RunState.QUEUED and "Give the reason" in page
+    assert not RunAction.objects.exists()
+
+
+def test_staff_who_may_only_look_cannot_cancel_runs(client: Client) -> None:
+    viewer = User.objects.create_user("vic", password="pw-vic-123", is_staff=True)
+    viewer.user_permissions.add(Permission.objects.get(codename="view_evaluationrun"))
+    client.force_login(viewer)
+    run = queued_run()
+    assert client.get("/admin/evaluations/evaluationrun/").status_code == 200
+    run_action(client, "cancel_runs", run)
+    run.refresh_from_db()
+    assert run.state == RunState.QUEUED and not RunAction.objects.exists()
+
+
+def test_the_service_refuses_a_cancel_by_a_non_moderator() -> None:
+    run = queued_run()
+    with pytest.raises(PermissionDenied):
+        services.run_cancel(run_id=run.id, user=person("sam"), reason=REASON)
+    run.refresh_from_db()
+    assert run.state == RunState.QUEUED
+
+
+def test_it_rate_limits_wrong_passwords_at_the_admin_sign_in(client: Client, settings) -> None:
+    settings.ACCOUNT_RATE_LIMITS = {"login": "4/m/ip", "login_failed": "10/m/ip,10/5m/key"}
+    User.objects.create_superuser("root", "root@example.org", "pw-root-123")
+    answer = client.post("/admin/login/?next=/admin/", {"username": "root", "password": "x"})
+    assert answer.status_code == 302, "the admin form checks no password itself"
+    sign_in_url = answer["Location"]
+    assert sign_in_url.startswith("/accounts/login/")
+    statuses = [client.post(sign_in_url, {"login": "root", "password": "wrong"}).status_code
+                for _ in range(5)]
+    assert statuses == [200] * 4 + [429]
+    assert "_auth_user_id" not in client.session
+
+
+def test_staff_sign_in_through_the_site_and_reach_the_admin(client: Client) -> None:
+    User.objects.create_superuser("root", "root@example.org", "pw-root-123")
+    redirects = client.get("/admin/", follow=True).redirect_chain
+    sign_in_url = redirects[-1][0]
+    assert sign_in_url.startswith("/accounts/login/")
+    signed_in = client.post(sign_in_url, {"login": "root", "password": "pw-root-123"},
+                            follow=True)
+    assert signed_in.status_code == 200 and signed_in.request["PATH_INFO"] == "/admin/"

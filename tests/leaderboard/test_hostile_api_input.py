@@ -25,6 +25,10 @@ def body(extra: str = "", repo_id: str = "demo-org/tiny") -> str:
     body(', "source_url": "javascript:alert(1)"'),
     b'{"repo_id": "demo-org/tiny", "claims": [{"benchmark": "\xff\xfe", "value": 50}]}',
     body(', "system_prompt": "' + "x" * 6000 + '"'),
+    '{"repo_id": "demo-org/tiny", "commit_sha": "\\u0000", "claims": [{' + CLAIM + '}]}',
+    '{"repo_id": "demo-org/tiny", "commit_sha": "\\ud800", "claims": [{' + CLAIM + '}]}',
+    '{"repo_id": "demo-org/tiny", "commit_sha": "' + "A" * 40 + '", "claims": [{' + CLAIM
+    + '}]}',
     "[" * 5000,
 ])
 def test_it_answers_hostile_claims_with_a_4xx(client: Client, raw: str | bytes) -> None:
@@ -39,3 +43,43 @@ def test_an_oversized_body_is_refused(client: Client, settings) -> None:
     raw = body(', "system_prompt": "' + "x" * (settings.DATA_UPLOAD_MAX_MEMORY_SIZE + 10) + '"')
     response = client.post("/api/v1/claims", raw, content_type="application/json")
     assert 400 <= response.status_code < 500 and not Claim.objects.exists()
+
+
+def test_it_refuses_a_commit_that_is_not_a_full_sha(client: Client) -> None:
+    client.force_login(person("ada", hub="ada", orgs=("demo-org",)))
+    raw = '{"repo_id": "demo-org/tiny", "commit_sha": "main", "claims": [{' + CLAIM + '}]}'
+    response = client.post("/api/v1/claims", raw, content_type="application/json")
+    assert response.status_code == 400 and "40-character SHA" in response.json()["detail"]
+
+
+def correction(claim_id: int, value: int) -> str:
+    return ('{"benchmark": "smoke_arc", "value": ' + str(value) + ', "unit": "percent", '
+            '"shots": 0, "supersedes": ' + str(claim_id) + '}')
+
+
+def test_it_refuses_two_corrections_of_one_claim_in_a_batch(client: Client) -> None:
+    client.force_login(person("ada", hub="ada", orgs=("demo-org",)))
+    first = client.post("/api/v1/claims", body(), content_type="application/json").json()[0]
+    raw = ('{"repo_id": "demo-org/tiny", "claims": [' + correction(first["id"], 60) + ", "
+           + correction(first["id"], 70) + "]}")
+    response = client.post("/api/v1/claims", raw, content_type="application/json")
+    assert response.status_code == 400
+    assert f"Claim #{first['id']} is corrected twice" in response.json()["detail"]
+    assert Claim.objects.count() == 1
+
+
+def test_a_correction_that_loses_a_race_gets_a_400(
+    client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from evaluations.services import claims
+
+    client.force_login(person("ada", hub="ada", orgs=("demo-org",)))
+    first = client.post("/api/v1/claims", body(), content_type="application/json").json()[0]
+    raw = '{"repo_id": "demo-org/tiny", "claims": [' + correction(first["id"], 60) + "]}"
+    assert client.post("/api/v1/claims", raw, content_type="application/json").status_code == 201
+    # The other request checked before this correction committed: its check saw a current claim.
+    monkeypatch.setattr(claims, "_check_supersedes", lambda repo, checked: None)
+    response = client.post("/api/v1/claims", raw.replace("60", "70"),
+                           content_type="application/json")
+    assert response.status_code == 400 and "at the same time" in response.json()["detail"]
+    assert Claim.objects.count() == 2

@@ -88,9 +88,9 @@ def test_a_stale_answer_is_asked_again_and_a_left_org_loses_authorship(
     hub_identity.refresh_if_stale(user)
     latest = authors.hub_membership_current(user)
     assert latest.source == HubMembership.Source.RECHECK and latest.orgs == ["other-lab"]
+    assert user.hub_memberships.count() == 2, "the earlier answer stays on the record"
     assert not authors.is_repo_author(user, "demo-org/tiny")
     assert authors.is_repo_author(user, "other-lab/tiny")
-    assert user.hub_memberships.count() == 2, "the earlier answer stays on the record"
 
 
 def test_a_token_the_hub_no_longer_accepts_ends_authorship(
@@ -114,3 +114,65 @@ def test_an_unreachable_hub_keeps_the_last_answer(client: Client, provider, sett
     settings.HF_OAUTH_SERVER_URL = "http://127.0.0.1:9"  # nothing listens there
     hub_identity.refresh_if_stale(user)
     assert user.hub_memberships.count() == 1 and authors.is_repo_author(user, "demo-org/tiny")
+
+
+def api_token(user: User) -> str:
+    from evaluations.services import tokens
+
+    return tokens.api_token_create(user=user, name="release CI")[1]
+
+
+def post_author_claim(token: str):
+    claim = {"benchmark": "smoke_arc", "value": 80.0, "unit": "percent", "shots": 0}
+    return Client().post("/api/v1/claims", {"repo_id": "demo-org/tiny", "claims": [claim]},
+                         content_type="application/json",
+                         headers={"Authorization": f"Bearer {token}"})
+
+
+@pytest.mark.usefixtures("no_broker")
+def test_it_asks_the_hub_again_before_an_api_author_claim(
+    client: Client, provider, settings
+) -> None:
+    root, _ = provider
+    sign_in(client, "ada", "ada-pw")
+    user = User.objects.get(username="ada")
+    token = api_token(user)
+    add_user(root, "hf_ada_token", "ada", ("other-lab",), password="ada-pw")  # she moved
+    settings.AUTHOR_RECHECK_AFTER = 0
+    answer = post_author_claim(token)
+    assert answer.status_code == 403 and "Only authors of demo-org" in answer.json()["detail"]
+    assert authors.hub_membership_current(user).source == HubMembership.Source.RECHECK
+
+
+@pytest.mark.usefixtures("no_broker")
+def test_it_asks_the_hub_again_before_a_reply_as_the_author(
+    client: Client, provider, settings, flag
+) -> None:
+    from evaluations.models import Comment
+    from evaluations.services import discussions
+
+    root, _ = provider
+    sign_in(client, "ada", "ada-pw")
+    user = User.objects.get(username="ada")
+    assert discussions.comment_role(user=user, flag=flag) == Comment.Role.AUTHOR
+    add_user(root, "hf_ada_token", "ada", ("other-lab",), password="ada-pw")
+    settings.AUTHOR_RECHECK_AFTER = 0
+    comment = discussions.comment_post(flag_id=flag.id, user=user, body="We re-ran it.")
+    assert comment.role == Comment.Role.USER
+
+
+@pytest.mark.usefixtures("no_broker")
+def test_an_unreachable_hub_keeps_the_last_answer_only_for_a_while(
+    client: Client, provider, settings
+) -> None:
+    sign_in(client, "ada", "ada-pw")
+    user = User.objects.get(username="ada")
+    token = api_token(user)
+    settings.HF_OAUTH_SERVER_URL = "http://127.0.0.1:9"  # nothing listens there
+    settings.AUTHOR_RECHECK_AFTER, settings.AUTHOR_HUB_OUTAGE_GRACE = 0, 3600
+    assert authors.is_repo_author(user, "demo-org/tiny"), "within the grace: the last answer"
+    settings.AUTHOR_HUB_OUTAGE_GRACE = 0
+    answer = post_author_claim(token)
+    assert answer.status_code == 403 and "sign in with Hugging Face again" in answer.json()[
+        "detail"]
+    assert user.hub_memberships.count() == 1, "nothing new was learnt from the hub"

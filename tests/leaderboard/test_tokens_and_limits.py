@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
 
 import pytest
@@ -97,15 +98,24 @@ def test_submissions_past_the_weekly_limit_get_429_then_reset(
     assert submit(client, "demo-org/c").status_code == 302
 
 
-def test_an_organisations_weekly_limit_counts_everyones_submissions(
+def test_an_organisations_weekly_limit_counts_its_authors_submissions(
     client: Client, settings
 ) -> None:
     settings.RATE_LIMIT_SUBMISSIONS_PER_ORG_WEEK = 1
-    client.force_login(person("sam"))
+    client.force_login(person("ada", hub="ada", orgs=("demo-org",)))
     assert submit(client, "demo-org/a").status_code == 302
-    client.force_login(person("otto"))
-    assert submit(client, "demo-org/b").status_code == 429
+    client.force_login(person("bea", hub="bea", orgs=("demo-org",)))
+    response = submit(client, "demo-org/b")
+    assert response.status_code == 429 and "repos by its authors" in response.content.decode()
     assert submit(client, "other-lab/b").status_code == 302
+
+
+def test_outsiders_cannot_use_up_an_organisations_quota(client: Client, settings) -> None:
+    settings.RATE_LIMIT_SUBMISSIONS_PER_ORG_WEEK = 1
+    client.force_login(person("sam"))
+    assert [submit(client, f"demo-org/m{i}").status_code for i in range(2)] == [302] * 2
+    client.force_login(person("ada", hub="ada", orgs=("demo-org",)))
+    assert submit(client, "demo-org/mine").status_code == 302
 
 
 def test_the_allow_list_lifts_the_limits(client: Client, settings) -> None:
@@ -113,6 +123,35 @@ def test_the_allow_list_lifts_the_limits(client: Client, settings) -> None:
     settings.RATE_LIMIT_ALLOW_LIST = ["trusted-evaluator"]
     client.force_login(person("sam", hub="trusted-evaluator"))
     assert [submit(client, f"demo-org/m{i}").status_code for i in range(3)] == [302] * 3
+
+
+def test_a_local_account_named_like_an_allow_listed_hub_account_is_limited(
+    client: Client, settings
+) -> None:
+    settings.RATE_LIMIT_SUBMISSIONS_PER_USER_WEEK = 1
+    settings.RATE_LIMIT_ALLOW_LIST = ["trusted-evaluator", "demo-org"]
+    client.force_login(person("trusted-evaluator"))  # e-mail and password, no hub sign-in
+    assert [submit(client, f"demo-org/m{i}").status_code for i in range(2)] == [302, 429]
+    client.force_login(person("demo-org"))
+    assert [submit(client, f"demo-org/n{i}").status_code for i in range(2)] == [302, 429]
+
+
+def test_the_allow_list_names_local_accounts_explicitly(client: Client, settings) -> None:
+    settings.RATE_LIMIT_SUBMISSIONS_PER_USER_WEEK = 1
+    settings.RATE_LIMIT_ALLOW_LIST = ["user:ci-bot"]
+    client.force_login(person("ci-bot"))
+    assert [submit(client, f"demo-org/m{i}").status_code for i in range(3)] == [302] * 3
+
+
+def test_an_allow_listed_org_lifts_its_authors_limits_not_outsiders(
+    client: Client, settings
+) -> None:
+    settings.RATE_LIMIT_SUBMISSIONS_PER_USER_WEEK = 1
+    settings.RATE_LIMIT_ALLOW_LIST = ["demo-org"]
+    client.force_login(person("ada", hub="ada", orgs=("demo-org",)))
+    assert [submit(client, f"demo-org/m{i}").status_code for i in range(3)] == [302] * 3
+    client.force_login(person("otto", hub="otto", orgs=("other-lab",)))
+    assert [submit(client, f"demo-org/n{i}").status_code for i in range(2)] == [302, 429]
 
 
 def test_claims_past_the_daily_limit_get_429_with_retry_after(
@@ -145,3 +184,62 @@ def test_failed_sign_ins_lock_the_account_for_a_while(client: Client, settings) 
     page = client.post("/accounts/login/", {"login": "mona", "password": "pw-mona-123"})
     assert "Too many failed login attempts" in page.content.decode()
     assert "_auth_user_id" not in client.session
+
+
+@pytest.mark.django_db(transaction=True)
+def test_parallel_submissions_cannot_both_slip_under_the_limit(settings) -> None:
+    """Sam's second submission starts while his first is counted and inserted but not yet
+    committed: it waits for the first to commit, counts it and is refused."""
+    import threading
+
+    from django.db import connection, transaction
+
+    from evaluations.services import submission_submit
+    from evaluations.services.limits import RateLimited
+
+    settings.RATE_LIMIT_SUBMISSIONS_PER_USER_WEEK = 1
+    sam = person("sam")
+    first_inserted, outcomes = threading.Event(), []
+
+    def first() -> None:
+        with transaction.atomic():
+            submission_submit(user=sam, claims=[], repo_id="demo-org/a", suite="smoke")
+            first_inserted.set()
+            threading.Event().wait(0.5)  # still uncommitted while the second one counts
+        connection.close()
+
+    def second() -> None:
+        first_inserted.wait(10)
+        try:
+            submission_submit(user=sam, claims=[], repo_id="demo-org/b", suite="smoke")
+            outcomes.append("accepted")
+        except RateLimited:
+            outcomes.append("refused")
+        connection.close()
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(20)
+    assert outcomes == ["refused"] and Submission.objects.count() == 1
+
+
+@pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="the shared cache needs REDIS_URL")
+def test_sign_in_limits_hold_across_web_processes(
+    client: Client, settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from django.core.cache import caches
+    from django.core.cache.backends import locmem
+
+    settings.ACCOUNT_RATE_LIMITS = {"login": "4/m/ip", "login_failed": "10/m/ip,10/5m/key"}
+    person("mona")
+    for _ in range(4):
+        client.post("/accounts/login/", {"login": "mona", "password": "wrong"})
+    # The next attempt reaches another gunicorn worker: its memory caches start empty.
+    monkeypatch.setattr(locmem, "_caches", {})
+    monkeypatch.setattr(locmem, "_locks", {})
+    for alias in settings.CACHES:
+        del caches[alias]
+    response = client.post("/accounts/login/", {"login": "mona", "password": "wrong"})
+    assert response.status_code == 429
