@@ -27,6 +27,7 @@ from evaluations.models import ModelRepo
 
 User = AbstractBaseUser | AnonymousUser
 MembershipRefresher = Callable[[User], None]
+LOCAL_ACCOUNT_MARK = "(local account)"  # after the name of a user the hub never vouched for
 _refresher: MembershipRefresher | None = None
 
 
@@ -117,9 +118,13 @@ def require_repo_author(user: User, repo: ModelRepo | str) -> None:
 
 
 def hub_name(user: User) -> str:
-    """How the site names a user on claims and comments: the hub account if known."""
+    """How the site names a user on claims: the hub account the hub vouched for (through the
+    Hugging Face sign-in), else the local user name marked as local, so that a password
+    account named like a hub organisation cannot pass for it ("reported by meta-llama")."""
     membership = hub_membership_current(user)
-    return membership.hub_username if membership else user.get_username()
+    if membership is not None:
+        return membership.hub_username
+    return f"{user.get_username()} {LOCAL_ACCOUNT_MARK}"
 
 
 def repo_authors(repo: ModelRepo | str) -> list[AbstractBaseUser]:
