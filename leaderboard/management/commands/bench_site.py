@@ -13,7 +13,9 @@ of the rankings in any sort order, drawn at random for each request.
 ``--think-ms`` gives the clients a pause between requests (an open, browsing load, as locust
 users have); without it they send back to back (a closed loop that measures saturation: with
 50 clients, latency is then 50 ÷ throughput by Little's law). ``--save`` writes the figures
-as JSON; ``--compare`` prints each row's p95 as a ratio to a saved run's.
+as JSON; ``--compare`` prints each row's p95 as a ratio to a saved run's. Each row starts
+after a few untimed requests (every worker connected and warm), and with a think time the
+clients arrive spread over one pause rather than in the same millisecond.
 """
 
 from __future__ import annotations
@@ -77,6 +79,7 @@ class Command(BaseCommand):
                               f"{options['think_ms']:g} ms")
             self.stdout.write(_header(earlier))
             for name, paths in _pages().items():
+                _warm_up(paths, options["workers"])
                 latencies, errors, elapsed = _drive(paths, options["clients"],
                                                     options["seconds"], think)
                 row = _figures(latencies, errors, elapsed)
@@ -147,6 +150,26 @@ def _get(path: str) -> int:
         connection.close()
 
 
+def _warm_up(paths: Paths, workers: int) -> None:
+    """A few untimed requests first, so that each gunicorn worker has opened its database
+    connection, compiled its templates and (for one address) cached the page: what a server
+    that has been up for a minute has done, not what the load measures."""
+    draw = random.Random(-1)  # noqa: S311 - addresses, not secrets
+    threads = [threading.Thread(target=_get_quietly, args=(paths(draw),))
+               for _ in range(4 * workers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+
+def _get_quietly(path: str) -> None:
+    try:
+        _get(path)
+    except OSError:
+        pass  # the timed requests count errors; a warm-up one need not
+
+
 def _drive(paths: Paths, clients: int, seconds: float,
            think: float = 0.0) -> tuple[list[float], int, float]:
     """Bounded in time and count: each client loops until the deadline, then stops. Only
@@ -159,6 +182,8 @@ def _drive(paths: Paths, clients: int, seconds: float,
 
     def client(seed: int) -> None:
         draw = random.Random(seed)  # noqa: S311 - addresses and pauses, not secrets
+        if think:  # visitors arrive spread over a pause, not all in the same millisecond
+            time.sleep(draw.uniform(0, think))
         while time.perf_counter() < deadline:
             path = paths(draw)
             began = time.perf_counter()
