@@ -14,12 +14,21 @@ from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import urlencode
 
-from django.db.models import F, FloatField, QuerySet, Window
+from django.core.cache import cache
+from django.db.models import F, FloatField, QuerySet
 from django.db.models.fields.json import KT
-from django.db.models.functions import Cast, Lower, RowNumber
+from django.db.models.functions import Cast, Lower
 
 from evaluations.catalogue import BENCHMARKS, SUITES, Benchmark, suite_benchmarks
-from evaluations.models import EvaluationRun, ModelRepo, Precision, RankingEntry, Revision, Score
+from evaluations.models import (
+    EvaluationRun,
+    GenerationBump,
+    ModelRepo,
+    Precision,
+    RankingEntry,
+    Revision,
+    Score,
+)
 from evaluations.services.read_models import (  # noqa: F401 - shared names, read from here too
     ANY_PRECISION,
     SEVERITIES,
@@ -29,6 +38,7 @@ from evaluations.services.read_models import (  # noqa: F401 - shared names, rea
 
 SORT_AVERAGE, SORT_NAME, SORT_PARAMS = "average", "name", "params"
 DEFAULT_PER_PAGE, MAX_PER_PAGE = 50, 100
+STANDINGS_SECONDS = 300  # only bounds how long old generations' standings stay stored
 UNPAGED = 10**9  # every row on one "page": the API and CSV do their own paging
 Z_95 = 1.959963984540054  # two-sided 95 % normal quantile
 BILLION = 1_000_000_000
@@ -239,11 +249,11 @@ class RankingPage:
 def rankings(query: RankingQuery) -> RankingPage:
     """One page of the read table, filtered, sorted and sliced in SQL; then that page's runs
     and scores. The same few queries at any number of models."""
-    entries = _entries(query)
-    total = entries.count()
+    places = standings(query)
+    total = len(places)
     num_pages = max(1, math.ceil(total / query.per_page))
     page = min(query.page, num_pages)
-    rows = _ranked_slice(entries, query, (page - 1) * query.per_page, query.per_page)
+    rows = _ranked_slice(query, places, (page - 1) * query.per_page, query.per_page)
     return RankingPage(query=query, benchmarks=suite_benchmarks(query.suite), rows=rows,
                        total=total, page=page, num_pages=num_pages,
                        any_tied=any(row.tied for row in rows))
@@ -252,8 +262,33 @@ def rankings(query: RankingQuery) -> RankingPage:
 def ranked_slice(query: RankingQuery, *, offset: int, limit: int) -> tuple[list[RankedRow], int]:
     """Rows ``offset`` to ``offset + limit`` in the query's order, and how many there are
     (the API's limit/offset pages)."""
-    entries = _entries(query)
-    return _ranked_slice(entries, query, offset, limit), entries.count()
+    places = standings(query)
+    return _ranked_slice(query, places, offset, limit), len(places)
+
+
+Places = dict[int, tuple[int, bool]]  # entry id → (rank, whether the rank is shared)
+
+
+def standings(query: RankingQuery, *, fresh: bool = False) -> Places:
+    """Where each entry the query's filters keep stands: its rank by average and whether it
+    shares it. The ranks depend on the filters alone, not on the sort or the page, and change
+    only when the site's generation moves; so they are worked out once per generation and set
+    of filters (one read of every kept row's average) and shared, through the cache, by every
+    page and sort order, instead of a window over all rows on every request."""
+    filters = replace(query, sort=SORT_AVERAGE, order="desc", page=1, per_page=DEFAULT_PER_PAGE)
+    key = f"standings:{_generation()}:{filters.url()}"
+    places: Places | None = None if fresh else cache.get(key)
+    if places is None:
+        rows = list(_entries(query).order_by(*_RANK_ORDER)
+                    .values_list("id", "average", "average_stderr"))
+        groups = _tie_groups([(average, stderr) for _, average, stderr in rows])
+        places = {entry_id: group for (entry_id, _, _), group in zip(rows, groups, strict=True)}
+        cache.set(key, places, timeout=STANDINGS_SECONDS)
+    return places
+
+
+def _generation() -> int:
+    return GenerationBump.objects.order_by("-id").values_list("id", flat=True).first() or 0
 
 
 def all_rows(suite: str, *, hide_flagged: bool = False) -> list[RankedRow]:
@@ -265,17 +300,14 @@ def all_rows(suite: str, *, hide_flagged: bool = False) -> list[RankedRow]:
 
 def ranked_entries(query: RankingQuery) -> Iterator[tuple[int, bool, RankingEntry]]:
     """Every entry the query keeps, in its order, with its rank and whether the rank is
-    shared: the whole list read once, no runs' score rows loaded (the CSV download). Ranks are the
-    page's: positions by average among the filtered rows, tied as ``_tie_groups`` says."""
-    entries = _entries(query)
-    groups = _tie_groups(list(entries.order_by(*_RANK_ORDER)
-                              .values_list("average", "average_stderr")))
-    best_first = query.sort == SORT_AVERAGE and query.descending
-    ranked = entries if best_first else entries.annotate(
-        position=Window(RowNumber(), order_by=list(_RANK_ORDER)))
-    ordered = ranked.select_related("run__revision").order_by(*_order(query))
-    for index, entry in enumerate(ordered.iterator(2000), start=1):
-        rank, tied = groups[(index if best_first else entry.position) - 1]
+    shared: the whole list read once, no runs' score rows loaded (the CSV download). Ranks are
+    the page's (``standings``)."""
+    places = standings(query)
+    ordered = _entries(query).select_related("run__revision").order_by(*_order(query))
+    for entry in ordered.iterator(2000):
+        if entry.id not in places:  # the table moved under a cached standing
+            places = standings(query, fresh=True)
+        rank, tied = places[entry.id]
         yield rank, tied, entry
 
 
@@ -323,33 +355,19 @@ def _order(query: RankingQuery) -> list[Any]:
     return [column, by_name, "hub_id"]
 
 
-def _ranked_slice(entries: QuerySet[RankingEntry], query: RankingQuery, offset: int,
+def _ranked_slice(query: RankingQuery, places: Places, offset: int,
                   limit: int) -> list[RankedRow]:
-    best_first = query.sort == SORT_AVERAGE and query.descending
-    ranked = entries
-    if not best_first:  # the rank is the position by average among the filtered rows
-        ranked = entries.annotate(position=Window(RowNumber(), order_by=list(_RANK_ORDER)))
     # The page's ids first, from the table and its indexes alone; then those rows with their
     # runs (joining first would join every filtered row before the LIMIT).
-    page = list(ranked.order_by(*_order(query))
-                .values_list("id", "position" if not best_first else "id")[offset:offset + limit])
-    if not page:
+    ids = list(_entries(query).order_by(*_order(query))
+               .values_list("id", flat=True)[offset:offset + limit])
+    if not ids:
         return []
+    if any(entry_id not in places for entry_id in ids):
+        places = standings(query, fresh=True)  # the table moved under a cached standing
     loaded = RankingEntry.objects.select_related("run__submission__repo", "run__revision") \
-        .prefetch_related("run__scores").in_bulk([entry_id for entry_id, _ in page])
-    shown = [loaded[entry_id] for entry_id, _ in page]
-    positions = ([offset + index for index in range(1, len(page) + 1)] if best_first
-                 else [position for _, position in page])
-    # Ties chain from the top: the averages down to the lowest shown row (and one more, which
-    # may join its group) settle every shown row's group.
-    intervals = list(entries.order_by(*_RANK_ORDER).values_list("average", "average_stderr")
-                     [:max(positions) + 1])
-    groups = _tie_groups(intervals)
-    rows = []
-    for entry, position in zip(shown, positions, strict=True):
-        rank, tied = groups[position - 1]
-        rows.append(_row(entry, rank, tied))
-    return rows
+        .prefetch_related("run__scores").in_bulk(ids)
+    return [_row(loaded[entry_id], *places[entry_id]) for entry_id in ids]
 
 
 def _row(entry: RankingEntry, rank: int, tied: bool) -> RankedRow:

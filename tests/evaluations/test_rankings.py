@@ -93,6 +93,10 @@ def names(page: rankings.RankingPage) -> list[str]:
     return [row.repo.hub_id.removeprefix("demo-org/") for row in page.rows]
 
 
+def ranked(page: rankings.RankingPage) -> list[tuple[str, int]]:
+    return list(zip(names(page), [row.rank for row in page.rows], strict=True))
+
+
 pytestmark = pytest.mark.usefixtures("no_broker")
 
 
@@ -255,6 +259,28 @@ def test_a_recorded_run_and_a_claim_move_the_rankings_without_a_rebuild() -> Non
     finished_run("demo-org/alpha", sha="e" * 40, value=0.95)  # a new commit settles it
     row = rankings.rankings(RankingQuery(suite="smoke")).rows[0]
     assert not row.flagged and row.verdict == "not contradicted"
+
+
+@pytest.mark.django_db
+def test_ranks_follow_a_new_run_at_once_in_any_sort() -> None:
+    model("alpha", 0.3)
+    model("beta", 0.6)
+    by_name = RankingQuery(suite="smoke", sort="name", order="asc")
+    assert ranked(rankings.rankings(by_name)) == [
+        ("alpha", 2), ("beta", 1)]
+    model("gamma", 0.95)  # the standings above were stored; a recorded run moves them on
+    assert ranked(rankings.rankings(by_name)) == [
+        ("alpha", 3), ("beta", 2), ("gamma", 1)]
+
+
+@pytest.mark.django_db
+def test_a_row_the_stored_standings_miss_is_ranked_afresh(monkeypatch: Any) -> None:
+    monkeypatch.setattr(rankings, "_generation", lambda: 7)  # as if a bump were not seen yet
+    model("alpha", 0.3)
+    assert [r.rank for r in rankings.rankings(RankingQuery(suite="smoke")).rows] == [1]
+    model("beta", 0.6)
+    page = rankings.rankings(RankingQuery(suite="smoke", sort="name", order="asc"))
+    assert ranked(page) == [("alpha", 2), ("beta", 1)]
 
 
 @pytest.mark.django_db

@@ -187,7 +187,8 @@ def test_the_number_of_queries_does_not_grow_with_the_models(client: Client) -> 
     few = _queries(client, url)
     add(3, 15)
     assert _queries(client, url) == few
-    assert _queries(client, "/?suite=smoke&per_page=5&page=2") == few
+    # Same filters, another page: the standings of the call before serve it (one read fewer).
+    assert _queries(client, "/?suite=smoke&per_page=5&page=2") <= few
     assert few <= 10
 
 
