@@ -312,10 +312,16 @@ def ranked_entries(query: RankingQuery) -> Iterator[tuple[int, bool, RankingEntr
 
 
 def licence_choices(suite: str) -> list[str]:
-    """The licences of the commits ranked in the suite, for the filter's options."""
-    entries = RankingEntry.objects.filter(suite=suite, precision_scope=ANY_PRECISION)
-    licences = entries.exclude(licence="").values_list("licence", flat=True).distinct()
-    return sorted(licences, key=str.lower)
+    """The licences of the commits ranked in the suite, for the filter's options (a scan of
+    the suite's entries, so kept for the generation like the standings)."""
+    key = f"licences:{_generation()}:{suite}"
+    licences: list[str] | None = cache.get(key)
+    if licences is None:
+        entries = RankingEntry.objects.filter(suite=suite, precision_scope=ANY_PRECISION)
+        found = entries.exclude(licence="").values_list("licence", flat=True).distinct()
+        licences = sorted(found, key=str.lower)
+        cache.set(key, licences, timeout=STANDINGS_SECONDS)
+    return licences
 
 
 _RANK_ORDER = (F("average").desc(), "hub_id")
