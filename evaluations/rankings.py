@@ -27,7 +27,6 @@ from evaluations.models import (
     Precision,
     RankingEntry,
     Revision,
-    Score,
 )
 from evaluations.services.read_models import (  # noqa: F401 - shared names, read from here too
     ANY_PRECISION,
@@ -180,13 +179,22 @@ def _flag(params: Mapping[str, str], name: str) -> bool:
 # --- The rows ----------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class ShownScore:
+    """A measured score as the read table keeps it: enough for a cell, without its row."""
+
+    benchmark: str
+    value: float  # raw fraction
+    stderr: float | None
+
+
 @dataclass
 class RankedRow:
     """One model: its latest full run of the suite, measured scores, and where it stands."""
 
     repo: ModelRepo
     run: EvaluationRun
-    scores: dict[str, Score]
+    scores: dict[str, ShownScore]  # the run's scores, from the read table
     average: float  # normalised above the random baseline, 0–100
     raw_average: float  # the mean of the raw fractions, for the tooltip
     average_stderr: float  # of ``average``, in normalised points
@@ -372,14 +380,16 @@ def _ranked_slice(query: RankingQuery, places: Places, offset: int,
     if any(entry_id not in places for entry_id in ids):
         places = standings(query, fresh=True)  # the table moved under a cached standing
     loaded = RankingEntry.objects.select_related("run__submission__repo", "run__revision") \
-        .prefetch_related("run__scores").in_bulk(ids)
+        .in_bulk(ids)
     return [_row(loaded[entry_id], *places[entry_id]) for entry_id in ids]
 
 
 def _row(entry: RankingEntry, rank: int, tied: bool) -> RankedRow:
     run = entry.run
     return RankedRow(
-        repo=run.submission.repo, run=run, scores={s.benchmark: s for s in run.scores.all()},
+        repo=run.submission.repo, run=run,
+        scores={key: ShownScore(key, score["value"], score["stderr"])
+                for key, score in entry.scores.items()},
         average=entry.average, raw_average=entry.raw_average,
         average_stderr=entry.average_stderr, rank=rank, tie_group=rank, tied=tied,
         flagged=entry.flagged, severity=entry.severity, not_comparable=entry.not_comparable,
