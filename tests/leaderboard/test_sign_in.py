@@ -69,6 +69,18 @@ def test_it_signs_an_author_in_with_hugging_face(client: Client, provider) -> No
     assert "Hub account <strong>ada</strong>" in page and "demo-org" in page
 
 
+def signed_in_ada(client: Client) -> User:
+    """Ada, signed in through the stand-in hub as a member of demo-org."""
+    sign_in(client, "ada", "ada-pw")
+    return User.objects.get(username="ada")
+
+
+def ada_moves_to_other_lab(provider) -> None:
+    """The hub now says Ada belongs to other-lab only (the site learns it when it asks)."""
+    root, _ = provider
+    add_user(root, "hf_ada_token", "ada", ("other-lab",), password="ada-pw")
+
+
 def test_a_wrong_password_signs_nobody_in(client: Client, provider) -> None:
     answer = sign_in(client, "ada", "not-her-password")
     assert answer.status_code == 401 and "Wrong username or password" in answer.text
@@ -78,10 +90,8 @@ def test_a_wrong_password_signs_nobody_in(client: Client, provider) -> None:
 def test_a_stale_answer_is_asked_again_and_a_left_org_loses_authorship(
     client: Client, provider, settings
 ) -> None:
-    root, _ = provider
-    sign_in(client, "ada", "ada-pw")
-    user = User.objects.get(username="ada")
-    add_user(root, "hf_ada_token", "ada", ("other-lab",), password="ada-pw")  # she moved
+    user = signed_in_ada(client)
+    ada_moves_to_other_lab(provider)
     hub_identity.refresh_if_stale(user)
     assert authors.is_repo_author(user, "demo-org/tiny"), "still fresh: not asked again"
     settings.AUTHOR_RECHECK_AFTER = 0
@@ -133,11 +143,9 @@ def post_author_claim(token: str):
 def test_it_asks_the_hub_again_before_an_api_author_claim(
     client: Client, provider, settings
 ) -> None:
-    root, _ = provider
-    sign_in(client, "ada", "ada-pw")
-    user = User.objects.get(username="ada")
+    user = signed_in_ada(client)
     token = api_token(user)
-    add_user(root, "hf_ada_token", "ada", ("other-lab",), password="ada-pw")  # she moved
+    ada_moves_to_other_lab(provider)
     settings.AUTHOR_RECHECK_AFTER = 0
     answer = post_author_claim(token)
     assert answer.status_code == 403 and "Only authors of demo-org" in answer.json()["detail"]
@@ -151,11 +159,9 @@ def test_it_asks_the_hub_again_before_a_reply_as_the_author(
     from evaluations.models import Comment
     from evaluations.services import discussions
 
-    root, _ = provider
-    sign_in(client, "ada", "ada-pw")
-    user = User.objects.get(username="ada")
+    user = signed_in_ada(client)
     assert discussions.comment_role(user=user, flag=flag) == Comment.Role.AUTHOR
-    add_user(root, "hf_ada_token", "ada", ("other-lab",), password="ada-pw")
+    ada_moves_to_other_lab(provider)
     settings.AUTHOR_RECHECK_AFTER = 0
     comment = discussions.comment_post(flag_id=flag.id, user=user, body="We re-ran it.")
     assert comment.role == Comment.Role.USER
