@@ -3,6 +3,8 @@
 Measurements are never updated in place: a new run is a new row, and a run's scores are
 written once, when it is recorded. What a page shows as "current" is derived from them.
 State changes go through ``evaluations.services``; nothing here has business logic.
+On PostgreSQL the append-only tables (scores, artifacts, claims, flags and the rows that record
+decisions) refuse UPDATE and DELETE themselves: see migration 0011 for the list and why.
 """
 
 from __future__ import annotations

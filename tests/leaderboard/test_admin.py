@@ -3,12 +3,28 @@
 from __future__ import annotations
 
 import pytest
+from django.contrib import admin
 from django.contrib.auth.models import Permission, User
 from django.core.exceptions import PermissionDenied
-from django.test import Client
+from django.db import models
+from django.test import Client, RequestFactory
 
 from evaluations import dispatch, services
-from evaluations.models import EvaluationRun, RunAction, RunState
+from evaluations.account_models import HubMembership
+from evaluations.models import (
+    Claim,
+    Comment,
+    EvaluationRun,
+    Flag,
+    FlagAction,
+    FlagEvent,
+    ModelRepo,
+    RepoDecision,
+    RunAction,
+    RunArtifact,
+    RunState,
+    Score,
+)
 from tests.factories import finished_run, person, queued_run
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_broker")]
@@ -36,6 +52,38 @@ def test_a_score_cannot_be_edited_or_deleted(admin_client: Client) -> None:
     page = admin_client.get(f"/admin/evaluations/score/{score.id}/change/")
     assert page.status_code == 200 and b'name="value"' not in page.content
     assert admin_client.post(f"/admin/evaluations/score/{score.id}/delete/").status_code == 403
+
+
+# The rows the database refuses to change (migration 0011), and the repos they hang from.
+NEVER_DELETED_IN_ADMIN = [Score, RunArtifact, Claim, Flag, FlagEvent, FlagAction, RunAction,
+                          Comment, ModelRepo]
+NOT_IN_ADMIN = [RepoDecision, HubMembership]
+
+
+@pytest.mark.parametrize("model", NEVER_DELETED_IN_ADMIN, ids=lambda model: model.__name__)
+def test_it_offers_no_way_to_change_or_delete_rows_that_stay_on_the_record(
+        model: type[models.Model]) -> None:
+    # Offering it would only lead an admin to the database's refusal, an error page.
+    request = RequestFactory().get("/admin/")
+    request.user = User.objects.create_superuser("admin", "admin@example.org", "pw")
+    model_admin = admin.site._registry[model]
+    assert not model_admin.has_delete_permission(request)
+    assert not model_admin.has_change_permission(request)
+    assert "delete_selected" not in model_admin.get_actions(request)
+
+
+@pytest.mark.parametrize("model", NOT_IN_ADMIN, ids=lambda model: model.__name__)
+def test_append_only_rows_outside_the_admin_stay_outside(model: type[models.Model]) -> None:
+    # Registering one is fine, as a ReadOnlyAdmin: then move it to the list above.
+    assert not admin.site.is_registered(model)
+
+
+def test_deleting_a_user_the_hub_vouched_for_is_refused_with_a_page_not_an_error(
+        admin_client: Client) -> None:
+    ada = person("ada", hub="ada", orgs=("demo-org",))
+    page = admin_client.post(f"/admin/auth/user/{ada.id}/delete/", {"post": "yes"})
+    assert page.status_code == 200 and b"protected related objects" in page.content
+    assert User.objects.filter(id=ada.id).exists() and HubMembership.objects.filter(user=ada)
 
 
 REASON = "Submitted by mistake, says the author."
