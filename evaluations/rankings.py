@@ -295,6 +295,19 @@ def standings(query: RankingQuery, *, fresh: bool = False) -> Places:
     return places
 
 
+def ordering(query: RankingQuery, *, fresh: bool = False) -> list[int]:
+    """The ids of the entries the filters keep, in the asked sort order. Sorting every kept
+    row (by a benchmark's value, say) is most of a deep page's cost, and the order moves only
+    with the generation: kept per generation, filters and sort, every page is a slice."""
+    order = replace(query, page=1, per_page=DEFAULT_PER_PAGE)
+    key = f"ordering:{_generation()}:{order.url()}"
+    ids: list[int] | None = None if fresh else cache.get(key)
+    if ids is None:
+        ids = list(_entries(query).order_by(*_order(query)).values_list("id", flat=True))
+        cache.set(key, ids, timeout=STANDINGS_SECONDS)
+    return ids
+
+
 def _generation() -> int:
     return GenerationBump.objects.order_by("-id").values_list("id", flat=True).first() or 0
 
@@ -371,17 +384,20 @@ def _order(query: RankingQuery) -> list[Any]:
 
 def _ranked_slice(query: RankingQuery, places: Places, offset: int,
                   limit: int) -> list[RankedRow]:
-    # The page's ids first, from the table and its indexes alone; then those rows with their
-    # runs (joining first would join every filtered row before the LIMIT).
-    ids = list(_entries(query).order_by(*_order(query))
-               .values_list("id", flat=True)[offset:offset + limit])
-    if not ids:
-        return []
-    if any(entry_id not in places for entry_id in ids):
-        places = standings(query, fresh=True)  # the table moved under a cached standing
-    loaded = RankingEntry.objects.select_related("run__submission__repo", "run__revision") \
-        .in_bulk(ids)
+    # The page's ids first, a slice of the stored order; then only those rows with their runs.
+    ids = ordering(query)[offset:offset + limit]
+    loaded = _load(ids)
+    if len(loaded) < len(ids) or any(entry_id not in places for entry_id in ids):
+        # The table moved after the generation was read: read it all again, unstored.
+        places = standings(query, fresh=True)
+        ids = ordering(query, fresh=True)[offset:offset + limit]
+        loaded = _load(ids)
     return [_row(loaded[entry_id], *places[entry_id]) for entry_id in ids]
+
+
+def _load(ids: list[int]) -> dict[int, RankingEntry]:
+    return RankingEntry.objects.select_related("run__submission__repo", "run__revision") \
+        .in_bulk(ids)
 
 
 def _row(entry: RankingEntry, rank: int, tied: bool) -> RankedRow:
