@@ -26,7 +26,6 @@ from evaluations.services.limits import RateLimited
 from evaluations.services.read_models import VERDICTS
 from evaluations.storage import artifact_path
 from leaderboard import charts as charts_module
-from leaderboard import hub_identity
 from leaderboard.errors import too_many_requests
 from leaderboard.forms import SubmissionForm, claim_forms
 from leaderboard.page_cache import cached_page
@@ -87,7 +86,6 @@ def submit(request: HttpRequest) -> HttpResponse:
 
 
 def _submit(request: HttpRequest, cleaned: dict, claims: list) -> services.SubmissionOutcome:
-    hub_identity.refresh_if_stale(request.user)  # author or not is decided on a fresh answer
     inputs = [claim.to_input() for claim in claims]
     return services.submission_submit(
         user=request.user,
