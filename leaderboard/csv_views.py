@@ -22,7 +22,8 @@ FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 EVIDENCE_COLUMNS = (
     "claim_id", "benchmark", "label", "setting", "claimed", "typed_value", "source",
     "source_url", "measured", "stderr", "gap", "z", "p_holm", "q", "tolerance", "verdict",
-    "severity", "explanation", "run_id",
+    "severity", "explanation", "run_id", "flag_id", "flagged", "decision", "decided_by",
+    "decided_at", "decision_reason", "decision_predates_evidence",
 )
 
 
@@ -100,7 +101,10 @@ def claim_setting(claim: Claim) -> str:
 
 
 def evidence_row(row: selectors.ClaimEvidence) -> list[object]:
-    claim, judgement, score = row.claim, row.judgement, row.score
+    """A claim's row; with the moderator's decision on its flag, as the API's evidence has it
+    (``flagged`` is whether the flag stands once the decision is counted)."""
+    claim, judgement, score, review = row.claim, row.judgement, row.score, row.review
+    decision = review.decision if review else None
     return [
         claim.id, claim.benchmark, claim.label, claim_setting(claim), claim.value,
         claim.typed_value, claim.source, claim.source_url,
@@ -111,11 +115,15 @@ def evidence_row(row: selectors.ClaimEvidence) -> list[object]:
         judgement.severity if judgement else None,
         judgement.explanation if judgement else row.not_comparable_reason,
         score.run_id if score else None,
+        review.flag_id if review else None, row.flagged,
+        decision.state if decision else None, decision.actor if decision else None,
+        decision.created_at.isoformat() if decision else None,
+        decision.reason if decision else None, bool(review and review.stale),
     ]
 
 
 def evidence_csv(repo: ModelRepo) -> HttpResponse:
     """Every current claim of the repo beside its measurement and verdict."""
-    rows = [evidence_row(row) for row in selectors.claim_evidence(repo.id)]
+    rows = [evidence_row(row) for row in selectors.claim_evidence_reviewed(repo.id)]
     filename = "evidence-" + repo.hub_id.replace("/", "--") + ".csv"
     return csv_response(filename, EVIDENCE_COLUMNS, rows)

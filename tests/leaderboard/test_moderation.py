@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import csv
+import io
+
 import pytest
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
@@ -249,6 +252,22 @@ def test_it_gives_the_decision_in_the_api_beside_the_verdict(moderator: User, fl
     assert (row["flagged"], row["decision"], row["decided_by"], row["decision_reason"]) == (
         False, "dismissed", "mona", REASON)
     assert row["decided_at"] and not row["decision_predates_evidence"]
+
+
+def test_the_evidence_csv_carries_the_decision_too(moderator: User, flag: Flag) -> None:
+    def evidence() -> dict[str, str]:
+        response = Client().get("/api/v1/models/demo-org/tiny/evidence.csv")
+        [row] = csv.DictReader(io.StringIO(response.content.decode()))
+        return row
+
+    before = evidence()
+    assert (before["flag_id"], before["flagged"], before["decision"]) == (
+        str(flag.id), "True", "")
+    moderation.flag_moderate(flag_id=flag.id, user=moderator, action="dismiss", reason=REASON)
+    after = evidence()
+    assert (after["verdict"], after["flagged"], after["decision"], after["decided_by"]) == (
+        "contradicted", "False", "dismissed", "mona")
+    assert after["decision_reason"] == REASON and after["decision_predates_evidence"] == "False"
 
 
 def test_the_page_the_api_and_the_rankings_agree_on_a_confirmed_flag(moderator: User,
