@@ -7,7 +7,7 @@ from typing import Any
 
 from django import template
 from django.urls import reverse
-from django.utils.html import format_html
+from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
 register = template.Library()
@@ -74,20 +74,21 @@ def zscore(z: float | None) -> str:
 @register.simple_tag
 def score_cell(score: Any) -> SafeString:
     """A measured score in points with its standard error, raw values in the tooltip; "–"
-    when there is none. A tag rather than a partial: the rankings show hundreds per page."""
+    when there is none. A tag rather than a partial: the rankings show hundreds per page.
+    Built as one string: every part is digits made here but the benchmark key, escaped."""
     if not score:
         return NO_SCORE
-    title = f"raw {fixed(score.value, 4)}"
-    stderr = ""
-    if score.stderr is not None:
-        title += f", standard error {fixed(score.stderr, 4)}"
-        stderr = format_html(" <small>± {}</small>", percent(score.stderr))
-    return format_html(
-        '<span class="score" data-benchmark="{}" data-value="{}" data-stderr="{}" title="{}">'
-        "{}{}</span>",
-        score.benchmark, repr(score.value), repr(score.stderr), title, percent(score.value),
-        stderr,
-    )
+    value, stderr = float(score.value), score.stderr
+    title = f"raw {fixed(value, 4)}"
+    small = ""
+    if stderr is not None:
+        stderr = float(stderr)
+        title += f", standard error {fixed(stderr, 4)}"
+        small = f" <small>± {percent(stderr)}</small>"
+    return mark_safe(  # noqa: S308 - numbers formatted here, the key escaped
+        f'<span class="score" data-benchmark="{escape(score.benchmark)}" '
+        f'data-value="{value!r}" data-stderr="{stderr!r}" title="{title}">'
+        f"{percent(value)}{small}</span>")
 
 
 @register.filter
