@@ -9,9 +9,9 @@ costs the same few queries whatever the number of models. Claimed scores never e
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlencode
 
 from django.core.cache import cache
@@ -19,10 +19,10 @@ from django.db.models import F, FloatField, QuerySet
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast, Lower
 
+from evaluations import open_data
 from evaluations.catalogue import BENCHMARKS, SUITES, Benchmark, suite_benchmarks
 from evaluations.models import (
     EvaluationRun,
-    GenerationBump,
     ModelRepo,
     Precision,
     RankingEntry,
@@ -37,6 +37,7 @@ from evaluations.services.read_models import (  # noqa: F401 - shared names, rea
 
 SORT_AVERAGE, SORT_NAME, SORT_PARAMS = "average", "name", "params"
 DEFAULT_PER_PAGE, MAX_PER_PAGE = 50, 100
+Kept = TypeVar("Kept")
 STANDINGS_SECONDS = 300  # only bounds how long old generations' standings stay stored
 UNPAGED = 10**9  # every row on one "page": the API and CSV do their own paging
 Z_95 = 1.959963984540054  # two-sided 95 % normal quantile
@@ -283,33 +284,36 @@ def standings(query: RankingQuery, *, fresh: bool = False) -> Places:
     only when the site's generation moves; so they are worked out once per generation and set
     of filters (one read of every kept row's average) and shared, through the cache, by every
     page and sort order, instead of a window over all rows on every request."""
-    filters = replace(query, sort=SORT_AVERAGE, order="desc", page=1, per_page=DEFAULT_PER_PAGE)
-    key = f"standings:{_generation()}:{filters.url()}"
-    places: Places | None = None if fresh else cache.get(key)
-    if places is None:
+    def compute() -> Places:
         rows = list(_entries(query).order_by(*_RANK_ORDER)
                     .values_list("id", "average", "average_stderr"))
         groups = _tie_groups([(average, stderr) for _, average, stderr in rows])
-        places = {entry_id: group for (entry_id, _, _), group in zip(rows, groups, strict=True)}
-        cache.set(key, places, timeout=STANDINGS_SECONDS)
-    return places
+        return {entry_id: group for (entry_id, _, _), group in zip(rows, groups, strict=True)}
+
+    filters = replace(query, sort=SORT_AVERAGE, order="desc", page=1, per_page=DEFAULT_PER_PAGE)
+    return _kept_for_generation(f"standings:{filters.url()}", compute, fresh=fresh)
 
 
 def ordering(query: RankingQuery, *, fresh: bool = False) -> list[int]:
     """The ids of the entries the filters keep, in the asked sort order. Sorting every kept
     row (by a benchmark's value, say) is most of a deep page's cost, and the order moves only
     with the generation: kept per generation, filters and sort, every page is a slice."""
+    def compute() -> list[int]:
+        return list(_entries(query).order_by(*_order(query)).values_list("id", flat=True))
+
     order = replace(query, page=1, per_page=DEFAULT_PER_PAGE)
-    key = f"ordering:{_generation()}:{order.url()}"
-    ids: list[int] | None = None if fresh else cache.get(key)
-    if ids is None:
-        ids = list(_entries(query).order_by(*_order(query)).values_list("id", flat=True))
-        cache.set(key, ids, timeout=STANDINGS_SECONDS)
-    return ids
+    return _kept_for_generation(f"ordering:{order.url()}", compute, fresh=fresh)
 
 
-def _generation() -> int:
-    return GenerationBump.objects.order_by("-id").values_list("id", flat=True).first() or 0
+def _kept_for_generation(name: str, compute: Callable[[], Kept], *, fresh: bool = False) -> Kept:
+    """``compute()``, kept in the cache under ``name`` until the site's generation moves (every
+    change to the read table moves it). ``fresh`` computes again and keeps the new value."""
+    key = f"{name}:{open_data.site_generation().value}"
+    value: Kept | None = None if fresh else cache.get(key)
+    if value is None:
+        value = compute()
+        cache.set(key, value, timeout=STANDINGS_SECONDS)
+    return value
 
 
 def all_rows(suite: str, *, hide_flagged: bool = False) -> list[RankedRow]:
@@ -335,14 +339,12 @@ def ranked_entries(query: RankingQuery) -> Iterator[tuple[int, bool, RankingEntr
 def licence_choices(suite: str) -> list[str]:
     """The licences of the commits ranked in the suite, for the filter's options (a scan of
     the suite's entries, so kept for the generation like the standings)."""
-    key = f"licences:{_generation()}:{suite}"
-    licences: list[str] | None = cache.get(key)
-    if licences is None:
+    def compute() -> list[str]:
         entries = RankingEntry.objects.filter(suite=suite, precision_scope=ANY_PRECISION)
         found = entries.exclude(licence="").values_list("licence", flat=True).distinct()
-        licences = sorted(found, key=str.lower)
-        cache.set(key, licences, timeout=STANDINGS_SECONDS)
-    return licences
+        return sorted(found, key=str.lower)
+
+    return _kept_for_generation(f"licences:{suite}", compute)
 
 
 _RANK_ORDER = (F("average").desc(), "hub_id")
