@@ -58,8 +58,6 @@ def active_runs_tag(*, heartbeats: bool = False) -> str:
 
 
 def repo_by_hub_id(hub_id: str) -> ModelRepo | None:
-    if "\x00" in hub_id:  # PostgreSQL refuses NUL in text; no repo can have one
-        return None
     return ModelRepo.objects.filter(hub_id=hub_id).first()
 
 
