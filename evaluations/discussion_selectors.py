@@ -6,7 +6,7 @@ Internal notes leave this module only for callers that say the reader is a moder
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -106,32 +106,20 @@ def _by_actor(queryset: QuerySet[Any], field: str, actor: str) -> QuerySet[Any] 
     return queryset.filter(**{field: actor}) if actor else queryset
 
 
-def _flag_event_rows(action: str, actor: str) -> QuerySet[Any] | None:
-    if action and action not in FlagState.values:
-        return None
-    events = FlagEvent.objects.filter(state=action) if action else FlagEvent.objects.all()
-    return _by_actor(events, "actor", actor)
+@dataclass(frozen=True)
+class _ActionRows:
+    """The rows of one table of moderators' (or the rule's) actions, filtered for the log:
+    which column holds the action, and the actions that table can hold."""
 
+    queryset: Callable[[], QuerySet[Any]]
+    field: str
+    actions: Iterable[str]
 
-def _repo_decision_rows(action: str, actor: str) -> QuerySet[Any] | None:
-    if action and action not in RepoDecision.Action.values:
-        return None
-    decisions = RepoDecision.objects.filter(action=action) if action else RepoDecision.objects
-    return _by_actor(decisions.all(), "actor", actor)
-
-
-def _flag_action_rows(action: str, actor: str) -> QuerySet[Any] | None:
-    if action and action not in FlagAction.Action.values:
-        return None
-    actions = FlagAction.objects.filter(action=action) if action else FlagAction.objects.all()
-    return _by_actor(actions, "actor", actor)
-
-
-def _run_action_rows(action: str, actor: str) -> QuerySet[Any] | None:
-    if action and action not in RunAction.Action.values:
-        return None
-    actions = RunAction.objects.filter(action=action) if action else RunAction.objects.all()
-    return _by_actor(actions, "actor", actor)
+    def __call__(self, action: str, actor: str) -> QuerySet[Any] | None:
+        if action and action not in self.actions:
+            return None  # this table never holds that action
+        rows = self.queryset()
+        return _by_actor(rows.filter(**{self.field: action}) if action else rows, "actor", actor)
 
 
 def _internal_note_rows(action: str, actor: str) -> QuerySet[Any] | None:
@@ -197,9 +185,13 @@ def _internal_notes(ids: list[int]) -> dict[int, AuditEntry]:
     }
 
 
-_SOURCES = {"flag-event": _flag_event_rows, "repo-decision": _repo_decision_rows,
-            "flag-action": _flag_action_rows, "run-action": _run_action_rows,
-            "internal-note": _internal_note_rows}
+_SOURCES = {
+    "flag-event": _ActionRows(FlagEvent.objects.all, "state", FlagState.values),
+    "repo-decision": _ActionRows(RepoDecision.objects.all, "action", RepoDecision.Action.values),
+    "flag-action": _ActionRows(FlagAction.objects.all, "action", FlagAction.Action.values),
+    "run-action": _ActionRows(RunAction.objects.all, "action", RunAction.Action.values),
+    "internal-note": _internal_note_rows,
+}
 _READERS = {"flag-event": _flag_events, "repo-decision": _repo_decisions,
             "flag-action": _flag_actions, "run-action": _run_actions,
             "internal-note": _internal_notes}
