@@ -36,6 +36,7 @@ test: venv browser
 
 lint: venv
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 
 bench-eval: venv
 	$(PY) -m workers.bench_eval

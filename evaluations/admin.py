@@ -54,8 +54,7 @@ class RevisionAdmin(ReadOnlyAdmin):
 
 @admin.register(Submission)
 class SubmissionAdmin(ReadOnlyAdmin):
-    list_display = ["repo", "ref", "suite", "backend", "precision", "chat_template",
-                    "submitted_at"]
+    list_display = ["repo", "ref", "suite", "backend", "precision", "chat_template", "submitted_at"]
     list_filter = ["suite", "backend", "precision"]
     search_fields = ["repo__hub_id", "ref"]
 
@@ -64,8 +63,16 @@ class ScoreInline(admin.TabularInline):
     model = Score
     extra = 0
     can_delete = False
-    readonly_fields = ["benchmark", "task", "metric", "filter", "shots", "value", "stderr",
-                       "n_samples"]
+    readonly_fields = [
+        "benchmark",
+        "task",
+        "metric",
+        "filter",
+        "shots",
+        "value",
+        "stderr",
+        "n_samples",
+    ]
 
     def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
@@ -74,15 +81,26 @@ class ScoreInline(admin.TabularInline):
 class RunActionForm(ActionForm):
     """The admin's action bar, with the reason a cancel or retry goes on the record with."""
 
-    reason = forms.CharField(required=False, max_length=4000,
-                             widget=forms.TextInput(attrs={"size": 60}),
-                             help_text="why (kept in the audit log)")
+    reason = forms.CharField(
+        required=False,
+        max_length=4000,
+        widget=forms.TextInput(attrs={"size": 60}),
+        help_text="why (kept in the audit log)",
+    )
 
 
 @admin.register(EvaluationRun)
 class EvaluationRunAdmin(ReadOnlyAdmin):
-    list_display = ["id", "submission", "state", "queue", "worker_name", "error_code",
-                    "created_at", "finished_at"]
+    list_display = [
+        "id",
+        "submission",
+        "state",
+        "queue",
+        "worker_name",
+        "error_code",
+        "created_at",
+        "finished_at",
+    ]
     list_filter = ["state", "queue", "error_code"]
     search_fields = ["submission__repo__hub_id", "celery_task_id", "revision__commit_sha"]
     inlines = [ScoreInline]
@@ -99,15 +117,16 @@ class EvaluationRunAdmin(ReadOnlyAdmin):
         cancelled = 0
         for run in queryset:
             try:
-                cancelled += services.run_cancel(run_id=run.id, user=request.user,
-                                                 reason=reason)
+                cancelled += services.run_cancel(run_id=run.id, user=request.user, reason=reason)
             except (PermissionDenied, ValidationError) as error:
                 self.message_user(request, _first_message(error), messages.ERROR)
                 return
         self.message_user(request, f"{cancelled} run(s) cancelled.")
 
-    @admin.action(description="Retry the selected failed or cancelled runs (new runs)",
-                  permissions=["moderate"])
+    @admin.action(
+        description="Retry the selected failed or cancelled runs (new runs)",
+        permissions=["moderate"],
+    )
     def retry_runs(self, request: HttpRequest, queryset: QuerySet[EvaluationRun]) -> None:
         reason = request.POST.get("reason", "")
         for run in queryset:
@@ -127,8 +146,7 @@ def _first_message(error: PermissionDenied | ValidationError) -> str:
 
 @admin.register(Score)
 class ScoreAdmin(ReadOnlyAdmin):
-    list_display = ["run", "benchmark", "metric", "filter", "shots", "value", "stderr",
-                    "n_samples"]
+    list_display = ["run", "benchmark", "metric", "filter", "shots", "value", "stderr", "n_samples"]
     list_filter = ["benchmark"]
 
 
@@ -139,8 +157,18 @@ class RunArtifactAdmin(ReadOnlyAdmin):
 
 @admin.register(Claim)
 class ClaimAdmin(ReadOnlyAdmin):
-    list_display = ["id", "repo", "label", "typed_value", "unit", "shots", "source",
-                    "reported_by", "supersedes", "created_at"]
+    list_display = [
+        "id",
+        "repo",
+        "label",
+        "typed_value",
+        "unit",
+        "shots",
+        "source",
+        "reported_by",
+        "supersedes",
+        "created_at",
+    ]
     list_filter = ["source", "benchmark"]
     search_fields = ["repo__hub_id", "label", "reported_by"]
 

@@ -14,15 +14,21 @@ class RunAction(models.Model):
         CANCEL = "cancel-run", "Run cancelled"
         RETRY = "retry-run", "Run retried"
 
-    run = models.ForeignKey("evaluations.EvaluationRun", on_delete=models.PROTECT,
-                            related_name="actions")
+    run = models.ForeignKey(
+        "evaluations.EvaluationRun", on_delete=models.PROTECT, related_name="actions"
+    )
     action = models.CharField(max_length=10, choices=Action.choices)
     reason = models.TextField()
     actor = models.CharField(max_length=200)
     state_before = models.CharField(max_length=12)
-    new_run = models.ForeignKey("evaluations.EvaluationRun", on_delete=models.PROTECT,
-                                null=True, blank=True, related_name="retried_from",
-                                help_text="the new run a retry queued")
+    new_run = models.ForeignKey(
+        "evaluations.EvaluationRun",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="retried_from",
+        help_text="the new run a retry queued",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

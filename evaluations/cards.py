@@ -29,20 +29,42 @@ from evaluations.catalogue import BENCHMARKS
 BENCHMARK_NAMES: dict[str, tuple[str, ...]] = {
     "mmlu": ("mmlu", "cais/mmlu", "hendrycks-test"),
     "gsm8k": ("gsm8k", "gsm-8k", "openai/gsm8k"),
-    "math": ("math", "competition-math", "minerva-math", "hendrycks-math",
-             "eleutherai/hendrycks-math"),
-    "math_hard": ("math-lvl-5", "math-level-5", "math-hard", "lighteval/math-hard",
-                  "leaderboard-math-hard"),
+    "math": (
+        "math",
+        "competition-math",
+        "minerva-math",
+        "hendrycks-math",
+        "eleutherai/hendrycks-math",
+    ),
+    "math_hard": (
+        "math-lvl-5",
+        "math-level-5",
+        "math-hard",
+        "lighteval/math-hard",
+        "leaderboard-math-hard",
+    ),
     "ifeval": ("ifeval", "google/ifeval", "huggingfaceh4/ifeval", "instruction-following-eval"),
     "ifeval_v2": ("leaderboard-ifeval",),
-    "arc_challenge": ("arc-challenge", "arc-c", "ai2-arc", "allenai/ai2-arc",
-                      "ai2-reasoning-challenge", "arc-(challenge)"),
+    "arc_challenge": (
+        "arc-challenge",
+        "arc-c",
+        "ai2-arc",
+        "allenai/ai2-arc",
+        "ai2-reasoning-challenge",
+        "arc-(challenge)",
+    ),
     "hellaswag": ("hellaswag", "rowan/hellaswag"),
     "truthfulqa_mc2": ("truthfulqa", "truthful-qa", "truthfulqa-mc2", "truthfulqa/truthful-qa"),
     "winogrande": ("winogrande", "allenai/winogrande"),
     "mmlu_pro": ("mmlu-pro", "tiger-lab/mmlu-pro", "leaderboard-mmlu-pro"),
-    "bbh": ("bbh", "big-bench-hard", "bigbench-hard", "lukaemon/bbh", "saylortwift/bbh",
-            "leaderboard-bbh"),
+    "bbh": (
+        "bbh",
+        "big-bench-hard",
+        "bigbench-hard",
+        "lukaemon/bbh",
+        "saylortwift/bbh",
+        "leaderboard-bbh",
+    ),
     "gpqa": ("gpqa", "idavidrein/gpqa", "leaderboard-gpqa"),
     "musr": ("musr", "taur-lab/musr", "leaderboard-musr"),
     # The demo's local tasks, so that demo cards import like real ones.
@@ -53,50 +75,105 @@ BENCHMARK_NAMES: dict[str, tuple[str, ...]] = {
 AMBIGUOUS_NAMES = frozenset({"hendrycks/competition-math", "text-generation"})
 # A name that contains one of these words but is not in the table is a variant (MATH-500,
 # MMLU-Redux, Ko-MMLU, ARC-Easy, TruthfulQA-mc1): another benchmark, so look no further.
-VARIANT_WORDS = frozenset({"mmlu", "gsm8k", "math", "ifeval", "arc", "hellaswag", "truthfulqa",
-                           "winogrande", "gpqa", "bbh", "musr"})
+VARIANT_WORDS = frozenset(
+    {
+        "mmlu",
+        "gsm8k",
+        "math",
+        "ifeval",
+        "arc",
+        "hellaswag",
+        "truthfulqa",
+        "winogrande",
+        "gpqa",
+        "bbh",
+        "musr",
+    }
+)
 
 # The exact dataset names the Open LLM Leaderboards wrote into the cards they generated.
-OLL_V1_NAMES = frozenset({
-    "ai2 reasoning challenge (25-shot)", "hellaswag (10-shot)", "mmlu (5-shot)",
-    "truthfulqa (0-shot)", "winogrande (5-shot)", "gsm8k (5-shot)", "drop (3-shot)"})
-OLL_V2_NAMES = frozenset({
-    "ifeval (0-shot)", "bbh (3-shot)", "math lvl 5 (4-shot)", "gpqa (0-shot)", "musr (0-shot)",
-    "mmlu-pro (5-shot)"})
-OLL_V1_URLS = ("huggingfaceh4/open_llm_leaderboard",
-               "open-llm-leaderboard-old/open_llm_leaderboard")
+OLL_V1_NAMES = frozenset(
+    {
+        "ai2 reasoning challenge (25-shot)",
+        "hellaswag (10-shot)",
+        "mmlu (5-shot)",
+        "truthfulqa (0-shot)",
+        "winogrande (5-shot)",
+        "gsm8k (5-shot)",
+        "drop (3-shot)",
+    }
+)
+OLL_V2_NAMES = frozenset(
+    {
+        "ifeval (0-shot)",
+        "bbh (3-shot)",
+        "math lvl 5 (4-shot)",
+        "gpqa (0-shot)",
+        "musr (0-shot)",
+        "mmlu-pro (5-shot)",
+    }
+)
+OLL_V1_URLS = (
+    "huggingfaceh4/open_llm_leaderboard",
+    "open-llm-leaderboard-old/open_llm_leaderboard",
+)
 OLL_V2_URLS = ("open-llm-leaderboard/open_llm_leaderboard",)
 OLL_SOURCE_NAME = "open llm leaderboard"
 V2_KEY = {"ifeval": "ifeval_v2"}  # the same benchmark, run with the v2 task definition
 
 NOT_CONVERTIBLE_V2 = {
     "bbh": "BBH is normalised per sub-task on the Open LLM Leaderboard v2: its aggregate cannot "
-           "be converted back to raw accuracy",
+    "be converted back to raw accuracy",
     "musr": "MuSR is normalised per sub-task on the Open LLM Leaderboard v2: its aggregate "
-            "cannot be converted back to raw accuracy",
+    "cannot be converted back to raw accuracy",
 }
 
 # Metric names accepted as the catalogue's metric. For generation tasks "accuracy" is the
 # exact match of the final answer (the v1 leaderboard itself labelled GSM8K's exact match "acc").
 _ACC = frozenset({"acc", "accuracy"})
-_ACC_NORM = frozenset({"acc_norm", "normalized_accuracy", "normalised_accuracy",
-                       "accuracy_norm"})
+_ACC_NORM = frozenset({"acc_norm", "normalized_accuracy", "normalised_accuracy", "accuracy_norm"})
 _EXACT = frozenset({"exact_match", "em", "acc", "accuracy", "exact_match_accuracy"})
-_PROMPT_STRICT = frozenset({"prompt_level_strict_acc", "prompt_level_strict_accuracy",
-                            "strict_prompt_level_accuracy", "prompt_strict_acc"})
+_PROMPT_STRICT = frozenset(
+    {
+        "prompt_level_strict_acc",
+        "prompt_level_strict_accuracy",
+        "strict_prompt_level_accuracy",
+        "prompt_strict_acc",
+    }
+)
 METRIC_ALIASES: dict[str, frozenset[str]] = {
-    "acc": _ACC, "acc_norm": _ACC_NORM, "exact_match": _EXACT,
+    "acc": _ACC,
+    "acc_norm": _ACC_NORM,
+    "exact_match": _EXACT,
     "prompt_level_strict_acc": _PROMPT_STRICT,
 }
 EXTRA_METRIC_ALIASES = {"truthfulqa_mc2": frozenset({"mc2", "truthfulqa_mc2"})}
 
 # Non-LLM model cards also carry model-index; their unknown benchmarks are skipped silently.
-NON_LLM_TASKS = frozenset({
-    "automatic-speech-recognition", "audio-classification", "text-to-speech",
-    "image-classification", "object-detection", "image-segmentation", "text-to-image",
-    "image-to-text", "token-classification", "text-classification", "sentence-similarity",
-    "feature-extraction", "translation", "summarization", "fill-mask", "zero-shot-classification",
-    "depth-estimation", "video-classification", "reinforcement-learning", "tabular-classification"})
+NON_LLM_TASKS = frozenset(
+    {
+        "automatic-speech-recognition",
+        "audio-classification",
+        "text-to-speech",
+        "image-classification",
+        "object-detection",
+        "image-segmentation",
+        "text-to-image",
+        "image-to-text",
+        "token-classification",
+        "text-classification",
+        "sentence-similarity",
+        "feature-extraction",
+        "translation",
+        "summarization",
+        "fill-mask",
+        "zero-shot-classification",
+        "depth-estimation",
+        "video-classification",
+        "reinforcement-learning",
+        "tabular-classification",
+    }
+)
 NON_LLM_METRICS = frozenset({"wer", "cer", "bleu", "rouge", "map", "miou", "sacrebleu"})
 
 _SHOTS = re.compile(r"\(?\s*\b(\d+|zero|one)\s*[-_ ]?\s*shots?\b\s*\)?", re.IGNORECASE)
@@ -104,8 +181,10 @@ _NUM_FEW_SHOT = re.compile(r"(?:num_?few_?shots?|n_?shots?|fewshot)\W*(\d+)", re
 _SETTING_NOTE = re.compile(r"\([^()]*\b(?:shots?|cot)\b[^()]*\)", re.IGNORECASE)
 _COT = re.compile(r"\bcot\b|chain[- _]of[- _]thought", re.IGNORECASE)
 _NUMBER = r"[-+]?(?:\d+(?:[.,]\d+)?|[.,]\d+)"
-_VALUE = re.compile(rf"^(?P<number>{_NUMBER})\s*(?P<percent>%)?\s*"
-                    rf"(?:(?:\+/-|±|\+-)\s*(?P<stderr>{_NUMBER})\s*%?)?\s*(?:\([^()]*\))?$")
+_VALUE = re.compile(
+    rf"^(?P<number>{_NUMBER})\s*(?P<percent>%)?\s*"
+    rf"(?:(?:\+/-|±|\+-)\s*(?P<stderr>{_NUMBER})\s*%?)?\s*(?:\([^()]*\))?$"
+)
 
 
 class CardError(ValueError):
@@ -158,6 +237,7 @@ _NAME_TO_KEY = {name: key for key, names in BENCHMARK_NAMES.items() for name in 
 
 # --- names and benchmarks --------------------------------------------------------------------
 
+
 def _text(value: Any) -> str | None:
     if value is None or isinstance(value, (dict, list)):
         return None
@@ -196,8 +276,9 @@ def _subset_problem(key: str, config: str | None) -> str | None:
     return None
 
 
-def _resolve(candidates: list[str | None],
-             config: str | None) -> tuple[str | None, str | None, str | None]:
+def _resolve(
+    candidates: list[str | None], config: str | None
+) -> tuple[str | None, str | None, str | None]:
     """(label, benchmark key, problem) from the first candidate name the table knows."""
     names = [c for c in candidates if c]
     for position, name in enumerate(names):
@@ -215,6 +296,7 @@ def _resolve(candidates: list[str | None],
 
 
 # --- shots and settings ----------------------------------------------------------------------
+
 
 def _shot_count(*texts: str | None) -> int | None:
     """The "(N-shot)" written in the first text that has one."""
@@ -247,8 +329,9 @@ def _int_or_none(value: Any) -> int | None:
 def _shots(args: Any, names: list[str | None], draft: _Draft) -> None:
     from_args, from_name = _args_shots(args), _shot_count(*names)
     if from_args is not None and from_name is not None and from_args != from_name:
-        draft.problems.append(f"shots disagree: the name says {from_name}, num_few_shot says "
-                              f"{from_args}")
+        draft.problems.append(
+            f"shots disagree: the name says {from_name}, num_few_shot says {from_args}"
+        )
     draft.shots = from_args if from_args is not None else from_name
 
 
@@ -262,12 +345,19 @@ def _chat_template(args: Any) -> bool | None:
 
 # --- sources ---------------------------------------------------------------------------------
 
-def _leaderboard_kind(dataset_name: str | None, source_name: str | None,
-                      source_url: str | None) -> str | None:
+
+def _leaderboard_kind(
+    dataset_name: str | None, source_name: str | None, source_url: str | None
+) -> str | None:
     """Open LLM Leaderboard v1 or v2 from the dataset name first, then the source URL."""
     url = re.sub(r"\s+", "", source_url or "").lower()
-    from_url = ("open-llm-leaderboard-v1" if any(u in url for u in OLL_V1_URLS)
-                else "open-llm-leaderboard-v2" if any(u in url for u in OLL_V2_URLS) else None)
+    from_url = (
+        "open-llm-leaderboard-v1"
+        if any(u in url for u in OLL_V1_URLS)
+        else "open-llm-leaderboard-v2"
+        if any(u in url for u in OLL_V2_URLS)
+        else None
+    )
     named = (source_name or "").strip().lower() == OLL_SOURCE_NAME
     name = " ".join((dataset_name or "").lower().split())
     # The v1 leaderboard also lived at the v2 URL for a while: the generated names decide.
@@ -290,6 +380,7 @@ def _inherited_from(model_name: Any, repo_id: str) -> str | None:
 
 # --- values and units ------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class _Number:
     value: float
@@ -305,14 +396,20 @@ def _parse_value(raw: Any) -> _Number | str:
         return f"value '{raw}' is not a number"
     if isinstance(raw, (int, float)):
         number = float(raw) if abs(raw) < 1e300 else math.inf  # a huge int would overflow
-        return _Number(number, None, False) if math.isfinite(number) else (
-            f"value '{raw}' is not a number")
+        return (
+            _Number(number, None, False)
+            if math.isfinite(number)
+            else (f"value '{raw}' is not a number")
+        )
     match = _VALUE.match(raw.strip())
     if not match:
         return f"value '{raw.strip()}' is not a number"
     stderr = match.group("stderr")
-    return _Number(_decimal(match.group("number")), _decimal(stderr) if stderr else None,
-                   bool(match.group("percent")))
+    return _Number(
+        _decimal(match.group("number")),
+        _decimal(stderr) if stderr else None,
+        bool(match.group("percent")),
+    )
 
 
 def _decimal(text: str) -> float:
@@ -382,6 +479,7 @@ def _normalised(key: str | None, number: _Number) -> _Converted:
 
 # --- metrics ---------------------------------------------------------------------------------
 
+
 def _metric_problem(key: str, metric: str | None) -> str | None:
     expected = BENCHMARKS[key].metric
     if not metric:
@@ -391,12 +489,15 @@ def _metric_problem(key: str, metric: str | None) -> str | None:
     if spelled in accepted | EXTRA_METRIC_ALIASES.get(key, frozenset()) | {expected}:
         return None
     if "inst_level" in spelled and "prompt_level" in spelled:
-        return (f"metric '{metric}' is the mean of instruction- and prompt-level strict accuracy,"
-                f" not {expected}")
+        return (
+            f"metric '{metric}' is the mean of instruction- and prompt-level strict accuracy,"
+            f" not {expected}"
+        )
     return f"metric '{metric}' is not the catalogue's {expected}"
 
 
 # --- assembling a claim ----------------------------------------------------------------------
+
 
 def _claim(draft: _Draft) -> CardClaim:
     problems = list(draft.problems)
@@ -416,14 +517,25 @@ def _claim(draft: _Draft) -> CardClaim:
         if metric_problem:
             problems.append(metric_problem)
     return CardClaim(
-        benchmark_key=draft.benchmark_key, label=draft.label, metric=draft.metric,
-        value=converted.value, raw_value="" if draft.raw is None else str(draft.raw),
-        unit=converted.unit, unit_reason=converted.reason, shots=draft.shots,
-        chat_template=draft.chat_template, chain_of_thought=draft.chain_of_thought,
-        comparable=not problems, reason="; ".join(dict.fromkeys(problems)),
-        source_name=draft.source_name, source_url=draft.source_url,
-        source_kind=draft.source_kind, inherited_from=draft.inherited_from,
-        reported_by=draft.reported_by, stated_stderr=converted.stderr)
+        benchmark_key=draft.benchmark_key,
+        label=draft.label,
+        metric=draft.metric,
+        value=converted.value,
+        raw_value="" if draft.raw is None else str(draft.raw),
+        unit=converted.unit,
+        unit_reason=converted.reason,
+        shots=draft.shots,
+        chat_template=draft.chat_template,
+        chain_of_thought=draft.chain_of_thought,
+        comparable=not problems,
+        reason="; ".join(dict.fromkeys(problems)),
+        source_name=draft.source_name,
+        source_url=draft.source_url,
+        source_kind=draft.source_kind,
+        inherited_from=draft.inherited_from,
+        reported_by=draft.reported_by,
+        stated_stderr=converted.stderr,
+    )
 
 
 def _as_list(value: Any) -> list[dict[str, Any]]:
@@ -437,6 +549,7 @@ def _mapping(value: Any) -> dict[str, Any]:
 
 
 # --- README model-index ----------------------------------------------------------------------
+
 
 def claims_from_readme(text: str, *, repo_id: str) -> list[CardClaim]:
     """Claims in a README's YAML front matter; [] when it has none or no model-index."""
@@ -503,13 +616,15 @@ def _result_claims(result: dict[str, Any], inherited: str | None) -> list[CardCl
     return claims
 
 
-def _readme_draft(task: dict[str, Any], dataset: dict[str, Any], source: dict[str, Any],
-                  metric: dict[str, Any]) -> _Draft | None:
+def _readme_draft(
+    task: dict[str, Any], dataset: dict[str, Any], source: dict[str, Any], metric: dict[str, Any]
+) -> _Draft | None:
     """One metric of one result, or None for placeholders and non-LLM results."""
     dataset_name, metric_type = _real_name(dataset.get("name")), _text(metric.get("type"))
     label, key, problem = _resolve(
         [dataset_name, _real_name(dataset.get("type")), _text(task.get("name")), metric_type],
-        _text(dataset.get("config")))
+        _text(dataset.get("config")),
+    )
     if key is None and problem is None and _is_noise(task, dataset, metric_type):
         return None
     source_name, source_url = _text(source.get("name")), _text(source.get("url"))
@@ -518,11 +633,21 @@ def _readme_draft(task: dict[str, Any], dataset: dict[str, Any], source: dict[st
         key = V2_KEY.get(key or "", key)
     if metric_type and label == metric_type and key:  # the metric type names the benchmark
         metric_type = _text(metric.get("name"))
-    draft = _Draft(label=label or "unnamed", benchmark_key=key, source_kind=kind,
-                   raw=metric.get("value"), metric=metric_type, source_name=source_name,
-                   source_url=source_url, problems=[problem] if problem else [])
-    _shots(dataset.get("args"), [dataset_name, label, _text(task.get("name")),
-                                 _text(metric.get("name"))], draft)
+    draft = _Draft(
+        label=label or "unnamed",
+        benchmark_key=key,
+        source_kind=kind,
+        raw=metric.get("value"),
+        metric=metric_type,
+        source_name=source_name,
+        source_url=source_url,
+        problems=[problem] if problem else [],
+    )
+    _shots(
+        dataset.get("args"),
+        [dataset_name, label, _text(task.get("name")), _text(metric.get("name"))],
+        draft,
+    )
     _settings(draft, dataset, metric)
     return draft
 
@@ -541,16 +666,27 @@ def _settings(draft: _Draft, dataset: dict[str, Any], metric: dict[str, Any]) ->
         draft.chain_of_thought = False
         draft.chat_template = False if draft.source_kind.endswith("v1") else None
         return
-    words = " ".join(filter(None, (draft.label, _text(dataset.get("config")),
-                                   _text(metric.get("name")), str(dataset.get("args") or ""))))
+    words = " ".join(
+        filter(
+            None,
+            (
+                draft.label,
+                _text(dataset.get("config")),
+                _text(metric.get("name")),
+                str(dataset.get("args") or ""),
+            ),
+        )
+    )
     draft.chain_of_thought = True if _COT.search(words) else None
     draft.chat_template = _chat_template(dataset.get("args"))
 
 
 # --- hub .eval_results files -----------------------------------------------------------------
 
-def claims_from_eval_results(text: str, *, repo_id: str,
-                             repo_owner: str | None = None) -> list[CardClaim]:
+
+def claims_from_eval_results(
+    text: str, *, repo_id: str, repo_owner: str | None = None
+) -> list[CardClaim]:
     """Claims in one ``.eval_results/*.yaml`` file: a list of entries."""
     entries = _load_yaml(text.replace("\r\n", "\n"), "eval results file")
     if entries is None:
@@ -558,8 +694,9 @@ def claims_from_eval_results(text: str, *, repo_id: str,
     if not isinstance(entries, list):
         raise CardError("eval results file is not a list of entries")
     owner = (repo_owner or repo_id.split("/", 1)[0]).lower()
-    return [_claim(_eval_results_draft(entry, owner)) for entry in entries
-            if isinstance(entry, dict)]
+    return [
+        _claim(_eval_results_draft(entry, owner)) for entry in entries if isinstance(entry, dict)
+    ]
 
 
 def _eval_results_draft(entry: dict[str, Any], owner: str) -> _Draft:
@@ -568,11 +705,16 @@ def _eval_results_draft(entry: dict[str, Any], owner: str) -> _Draft:
     label, key, problem = _resolve([_text(dataset.get("id")), task_id], task_id)
     user = _text(source.get("user"))
     community = user is not None and user.lower() != owner
-    draft = _Draft(label=label or "unnamed", benchmark_key=key,
-                   source_kind="eval-results-community" if community else "eval-results",
-                   raw=entry.get("value"), source_name=_text(source.get("name")),
-                   source_url=_text(source.get("url")), reported_by=user if community else None,
-                   problems=[problem] if problem else [])
+    draft = _Draft(
+        label=label or "unnamed",
+        benchmark_key=key,
+        source_kind="eval-results-community" if community else "eval-results",
+        raw=entry.get("value"),
+        source_name=_text(source.get("name")),
+        source_url=_text(source.get("url")),
+        reported_by=user if community else None,
+        problems=[problem] if problem else [],
+    )
     draft.shots = _shot_count(notes)
     thinking = re.search(r"\b(reasoning|thinking)\b", notes or "", re.IGNORECASE)
     draft.chain_of_thought = True if _COT.search(notes or "") or thinking else None
@@ -583,13 +725,25 @@ def _eval_results_draft(entry: dict[str, Any], owner: str) -> _Draft:
 
 # --- JSON for the CLI ------------------------------------------------------------------------
 
+
 def claims_to_json(claims: list[CardClaim]) -> list[dict[str, Any]]:
-    return [{
-        "benchmark": c.benchmark_key, "label": c.label, "metric": c.metric, "value": c.value,
-        "raw_value": c.raw_value, "unit": c.unit, "unit_reason": c.unit_reason,
-        "stated_stderr": c.stated_stderr, "shots": c.shots,
-        "setting": {"chat_template": c.chat_template, "chain_of_thought": c.chain_of_thought},
-        "comparable": c.comparable, "reason": c.reason,
-        "source": {"name": c.source_name, "url": c.source_url, "kind": c.source_kind},
-        "inherited_from": c.inherited_from, "reported_by": c.reported_by,
-    } for c in claims]
+    return [
+        {
+            "benchmark": c.benchmark_key,
+            "label": c.label,
+            "metric": c.metric,
+            "value": c.value,
+            "raw_value": c.raw_value,
+            "unit": c.unit,
+            "unit_reason": c.unit_reason,
+            "stated_stderr": c.stated_stderr,
+            "shots": c.shots,
+            "setting": {"chat_template": c.chat_template, "chain_of_thought": c.chain_of_thought},
+            "comparable": c.comparable,
+            "reason": c.reason,
+            "source": {"name": c.source_name, "url": c.source_url, "kind": c.source_kind},
+            "inherited_from": c.inherited_from,
+            "reported_by": c.reported_by,
+        }
+        for c in claims
+    ]

@@ -41,32 +41,48 @@ BENCHMARKS: dict[str, Benchmark] = {
         Benchmark("gsm8k", "GSM8K", "gsm8k", "exact_match", "strict-match", 5),
         Benchmark("math", "MATH", "minerva_math", "exact_match", "none", 4),
         Benchmark("ifeval", "IFEval", "ifeval", "prompt_level_strict_acc", "none", 0),
-        Benchmark("arc_challenge", "ARC-Challenge", "arc_challenge", "acc_norm", "none", 25,
-                  choices=4),
+        Benchmark(
+            "arc_challenge", "ARC-Challenge", "arc_challenge", "acc_norm", "none", 25, choices=4
+        ),
         Benchmark("hellaswag", "HellaSwag", "hellaswag", "acc_norm", "none", 10, choices=4),
-        Benchmark("truthfulqa_mc2", "TruthfulQA (mc2)", "truthfulqa_mc2", "acc", "none", 0,
-                  per_item_binary=False),
+        Benchmark(
+            "truthfulqa_mc2",
+            "TruthfulQA (mc2)",
+            "truthfulqa_mc2",
+            "acc",
+            "none",
+            0,
+            per_item_binary=False,
+        ),
         Benchmark("winogrande", "Winogrande", "winogrande", "acc", "none", 5, choices=2),
         # leaderboard-v2: the Open LLM Leaderboard v2 task definitions.
         Benchmark("mmlu_pro", "MMLU-Pro", "leaderboard_mmlu_pro", "acc", "none", 5, choices=10),
-        Benchmark("bbh", "BBH", "leaderboard_bbh", "acc_norm", "none", 3,
-                  per_item_binary=False),
+        Benchmark("bbh", "BBH", "leaderboard_bbh", "acc_norm", "none", 3, per_item_binary=False),
         Benchmark("gpqa", "GPQA", "leaderboard_gpqa", "acc_norm", "none", 0, choices=4),
         Benchmark("math_hard", "MATH Lvl 5", "leaderboard_math_hard", "exact_match", "none", 4),
-        Benchmark("ifeval_v2", "IFEval (v2)", "leaderboard_ifeval", "prompt_level_strict_acc",
-                  "none", 0),
-        Benchmark("musr", "MuSR", "leaderboard_musr", "acc_norm", "none", 0,
-                  per_item_binary=False),
+        Benchmark(
+            "ifeval_v2", "IFEval (v2)", "leaderboard_ifeval", "prompt_level_strict_acc", "none", 0
+        ),
+        Benchmark("musr", "MuSR", "leaderboard_musr", "acc_norm", "none", 0, per_item_binary=False),
         # smoke: the real ARC and GSM8K task definitions on small local data (workers/smoke_tasks).
         Benchmark("smoke_arc", "Smoke ARC", "smoke_arc", "acc", "none", 0, choices=4),
-        Benchmark("smoke_gsm8k", "Smoke GSM8K", "smoke_gsm8k", "exact_match", "flexible-extract",
-                  0),
+        Benchmark(
+            "smoke_gsm8k", "Smoke GSM8K", "smoke_gsm8k", "exact_match", "flexible-extract", 0
+        ),
     ]
 }
 
 SUITES: dict[str, tuple[str, ...]] = {
-    "classic": ("mmlu", "gsm8k", "math", "ifeval", "arc_challenge", "hellaswag",
-                "truthfulqa_mc2", "winogrande"),
+    "classic": (
+        "mmlu",
+        "gsm8k",
+        "math",
+        "ifeval",
+        "arc_challenge",
+        "hellaswag",
+        "truthfulqa_mc2",
+        "winogrande",
+    ),
     "leaderboard-v2": ("mmlu_pro", "bbh", "gpqa", "math_hard", "ifeval_v2", "musr"),
     "smoke": ("smoke_arc", "smoke_gsm8k"),
 }

@@ -111,8 +111,9 @@ def parse_model_ids(raw: list[str]) -> list[str]:
     if len(unique) < MIN_MODELS:
         raise ComparisonError(f"Name at least {MIN_MODELS} different models to compare.")
     if len(unique) > MAX_MODELS:
-        raise ComparisonError(f"At most {MAX_MODELS} models can be compared at once; "
-                              f"{len(unique)} were named.")
+        raise ComparisonError(
+            f"At most {MAX_MODELS} models can be compared at once; {len(unique)} were named."
+        )
     return unique
 
 
@@ -150,17 +151,21 @@ def _column(hub_id: str, run: EvaluationRun | None) -> ModelColumn:
     return ModelColumn(hub_id=hub_id, run=run, scores=scores)
 
 
-def _benchmark_row(benchmark: Benchmark, columns: list[ModelColumn],
-                   samples: _SamplesCache) -> BenchmarkRow:
+def _benchmark_row(
+    benchmark: Benchmark, columns: list[ModelColumn], samples: _SamplesCache
+) -> BenchmarkRow:
     first = columns[0]
     differences = [_difference(benchmark, first, other, samples) for other in columns[1:]]
-    return BenchmarkRow(benchmark=benchmark,
-                        scores=[column.scores.get(benchmark.key) for column in columns],
-                        differences=differences)
+    return BenchmarkRow(
+        benchmark=benchmark,
+        scores=[column.scores.get(benchmark.key) for column in columns],
+        differences=differences,
+    )
 
 
-def _difference(benchmark: Benchmark, first: ModelColumn, other: ModelColumn,
-                samples: _SamplesCache) -> Difference:
+def _difference(
+    benchmark: Benchmark, first: ModelColumn, other: ModelColumn, samples: _SamplesCache
+) -> Difference:
     a, b = first.scores.get(benchmark.key), other.scores.get(benchmark.key)
     if a is None or b is None:
         return Difference(other.hub_id, None, None, "", note="not measured for both models")
@@ -181,8 +186,7 @@ def _unpaired(other: str, a: Score, b: Score, note: str) -> Difference:
     if a.stderr is None or b.stderr is None:
         note = "; ".join(filter(None, [note, "a standard error is missing, so no interval"]))
         return Difference(other, a.value - b.value, None, UNPAIRED, note=note)
-    return Difference(other, a.value - b.value, math.hypot(a.stderr, b.stderr), UNPAIRED,
-                      note=note)
+    return Difference(other, a.value - b.value, math.hypot(a.stderr, b.stderr), UNPAIRED, note=note)
 
 
 def _setting_note(a: Score, run_a: EvaluationRun, b: Score, run_b: EvaluationRun) -> str:
@@ -256,8 +260,11 @@ def _item_values(lines: Iterable[str], benchmarks: list[Benchmark]) -> dict[str,
         if benchmark is None or sample.get("filter") != benchmark.filter:
             continue
         value = sample.get(benchmark.metric)
-        if benchmark.metric not in sample.get("metrics", [benchmark.metric]) or \
-                not isinstance(value, int | float) or not math.isfinite(value):
+        if (
+            benchmark.metric not in sample.get("metrics", [benchmark.metric])
+            or not isinstance(value, int | float)
+            or not math.isfinite(value)
+        ):
             continue
         key = (task, str(sample.get("doc_id")), benchmark.filter)
         found.setdefault(benchmark.key, {})[key] = float(value)
@@ -330,9 +337,13 @@ def scatter_rows(points: list[ScatterPoint], page: int) -> ScatterRows:
     num_pages = max(1, math.ceil(len(ordered) / SCATTER_ROWS_PER_PAGE))
     page = min(page, num_pages)
     start = (page - 1) * SCATTER_ROWS_PER_PAGE
-    return ScatterRows(points=ordered[start:start + SCATTER_ROWS_PER_PAGE], page=page,
-                       num_pages=num_pages, total=len(ordered),
-                       flagged=sum(point.flagged for point in ordered))
+    return ScatterRows(
+        points=ordered[start : start + SCATTER_ROWS_PER_PAGE],
+        page=page,
+        num_pages=num_pages,
+        total=len(ordered),
+        flagged=sum(point.flagged for point in ordered),
+    )
 
 
 def default_scatter_benchmark() -> str:
@@ -369,9 +380,13 @@ def _claims_with_flags(benchmark_key: str) -> QuerySet[Claim]:
         flag__claim=OuterRef("pk"), state__in=[FlagState.OPENED, FlagState.REOPENED]
     ).order_by("-created_at", "-id")
     return (
-        Claim.objects.current().filter(benchmark=benchmark_key).select_related("repo")
-        .annotate(flag_open=Exists(open_flags().filter(claim=OuterRef("pk"))),
-                  flag_reason=Subquery(opened.values("reason")[:1]))
+        Claim.objects.current()
+        .filter(benchmark=benchmark_key)
+        .select_related("repo")
+        .annotate(
+            flag_open=Exists(open_flags().filter(claim=OuterRef("pk"))),
+            flag_reason=Subquery(opened.values("reason")[:1]),
+        )
         .order_by("repo__hub_id", "id")
     )
 
@@ -397,11 +412,20 @@ _Setting = tuple[int, int, bool]  # revision id, shots, chat template
 def _measurements(benchmark_key: str, repo_ids: QuerySet) -> dict[_Setting, _Measured]:
     """The newest measurement of the benchmark per commit and setting (newest run first)."""
     scores = (
-        Score.objects.filter(run__in=EvaluationRun.objects.finished_ok(), benchmark=benchmark_key,
-                             run__submission__repo_id__in=repo_ids)
+        Score.objects.filter(
+            run__in=EvaluationRun.objects.finished_ok(),
+            benchmark=benchmark_key,
+            run__submission__repo_id__in=repo_ids,
+        )
         .order_by("-run__finished_at", "id")
-        .values_list("run__revision_id", "shots", "run__submission__chat_template", "value",
-                     "stderr", "run_id")
+        .values_list(
+            "run__revision_id",
+            "shots",
+            "run__submission__chat_template",
+            "value",
+            "stderr",
+            "run_id",
+        )
     )
     found: dict[_Setting, _Measured] = {}
     for revision_id, shots, chat, value, stderr, run_id in scores:
@@ -409,8 +433,9 @@ def _measurements(benchmark_key: str, repo_ids: QuerySet) -> dict[_Setting, _Mea
     return found
 
 
-def _point(claim: Claim, latest: dict[int, int],
-           measured: dict[_Setting, _Measured]) -> ScatterPoint | None:
+def _point(
+    claim: Claim, latest: dict[int, int], measured: dict[_Setting, _Measured]
+) -> ScatterPoint | None:
     if never_comparable(claim) or claim.value is None or claim.shots is None:
         return None
     revision_id = claim.revision_id or latest.get(claim.repo_id)
@@ -420,19 +445,34 @@ def _point(claim: Claim, latest: dict[int, int],
         return None
     value, stderr, run_id = match
     flagged = bool(getattr(claim, "flag_open", False))
-    verdict = "contradicted" if flagged else (
-        "under-claim" if claim.value < value else "not contradicted")
-    explanation = (getattr(claim, "flag_reason", "") if flagged else "") or \
-        _explanation(claim, value, stderr, verdict)
-    return ScatterPoint(hub_id=claim.repo.hub_id, claim_id=claim.id, claimed=claim.value,
-                        measured=value, measured_stderr=stderr, shots=claim.shots,
-                        chat_template=chat, run_id=run_id, flagged=flagged, verdict=verdict,
-                        explanation=explanation)
+    verdict = (
+        "contradicted"
+        if flagged
+        else ("under-claim" if claim.value < value else "not contradicted")
+    )
+    explanation = (getattr(claim, "flag_reason", "") if flagged else "") or _explanation(
+        claim, value, stderr, verdict
+    )
+    return ScatterPoint(
+        hub_id=claim.repo.hub_id,
+        claim_id=claim.id,
+        claimed=claim.value,
+        measured=value,
+        measured_stderr=stderr,
+        shots=claim.shots,
+        chat_template=chat,
+        run_id=run_id,
+        flagged=flagged,
+        verdict=verdict,
+        explanation=explanation,
+    )
 
 
 def _explanation(claim: Claim, value: float, stderr: float | None, verdict: str) -> str:
     error = f" ± {100 * stderr:.1f}" if stderr is not None else ""
     name = BENCHMARKS[claim.benchmark].display_name
     claimed = 100 * (claim.value or 0.0)
-    return (f"Claimed {claimed:.1f}, measured {100 * value:.1f}{error} "
-            f"({name}, {claim.shots}-shot): {verdict}.")
+    return (
+        f"Claimed {claimed:.1f}, measured {100 * value:.1f}{error} "
+        f"({name}, {claim.shots}-shot): {verdict}."
+    )

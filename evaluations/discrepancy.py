@@ -134,20 +134,28 @@ def _check(comparison: Comparison) -> None:
     name = f"{comparison.benchmark.display_name} (claim {comparison.key!r})"
     for label, value in (("claimed", comparison.claimed), ("measured", comparison.measured)):
         if not 0.0 <= value <= 1.0:  # also refuses NaN, for which every comparison is False
-            raise ValueError(f"{name}: the {label} value must be a fraction in [0, 1], "
-                             f"got {value!r}.")
-    for label, stderr in (("claimed", comparison.claimed_stderr),
-                          ("measured", comparison.measured_stderr)):
+            raise ValueError(
+                f"{name}: the {label} value must be a fraction in [0, 1], got {value!r}."
+            )
+    for label, stderr in (
+        ("claimed", comparison.claimed_stderr),
+        ("measured", comparison.measured_stderr),
+    ):
         if stderr is not None and not 0.0 <= stderr < math.inf:
-            raise ValueError(f"{name}: the {label} standard error must be a finite "
-                             f"non-negative fraction, got {stderr!r}.")
+            raise ValueError(
+                f"{name}: the {label} standard error must be a finite "
+                f"non-negative fraction, got {stderr!r}."
+            )
     if comparison.n_items is not None and comparison.n_items < 1:
-        raise ValueError(f"{name}: the number of items must be positive, "
-                         f"got {comparison.n_items!r}.")
+        raise ValueError(
+            f"{name}: the number of items must be positive, got {comparison.n_items!r}."
+        )
     if not 0.0 < comparison.benchmark.tolerance < math.inf:
         # Severity is the gap measured in tolerances: a zero tolerance has no scale.
-        raise ValueError(f"{name}: the catalogue tolerance must be positive, "
-                         f"got {comparison.benchmark.tolerance!r}.")
+        raise ValueError(
+            f"{name}: the catalogue tolerance must be positive, "
+            f"got {comparison.benchmark.tolerance!r}."
+        )
 
 
 def _z_test(comparison: Comparison) -> _Test:
@@ -183,8 +191,9 @@ def _signed_infinity(gap: float) -> float:
     return -math.inf if gap < 0 else 0.0
 
 
-def _judgement(comparison: Comparison, test: _Test, p_holm: float, q_value: float,
-               alpha: float) -> Judgement:
+def _judgement(
+    comparison: Comparison, test: _Test, p_holm: float, q_value: float, alpha: float
+) -> Judgement:
     tolerance = comparison.benchmark.tolerance
     beyond_tolerance = test.gap > tolerance + _BOUNDARY_SLACK
     flagged = p_holm <= alpha and beyond_tolerance
@@ -194,9 +203,17 @@ def _judgement(comparison: Comparison, test: _Test, p_holm: float, q_value: floa
         verdict = UNDER_CLAIM if test.gap < 0 else CONSISTENT
     severity = _severity(test.gap, tolerance) if flagged else None
     return Judgement(
-        key=comparison.key, gap=test.gap, claim_stderr_used=test.claim_stderr,
-        combined_stderr=test.combined_stderr, z=test.z, p_value=test.p_value, p_holm=p_holm,
-        q_value=q_value, tolerance=tolerance, flagged=flagged, verdict=verdict,
+        key=comparison.key,
+        gap=test.gap,
+        claim_stderr_used=test.claim_stderr,
+        combined_stderr=test.combined_stderr,
+        z=test.z,
+        p_value=test.p_value,
+        p_holm=p_holm,
+        q_value=q_value,
+        tolerance=tolerance,
+        flagged=flagged,
+        verdict=verdict,
         severity=severity,
         explanation=_explain(comparison, test, p_holm, verdict, severity, beyond_tolerance),
     )
@@ -212,22 +229,37 @@ def _severity(gap: float, tolerance: float) -> str:
 
 # Explanation: one sentence with the numbers that the page shows next to it.
 
-def _explain(comparison: Comparison, test: _Test, p_holm: float, verdict: str,
-             severity: str | None, beyond_tolerance: bool) -> str:
+
+def _explain(
+    comparison: Comparison,
+    test: _Test,
+    p_holm: float,
+    verdict: str,
+    severity: str | None,
+    beyond_tolerance: bool,
+) -> str:
     tolerance = comparison.benchmark.tolerance
     head = f"{_setting_head(comparison)}: "
     if verdict == UNDER_CLAIM:
-        return (f"{head}the measurement is {_points(-test.gap)} points higher than claimed. "
-                "Under-claim, not flagged.")
+        return (
+            f"{head}the measurement is {_points(-test.gap)} points higher than claimed. "
+            "Under-claim, not flagged."
+        )
     gap = f"{_points(test.gap)} points lower" if test.gap > 0 else "no gap"
     if severity is not None:
-        return (f"{head}{gap}, {_z_phrase(test)}, {_ratio(test.gap, tolerance)} times the "
-                f"{_tolerance_points(tolerance)}-point tolerance. {severity.capitalize()}.")
+        return (
+            f"{head}{gap}, {_z_phrase(test)}, {_ratio(test.gap, tolerance)} times the "
+            f"{_tolerance_points(tolerance)}-point tolerance. {severity.capitalize()}."
+        )
     if not beyond_tolerance:
-        return (f"{head}{gap}, z = {_z_number(test.z)}, within the "
-                f"{_tolerance_points(tolerance)}-point tolerance. Not contradicted.")
-    return (f"{head}{gap}, z = {_z_number(test.z)}, not significant after Holm correction "
-            f"(adjusted p = {_p_number(p_holm)}). Not contradicted.")
+        return (
+            f"{head}{gap}, z = {_z_number(test.z)}, within the "
+            f"{_tolerance_points(tolerance)}-point tolerance. Not contradicted."
+        )
+    return (
+        f"{head}{gap}, z = {_z_number(test.z)}, not significant after Holm correction "
+        f"(adjusted p = {_p_number(p_holm)}). Not contradicted."
+    )
 
 
 def _setting_head(comparison: Comparison) -> str:
@@ -235,8 +267,7 @@ def _setting_head(comparison: Comparison) -> str:
         measured = f"{_points(comparison.measured)} with no standard error"
     else:
         measured = f"{_points(comparison.measured)} ± {_points(comparison.measured_stderr)}"
-    setting = (f"{comparison.benchmark.display_name}, {comparison.shots}-shot, "
-               f"{comparison.metric}")
+    setting = f"{comparison.benchmark.display_name}, {comparison.shots}-shot, {comparison.metric}"
     return f"Claimed {_points(comparison.claimed)}, measured {measured} ({setting})"
 
 

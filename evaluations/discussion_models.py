@@ -20,8 +20,11 @@ class Comment(models.Model):
 
     flag = models.ForeignKey(Flag, on_delete=models.PROTECT, related_name="comments")
     user_name = models.CharField(max_length=200, help_text="who posted it, as signed in")
-    role = models.CharField(max_length=10, choices=Role.choices,
-                            help_text="the poster's role on this flag when it was posted")
+    role = models.CharField(
+        max_length=10,
+        choices=Role.choices,
+        help_text="the poster's role on this flag when it was posted",
+    )
     internal = models.BooleanField(default=False, help_text="a moderators-only note")
     body = models.TextField(help_text="Markdown, as typed")
     body_html = models.TextField(help_text="rendered and sanitised once, when posted")
@@ -53,8 +56,14 @@ class FlagAction(models.Model):
     actor = models.CharField(max_length=200)
     state_before = models.CharField(max_length=200, blank=True)
     state_after = models.CharField(max_length=200, blank=True)
-    run = models.ForeignKey(EvaluationRun, on_delete=models.PROTECT, null=True, blank=True,
-                            related_name="flag_actions", help_text="the re-run it queued")
+    run = models.ForeignKey(
+        EvaluationRun,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="flag_actions",
+        help_text="the re-run it queued",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

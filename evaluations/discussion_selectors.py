@@ -85,18 +85,24 @@ def audit_entries(rows: Iterable[tuple[str, int, datetime]]) -> list[AuditEntry]
     wanted: dict[str, list[int]] = {}
     for source, row_id, _ in rows:
         wanted.setdefault(source, []).append(row_id)
-    loaded = {(source, row_id): entry for source, ids in wanted.items()
-              for row_id, entry in _READERS[source](ids).items()}
+    loaded = {
+        (source, row_id): entry
+        for source, ids in wanted.items()
+        for row_id, entry in _READERS[source](ids).items()
+    }
     return [loaded[(source, row_id)] for source, row_id, _ in rows]
 
 
 def _rows(source: str, queryset: QuerySet[Any] | None) -> QuerySet[Any] | None:
     if queryset is None:
         return None
-    return (queryset.order_by()
-            .annotate(source=Value(source, output_field=CharField()), row_id=F("id"),
-                      at=F("created_at"))
-            .values_list("source", "row_id", "at"))
+    return (
+        queryset.order_by()
+        .annotate(
+            source=Value(source, output_field=CharField()), row_id=F("id"), at=F("created_at")
+        )
+        .values_list("source", "row_id", "at")
+    )
 
 
 def _by_actor(queryset: QuerySet[Any], field: str, actor: str) -> QuerySet[Any] | None:
@@ -130,26 +136,44 @@ def _internal_note_rows(action: str, actor: str) -> QuerySet[Any] | None:
 
 def _flag_events(ids: list[int]) -> dict[int, AuditEntry]:
     before = FlagEvent.objects.filter(flag=OuterRef("flag"), id__lt=OuterRef("id"))
-    events = (FlagEvent.objects.filter(id__in=ids).select_related("flag__claim__repo")
-              .annotate(previous=Subquery(before.order_by("-id").values("state")[:1])))
+    events = (
+        FlagEvent.objects.filter(id__in=ids)
+        .select_related("flag__claim__repo")
+        .annotate(previous=Subquery(before.order_by("-id").values("state")[:1]))
+    )
     return {
-        e.id: AuditEntry(e.created_at, e.actor or AUTOMATIC_ACTOR, e.state, e.reason,
-                         flag_id=e.flag_id, hub_id=e.flag.claim.repo.hub_id,
-                         run_id=None if e.actor else e.run_id,
-                         state_before=FlagState(e.previous).label if e.previous else "",
-                         state_after=e.get_state_display())
+        e.id: AuditEntry(
+            e.created_at,
+            e.actor or AUTOMATIC_ACTOR,
+            e.state,
+            e.reason,
+            flag_id=e.flag_id,
+            hub_id=e.flag.claim.repo.hub_id,
+            run_id=None if e.actor else e.run_id,
+            state_before=FlagState(e.previous).label if e.previous else "",
+            state_after=e.get_state_display(),
+        )
         for e in events
     }
 
 
 def _repo_decisions(ids: list[int]) -> dict[int, AuditEntry]:
     before = RepoDecision.objects.filter(repo=OuterRef("repo"), id__lt=OuterRef("id"))
-    decisions = (RepoDecision.objects.filter(id__in=ids).select_related("repo")
-                 .annotate(previous=Subquery(before.order_by("-id").values("action")[:1])))
+    decisions = (
+        RepoDecision.objects.filter(id__in=ids)
+        .select_related("repo")
+        .annotate(previous=Subquery(before.order_by("-id").values("action")[:1]))
+    )
     return {
-        d.id: AuditEntry(d.created_at, d.actor, d.action, d.reason, hub_id=d.repo.hub_id,
-                         state_before=REPO_STATES[d.previous or RepoDecision.Action.UNHIDE],
-                         state_after=REPO_STATES[d.action])
+        d.id: AuditEntry(
+            d.created_at,
+            d.actor,
+            d.action,
+            d.reason,
+            hub_id=d.repo.hub_id,
+            state_before=REPO_STATES[d.previous or RepoDecision.Action.UNHIDE],
+            state_after=REPO_STATES[d.action],
+        )
         for d in decisions
     }
 
@@ -157,9 +181,17 @@ def _repo_decisions(ids: list[int]) -> dict[int, AuditEntry]:
 def _flag_actions(ids: list[int]) -> dict[int, AuditEntry]:
     actions = FlagAction.objects.filter(id__in=ids).select_related("flag__claim__repo")
     return {
-        a.id: AuditEntry(a.created_at, a.actor, a.action, a.reason, flag_id=a.flag_id,
-                         hub_id=a.flag.claim.repo.hub_id, state_before=a.state_before,
-                         state_after=a.state_after, run_id=a.run_id)
+        a.id: AuditEntry(
+            a.created_at,
+            a.actor,
+            a.action,
+            a.reason,
+            flag_id=a.flag_id,
+            hub_id=a.flag.claim.repo.hub_id,
+            state_before=a.state_before,
+            state_after=a.state_after,
+            run_id=a.run_id,
+        )
         for a in actions
     }
 
@@ -167,11 +199,18 @@ def _flag_actions(ids: list[int]) -> dict[int, AuditEntry]:
 def _run_actions(ids: list[int]) -> dict[int, AuditEntry]:
     actions = RunAction.objects.filter(id__in=ids).select_related("run__submission__repo")
     return {
-        a.id: AuditEntry(a.created_at, a.actor, a.action, a.reason,
-                         hub_id=a.run.submission.repo.hub_id, run_id=a.new_run_id or a.run_id,
-                         state_before=f"run #{a.run_id} {RunState(a.state_before).label.lower()}",
-                         state_after=(f"run #{a.new_run_id} queued" if a.new_run_id
-                                      else f"run #{a.run_id} cancelled"))
+        a.id: AuditEntry(
+            a.created_at,
+            a.actor,
+            a.action,
+            a.reason,
+            hub_id=a.run.submission.repo.hub_id,
+            run_id=a.new_run_id or a.run_id,
+            state_before=f"run #{a.run_id} {RunState(a.state_before).label.lower()}",
+            state_after=(
+                f"run #{a.new_run_id} queued" if a.new_run_id else f"run #{a.run_id} cancelled"
+            ),
+        )
         for a in actions
     }
 
@@ -179,8 +218,14 @@ def _run_actions(ids: list[int]) -> dict[int, AuditEntry]:
 def _internal_notes(ids: list[int]) -> dict[int, AuditEntry]:
     notes = Comment.objects.filter(id__in=ids).select_related("flag__claim__repo")
     return {
-        n.id: AuditEntry(n.created_at, n.user_name, INTERNAL_NOTE, n.body, flag_id=n.flag_id,
-                         hub_id=n.flag.claim.repo.hub_id)
+        n.id: AuditEntry(
+            n.created_at,
+            n.user_name,
+            INTERNAL_NOTE,
+            n.body,
+            flag_id=n.flag_id,
+            hub_id=n.flag.claim.repo.hub_id,
+        )
         for n in notes
     }
 
@@ -192,6 +237,10 @@ _SOURCES = {
     "run-action": _ActionRows(RunAction.objects.all, "action", RunAction.Action.values),
     "internal-note": _internal_note_rows,
 }
-_READERS = {"flag-event": _flag_events, "repo-decision": _repo_decisions,
-            "flag-action": _flag_actions, "run-action": _run_actions,
-            "internal-note": _internal_notes}
+_READERS = {
+    "flag-event": _flag_events,
+    "repo-decision": _repo_decisions,
+    "flag-action": _flag_actions,
+    "run-action": _run_actions,
+    "internal-note": _internal_notes,
+}

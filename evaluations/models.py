@@ -78,8 +78,12 @@ class Submission(models.Model):
     # [{"benchmark": key, "shots": n}]. Empty: the whole suite in the catalogue's setting.
     tasks = models.JSONField(default=list, blank=True)
     submitted_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
-        related_name="submissions", help_text="empty: queued by the site (a claim-matched run)",
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="submissions",
+        help_text="empty: queued by the site (a claim-matched run)",
     )
     submitted_at = models.DateTimeField(auto_now_add=True)
 
@@ -268,7 +272,11 @@ class Claim(models.Model):
 
     repo = models.ForeignKey(ModelRepo, on_delete=models.PROTECT, related_name="claims")
     revision = models.ForeignKey(
-        Revision, on_delete=models.PROTECT, null=True, blank=True, related_name="claims",
+        Revision,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="claims",
         help_text="the commit the claim is about; empty = the model in general (latest commit)",
     )
     submission = models.ForeignKey(
@@ -301,8 +309,12 @@ class Claim(models.Model):
     source_name = models.CharField(max_length=200, blank=True)
     reported_by = models.CharField(max_length=200, blank=True)
     reporter = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
-        related_name="claims", help_text="the account that recorded it; empty for imports",
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="claims",
+        help_text="the account that recorded it; empty for imports",
     )
     inherited_from = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -418,16 +430,26 @@ class RankingEntry(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["repo", "suite", "precision_scope"],
-                                    name="unique_ranking_entry")
+            models.UniqueConstraint(
+                fields=["repo", "suite", "precision_scope"], name="unique_ranking_entry"
+            )
         ]
         indexes = [
-            models.Index("suite", "precision_scope", "hidden", models.F("average").desc(),
-                         "hub_id", name="ranking_entry_by_average"),
-            models.Index("suite", "precision_scope", "hidden", Lower("hub_id"),
-                         name="ranking_entry_by_name"),
-            models.Index(fields=["suite", "precision_scope", "hidden", "parameter_count"],
-                         name="ranking_entry_by_params"),
+            models.Index(
+                "suite",
+                "precision_scope",
+                "hidden",
+                models.F("average").desc(),
+                "hub_id",
+                name="ranking_entry_by_average",
+            ),
+            models.Index(
+                "suite", "precision_scope", "hidden", Lower("hub_id"), name="ranking_entry_by_name"
+            ),
+            models.Index(
+                fields=["suite", "precision_scope", "hidden", "parameter_count"],
+                name="ranking_entry_by_params",
+            ),
         ]
 
     def __str__(self) -> str:

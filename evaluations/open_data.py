@@ -47,7 +47,9 @@ def active_runs_tag(*, heartbeats: bool = False) -> str:
     flight (a heartbeat moves it without a bump) and, with ``heartbeats``, their last
     heartbeat (the run API's duration grows with it)."""
     totals = EvaluationRun.objects.filter(state__in=ACTIVE_STATES).aggregate(
-        runs=Count("id"), done=Sum("progress_done"), total=Sum("progress_total"),
+        runs=Count("id"),
+        done=Sum("progress_done"),
+        total=Sum("progress_total"),
         beat=Max("heartbeat_at"),
     )
     tag = f"{totals['runs']}:{totals['done']}:{totals['total']}"
@@ -107,8 +109,12 @@ def _with_latest_commit(repos: QuerySet[ModelRepo]) -> QuerySet[ModelRepo]:
     )
     open_count = (
         # The flags that stand, as the rankings and the model page count them.
-        selectors.open_flags().filter(claim__repo=OuterRef("pk")).order_by()
-        .values("claim__repo").annotate(count=Count("id")).values("count")
+        selectors.open_flags()
+        .filter(claim__repo=OuterRef("pk"))
+        .order_by()
+        .values("claim__repo")
+        .annotate(count=Count("id"))
+        .values("count")
     )
     return repos.annotate(
         latest_commit=Subquery(latest.values("revision__commit_sha")[:1]),

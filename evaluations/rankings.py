@@ -77,8 +77,16 @@ class RankingQuery:
     @property
     def filtered(self) -> bool:
         """Whether a filter (not the suite, sort or page) narrows the list."""
-        return any((self.min_params is not None, self.max_params is not None, self.precision,
-                    self.licence, self.hide_flagged, self.hide_not_comparable))
+        return any(
+            (
+                self.min_params is not None,
+                self.max_params is not None,
+                self.precision,
+                self.licence,
+                self.hide_flagged,
+                self.hide_not_comparable,
+            )
+        )
 
     def params(self, **changes: object) -> dict[str, str]:
         """The query string's values, defaults left out so shared links stay short."""
@@ -117,8 +125,7 @@ def parse_query(params: Mapping[str, str], *, suite: str) -> RankingQuery:
         # The filter form carries the sort; switching suite there must not end on an error.
         sort, params = SORT_AVERAGE, {k: v for k, v in params.items() if k != "order"}
     if sort not in sort_keys(suite):
-        raise ValueError(f"Cannot sort by “{sort}”. Sort by one of: "
-                         f"{', '.join(sort_keys(suite))}.")
+        raise ValueError(f"Cannot sort by “{sort}”. Sort by one of: {', '.join(sort_keys(suite))}.")
     order = params.get("order") or default_order(sort)
     if order not in ("asc", "desc"):
         raise ValueError(f"The order must be “asc” or “desc”, not “{order}”.")
@@ -127,15 +134,22 @@ def parse_query(params: Mapping[str, str], *, suite: str) -> RankingQuery:
         raise ValueError("The smallest parameter count is above the largest.")
     precision = params.get("precision") or ""
     if precision and precision not in Precision.values:
-        raise ValueError(f"Unknown precision “{precision}”. Choose one of: "
-                         f"{', '.join(Precision.values)}.")
+        raise ValueError(
+            f"Unknown precision “{precision}”. Choose one of: {', '.join(Precision.values)}."
+        )
     licence = (params.get("licence") or "").strip()
     if len(licence) > 100:
         raise ValueError("A licence name has at most 100 characters.")
     return RankingQuery(
-        suite=suite, min_params=min_params, max_params=max_params, precision=precision,
-        licence=licence, hide_flagged=_flag(params, "hide_flagged"),
-        hide_not_comparable=_flag(params, "hide_not_comparable"), sort=sort, order=order,
+        suite=suite,
+        min_params=min_params,
+        max_params=max_params,
+        precision=precision,
+        licence=licence,
+        hide_flagged=_flag(params, "hide_flagged"),
+        hide_not_comparable=_flag(params, "hide_not_comparable"),
+        sort=sort,
+        order=order,
         page=_count(params, "page", 1, maximum=None),
         per_page=_count(params, "per_page", DEFAULT_PER_PAGE, maximum=MAX_PER_PAGE),
     )
@@ -152,11 +166,13 @@ def _billions(params: Mapping[str, str], name: str) -> float | None:
     try:
         value = float(text)
     except ValueError:
-        raise ValueError(f"{name} must be a number of billions of parameters, "
-                         f"such as 7 or 0.5, not “{text}”.") from None
+        raise ValueError(
+            f"{name} must be a number of billions of parameters, such as 7 or 0.5, not “{text}”."
+        ) from None
     if not math.isfinite(value) or not 0 <= value <= MAX_BILLIONS:
-        raise ValueError(f"{name} must be a number of billions of parameters from 0 to "
-                         f"{MAX_BILLIONS:,}.")
+        raise ValueError(
+            f"{name} must be a number of billions of parameters from 0 to {MAX_BILLIONS:,}."
+        )
     return value
 
 
@@ -263,9 +279,15 @@ def rankings(query: RankingQuery) -> RankingPage:
     num_pages = max(1, math.ceil(total / query.per_page))
     page = min(query.page, num_pages)
     rows = _ranked_slice(query, places, (page - 1) * query.per_page, query.per_page)
-    return RankingPage(query=query, benchmarks=suite_benchmarks(query.suite), rows=rows,
-                       total=total, page=page, num_pages=num_pages,
-                       any_tied=any(row.tied for row in rows))
+    return RankingPage(
+        query=query,
+        benchmarks=suite_benchmarks(query.suite),
+        rows=rows,
+        total=total,
+        page=page,
+        num_pages=num_pages,
+        any_tied=any(row.tied for row in rows),
+    )
 
 
 def ranked_slice(query: RankingQuery, *, offset: int, limit: int) -> tuple[list[RankedRow], int]:
@@ -284,9 +306,11 @@ def standings(query: RankingQuery, *, fresh: bool = False) -> Places:
     only when the site's generation moves; so they are worked out once per generation and set
     of filters (one read of every kept row's average) and shared, through the cache, by every
     page and sort order, instead of a window over all rows on every request."""
+
     def compute() -> Places:
-        rows = list(_entries(query).order_by(*_RANK_ORDER)
-                    .values_list("id", "average", "average_stderr"))
+        rows = list(
+            _entries(query).order_by(*_RANK_ORDER).values_list("id", "average", "average_stderr")
+        )
         groups = _tie_groups([(average, stderr) for _, average, stderr in rows])
         return {entry_id: group for (entry_id, _, _), group in zip(rows, groups, strict=True)}
 
@@ -298,6 +322,7 @@ def ordering(query: RankingQuery, *, fresh: bool = False) -> list[int]:
     """The ids of the entries the filters keep, in the asked sort order. Sorting every kept
     row (by a benchmark's value, say) is most of a deep page's cost, and the order moves only
     with the generation: kept per generation, filters and sort, every page is a slice."""
+
     def compute() -> list[int]:
         return list(_entries(query).order_by(*_order(query)).values_list("id", flat=True))
 
@@ -339,6 +364,7 @@ def ranked_entries(query: RankingQuery) -> Iterator[tuple[int, bool, RankingEntr
 def licence_choices(suite: str) -> list[str]:
     """The licences of the commits ranked in the suite, for the filter's options (a scan of
     the suite's entries, so kept for the generation like the standings)."""
+
     def compute() -> list[str]:
         entries = RankingEntry.objects.filter(suite=suite, precision_scope=ANY_PRECISION)
         found = entries.exclude(licence="").values_list("licence", flat=True).distinct()
@@ -353,8 +379,9 @@ _RANK_ORDER = (F("average").desc(), "hub_id")
 def _entries(query: RankingQuery) -> QuerySet[RankingEntry]:
     """The entries every filter keeps (a model whose size is unknown is left out once a size
     range is asked for: it cannot be said to lie inside it). Hidden models never rank."""
-    entries = RankingEntry.objects.filter(suite=query.suite, precision_scope=query.precision,
-                                          hidden=False)
+    entries = RankingEntry.objects.filter(
+        suite=query.suite, precision_scope=query.precision, hidden=False
+    )
     if query.min_params is not None:
         entries = entries.filter(parameter_count__gte=query.min_params * BILLION)
     if query.max_params is not None:
@@ -384,33 +411,42 @@ def _order(query: RankingQuery) -> list[Any]:
     return [column, by_name, "hub_id"]
 
 
-def _ranked_slice(query: RankingQuery, places: Places, offset: int,
-                  limit: int) -> list[RankedRow]:
+def _ranked_slice(query: RankingQuery, places: Places, offset: int, limit: int) -> list[RankedRow]:
     # The page's ids first, a slice of the stored order; then only those rows with their runs.
-    ids = ordering(query)[offset:offset + limit]
+    ids = ordering(query)[offset : offset + limit]
     loaded = _load(ids)
     if len(loaded) < len(ids) or any(entry_id not in places for entry_id in ids):
         # The table moved after the generation was read: read it all again, unstored.
         places = standings(query, fresh=True)
-        ids = ordering(query, fresh=True)[offset:offset + limit]
+        ids = ordering(query, fresh=True)[offset : offset + limit]
         loaded = _load(ids)
     return [_row(loaded[entry_id], *places[entry_id]) for entry_id in ids]
 
 
 def _load(ids: list[int]) -> dict[int, RankingEntry]:
-    return RankingEntry.objects.select_related("run__submission__repo", "run__revision") \
-        .in_bulk(ids)
+    return RankingEntry.objects.select_related("run__submission__repo", "run__revision").in_bulk(
+        ids
+    )
 
 
 def _row(entry: RankingEntry, rank: int, tied: bool) -> RankedRow:
     run = entry.run
     return RankedRow(
-        repo=run.submission.repo, run=run,
-        scores={key: ShownScore(key, score["value"], score["stderr"])
-                for key, score in entry.scores.items()},
-        average=entry.average, raw_average=entry.raw_average,
-        average_stderr=entry.average_stderr, rank=rank, tie_group=rank, tied=tied,
-        flagged=entry.flagged, severity=entry.severity, not_comparable=entry.not_comparable,
+        repo=run.submission.repo,
+        run=run,
+        scores={
+            key: ShownScore(key, score["value"], score["stderr"])
+            for key, score in entry.scores.items()
+        },
+        average=entry.average,
+        raw_average=entry.raw_average,
+        average_stderr=entry.average_stderr,
+        rank=rank,
+        tie_group=rank,
+        tied=tied,
+        flagged=entry.flagged,
+        severity=entry.severity,
+        not_comparable=entry.not_comparable,
         verdict=entry.verdict,
     )
 
@@ -471,12 +507,16 @@ def table_links(page: RankingPage) -> TableLinks:
         active = query.sort == key
         order = ("asc" if query.descending else "desc") if active else default_order(key)
         arrow = ("▼" if query.descending else "▲") if active else ""
-        return Column(key, label, query.url(sort=key, order=order, page=1), active, arrow,
-                      benchmark)
+        return Column(
+            key, label, query.url(sort=key, order=order, page=1), active, arrow, benchmark
+        )
 
     return TableLinks(
-        columns={SORT_NAME: column(SORT_NAME, "Model"), SORT_PARAMS: column(SORT_PARAMS, "Params"),
-                 SORT_AVERAGE: column(SORT_AVERAGE, "Average")},
+        columns={
+            SORT_NAME: column(SORT_NAME, "Model"),
+            SORT_PARAMS: column(SORT_PARAMS, "Params"),
+            SORT_AVERAGE: column(SORT_AVERAGE, "Average"),
+        },
         benchmark_columns=[column(b.key, b.display_name, b) for b in page.benchmarks],
         first=query.url(page=1) if page.page > 1 else "",
         previous=query.url(page=page.page - 1) if page.page > 1 else "",

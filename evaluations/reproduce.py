@@ -18,13 +18,23 @@ from evaluations.catalogue import benchmark_for_task
 # Tasks whose lm-eval YAML says ``num_fewshot: 0``: lm-eval ignores ``--num_fewshot`` for
 # them, while the worker sets each task's shots itself. Checked against the installed
 # lm-eval by tests/evaluations/test_reproduce.py.
-FIXED_ZERO_SHOT_TASKS = frozenset({
-    "ifeval", "leaderboard_ifeval", "leaderboard_gpqa", "truthfulqa_mc2",
-    "smoke_arc", "smoke_gsm8k",
-})
+FIXED_ZERO_SHOT_TASKS = frozenset(
+    {
+        "ifeval",
+        "leaderboard_ifeval",
+        "leaderboard_gpqa",
+        "truthfulqa_mc2",
+        "smoke_arc",
+        "smoke_gsm8k",
+    }
+)
 # lm-eval extras some tasks need beyond the backend's own.
-TASK_EXTRAS = {"ifeval": "ifeval", "leaderboard_ifeval": "ifeval", "minerva_math": "math",
-               "leaderboard_math_hard": "math"}
+TASK_EXTRAS = {
+    "ifeval": "ifeval",
+    "leaderboard_ifeval": "ifeval",
+    "minerva_math": "math",
+    "leaderboard_math_hard": "math",
+}
 BACKENDS = ("hf", "vllm")
 SMOKE_TASKS_DIR = "smoke_tasks"
 OUTPUT_DIR = "reproduced"
@@ -61,29 +71,42 @@ def run_reproduction(run: Any) -> Reproduction:
     """The reproduction of a finished run (an ``EvaluationRun`` with revision and repo)."""
     if run.revision is None:
         return Reproduction(unavailable="The run never resolved a commit.")
-    return reproduction(hub_id=run.submission.repo.hub_id, commit_sha=run.revision.commit_sha,
-                        versions=run.versions or {})
+    return reproduction(
+        hub_id=run.submission.repo.hub_id,
+        commit_sha=run.revision.commit_sha,
+        versions=run.versions or {},
+    )
 
 
 def reproduction(*, hub_id: str, commit_sha: str, versions: dict[str, Any]) -> Reproduction:
     setting = versions.get("setting") or {}
     if not setting.get("tasks"):
-        return Reproduction(unavailable=(
-            "This run was recorded before the site kept the arguments of its lm-eval call "
-            "(batch size, seeds, device), so its exact command cannot be given."))
+        return Reproduction(
+            unavailable=(
+                "This run was recorded before the site kept the arguments of its lm-eval call "
+                "(batch size, seeds, device), so its exact command cannot be given."
+            )
+        )
     if setting.get("backend") not in BACKENDS:
-        return Reproduction(unavailable=f"The run used the backend "
-                                        f"“{setting.get('backend')}”, which this page cannot "
-                                        "write a command for.")
+        return Reproduction(
+            unavailable=f"The run used the backend "
+            f"“{setting.get('backend')}”, which this page cannot "
+            "write a command for."
+        )
     try:
         model_args = model_args_text(hub_id, commit_sha, setting.get("model_args") or {})
     except NotExpressible as error:
         return Reproduction(unavailable=str(error))
-    commands = tuple(_command(setting, model_args, shots, tasks)
-                     for shots, tasks in shot_groups(setting["tasks"]).items())
-    return Reproduction(commands=commands, install=install_command(versions, setting),
-                        python_version=versions.get("python_version") or "",
-                        notes=_notes(setting, versions, len(commands)))
+    commands = tuple(
+        _command(setting, model_args, shots, tasks)
+        for shots, tasks in shot_groups(setting["tasks"]).items()
+    )
+    return Reproduction(
+        commands=commands,
+        install=install_command(versions, setting),
+        python_version=versions.get("python_version") or "",
+        notes=_notes(setting, versions, len(commands)),
+    )
 
 
 def shot_groups(tasks: list[dict[str, Any]]) -> dict[int, list[str]]:
@@ -98,26 +121,46 @@ def _command(setting: dict[str, Any], model_args: str, shots: int, tasks: list[s
     names = tuple(_display_name(task) for task in tasks)
     fixed = [task for task in tasks if task in FIXED_ZERO_SHOT_TASKS]
     if shots and fixed:
-        return Command(names, shots, problem=(
-            f"The run evaluated {', '.join(fixed)} with {shots} shots. lm-eval's task "
-            "definition fixes 0 shots and its command line ignores --num_fewshot for it; "
-            "only a call of lm_eval.simple_evaluate that sets the task's num_fewshot "
-            "(as our worker does) repeats this."))
+        return Command(
+            names,
+            shots,
+            problem=(
+                f"The run evaluated {', '.join(fixed)} with {shots} shots. lm-eval's task "
+                "definition fixes 0 shots and its command line ignores --num_fewshot for it; "
+                "only a call of lm_eval.simple_evaluate that sets the task's num_fewshot "
+                "(as our worker does) repeats this."
+            ),
+        )
     return Command(names, shots, argv=tuple(_argv(setting, model_args, shots, tasks)))
 
 
 def _argv(setting: dict[str, Any], model_args: str, shots: int, tasks: list[str]) -> list[str]:
-    argv = ["lm_eval", "--model", setting["backend"], "--model_args", model_args,
-            "--tasks", ",".join(tasks), "--num_fewshot", str(shots),
-            "--batch_size", str(setting.get("batch_size", 1)),
-            "--device", str(setting.get("device") or "cuda:0"),
-            "--seed", seed_text(setting)]
+    argv = [
+        "lm_eval",
+        "--model",
+        setting["backend"],
+        "--model_args",
+        model_args,
+        "--tasks",
+        ",".join(tasks),
+        "--num_fewshot",
+        str(shots),
+        "--batch_size",
+        str(setting.get("batch_size", 1)),
+        "--device",
+        str(setting.get("device") or "cuda:0"),
+        "--seed",
+        seed_text(setting),
+    ]
     if setting.get("limit") is not None:
         argv += ["--limit", str(setting["limit"])]
     if setting.get("apply_chat_template"):
         argv += ["--apply_chat_template"]
-        argv += ["--fewshot_as_multiturn"] if setting.get("fewshot_as_multiturn", True) \
+        argv += (
+            ["--fewshot_as_multiturn"]
+            if setting.get("fewshot_as_multiturn", True)
             else ["--fewshot_as_multiturn", "false"]
+        )
     if setting.get("include_path"):
         argv += ["--include_path", SMOKE_TASKS_DIR]
     if setting.get("log_samples"):
@@ -127,8 +170,10 @@ def _argv(setting: dict[str, Any], model_args: str, shots: int, tasks: list[str]
 
 def seed_text(setting: dict[str, Any]) -> str:
     """``--seed``: one number when the four seeds agree, else python,numpy,torch,fewshot."""
-    seeds = [setting.get(key) for key in ("random_seed", "numpy_random_seed",
-                                          "torch_random_seed", "fewshot_random_seed")]
+    seeds = [
+        setting.get(key)
+        for key in ("random_seed", "numpy_random_seed", "torch_random_seed", "fewshot_random_seed")
+    ]
     if len(set(seeds)) == 1 and seeds[0] is not None:
         return str(seeds[0])
     return ",".join("None" if seed is None else str(seed) for seed in seeds)
@@ -136,9 +181,13 @@ def seed_text(setting: dict[str, Any]) -> str:
 
 def model_args_text(hub_id: str, commit_sha: str, model_args: dict[str, Any]) -> str:
     """``pretrained=<hub id>,revision=<sha>,...`` as lm-eval's parsers read it back."""
-    pairs = {"pretrained": hub_id, "revision": commit_sha,
-             **{key: value for key, value in model_args.items()
-                if key not in ("pretrained", "revision")}}
+    pairs = {
+        "pretrained": hub_id,
+        "revision": commit_sha,
+        **{
+            key: value for key, value in model_args.items() if key not in ("pretrained", "revision")
+        },
+    }
     return ",".join(f"{key}={_arg_value(key, value)}" for key, value in pairs.items())
 
 
@@ -147,8 +196,9 @@ def _arg_value(key: str, value: Any) -> str:
         return str(value)
     text = str(value)
     if not text or any(char in text for char in ",='\"\n"):
-        raise NotExpressible(f"The model argument {key}={text!r} cannot be written on "
-                             "lm_eval's command line.")
+        raise NotExpressible(
+            f"The model argument {key}={text!r} cannot be written on lm_eval's command line."
+        )
     # lm-eval turns "123", "1e5", "true" into numbers and booleans; quotes keep a string.
     return f'"{text}"' if _reads_as_literal(text) else text
 
@@ -170,19 +220,25 @@ def _reads_as_literal(text: str) -> bool:
 
 def install_command(versions: dict[str, Any], setting: dict[str, Any]) -> str:
     """``pip install`` of the versions the run recorded."""
-    extras = sorted({setting["backend"]} | {TASK_EXTRAS[item["task"]] for item in
-                                             setting["tasks"] if item["task"] in TASK_EXTRAS})
-    pins = [(f"lm-eval[{','.join(extras)}]", versions.get("lm_eval_version")),
-            ("transformers", versions.get("transformers_version")),
-            ("torch", versions.get("torch_version")),
-            ("datasets", versions.get("datasets_version"))]
+    extras = sorted(
+        {setting["backend"]}
+        | {TASK_EXTRAS[item["task"]] for item in setting["tasks"] if item["task"] in TASK_EXTRAS}
+    )
+    pins = [
+        (f"lm-eval[{','.join(extras)}]", versions.get("lm_eval_version")),
+        ("transformers", versions.get("transformers_version")),
+        ("torch", versions.get("torch_version")),
+        ("datasets", versions.get("datasets_version")),
+    ]
     if setting["backend"] == "vllm":
         pins.append(("vllm", versions.get("vllm_version")))
     argv = ["pip", "install", *(f"{name}=={version}" for name, version in pins if version)]
     torch_version = str(versions.get("torch_version") or "")
     if "+" in torch_version:  # a local build label (+cpu, +cu128) lives on PyTorch's index
-        argv += ["--extra-index-url",
-                 f"https://download.pytorch.org/whl/{torch_version.split('+', 1)[1]}"]
+        argv += [
+            "--extra-index-url",
+            f"https://download.pytorch.org/whl/{torch_version.split('+', 1)[1]}",
+        ]
     return shlex.join(argv) if len(argv) > 2 else ""
 
 
@@ -193,17 +249,21 @@ def _notes(setting: dict[str, Any], versions: dict[str, Any], groups: int) -> tu
             "Our worker ran every task in one lm-eval call, each with its own number of shots; "
             "lm_eval's command line takes one --num_fewshot for all tasks, hence one command "
             "per number of shots. Batches then mix fewer tasks, so scores can differ in the "
-            "last decimal places.")
+            "last decimal places."
+        )
     if setting.get("include_path"):
         notes.append(
             f"The smoke tasks are this site's own task files. In a checkout of the site, "
-            f"python -c \"from pathlib import Path; from workers.smoke import smoke_task_dir; "
+            f'python -c "from pathlib import Path; from workers.smoke import smoke_task_dir; '
             f"smoke_task_dir(Path('{SMOKE_TASKS_DIR}'))\" writes them into "
-            f"{SMOKE_TASKS_DIR}/.")
+            f"{SMOKE_TASKS_DIR}/."
+        )
     if str(setting.get("batch_size")).startswith("auto") and versions.get("batch_sizes"):
         sizes = ", ".join(str(size) for size in versions["batch_sizes"])
-        notes.append(f"With batch size {setting['batch_size']} lm-eval chose {sizes} on our "
-                     "machine; another machine may choose differently.")
+        notes.append(
+            f"With batch size {setting['batch_size']} lm-eval chose {sizes} on our "
+            "machine; another machine may choose differently."
+        )
     return tuple(notes)
 
 

@@ -79,18 +79,25 @@ class RevisionView:
 
 def revision_changes(newer: Revision, older: Revision) -> list[str]:
     """What differs between two inspected commits, in words: files and model facts."""
+
     def manifest(revision: Revision) -> dict[str, object]:
-        return {f["path"]: f.get("sha256") or f.get("blob_id") or f.get("size")
-                for f in revision.files}
+        return {
+            f["path"]: f.get("sha256") or f.get("blob_id") or f.get("size") for f in revision.files
+        }
 
     before, after = manifest(older), manifest(newer)
     changes = [f"added {path}" for path in sorted(after.keys() - before.keys())]
     changes += [f"removed {path}" for path in sorted(before.keys() - after.keys())]
-    changes += [f"changed {path}" for path in sorted(after.keys() & before.keys())
-                if after[path] != before[path]]
-    for label, old, new in (("parameters", older.parameter_count, newer.parameter_count),
-                            ("weights dtype", older.dtype, newer.dtype),
-                            ("architecture", older.model_type, newer.model_type)):
+    changes += [
+        f"changed {path}"
+        for path in sorted(after.keys() & before.keys())
+        if after[path] != before[path]
+    ]
+    for label, old, new in (
+        ("parameters", older.parameter_count, newer.parameter_count),
+        ("weights dtype", older.dtype, newer.dtype),
+        ("architecture", older.model_type, newer.model_type),
+    ):
         if old != new:
             changes.append(f"{label}: {old or '–'} → {new or '–'}")
     return changes
@@ -158,10 +165,20 @@ class ClaimEvidence:
         j, s = self.judgement, self.score
         if j is None or s is None:
             return {}
-        return {"claimed": self.claim.value, "claimed_stderr": j.claim_stderr_used,
-                "measured": s.value, "measured_stderr": s.stderr, "n_items": s.n_samples,
-                "gap": j.gap, "z": _finite(j.z), "p": j.p_value, "p_holm": j.p_holm,
-                "q": j.q_value, "tolerance": j.tolerance, "run": s.run_id}
+        return {
+            "claimed": self.claim.value,
+            "claimed_stderr": j.claim_stderr_used,
+            "measured": s.value,
+            "measured_stderr": s.stderr,
+            "n_items": s.n_samples,
+            "gap": j.gap,
+            "z": _finite(j.z),
+            "p": j.p_value,
+            "p_holm": j.p_holm,
+            "q": j.q_value,
+            "tolerance": j.tolerance,
+            "run": s.run_id,
+        }
 
 
 def _finite(z: float) -> float | str:
@@ -170,8 +187,9 @@ def _finite(z: float) -> float | str:
 
 def _scores_by_revision(repo_id: int) -> dict[int, list[Score]]:
     scores = (
-        Score.objects.filter(run__in=EvaluationRun.objects.finished_ok(),
-                             run__submission__repo_id=repo_id)
+        Score.objects.filter(
+            run__in=EvaluationRun.objects.finished_ok(), run__submission__repo_id=repo_id
+        )
         .select_related("run__submission", "run__revision")
         .order_by("-run__finished_at", "id")
     )
@@ -198,8 +216,13 @@ def _match(claim: Claim, scores: list[Score]) -> tuple[Score | None, str]:
     if nearest.shots != claim.shots:
         gaps.append(f"claimed {claim.shots}-shot, measured {nearest.shots}-shot")
     if nearest.run.submission.chat_template != chat:
-        gaps.append("claimed with" + ("" if chat else "out") + " the chat template, measured "
-                    + ("without" if chat else "with") + " it")
+        gaps.append(
+            "claimed with"
+            + ("" if chat else "out")
+            + " the chat template, measured "
+            + ("without" if chat else "with")
+            + " it"
+        )
     return None, "; ".join(gaps)
 
 
@@ -237,8 +260,12 @@ def claim_evidence(repo_id: int) -> list[ClaimEvidence]:
     for claim in claims:
         revision_id = claim.revision_id or (latest.revision_id if latest else None)
         score, reason = _match(claim, scores.get(revision_id, []))
-        needs_run = score is None and latest is not None and not never_comparable(claim) \
+        needs_run = (
+            score is None
+            and latest is not None
+            and not never_comparable(claim)
             and claim.revision_id in (None, latest.revision_id)
+        )
         rows.append(ClaimEvidence(claim, score, reason, needs_run))
     _judge(rows)
     return rows
@@ -255,8 +282,9 @@ class FlagReview:
 
     @property
     def in_force(self) -> bool:
-        return (self.decision is not None and self.decision.state in DECISION_STATES
-                and not self.stale)
+        return (
+            self.decision is not None and self.decision.state in DECISION_STATES and not self.stale
+        )
 
     @property
     def stands(self) -> bool:
@@ -268,24 +296,32 @@ class FlagReview:
 def flag_review(flag_id: int, events: list[FlagEvent]) -> FlagReview:
     """The review of one flag from its events, oldest first."""
     rule = [e for e in events if not e.is_moderation]
-    decisions = [e for e in events if e.state in DECISION_STATES] or \
-        [e for e in events if e.state == FlagState.AUTHOR_ASKED]
+    decisions = [e for e in events if e.state in DECISION_STATES] or [
+        e for e in events if e.state == FlagState.AUTHOR_ASKED
+    ]
     decision = decisions[-1] if decisions else None
     stale = decision is not None and any(
-        e.is_open and e.created_at > decision.created_at for e in rule)
-    return FlagReview(flag_id=flag_id, rule_open=bool(rule and rule[-1].is_open),
-                      decision=decision, stale=stale)
+        e.is_open and e.created_at > decision.created_at for e in rule
+    )
+    return FlagReview(
+        flag_id=flag_id, rule_open=bool(rule and rule[-1].is_open), decision=decision, stale=stale
+    )
 
 
 def claim_evidence_reviewed(repo_id: int) -> list[ClaimEvidence]:
     """``claim_evidence`` with each flagged claim's review, for pages and the API."""
     rows = claim_evidence(repo_id)
     events: dict[tuple[int, int], list[FlagEvent]] = {}
-    for event in (FlagEvent.objects.filter(flag__claim__repo_id=repo_id)
-                  .select_related("flag").order_by("created_at", "id")):
+    for event in (
+        FlagEvent.objects.filter(flag__claim__repo_id=repo_id)
+        .select_related("flag")
+        .order_by("created_at", "id")
+    ):
         events.setdefault((event.flag.claim_id, event.flag_id), []).append(event)
-    reviews = {claim_id: flag_review(flag_id, flag_events)
-               for (claim_id, flag_id), flag_events in events.items()}
+    reviews = {
+        claim_id: flag_review(flag_id, flag_events)
+        for (claim_id, flag_id), flag_events in events.items()
+    }
     for row in rows:
         row.review = reviews.get(row.claim.id)
     return rows
@@ -298,10 +334,17 @@ def _judge(rows: list[ClaimEvidence]) -> None:
             families.setdefault(row.claim.batch, []).append(row)
     for family in families.values():
         comparisons = [
-            Comparison(key=row, benchmark=BENCHMARKS[row.claim.benchmark], shots=row.score.shots,
-                       metric=row.score.metric, claimed=row.claim.value,
-                       claimed_stderr=row.claim.stated_stderr, measured=row.score.value,
-                       measured_stderr=row.score.stderr, n_items=row.score.n_samples)
+            Comparison(
+                key=row,
+                benchmark=BENCHMARKS[row.claim.benchmark],
+                shots=row.score.shots,
+                metric=row.score.metric,
+                claimed=row.claim.value,
+                claimed_stderr=row.claim.stated_stderr,
+                measured=row.score.value,
+                measured_stderr=row.score.stderr,
+                n_items=row.score.n_samples,
+            )
             for row in family
         ]
         for judgement in judge(comparisons):
@@ -335,8 +378,11 @@ def flags_with_state() -> QuerySet[Flag]:
         decided_at=Subquery(decisions.values("created_at")[:1]),
         rule_opened_at=Subquery(openings.values("created_at")[:1]),
     ).annotate(
-        decision=Case(When(rule_opened_at__gt=F("decided_at"), then=Value(None)),
-                      default=F("latest_decision"), output_field=CharField()),
+        decision=Case(
+            When(rule_opened_at__gt=F("decided_at"), then=Value(None)),
+            default=F("latest_decision"),
+            output_field=CharField(),
+        ),
     )
 
 
@@ -358,9 +404,11 @@ def flagged_repo_ids() -> set[int]:
 def hidden_repo_ids() -> QuerySet[ModelRepo]:
     """Repos a moderator hid from the rankings (their latest decision is "hide")."""
     latest = RepoDecision.objects.filter(repo=OuterRef("pk")).order_by("-created_at", "-id")
-    return ModelRepo.objects.annotate(
-        last_action=Subquery(latest.values("action")[:1])
-    ).filter(last_action=RepoDecision.Action.HIDE).values("id")
+    return (
+        ModelRepo.objects.annotate(last_action=Subquery(latest.values("action")[:1]))
+        .filter(last_action=RepoDecision.Action.HIDE)
+        .values("id")
+    )
 
 
 QUEUE_SORTS = {"severity", "age", "q"}
@@ -376,8 +424,9 @@ def moderation_queue(sort: str = "severity") -> list[Flag]:
         flags_with_state()
         .filter(rule_state__in=[FlagState.OPENED, FlagState.REOPENED], decision__isnull=True)
         .select_related("claim__repo")
-        .prefetch_related(Prefetch("events", queryset=FlagEvent.objects.order_by("created_at",
-                                                                                   "id")))
+        .prefetch_related(
+            Prefetch("events", queryset=FlagEvent.objects.order_by("created_at", "id"))
+        )
     )
     for flag in flags:
         events = list(flag.events.all())
@@ -394,9 +443,9 @@ def moderation_queue(sort: str = "severity") -> list[Flag]:
 
 def history_data(repo_id: int) -> tuple[list[Score], list[Claim], list[FlagEvent]]:
     scores = list(
-        Score.objects.filter(run__in=EvaluationRun.objects.finished_ok(),
-                             run__submission__repo_id=repo_id)
-        .select_related("run__revision")
+        Score.objects.filter(
+            run__in=EvaluationRun.objects.finished_ok(), run__submission__repo_id=repo_id
+        ).select_related("run__revision")
     )
     claims = list(Claim.objects.filter(repo_id=repo_id))
     return scores, claims, list(flag_history(repo_id))

@@ -50,14 +50,19 @@ MAX_ID = 2**63 - 1  # ids are bigints: a larger number is a 422, never a databas
 class ClaimCheckAPI(NinjaAPI):
     """NinjaAPI whose document also declares the 422 it answers for refused input."""
 
-    def get_openapi_schema(self, *, path_prefix: str | None = None,
-                           path_params: dict[str, Any] | None = None) -> Any:
+    def get_openapi_schema(
+        self, *, path_prefix: str | None = None, path_params: dict[str, Any] | None = None
+    ) -> Any:
         schema = super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)
         return document_invalid_input(schema)
 
 
-api = ClaimCheckAPI(title="ClaimCheck API", version="1", urls_namespace="api-v1",
-                    description="Claimed and measured scores of language models.")
+api = ClaimCheckAPI(
+    title="ClaimCheck API",
+    version="1",
+    urls_namespace="api-v1",
+    description="Claimed and measured scores of language models.",
+)
 
 
 class ClaimIn(Schema):
@@ -75,10 +80,14 @@ class ClaimIn(Schema):
 
 class ClaimsIn(Schema):
     repo_id: str = Field(..., max_length=200)
-    commit_sha: str | None = Field(None, description="the commit the claims are about; "
-                                   "omit for the model in general (its latest evaluated commit)")
-    third_party: bool = Field(False, description="true when the reporter is not the author; "
-                              "then a source_url is required")
+    commit_sha: str | None = Field(
+        None,
+        description="the commit the claims are about; "
+        "omit for the model in general (its latest evaluated commit)",
+    )
+    third_party: bool = Field(
+        False, description="true when the reporter is not the author; then a source_url is required"
+    )
     claims: list[ClaimIn] = Field(..., min_length=1, max_length=MAX_CLAIMS_PER_BATCH)
 
 
@@ -95,16 +104,21 @@ class EvidenceOut(Schema):
     p_holm: float | None
     q_value: float | None
     tolerance: float | None
-    flagged: bool = Field(..., description="whether the claim's flag stands, as the rankings "
-                          "count it: a moderator's decision in force outranks the verdict")
+    flagged: bool = Field(
+        ...,
+        description="whether the claim's flag stands, as the rankings "
+        "count it: a moderator's decision in force outranks the verdict",
+    )
     flag_url: str | None = Field(None, description="the flag's public page, if flagged once")
     decision: str | None = Field(None, description="confirmed | dismissed | author-asked")
     decided_by: str | None = None
     decided_at: datetime | None = None
     decision_reason: str | None = None
     decision_predates_evidence: bool = Field(
-        False, description="the automatic check opened the flag again after the decision, "
-        "so the decision is no longer in force")
+        False,
+        description="the automatic check opened the flag again after the decision, "
+        "so the decision is no longer in force",
+    )
 
 
 class Message(Schema):
@@ -175,29 +189,48 @@ class CappedLimitOffset(LimitOffsetPagination):
         offset: int = Field(0, ge=0, le=10**9)
 
 
-@api.post("/claims", response={201: list[ClaimOut], 400: Message, 401: Message, 403: Message,
-                                429: Message},
-          tags=["claims"], auth=[ApiTokenAuth(), django_auth])
+@api.post(
+    "/claims",
+    response={201: list[ClaimOut], 400: Message, 401: Message, 403: Message, 429: Message},
+    tags=["claims"],
+    auth=[ApiTokenAuth(), django_auth],
+)
 def create_claims(request: HttpRequest, payload: ClaimsIn) -> Status:
     """Record claims made together (one family for the Holm correction).
 
     Author claims need an account the hub says owns the repo or belongs to its organisation;
     anyone signed in may send third-party claims, each with a source link."""
     claims = services.claims_submit(
-        user=request.auth, repo_id=payload.repo_id, commit_sha=payload.commit_sha,
+        user=request.auth,
+        repo_id=payload.repo_id,
+        commit_sha=payload.commit_sha,
         third_party=payload.third_party,
-        claims=[ClaimInput(benchmark=c.benchmark, value=c.value, unit=c.unit, shots=c.shots,
-                           chat_template=c.chat_template, chain_of_thought=c.chain_of_thought,
-                           system_prompt=c.system_prompt, stated_stderr=c.stderr,
-                           source_url=c.source_url, supersedes=c.supersedes,
-                           typed_value=f"{c.value:g}", unit_reason="given by the reporter")
-                for c in payload.claims],
+        claims=[
+            ClaimInput(
+                benchmark=c.benchmark,
+                value=c.value,
+                unit=c.unit,
+                shots=c.shots,
+                chat_template=c.chat_template,
+                chain_of_thought=c.chain_of_thought,
+                system_prompt=c.system_prompt,
+                stated_stderr=c.stderr,
+                source_url=c.source_url,
+                supersedes=c.supersedes,
+                typed_value=f"{c.value:g}",
+                unit_reason="given by the reporter",
+            )
+            for c in payload.claims
+        ],
     )
     return Status(201, claims)
 
 
-@api.get("/models/{owner}/{name}/claims", response={200: list[EvidenceOut], 404: Message},
-         tags=["claims"])
+@api.get(
+    "/models/{owner}/{name}/claims",
+    response={200: list[EvidenceOut], 404: Message},
+    tags=["claims"],
+)
 @decorate_view(cached_page)
 def model_claims(request: HttpRequest, owner: str, name: str) -> list[dict]:
     """Every current claim of a model beside the measurement in its setting, with the
@@ -210,17 +243,22 @@ def _evidence_row(request: HttpRequest, row: selectors.ClaimEvidence) -> dict[st
     j, s, review = row.judgement, row.score, row.review
     decision = review.decision if review else None
     return {
-        "claim": row.claim, "verdict": row.verdict,
+        "claim": row.claim,
+        "verdict": row.verdict,
         "severity": j.severity if j else None,
         "explanation": j.explanation if j else row.not_comparable_reason,
-        "measured": s.value if s else None, "measured_stderr": s.stderr if s else None,
-        "run_id": s.run_id if s else None, "gap": j.gap if j else None,
+        "measured": s.value if s else None,
+        "measured_stderr": s.stderr if s else None,
+        "run_id": s.run_id if s else None,
+        "gap": j.gap if j else None,
         "z": j.z if j and abs(j.z) != float("inf") else None,
-        "p_holm": j.p_holm if j else None, "q_value": j.q_value if j else None,
+        "p_holm": j.p_holm if j else None,
+        "q_value": j.q_value if j else None,
         "tolerance": j.tolerance if j else None,
         "flagged": row.flagged,
         "flag_url": request.build_absolute_uri(reverse("flag-detail", args=[review.flag_id]))
-        if review else None,
+        if review
+        else None,
         "decision": decision.state if decision else None,
         "decided_by": decision.actor if decision else None,
         "decided_at": decision.created_at if decision else None,
@@ -232,8 +270,11 @@ def _evidence_row(request: HttpRequest, row: selectors.ClaimEvidence) -> dict[st
 # --- Open data: schemas -----------------------------------------------------------------
 
 
-CSV_RESPONSE = {"responses": {200: {"description": "a CSV file",
-                                    "content": {"text/csv": {"schema": {"type": "string"}}}}}}
+CSV_RESPONSE = {
+    "responses": {
+        200: {"description": "a CSV file", "content": {"text/csv": {"schema": {"type": "string"}}}}
+    }
+}
 
 
 # --- Open data: endpoints ---------------------------------------------------------------
@@ -242,23 +283,36 @@ CSV_RESPONSE = {"responses": {200: {"description": "a CSV file",
 @api.get("/models", response={200: list[ModelOut], 400: Message}, tags=["models"])
 @decorate_view(cached_page)
 @paginate(CappedLimitOffset)
-def models(request: HttpRequest, q: str = Query("", description="part of the hub id"),
-           flagged: str = Query("", description="true: only models with an open flag; "
-                                "false: only those without")) -> Any:
+def models(
+    request: HttpRequest,
+    q: str = Query("", description="part of the hub id"),
+    flagged: str = Query(
+        "", description="true: only models with an open flag; false: only those without"
+    ),
+) -> Any:
     """Every model on the leaderboard, by hub id, with its latest evaluated commit."""
     return open_data.models_list(query=_text_filter(q, "q"), flagged=_yes_no(flagged, "flagged"))
 
 
 def _revision_row(view: selectors.RevisionView) -> dict[str, Any]:
     revision = view.revision
-    fields = ("commit_sha", "parameter_count", "dtype", "licence", "model_type",
-              "inspected_at", "files")
-    return {**{field: getattr(revision, field) for field in fields},
-            "changes": view.changes, "runs": view.runs}
+    fields = (
+        "commit_sha",
+        "parameter_count",
+        "dtype",
+        "licence",
+        "model_type",
+        "inspected_at",
+        "files",
+    )
+    return {
+        **{field: getattr(revision, field) for field in fields},
+        "changes": view.changes,
+        "runs": view.runs,
+    }
 
 
-@api.get("/models/{owner}/{name}", response={200: ModelDetailOut, 404: Message},
-         tags=["models"])
+@api.get("/models/{owner}/{name}", response={200: ModelDetailOut, 404: Message}, tags=["models"])
 @decorate_view(cached_page)
 def model_detail(request: HttpRequest, owner: str, name: str) -> dict[str, Any]:
     """One model: its revisions, newest first, each with its runs and their scores."""
@@ -267,16 +321,20 @@ def model_detail(request: HttpRequest, owner: str, name: str) -> dict[str, Any]:
     return {**ModelOut.from_orm(repo).model_dump(), "revisions": revisions}
 
 
-@api.get("/models/{owner}/{name}/revisions", response={200: list[RevisionOut], 404: Message},
-         tags=["models"])
+@api.get(
+    "/models/{owner}/{name}/revisions",
+    response={200: list[RevisionOut], 404: Message},
+    tags=["models"],
+)
 @decorate_view(cached_page)
 def model_revisions(request: HttpRequest, owner: str, name: str) -> list[dict[str, Any]]:
     """The commits of a model the workers inspected, newest first, with what changed."""
     return [_revision_row(view) for view in selectors.model_revisions(_repo_or_404(owner, name))]
 
 
-@api.get("/models/{owner}/{name}/flags", response={200: list[FlagOut], 404: Message},
-         tags=["flags"])
+@api.get(
+    "/models/{owner}/{name}/flags", response={200: list[FlagOut], 404: Message}, tags=["flags"]
+)
 @decorate_view(cached_page)
 def model_flags(request: HttpRequest, owner: str, name: str) -> list[dict[str, Any]]:
     """Every flag raised on a claim of the model, with its full history of events."""
@@ -285,16 +343,28 @@ def model_flags(request: HttpRequest, owner: str, name: str) -> list[dict[str, A
         events = list(flag.events.all())
         last = events[-1] if events else None
         review = selectors.flag_review(flag.id, events)
-        rows.append({"id": flag.id, "claim": flag.claim, "created_at": flag.created_at,
-                     "state": last.state if last else "", "is_open": bool(last and last.is_open),
-                     "flagged": review.stands,
-                     "decision": review.decision.state if review.decision else None,
-                     "decision_predates_evidence": review.stale, "events": events})
+        rows.append(
+            {
+                "id": flag.id,
+                "claim": flag.claim,
+                "created_at": flag.created_at,
+                "state": last.state if last else "",
+                "is_open": bool(last and last.is_open),
+                "flagged": review.stands,
+                "decision": review.decision.state if review.decision else None,
+                "decision_predates_evidence": review.stale,
+                "events": events,
+            }
+        )
     return rows
 
 
-@api.get("/models/{owner}/{name}/evidence.csv", response={200: None, 404: Message},
-         tags=["claims"], openapi_extra=CSV_RESPONSE)
+@api.get(
+    "/models/{owner}/{name}/evidence.csv",
+    response={200: None, 404: Message},
+    tags=["claims"],
+    openapi_extra=CSV_RESPONSE,
+)
 @decorate_view(cached_page)
 def model_evidence_csv(request: HttpRequest, owner: str, name: str) -> HttpResponse:
     """Every current claim beside its measurement and verdict, as CSV."""
@@ -309,16 +379,20 @@ def runs_in_flight() -> str:
 @api.get("/runs", response={200: list[RunSummaryOut], 400: Message}, tags=["runs"])
 @decorate_view(cached_page(live=runs_in_flight))
 @paginate(CappedLimitOffset)
-def runs(request: HttpRequest,
-         state: str = Query("", description="one of " + ", ".join(RunState.values)),
-         repo: str = Query("", description="hub id, e.g. demo-org/tiny"),
-         suite: str = Query("", description="one of " + ", ".join(SUITES))) -> Any:
+def runs(
+    request: HttpRequest,
+    state: str = Query("", description="one of " + ", ".join(RunState.values)),
+    repo: str = Query("", description="hub id, e.g. demo-org/tiny"),
+    suite: str = Query("", description="one of " + ", ".join(SUITES)),
+) -> Any:
     """Evaluation runs, newest first."""
     if state and state not in RunState.values:
-        raise HttpError(400, f"There is no run state “{state}”; choose one of "
-                             f"{', '.join(RunState.values)}.")
-    return open_data.runs_list(state=state, suite=_suite(suite) if suite else "",
-                               hub_id=_text_filter(repo, "repo"))
+        raise HttpError(
+            400, f"There is no run state “{state}”; choose one of {', '.join(RunState.values)}."
+        )
+    return open_data.runs_list(
+        state=state, suite=_suite(suite) if suite else "", hub_id=_text_filter(repo, "repo")
+    )
 
 
 @api.get("/runs/{run_id}", response={200: RunOut, 404: Message}, tags=["runs"])
@@ -336,23 +410,37 @@ def _ranking_query(filters: RankingFiltersIn) -> ranking_rows.RankingQuery:
     with the same sentence (page and per_page are the page's; the API pages by offset)."""
     params = filters.model_dump()
     try:
-        return ranking_rows.parse_query(params, suite=params["suite"] or
-                                        selectors.default_suite())
+        return ranking_rows.parse_query(params, suite=params["suite"] or selectors.default_suite())
     except ValueError as error:
         raise HttpError(400, str(error)) from None
 
 
 def _ranking_row(row: ranking_rows.RankedRow, benchmarks: list[str]) -> dict[str, Any]:
-    scores = [{"benchmark": key, "value": row.scores[key].value if key in row.scores else None,
-               "stderr": row.scores[key].stderr if key in row.scores else None}
-              for key in benchmarks]
-    return {"rank": row.rank, "tied": row.tied, "hub_id": row.repo.hub_id,
-            "run_id": row.run.id,
-            "commit_sha": row.run.revision.commit_sha if row.run.revision else None,
-            "precision": row.run.submission.precision, "parameter_count": row.parameter_count,
-            "average": row.average, "average_stderr": row.average_stderr,
-            "raw_average": row.raw_average, "flagged": row.flagged, "severity": row.severity,
-            "verdict": row.verdict, "not_comparable": row.not_comparable, "scores": scores}
+    scores = [
+        {
+            "benchmark": key,
+            "value": row.scores[key].value if key in row.scores else None,
+            "stderr": row.scores[key].stderr if key in row.scores else None,
+        }
+        for key in benchmarks
+    ]
+    return {
+        "rank": row.rank,
+        "tied": row.tied,
+        "hub_id": row.repo.hub_id,
+        "run_id": row.run.id,
+        "commit_sha": row.run.revision.commit_sha if row.run.revision else None,
+        "precision": row.run.submission.precision,
+        "parameter_count": row.parameter_count,
+        "average": row.average,
+        "average_stderr": row.average_stderr,
+        "raw_average": row.raw_average,
+        "flagged": row.flagged,
+        "severity": row.severity,
+        "verdict": row.verdict,
+        "not_comparable": row.not_comparable,
+        "scores": scores,
+    }
 
 
 class RankingsPageOut(RankingsOut):
@@ -363,26 +451,42 @@ class RankingsPageOut(RankingsOut):
 
 @api.get("/rankings", response={200: RankingsPageOut, 400: Message}, tags=["rankings"])
 @decorate_view(cached_page)
-def rankings(request: HttpRequest, filters: Query[RankingFiltersIn],
-             limit: int = Query(PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE),
-             offset: int = Query(0, ge=0, le=10**9)) -> dict[str, Any]:
+def rankings(
+    request: HttpRequest,
+    filters: Query[RankingFiltersIn],
+    limit: int = Query(PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE),
+    offset: int = Query(0, ge=0, le=10**9),
+) -> dict[str, Any]:
     """Each model's latest finished run of a suite, ranked by its normalised average of
     measured scores, filtered and sorted as on the rankings page, one page at a time.
     Claimed scores are never ranked."""
     query = _ranking_query(filters)
     keys = [benchmark.key for benchmark in suite_benchmarks(query.suite)]
     rows, total = ranking_rows.ranked_slice(query, offset=offset, limit=limit)
-    return {"suite": query.suite, "min_params": query.min_params,
-            "max_params": query.max_params, "precision": query.precision,
-            "licence": query.licence, "hide_flagged": query.hide_flagged,
-            "hide_not_comparable": query.hide_not_comparable, "sort": query.sort,
-            "order": query.order, "total": total, "limit": limit, "offset": offset,
-            "benchmarks": [BENCHMARKS[key] for key in keys],
-            "rows": [_ranking_row(row, keys) for row in rows]}
+    return {
+        "suite": query.suite,
+        "min_params": query.min_params,
+        "max_params": query.max_params,
+        "precision": query.precision,
+        "licence": query.licence,
+        "hide_flagged": query.hide_flagged,
+        "hide_not_comparable": query.hide_not_comparable,
+        "sort": query.sort,
+        "order": query.order,
+        "total": total,
+        "limit": limit,
+        "offset": offset,
+        "benchmarks": [BENCHMARKS[key] for key in keys],
+        "rows": [_ranking_row(row, keys) for row in rows],
+    }
 
 
-@api.get("/rankings.csv", response={200: None, 400: Message}, tags=["rankings"],
-         openapi_extra=CSV_RESPONSE)
+@api.get(
+    "/rankings.csv",
+    response={200: None, 400: Message},
+    tags=["rankings"],
+    openapi_extra=CSV_RESPONSE,
+)
 @decorate_view(cached_page)
 def rankings_csv(request: HttpRequest, filters: Query[RankingFiltersIn]) -> HttpResponse:
     """The rankings as CSV, every row the filters keep in the asked order: rank, average ±

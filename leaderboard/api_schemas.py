@@ -125,8 +125,9 @@ class FlagEventOut(Schema):
     state: str
     severity: str
     reason: str
-    evidence: dict[str, Any] = Field(..., description="claimed, measured, stderrs, gap, z, "
-                                     "p, Holm p, q, tolerance")
+    evidence: dict[str, Any] = Field(
+        ..., description="claimed, measured, stderrs, gap, z, p, Holm p, q, tolerance"
+    )
     run_id: int | None
     actor: str = Field(..., description="empty: the automatic rule")
     created_at: datetime
@@ -135,15 +136,21 @@ class FlagEventOut(Schema):
 class FlagOut(Schema):
     id: int
     claim: ClaimOut
-    state: str = Field(..., description="the state of the latest event, the rule's or a "
-                       "moderator's")
+    state: str = Field(
+        ..., description="the state of the latest event, the rule's or a moderator's"
+    )
     is_open: bool = Field(..., description="the latest event is the rule opening the flag")
-    flagged: bool = Field(..., description="whether the flag stands, as the rankings count "
-                          "it: a moderator's decision in force outranks the rule")
+    flagged: bool = Field(
+        ...,
+        description="whether the flag stands, as the rankings count "
+        "it: a moderator's decision in force outranks the rule",
+    )
     decision: str | None = Field(None, description="confirmed | dismissed | author-asked")
     decision_predates_evidence: bool = Field(
-        False, description="the rule opened the flag again after the decision, so the "
-        "decision is no longer in force")
+        False,
+        description="the rule opened the flag again after the decision, so the "
+        "decision is no longer in force",
+    )
     created_at: datetime
     events: list[FlagEventOut]
 
@@ -160,8 +167,11 @@ class RankingScoreOut(Schema):
 
 
 class RankingRowOut(Schema):
-    rank: int = Field(..., description="position by average among the filtered models; "
-                      "models whose 95 % intervals overlap share one")
+    rank: int = Field(
+        ...,
+        description="position by average among the filtered models; "
+        "models whose 95 % intervals overlap share one",
+    )
     tied: bool = Field(..., description="whether the rank is shared")
     hub_id: str
     commit_sha: str | None
@@ -173,8 +183,9 @@ class RankingRowOut(Schema):
     raw_average: float = Field(..., description="mean of the raw fractions, in [0, 1]")
     flagged: bool = Field(..., description="a claim of the model stands contradicted")
     severity: str = Field(..., description="the worst open flag's severity; empty if none")
-    verdict: str = Field(..., description="the worst verdict among the model's current "
-                         "claims; empty: no claims")
+    verdict: str = Field(
+        ..., description="the worst verdict among the model's current claims; empty: no claims"
+    )
     not_comparable: bool = Field(..., description="a current claim no run of ours can settle")
     scores: list[RankingScoreOut]
 
@@ -197,19 +208,22 @@ class RankingFiltersIn(Schema):
     """The rankings page's filters and sort, with the same names, meaning and messages."""
 
     suite: str = Field("", description="a suite key; the default suite when empty")
-    min_params: str = Field("", description="at least this many billions of parameters, "
-                            "e.g. 0.5 (models of unknown size are left out of a range)")
+    min_params: str = Field(
+        "",
+        description="at least this many billions of parameters, "
+        "e.g. 0.5 (models of unknown size are left out of a range)",
+    )
     max_params: str = Field("", description="at most this many billions of parameters")
     precision: str = Field("", description="only runs in this precision, e.g. bfloat16")
     licence: str = Field("", description="licence of the ranked commit (case-insensitive)")
-    hide_flagged: str = Field("", description="1 (or true): leave out models with an open "
-                              "flag")
-    hide_not_comparable: str = Field("", description="1 (or true): leave out models with "
-                                     "claims no run can settle")
-    sort: str = Field("", description="average (default), name, params or a benchmark key "
-                      "of the suite")
-    order: str = Field("", description="asc or desc; by default names A→Z, numbers best "
-                       "first")
+    hide_flagged: str = Field("", description="1 (or true): leave out models with an open flag")
+    hide_not_comparable: str = Field(
+        "", description="1 (or true): leave out models with claims no run can settle"
+    )
+    sort: str = Field(
+        "", description="average (default), name, params or a benchmark key of the suite"
+    )
+    order: str = Field("", description="asc or desc; by default names A→Z, numbers best first")
 
 
 # django-ninja answers input its schemas refuse (a malformed body, a query or path value of
@@ -217,14 +231,28 @@ class RankingFiltersIn(Schema):
 # so for every operation that takes input.
 INVALID_INPUT_RESPONSE: dict[str, Any] = {
     "description": "Unprocessable Content: the input does not match the schema",
-    "content": {"application/json": {"schema": {
-        "type": "object", "required": ["detail"],
-        "properties": {"detail": {"type": "array", "items": {
-            "type": "object", "required": ["type", "loc", "msg"],
-            "properties": {"type": {"type": "string"}, "loc": {"type": "array"},
-                           "msg": {"type": "string"}},
-        }}},
-    }}},
+    "content": {
+        "application/json": {
+            "schema": {
+                "type": "object",
+                "required": ["detail"],
+                "properties": {
+                    "detail": {
+                        "type": "array",
+                        "items": {
+                            "type": "object",
+                            "required": ["type", "loc", "msg"],
+                            "properties": {
+                                "type": {"type": "string"},
+                                "loc": {"type": "array"},
+                                "msg": {"type": "string"},
+                            },
+                        },
+                    }
+                },
+            }
+        }
+    },
 }
 
 

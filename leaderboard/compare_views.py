@@ -33,8 +33,12 @@ WEBGL_FROM = 1000  # points; SVG markers slow the page down past a few thousand
 
 def _error(request: HttpRequest, title: str, error: ComparisonError) -> HttpResponse:
     """A 400 page that says what was wrong and offers the same page's empty form again."""
-    context = {"title": title, "message": str(error), "retry_url": request.path,
-               "retry_label": "Start again with other choices"}
+    context = {
+        "title": title,
+        "message": str(error),
+        "retry_url": request.path,
+        "retry_label": "Start again with other choices",
+    }
     return render(request, "leaderboard/error.html", context, status=400)
 
 
@@ -45,8 +49,9 @@ def compare(request: HttpRequest) -> HttpResponse:
     suite = request.GET.get("suite") or selectors.default_suite()
     # Each model once, as the table shows them: the raw list would fill the inputs with the
     # repeats and push later models out, so a resubmitted form would drop them.
-    named = list(dict.fromkeys(part.strip() for value in raw for part in value.split(",")
-                               if part.strip()))
+    named = list(
+        dict.fromkeys(part.strip() for value in raw for part in value.split(",") if part.strip())
+    )
     context: dict[str, Any] = {
         "suite": suite,
         "suites": [(key, SUITE_DESCRIPTIONS.get(key, key)) for key in SUITES],
@@ -88,7 +93,8 @@ def scatter(request: HttpRequest) -> HttpResponse:
         "pages": _page_links(result.benchmark.key, rows),
         "benchmarks": [(b.key, b.display_name) for b in BENCHMARKS.values()],
         "figure": scatter_figure(result.points, result.benchmark.display_name)
-        if result.points else None,
+        if result.points
+        else None,
     }
     return render(request, "leaderboard/scatter.html", context)
 
@@ -135,16 +141,23 @@ def scatter_figure(points: list[ScatterPoint], title: str) -> dict[str, Any]:
 def _diagonal(points: list[ScatterPoint]) -> go.Scatter:
     values = [100 * v for point in points for v in (point.claimed, point.measured)]
     low, high = max(0.0, min(values) - 5), min(100.0, max(values) + 5)
-    return go.Scatter(x=[low, high], y=[low, high], mode="lines", name="claimed = measured",
-                      line={"color": DIAGONAL_COLOUR, "dash": "dash"}, hoverinfo="skip")
+    return go.Scatter(
+        x=[low, high],
+        y=[low, high],
+        mode="lines",
+        name="claimed = measured",
+        line={"color": DIAGONAL_COLOUR, "dash": "dash"},
+        hoverinfo="skip",
+    )
 
 
 def _in_points(fraction: float | None) -> float:
     return round(100 * (fraction or 0.0), 2)
 
 
-def _points(trace: type[go.Scatter] | type[go.Scattergl], points: list[ScatterPoint], *,
-            flagged: bool) -> go.Scatter | go.Scattergl:
+def _points(
+    trace: type[go.Scatter] | type[go.Scattergl], points: list[ScatterPoint], *, flagged: bool
+) -> go.Scatter | go.Scattergl:
     verdict = "flagged: claim contradicted" if flagged else "not flagged"
     return trace(
         x=[_in_points(point.claimed) for point in points],
@@ -152,10 +165,13 @@ def _points(trace: type[go.Scatter] | type[go.Scattergl], points: list[ScatterPo
         error_y={"type": "data", "array": [_in_points(point.measured_stderr) for point in points]},
         mode="markers",
         name=verdict,
-        marker={"color": FLAGGED_COLOUR if flagged else POINT_COLOUR, "size": 11 if flagged else 9,
-                "symbol": "x" if flagged else "circle"},
+        marker={
+            "color": FLAGGED_COLOUR if flagged else POINT_COLOUR,
+            "size": 11 if flagged else 9,
+            "symbol": "x" if flagged else "circle",
+        },
         customdata=[model_url(point.hub_id) for point in points],
         text=[point.hub_id for point in points],
         hovertemplate=f"<b>%{{text}}</b><br>claimed %{{x:.1f}}, measured %{{y:.1f}}"
-                      f"<br>{verdict}<extra></extra>",
+        f"<br>{verdict}<extra></extra>",
     )

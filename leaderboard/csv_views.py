@@ -20,10 +20,32 @@ from evaluations.models import Claim, ModelRepo
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 EVIDENCE_COLUMNS = (
-    "claim_id", "benchmark", "label", "setting", "claimed", "typed_value", "source",
-    "source_url", "measured", "stderr", "gap", "z", "p_holm", "q", "tolerance", "verdict",
-    "severity", "explanation", "run_id", "flag_id", "flagged", "decision", "decided_by",
-    "decided_at", "decision_reason", "decision_predates_evidence",
+    "claim_id",
+    "benchmark",
+    "label",
+    "setting",
+    "claimed",
+    "typed_value",
+    "source",
+    "source_url",
+    "measured",
+    "stderr",
+    "gap",
+    "z",
+    "p_holm",
+    "q",
+    "tolerance",
+    "verdict",
+    "severity",
+    "explanation",
+    "run_id",
+    "flag_id",
+    "flagged",
+    "decision",
+    "decided_by",
+    "decided_at",
+    "decision_reason",
+    "decision_predates_evidence",
 )
 
 
@@ -38,8 +60,9 @@ def safe_cell(value: object) -> object:
     return value
 
 
-def csv_response(filename: str, header: Sequence[str],
-                 rows: Iterable[Sequence[object]]) -> HttpResponse:
+def csv_response(
+    filename: str, header: Sequence[str], rows: Iterable[Sequence[object]]
+) -> HttpResponse:
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     writer = csv.writer(response)
@@ -53,8 +76,19 @@ def csv_response(filename: str, header: Sequence[str],
 
 
 RANKING_COLUMNS = (
-    "rank", "tied", "hub_id", "commit_sha", "run_id", "precision", "parameter_count",
-    "average", "average_stderr", "raw_average", "flagged", "severity", "verdict",
+    "rank",
+    "tied",
+    "hub_id",
+    "commit_sha",
+    "run_id",
+    "precision",
+    "parameter_count",
+    "average",
+    "average_stderr",
+    "raw_average",
+    "flagged",
+    "severity",
+    "verdict",
     "not_comparable",
 )
 
@@ -72,10 +106,20 @@ def rankings_csv(query: rankings.RankingQuery) -> HttpResponse:
         for rank, tied, entry in rankings.ranked_entries(query):
             revision = entry.run.revision
             cells: list[object] = [
-                rank, tied, entry.hub_id, revision.commit_sha if revision else "", entry.run_id,
-                entry.precision, entry.parameter_count, round(entry.average, 4),
-                round(entry.average_stderr, 4), round(entry.raw_average, 6), entry.flagged,
-                entry.severity, entry.verdict, entry.not_comparable,
+                rank,
+                tied,
+                entry.hub_id,
+                revision.commit_sha if revision else "",
+                entry.run_id,
+                entry.precision,
+                entry.parameter_count,
+                round(entry.average, 4),
+                round(entry.average_stderr, 4),
+                round(entry.raw_average, 6),
+                entry.flagged,
+                entry.severity,
+                entry.verdict,
+                entry.not_comparable,
             ]
             for benchmark in benchmarks:
                 score = entry.scores.get(benchmark.key) or {}
@@ -106,19 +150,32 @@ def evidence_row(row: selectors.ClaimEvidence) -> list[object]:
     claim, judgement, score, review = row.claim, row.judgement, row.score, row.review
     decision = review.decision if review else None
     return [
-        claim.id, claim.benchmark, claim.label, claim_setting(claim), claim.value,
-        claim.typed_value, claim.source, claim.source_url,
-        score.value if score else None, score.stderr if score else None,
-        judgement.gap if judgement else None, judgement.z if judgement else None,
-        judgement.p_holm if judgement else None, judgement.q_value if judgement else None,
-        judgement.tolerance if judgement else None, row.verdict,
+        claim.id,
+        claim.benchmark,
+        claim.label,
+        claim_setting(claim),
+        claim.value,
+        claim.typed_value,
+        claim.source,
+        claim.source_url,
+        score.value if score else None,
+        score.stderr if score else None,
+        judgement.gap if judgement else None,
+        judgement.z if judgement else None,
+        judgement.p_holm if judgement else None,
+        judgement.q_value if judgement else None,
+        judgement.tolerance if judgement else None,
+        row.verdict,
         judgement.severity if judgement else None,
         judgement.explanation if judgement else row.not_comparable_reason,
         score.run_id if score else None,
-        review.flag_id if review else None, row.flagged,
-        decision.state if decision else None, decision.actor if decision else None,
+        review.flag_id if review else None,
+        row.flagged,
+        decision.state if decision else None,
+        decision.actor if decision else None,
         decision.created_at.isoformat() if decision else None,
-        decision.reason if decision else None, bool(review and review.stale),
+        decision.reason if decision else None,
+        bool(review and review.stale),
     ]
 
 

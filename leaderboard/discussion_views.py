@@ -27,17 +27,24 @@ from leaderboard.moderation_views import FlagDecisionForm
 
 class CommentForm(forms.Form):
     body = forms.CharField(
-        label="Comment", max_length=MAX_BODY, widget=forms.Textarea(attrs={"rows": 5}),
-        error_messages={"required": "Write something before posting.",
-                        "max_length": f"Keep a comment under {MAX_BODY:,} characters."},
-        help_text="Markdown: **bold**, *italic*, `code`, [links](https://…), lists, quotes.")
-    internal = forms.BooleanField(required=False,
-                                  label="Internal note (only moderators will see it)")
+        label="Comment",
+        max_length=MAX_BODY,
+        widget=forms.Textarea(attrs={"rows": 5}),
+        error_messages={
+            "required": "Write something before posting.",
+            "max_length": f"Keep a comment under {MAX_BODY:,} characters.",
+        },
+        help_text="Markdown: **bold**, *italic*, `code`, [links](https://…), lists, quotes.",
+    )
+    internal = forms.BooleanField(
+        required=False, label="Internal note (only moderators will see it)"
+    )
 
 
 class ReasonForm(forms.Form):
-    reason = forms.CharField(max_length=moderation.MAX_REASON,
-                             error_messages={"required": "Give a reason."})
+    reason = forms.CharField(
+        max_length=moderation.MAX_REASON, error_messages={"required": "Give a reason."}
+    )
 
 
 class LockForm(ReasonForm):
@@ -54,26 +61,32 @@ def _flag(flag_id: int) -> Flag:
     return get_object_or_404(Flag.objects.select_related("claim__repo"), id=flag_id)
 
 
-def flag_page(request: HttpRequest, flag: Flag, *, comment_form: CommentForm | None = None,
-              status: int = 200) -> HttpResponse:
+def flag_page(
+    request: HttpRequest, flag: Flag, *, comment_form: CommentForm | None = None, status: int = 200
+) -> HttpResponse:
     events = list(flag.events.select_related("run").order_by("created_at", "id"))
-    decision = next((e for e in reversed(events)
-                     if e.state in (FlagState.CONFIRMED, FlagState.DISMISSED)), None)
+    decision = next(
+        (e for e in reversed(events) if e.state in (FlagState.CONFIRMED, FlagState.DISMISSED)), None
+    )
     rule = next((e for e in reversed(events) if not e.is_moderation), None)
     review = selectors.flag_review(flag.id, events)
     is_moderator = moderation.is_moderator(request.user)
     lock = discussions.discussion_lock(flag)
     signed_in = request.user.is_authenticated
     context = {
-        "flag": flag, "events": events, "decision": decision, "rule": rule,
+        "flag": flag,
+        "events": events,
+        "decision": decision,
+        "rule": rule,
         "decision_stale": review.stale,
-        "is_moderator": is_moderator, "form": FlagDecisionForm(), "lock": lock,
+        "is_moderator": is_moderator,
+        "form": FlagDecisionForm(),
+        "lock": lock,
         "comments": discussion_selectors.flag_comments(flag, include_internal=is_moderator),
         "actions": discussion_selectors.flag_actions(flag),
         "comment_form": comment_form or CommentForm(),
         "can_post": signed_in and (lock is None or is_moderator),
-        "viewer_role": discussions.comment_role(user=request.user, flag=flag) if signed_in
-        else "",
+        "viewer_role": discussions.comment_role(user=request.user, flag=flag) if signed_in else "",
     }
     return render(request, "moderation/flag.html", context, status=status)
 
@@ -86,9 +99,12 @@ def comment(request: HttpRequest, flag_id: int) -> HttpResponse:
     if not form.is_valid():
         return flag_page(request, flag, comment_form=form, status=400)
     try:
-        posted = discussions.comment_post(flag_id=flag.id, user=request.user,
-                                          body=form.cleaned_data["body"],
-                                          internal=form.cleaned_data["internal"])
+        posted = discussions.comment_post(
+            flag_id=flag.id,
+            user=request.user,
+            body=form.cleaned_data["body"],
+            internal=form.cleaned_data["internal"],
+        )
     except ValidationError as error:
         form.add_error("body", error)
         return flag_page(request, flag, comment_form=form, status=400)
@@ -104,9 +120,17 @@ def comment(request: HttpRequest, flag_id: int) -> HttpResponse:
 def lock(request: HttpRequest, flag_id: int) -> HttpResponse:
     flag = _flag(flag_id)
     form = LockForm(request.POST)
-    return _moderator_action(request, flag, form, lambda: discussions.discussion_lock_set(
-        flag_id=flag.id, user=request.user, locked=form.cleaned_data["locked"],
-        reason=form.cleaned_data["reason"]))
+    return _moderator_action(
+        request,
+        flag,
+        form,
+        lambda: discussions.discussion_lock_set(
+            flag_id=flag.id,
+            user=request.user,
+            locked=form.cleaned_data["locked"],
+            reason=form.cleaned_data["reason"],
+        ),
+    )
 
 
 @require_POST
@@ -114,12 +138,19 @@ def lock(request: HttpRequest, flag_id: int) -> HttpResponse:
 def rerun(request: HttpRequest, flag_id: int) -> HttpResponse:
     flag = _flag(flag_id)
     form = ReasonForm(request.POST)
-    return _moderator_action(request, flag, form, lambda: moderation.flag_rerun_queue(
-        flag_id=flag.id, user=request.user, reason=form.cleaned_data["reason"]))
+    return _moderator_action(
+        request,
+        flag,
+        form,
+        lambda: moderation.flag_rerun_queue(
+            flag_id=flag.id, user=request.user, reason=form.cleaned_data["reason"]
+        ),
+    )
 
 
-def _moderator_action(request: HttpRequest, flag: Flag, form: forms.Form,
-                      act: Callable[[], FlagAction]) -> HttpResponse:
+def _moderator_action(
+    request: HttpRequest, flag: Flag, form: forms.Form, act: Callable[[], FlagAction]
+) -> HttpResponse:
     """Run ``act`` (a service call) if the form is valid; a refusal propagates as a 403."""
     if not moderation.is_moderator(request.user):
         raise PermissionDenied("Only moderators can do this.")

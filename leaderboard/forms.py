@@ -39,16 +39,29 @@ class SubmissionForm(forms.Form):
 class ClaimForm(forms.Form):
     """One benchmark's self-reported score, optional. Rows left empty claim nothing."""
 
-    value = forms.DecimalField(required=False, min_value=0, max_value=100, decimal_places=4,
-                               widget=forms.NumberInput(attrs={"step": "any"}))
-    unit = forms.ChoiceField(choices=[(Unit.PERCENT, "%"), (Unit.FRACTION, "fraction")],
-                             initial=Unit.PERCENT, required=False)
+    value = forms.DecimalField(
+        required=False,
+        min_value=0,
+        max_value=100,
+        decimal_places=4,
+        widget=forms.NumberInput(attrs={"step": "any"}),
+    )
+    unit = forms.ChoiceField(
+        choices=[(Unit.PERCENT, "%"), (Unit.FRACTION, "fraction")],
+        initial=Unit.PERCENT,
+        required=False,
+    )
     shots = forms.IntegerField(required=False, min_value=0, max_value=100)
     chat_template = forms.BooleanField(required=False)
     chain_of_thought = forms.BooleanField(required=False)
-    stderr = forms.DecimalField(required=False, min_value=0, max_value=100, decimal_places=4,
-                                label="± standard error",
-                                widget=forms.NumberInput(attrs={"step": "any"}))
+    stderr = forms.DecimalField(
+        required=False,
+        min_value=0,
+        max_value=100,
+        decimal_places=4,
+        label="± standard error",
+        widget=forms.NumberInput(attrs={"step": "any"}),
+    )
     source_url = forms.URLField(required=False, max_length=500, assume_scheme="https")
 
     def __init__(self, *args: object, benchmark: Benchmark, **kwargs: object) -> None:
@@ -71,15 +84,21 @@ class ClaimForm(forms.Form):
             return None
         stderr = data.get("stderr")
         return ClaimInput(
-            benchmark=self.benchmark.key, value=float(data["value"]),
+            benchmark=self.benchmark.key,
+            value=float(data["value"]),
             unit=data.get("unit") or Unit.PERCENT,
-            shots=data["shots"], chat_template=data["chat_template"],
-            chain_of_thought=data["chain_of_thought"], typed_value=str(data["value"]),
+            shots=data["shots"],
+            chat_template=data["chat_template"],
+            chain_of_thought=data["chain_of_thought"],
+            typed_value=str(data["value"]),
             stated_stderr=None if stderr is None else float(stderr),
-            source_url=data.get("source_url") or "", unit_reason="chosen by the submitter",
+            source_url=data.get("source_url") or "",
+            unit_reason="chosen by the submitter",
         )
 
 
 def claim_forms(suite: str, data: object = None) -> list[ClaimForm]:
-    return [ClaimForm(data, benchmark=benchmark, prefix=f"claim-{benchmark.key}")
-            for benchmark in suite_benchmarks(suite)]
+    return [
+        ClaimForm(data, benchmark=benchmark, prefix=f"claim-{benchmark.key}")
+        for benchmark in suite_benchmarks(suite)
+    ]

@@ -27,8 +27,11 @@ log = logging.getLogger(__name__)
 
 def _names(userinfo: dict[str, Any]) -> tuple[str, list[str]]:
     orgs = userinfo.get("orgs") or []
-    names = [org.get("preferred_username") or org.get("name") or "" for org in orgs
-             if isinstance(org, dict)]
+    names = [
+        org.get("preferred_username") or org.get("name") or ""
+        for org in orgs
+        if isinstance(org, dict)
+    ]
     return str(userinfo.get("preferred_username") or ""), [name for name in names if name]
 
 
@@ -40,8 +43,9 @@ def record_sign_in(request: HttpRequest, user: AbstractBaseUser, **kwargs: Any) 
     data = sociallogin.account.extra_data or {}
     username, orgs = _names(data.get("userinfo") or data.get("id_token") or data)
     if username:
-        authors.hub_membership_record(user=user, hub_username=username, orgs=orgs,
-                                      source=HubMembership.Source.SIGN_IN)
+        authors.hub_membership_record(
+            user=user, hub_username=username, orgs=orgs, source=HubMembership.Source.SIGN_IN
+        )
 
 
 def refresh_if_stale(user: AbstractBaseUser | AnonymousUser) -> None:
@@ -50,16 +54,23 @@ def refresh_if_stale(user: AbstractBaseUser | AnonymousUser) -> None:
         return
     if not authors.hub_membership_is_stale(authors.hub_membership_current(user)):
         return
-    token = (SocialToken.objects.filter(account__user=user, account__provider=PROVIDER_ID)
-             .order_by("-id").first())
+    token = (
+        SocialToken.objects.filter(account__user=user, account__provider=PROVIDER_ID)
+        .order_by("-id")
+        .first()
+    )
     if token is None:
         return  # an e-mail account: the hub knows nothing of it
     try:
         userinfo = _userinfo(token.token)
     except requests.HTTPError as error:
         if error.response is not None and error.response.status_code in (401, 403):
-            authors.hub_membership_record(user=user, hub_username=authors.hub_name(user),
-                                          orgs=[], source=HubMembership.Source.EXPIRED)
+            authors.hub_membership_record(
+                user=user,
+                hub_username=authors.hub_name(user),
+                orgs=[],
+                source=HubMembership.Source.EXPIRED,
+            )
             return
         log.warning("hub userinfo failed for user %s: %s", user.pk, error)
         return
@@ -67,16 +78,24 @@ def refresh_if_stale(user: AbstractBaseUser | AnonymousUser) -> None:
         log.warning("hub userinfo unreachable for user %s: %s", user.pk, error)
         return
     username, orgs = _names(userinfo)
-    authors.hub_membership_record(user=user, hub_username=username or authors.hub_name(user),
-                                  orgs=orgs, source=HubMembership.Source.RECHECK)
+    authors.hub_membership_record(
+        user=user,
+        hub_username=username or authors.hub_name(user),
+        orgs=orgs,
+        source=HubMembership.Source.RECHECK,
+    )
 
 
 def _userinfo(access_token: str) -> dict[str, Any]:
     server = settings.HF_OAUTH_SERVER_URL.rstrip("/")
-    configuration = requests.get(f"{server}/.well-known/openid-configuration",
-                                 timeout=TIMEOUT_SECONDS)
+    configuration = requests.get(
+        f"{server}/.well-known/openid-configuration", timeout=TIMEOUT_SECONDS
+    )
     configuration.raise_for_status()
-    answer = requests.get(configuration.json()["userinfo_endpoint"], timeout=TIMEOUT_SECONDS,
-                          headers={"Authorization": f"Bearer {access_token}"})
+    answer = requests.get(
+        configuration.json()["userinfo_endpoint"],
+        timeout=TIMEOUT_SECONDS,
+        headers={"Authorization": f"Bearer {access_token}"},
+    )
     answer.raise_for_status()
     return answer.json()

@@ -8,8 +8,9 @@ from django.http import HttpRequest, HttpResponse, QueryDict
 
 from leaderboard import errors
 
-NUL_MESSAGE = ("The request contains a NUL character (%00), which no address or text on "
-               "this site can hold.")
+NUL_MESSAGE = (
+    "The request contains a NUL character (%00), which no address or text on this site can hold."
+)
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
@@ -31,5 +32,6 @@ class RefuseNulCharactersMiddleware:
 
 
 def _holds_nul(query: QueryDict) -> bool:
-    return any("\x00" in key or "\x00" in value
-               for key, values in query.lists() for value in values)
+    return any(
+        "\x00" in key or "\x00" in value for key, values in query.lists() for value in values
+    )

@@ -21,11 +21,18 @@ from evaluations.services import moderation
 
 
 class FlagDecisionForm(forms.Form):
-    action = forms.ChoiceField(choices=[("confirm", "Confirm the flag"),
-                                        ("dismiss", "Dismiss the flag"),
-                                        ("ask-author", "Ask the author to respond")])
-    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), max_length=4000,
-                             help_text="Shown publicly with the decision.")
+    action = forms.ChoiceField(
+        choices=[
+            ("confirm", "Confirm the flag"),
+            ("dismiss", "Dismiss the flag"),
+            ("ask-author", "Ask the author to respond"),
+        ]
+    )
+    reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2}),
+        max_length=4000,
+        help_text="Shown publicly with the decision.",
+    )
 
 
 class VisibilityForm(forms.Form):
@@ -44,10 +51,13 @@ def queue(request: HttpRequest) -> HttpResponse:
     _moderator_or_403(request)
     sort = request.GET.get("sort", "severity")
     if sort not in selectors.QUEUE_SORTS:
-        return render(request, "leaderboard/error.html", {
-            "title": "Unknown sort", "message": "Sort by severity, age or q."}, status=400)
-    context = {"flags": selectors.moderation_queue(sort), "sort": sort,
-               "form": FlagDecisionForm()}
+        return render(
+            request,
+            "leaderboard/error.html",
+            {"title": "Unknown sort", "message": "Sort by severity, age or q."},
+            status=400,
+        )
+    context = {"flags": selectors.moderation_queue(sort), "sort": sort, "form": FlagDecisionForm()}
     return render(request, "moderation/queue.html", context)
 
 
@@ -60,9 +70,12 @@ def decide(request: HttpRequest, flag_id: int) -> HttpResponse:
         messages.error(request, "Choose an action and give a reason.")
         return redirect("flag-detail", flag_id=flag.id)
     try:
-        moderation.flag_moderate(flag_id=flag.id, user=request.user,
-                                 action=form.cleaned_data["action"],
-                                 reason=form.cleaned_data["reason"])
+        moderation.flag_moderate(
+            flag_id=flag.id,
+            user=request.user,
+            action=form.cleaned_data["action"],
+            reason=form.cleaned_data["reason"],
+        )
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
     else:
@@ -79,9 +92,12 @@ def set_visibility(request: HttpRequest, owner: str, name: str) -> HttpResponse:
         messages.error(request, "Give a reason.")
     else:
         try:
-            moderation.repo_set_hidden(repo_id=repo.id, user=request.user,
-                                       hidden=form.cleaned_data["hidden"],
-                                       reason=form.cleaned_data["reason"])
+            moderation.repo_set_hidden(
+                repo_id=repo.id,
+                user=request.user,
+                hidden=form.cleaned_data["hidden"],
+                reason=form.cleaned_data["reason"],
+            )
         except ValidationError as error:
             messages.error(request, " ".join(error.messages))
         else:
@@ -95,19 +111,35 @@ def audit_log(request: HttpRequest) -> HttpResponse:
     _moderator_or_403(request)
     action = request.GET.get("action", "")
     if action and action not in discussion_selectors.AUDIT_ACTIONS:
-        return render(request, "leaderboard/error.html", {
-            "title": "Unknown action", "message": f"There is no action “{action}”."}, status=400)
+        return render(
+            request,
+            "leaderboard/error.html",
+            {"title": "Unknown action", "message": f"There is no action “{action}”."},
+            status=400,
+        )
     actor = request.GET.get("actor", "")[:200]
-    paginator = Paginator(discussion_selectors.audit_log(action=action, actor=actor),
-                          discussion_selectors.LOG_PAGE_SIZE)
+    paginator = Paginator(
+        discussion_selectors.audit_log(action=action, actor=actor),
+        discussion_selectors.LOG_PAGE_SIZE,
+    )
     try:
         page = paginator.page(request.GET.get("page", "1"))
     except InvalidPage:
-        return render(request, "leaderboard/error.html", {
-            "title": "No such page",
-            "message": f"The log has {paginator.num_pages} page(s) with these filters."},
-            status=404 if request.GET.get("page", "").isdigit() else 400)
-    context = {"entries": discussion_selectors.audit_entries(page.object_list), "page": page,
-               "action": action, "actor": actor, "actions": discussion_selectors.AUDIT_ACTIONS,
-               "automatic_actor": discussion_selectors.AUTOMATIC_ACTOR}
+        return render(
+            request,
+            "leaderboard/error.html",
+            {
+                "title": "No such page",
+                "message": f"The log has {paginator.num_pages} page(s) with these filters.",
+            },
+            status=404 if request.GET.get("page", "").isdigit() else 400,
+        )
+    context = {
+        "entries": discussion_selectors.audit_entries(page.object_list),
+        "page": page,
+        "action": action,
+        "actor": actor,
+        "actions": discussion_selectors.AUDIT_ACTIONS,
+        "automatic_actor": discussion_selectors.AUTOMATIC_ACTOR,
+    }
     return render(request, "moderation/log.html", context)

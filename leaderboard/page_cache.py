@@ -46,10 +46,10 @@ class Version:
     last_modified: datetime | None
 
 
-def cached_page(view: ViewFunc | None = None, *,
-                live: LiveTag | None = None) -> Any:
+def cached_page(view: ViewFunc | None = None, *, live: LiveTag | None = None) -> Any:
     """``@cached_page`` or ``@cached_page(live=...)``; ``live`` returns a tag of what the
     page shows that moves without a generation bump."""
+
     def decorator(view: ViewFunc) -> ViewFunc:
         @wraps(view)
         def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
@@ -59,12 +59,15 @@ def cached_page(view: ViewFunc | None = None, *,
                 response = _shared_response(request, view, live, *args, **kwargs)
             patch_vary_headers(response, ["Cookie"])  # a signed-in user sees another page
             return response
+
         return wrapped
+
     return decorator(view) if view is not None else decorator
 
 
-def _shared_response(request: HttpRequest, view: ViewFunc, live: LiveTag | None,
-                     *args: Any, **kwargs: Any) -> HttpResponseBase:
+def _shared_response(
+    request: HttpRequest, view: ViewFunc, live: LiveTag | None, *args: Any, **kwargs: Any
+) -> HttpResponseBase:
     version = _version(request, live)
     stored: Stored | None = caches["pages"].get(version.key)
     if _matches(request, version.etag, exists=stored is not None):
@@ -81,19 +84,31 @@ def _shared_response(request: HttpRequest, view: ViewFunc, live: LiveTag | None,
 def _shareable(request: HttpRequest) -> bool:
     """An anonymous GET with nothing of its own: no session, no pending messages."""
     cookies = request.COOKIES
-    return (request.method == "GET" and settings.SESSION_COOKIE_NAME not in cookies
-            and CookieStorage.cookie_name not in cookies)
+    return (
+        request.method == "GET"
+        and settings.SESSION_COOKIE_NAME not in cookies
+        and CookieStorage.cookie_name not in cookies
+    )
 
 
 def _version(request: HttpRequest, live: LiveTag | None) -> Version:
     generation = open_data.site_generation()
     tag = live() if live is not None else ""
-    what = "\n".join((str(generation.value), tag, request.build_absolute_uri(),
-                      request.headers.get("Accept", "")))
+    what = "\n".join(
+        (
+            str(generation.value),
+            tag,
+            request.build_absolute_uri(),
+            request.headers.get("Accept", ""),
+        )
+    )
     digest = hashlib.sha256(what.encode()).hexdigest()
     # A live page moved after the generation did: its Last-Modified would be wrong.
-    return Version(key=f"page:{digest}", etag=f'W/"{digest[:32]}"',
-                   last_modified=None if live else generation.changed_at)
+    return Version(
+        key=f"page:{digest}",
+        etag=f'W/"{digest[:32]}"',
+        last_modified=None if live else generation.changed_at,
+    )
 
 
 def _matches(request: HttpRequest, etag: str, *, exists: bool) -> bool:
@@ -110,10 +125,15 @@ def _matches(request: HttpRequest, etag: str, *, exists: bool) -> bool:
 def _storable(request: HttpRequest, response: HttpResponseBase) -> bool:
     """A 200 that is the same for every visitor: no cookie set, no CSRF token used."""
     cache_control = response.get("Cache-Control", "")
-    return (response.status_code == 200 and isinstance(response, HttpResponse)
-            and not response.streaming and not response.cookies
-            and not request.META.get("CSRF_COOKIE_NEEDS_UPDATE")
-            and "no-store" not in cache_control and "private" not in cache_control)
+    return (
+        response.status_code == 200
+        and isinstance(response, HttpResponse)
+        and not response.streaming
+        and not response.cookies
+        and not request.META.get("CSRF_COOKIE_NEEDS_UPDATE")
+        and "no-store" not in cache_control
+        and "private" not in cache_control
+    )
 
 
 def _stamp(response: HttpResponseBase, version: Version) -> HttpResponseBase:

@@ -197,7 +197,8 @@ else:
     # PostgreSQL then plans the cache check and the pages' few queries once per connection,
     # not on every request (planning was most of a cached page's database time).
     DATABASES["default"].setdefault("OPTIONS", {})["server_side_binding"] = env_bool(
-        "DATABASE_SERVER_SIDE_BINDING", True)
+        "DATABASE_SERVER_SIDE_BINDING", True
+    )
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -35,13 +35,17 @@ urlpatterns = [
     path("moderation/flags/<int:flag_id>/", moderation_views.decide, name="flag-decide"),
     path("moderation/flags/<int:flag_id>/lock/", discussion_views.lock, name="flag-lock"),
     path("moderation/flags/<int:flag_id>/rerun/", discussion_views.rerun, name="flag-rerun"),
-    path("moderation/models/<str:owner>/<str:name>/visibility/", moderation_views.set_visibility,
-         name="model-visibility"),
+    path(
+        "moderation/models/<str:owner>/<str:name>/visibility/",
+        moderation_views.set_visibility,
+        name="model-visibility",
+    ),
     path("accounts/", include("allauth.urls")),
     path("account/", account_views.account, name="account"),
     path("account/tokens/", account_views.token_create, name="api-token-create"),
-    path("account/tokens/<int:token_id>/revoke/", account_views.token_revoke,
-         name="api-token-revoke"),
+    path(
+        "account/tokens/<int:token_id>/revoke/", account_views.token_revoke, name="api-token-revoke"
+    ),
     path("admin/", admin.site.urls),
 ]
 

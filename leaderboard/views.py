@@ -64,8 +64,11 @@ def home(request: HttpRequest) -> HttpResponse:
 def submit(request: HttpRequest) -> HttpResponse:
     data = request.POST if request.method == "POST" else None
     suite = (data or request.GET).get("suite") or "smoke"
-    initial = {"suite": suite, "repo_id": request.GET.get("repo_id", ""),
-               "ref": request.GET.get("ref", "main")}
+    initial = {
+        "suite": suite,
+        "repo_id": request.GET.get("repo_id", ""),
+        "ref": request.GET.get("ref", "main"),
+    }
     form = SubmissionForm(data, initial=initial)
     claims = claim_forms(suite if suite in SUITES else "smoke", data)
     if data is not None and form.is_valid() and all(claim.is_valid() for claim in claims):
@@ -77,11 +80,18 @@ def submit(request: HttpRequest) -> HttpResponse:
             return too_many_requests(request, limited)
         else:
             if outcome.reused:
-                messages.info(request, "This repo, revision and setting was already submitted: "
-                                       "here is its run. No new evaluation was queued.")
+                messages.info(
+                    request,
+                    "This repo, revision and setting was already submitted: "
+                    "here is its run. No new evaluation was queued.",
+                )
             return redirect("run-detail", run_id=outcome.run.id)
-    context = {"form": form, "claims": claims, "suite": suite,
-               "hub_membership": authors.hub_membership_current(request.user)}
+    context = {
+        "form": form,
+        "claims": claims,
+        "suite": suite,
+        "hub_membership": authors.hub_membership_current(request.user),
+    }
     return render(request, "leaderboard/submit.html", context, status=400 if data else 200)
 
 
@@ -89,8 +99,11 @@ def _submit(request: HttpRequest, cleaned: dict, claims: list) -> services.Submi
     inputs = [claim.to_input() for claim in claims]
     return services.submission_submit(
         user=request.user,
-        repo_id=cleaned["repo_id"], ref=cleaned["ref"], suite=cleaned["suite"],
-        precision=cleaned["precision"], chat_template=cleaned["chat_template"],
+        repo_id=cleaned["repo_id"],
+        ref=cleaned["ref"],
+        suite=cleaned["suite"],
+        precision=cleaned["precision"],
+        chat_template=cleaned["chat_template"],
         claims=[claim for claim in inputs if claim is not None],
     )
 
@@ -153,9 +166,15 @@ def model_detail(request: HttpRequest, owner: str, name: str) -> HttpResponse:
         "name": name,
         "hub_url": f"{settings.HF_ENDPOINT.rstrip('/')}/{repo.hub_id}",
         "worst_verdict": max((row.verdict for row in evidence), key=VERDICTS.index, default=""),
-        "latest_run": next((run for view in revisions for run in view.runs
-                            if run.state == RunState.FINISHED and run.duplicate_of_id is None),
-                           None),
+        "latest_run": next(
+            (
+                run
+                for view in revisions
+                for run in view.runs
+                if run.state == RunState.FINISHED and run.duplicate_of_id is None
+            ),
+            None,
+        ),
         "evidence": evidence,
         "flag_events": selectors.flag_history(repo.id),
         "superseded_claims": repo.claims.filter(superseded_by__isnull=False),

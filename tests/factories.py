@@ -20,26 +20,48 @@ def inspected_run(repo_id: str = "demo-org/tiny", sha: str = SHA_A, **kwargs: An
     run = queued_run(repo_id, **kwargs)
     assert services.run_claim(run_id=run.id, worker_name="worker-1", task_id="task-1")
     original = services.run_record_inspection(
-        run_id=run.id, commit_sha=sha, files=[{"path": "model.safetensors", "size": 10,
-                                               "sha256": "0" * 64}],
-        parameter_count=1000, dtype="F32", licence="mit", model_type="llama",
+        run_id=run.id,
+        commit_sha=sha,
+        files=[{"path": "model.safetensors", "size": 10, "sha256": "0" * 64}],
+        parameter_count=1000,
+        dtype="F32",
+        licence="mit",
+        model_type="llama",
     )
     assert original is None
     return EvaluationRun.objects.get(id=run.id)
 
 
-def finished_run(repo_id: str = "demo-org/tiny", sha: str = SHA_A, value: float = 0.5,
-                 **kwargs: Any) -> EvaluationRun:
+def finished_run(
+    repo_id: str = "demo-org/tiny", sha: str = SHA_A, value: float = 0.5, **kwargs: Any
+) -> EvaluationRun:
     run = inspected_run(repo_id, sha, **kwargs)
     assert services.run_start_evaluating(run_id=run.id, backend="hf")
     scores = [
-        {"benchmark_key": "smoke_arc", "task": "smoke_arc", "metric": "acc", "filter": "none",
-         "shots": 0, "value": value, "stderr": 0.05, "n_samples": 40},
-        {"benchmark_key": "smoke_gsm8k", "task": "smoke_gsm8k", "metric": "exact_match",
-         "filter": "flexible-extract", "shots": 0, "value": 0.0, "stderr": None, "n_samples": 20},
+        {
+            "benchmark_key": "smoke_arc",
+            "task": "smoke_arc",
+            "metric": "acc",
+            "filter": "none",
+            "shots": 0,
+            "value": value,
+            "stderr": 0.05,
+            "n_samples": 40,
+        },
+        {
+            "benchmark_key": "smoke_gsm8k",
+            "task": "smoke_gsm8k",
+            "metric": "exact_match",
+            "filter": "flexible-extract",
+            "shots": 0,
+            "value": 0.0,
+            "stderr": None,
+            "n_samples": 20,
+        },
     ]
-    assert services.run_record_results(run_id=run.id, scores=scores,
-                                       versions={"lm_eval_version": "0.4.13"}, artifacts=[])
+    assert services.run_record_results(
+        run_id=run.id, scores=scores, versions={"lm_eval_version": "0.4.13"}, artifacts=[]
+    )
     return EvaluationRun.objects.get(id=run.id)
 
 
@@ -51,24 +73,30 @@ def model_run(name: str, value: float, **kwargs: Any) -> EvaluationRun:
 
 def arc_claim(name: str, percent: float, *, shots: int | None = 0, **kwargs: Any) -> None:
     """``demo-org/<name>`` claims ``percent`` on Smoke ARC (0-shot unless told)."""
-    claims = [services.ClaimInput(benchmark="smoke_arc", value=percent, unit="percent",
-                                  shots=shots, **kwargs)]
+    claims = [
+        services.ClaimInput(
+            benchmark="smoke_arc", value=percent, unit="percent", shots=shots, **kwargs
+        )
+    ]
     services.claims_record(repo_id=f"demo-org/{name}", source="submission", claims=claims)
 
 
-def person(username: str, *, hub: str | None = None, orgs: tuple[str, ...] = (),
-           moderator: bool = False) -> Any:
+def person(
+    username: str, *, hub: str | None = None, orgs: tuple[str, ...] = (), moderator: bool = False
+) -> Any:
     """A user account; with ``hub``, one the hub said (at sign-in) is that hub account, a
     member of ``orgs``. The password is ``pw-<username>-123``."""
     from django.contrib.auth.models import Group, User
 
     from evaluations.services import authors
 
-    user = User.objects.create_user(username, f"{username}@example.org",
-                                    password=f"pw-{username}-123")
+    user = User.objects.create_user(
+        username, f"{username}@example.org", password=f"pw-{username}-123"
+    )
     if hub:
-        authors.hub_membership_record(user=user, hub_username=hub, orgs=list(orgs),
-                                      source="sign-in")
+        authors.hub_membership_record(
+            user=user, hub_username=hub, orgs=list(orgs), source="sign-in"
+        )
     if moderator:
         user.groups.add(Group.objects.get(name="moderators"))
     return user

@@ -37,6 +37,8 @@ def client(client: Client) -> Client:
     """Signed in as an author: the hub says Ada belongs to both organisations of the demo."""
     client.force_login(person("ada", hub="ada", orgs=("demo-org", "other-lab")))
     return client
+
+
 ROOT = Path(__file__).resolve().parent.parent
 WAIT_SECONDS = 300
 T = TypeVar("T")
@@ -68,8 +70,9 @@ def _database_url() -> str:
 
 
 @pytest.fixture(scope="session")
-def worker(django_db_setup: None, hub: Hub, tmp_path_factory: pytest.TempPathFactory
-           ) -> Iterator[subprocess.Popen[bytes]]:
+def worker(
+    django_db_setup: None, hub: Hub, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[subprocess.Popen[bytes]]:
     """A real Celery worker process on the test database and the test broker."""
     assert connection.vendor == "postgresql", "the end-to-end test runs on PostgreSQL"
     broker = os.environ.get("REDIS_URL", "")
@@ -78,14 +81,37 @@ def worker(django_db_setup: None, hub: Hub, tmp_path_factory: pytest.TempPathFac
 
     redis.Redis.from_url(broker).flushdb()  # no message left over from an earlier run
     log = (tmp_path_factory.mktemp("worker") / "worker.log").open("wb")
-    env = {**os.environ, "DATABASE_URL": _database_url(), "REDIS_URL": broker,
-           "HF_ENDPOINT": hub.url, "LEADERBOARD_VAR_DIR": str(settings.VAR_DIR),
-           "HF_HOME": str(tmp_path_factory.mktemp("hf-home"))}
+    env = {
+        **os.environ,
+        "DATABASE_URL": _database_url(),
+        "REDIS_URL": broker,
+        "HF_ENDPOINT": hub.url,
+        "LEADERBOARD_VAR_DIR": str(settings.VAR_DIR),
+        "HF_HOME": str(tmp_path_factory.mktemp("hf-home")),
+    }
     process = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "leaderboard", "worker", "--queues", "cpu",
-         "--concurrency", "1", "--loglevel", "INFO", "--without-mingle", "--without-gossip",
-         "--hostname", "e2e@%h"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "leaderboard",
+            "worker",
+            "--queues",
+            "cpu",
+            "--concurrency",
+            "1",
+            "--loglevel",
+            "INFO",
+            "--without-mingle",
+            "--without-gossip",
+            "--hostname",
+            "e2e@%h",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     yield process
     process.terminate()
@@ -94,8 +120,10 @@ def worker(django_db_setup: None, hub: Hub, tmp_path_factory: pytest.TempPathFac
 
 
 def _submit(client: Client, repo_id: str, ref: str = "main", **claims: str) -> EvaluationRun:
-    response = client.post("/submit/", {"repo_id": repo_id, "ref": ref, "suite": "smoke",
-                                        "precision": "auto", **claims})
+    response = client.post(
+        "/submit/",
+        {"repo_id": repo_id, "ref": ref, "suite": "smoke", "precision": "auto", **claims},
+    )
     assert response.status_code == 302, response.content.decode()[:2000]
     run_id = int(re.search(r"/runs/(\d+)/", response["Location"]).group(1))
     return EvaluationRun.objects.get(id=run_id)
@@ -134,18 +162,22 @@ def _direct_evaluation(model_dir: Path) -> dict:
     from workers.smoke import smoke_task_dir
 
     return lm_eval.simple_evaluate(
-        model="hf", model_args={"pretrained": str(model_dir), "dtype": "auto"},
+        model="hf",
+        model_args={"pretrained": str(model_dir), "dtype": "auto"},
         tasks=["smoke_arc", "smoke_gsm8k"],
         task_manager=TaskManager(include_path=str(smoke_task_dir()), include_defaults=False),
-        batch_size=int(settings.WORKER_BATCH_SIZE), device="cpu", log_samples=False,
-        random_seed=1234, numpy_random_seed=1234, torch_random_seed=1234,
+        batch_size=int(settings.WORKER_BATCH_SIZE),
+        device="cpu",
+        log_samples=False,
+        random_seed=1234,
+        numpy_random_seed=1234,
+        torch_random_seed=1234,
         fewshot_random_seed=1234,
     )["results"]
 
 
 def _page_scores(html: str) -> dict[str, tuple[float, str]]:
-    cells = re.findall(r'data-benchmark="([^"]+)" data-value="([^"]+)" data-stderr="([^"]+)"',
-                       html)
+    cells = re.findall(r'data-benchmark="([^"]+)" data-value="([^"]+)" data-stderr="([^"]+)"', html)
     return {benchmark: (float(value), stderr) for benchmark, value, stderr in cells}
 
 
@@ -159,8 +191,10 @@ def test_a_submitted_model_is_evaluated_and_its_page_shows_lm_evals_numbers(
     run = _wait_until_final(_submit(client, demo_repos.TRAINED), worker)
 
     assert run.state == RunState.FINISHED, f"{run.error_code}: {run.error_detail}\n{run.log_tail}"
-    assert run.seen_states[-1] == "finished" and run.revision.commit_sha == hub.shas[
-        demo_repos.TRAINED]
+    assert (
+        run.seen_states[-1] == "finished"
+        and run.revision.commit_sha == hub.shas[demo_repos.TRAINED]
+    )
     assert run.progress_total > 0 and run.progress_done == run.progress_total
     assert {a.kind for a in run.artifacts.all()} == {"results", "samples", "log"}
     assert run.versions["lm_eval_version"] and run.versions["torch_version"]
@@ -208,15 +242,27 @@ def test_a_second_delivery_of_the_same_message_changes_nothing(
     _wait_until_final(_submit(client, demo_repos.GATED), worker)
     again = EvaluationRun.objects.get(id=first.id)
     assert (again.state, again.finished_at, again.error_code) == (
-        first.state, first.finished_at, first.error_code)
+        first.state,
+        first.finished_at,
+        first.error_code,
+    )
 
 
 def test_an_over_claim_ends_with_a_flag_quoting_the_measured_value(
     client: Client, hub: Hub, worker: subprocess.Popen[bytes]
 ) -> None:
-    run = _wait_until_final(_submit(client, demo_repos.RANDOM_A, **{
-        "claim-smoke_arc-value": "92", "claim-smoke_arc-unit": "percent",
-        "claim-smoke_arc-shots": "0"}), worker)
+    run = _wait_until_final(
+        _submit(
+            client,
+            demo_repos.RANDOM_A,
+            **{
+                "claim-smoke_arc-value": "92",
+                "claim-smoke_arc-unit": "percent",
+                "claim-smoke_arc-shots": "0",
+            },
+        ),
+        worker,
+    )
     assert run.state == RunState.FINISHED, f"{run.error_code}: {run.error_detail}"
     measured = run.scores.get(benchmark="smoke_arc")
     [event] = FlagEvent.objects.filter(flag__claim__repo__hub_id=demo_repos.RANDOM_A)
@@ -229,11 +275,20 @@ def test_an_over_claim_ends_with_a_flag_quoting_the_measured_value(
 def test_a_claim_in_another_setting_gets_a_claim_matched_run_and_is_then_judged(
     client: Client, hub: Hub, worker: subprocess.Popen[bytes]
 ) -> None:
-    first = _wait_until_final(_submit(client, demo_repos.RANDOM_B, **{
-        "claim-smoke_arc-value": "41", "claim-smoke_arc-shots": "5"}), worker)
+    first = _wait_until_final(
+        _submit(
+            client,
+            demo_repos.RANDOM_B,
+            **{"claim-smoke_arc-value": "41", "claim-smoke_arc-shots": "5"},
+        ),
+        worker,
+    )
     assert first.state == RunState.FINISHED
-    matched = _eventually(lambda: Submission.objects.filter(
-        repo__hub_id=demo_repos.RANDOM_B, tasks=[{"benchmark": "smoke_arc", "shots": 5}]).first())
+    matched = _eventually(
+        lambda: Submission.objects.filter(
+            repo__hub_id=demo_repos.RANDOM_B, tasks=[{"benchmark": "smoke_arc", "shots": 5}]
+        ).first()
+    )
     assert matched.ref == first.revision.commit_sha  # the same commit, pinned
     matched_run = _wait_until_final(matched.runs.get(), worker)
     assert matched_run.state == RunState.FINISHED

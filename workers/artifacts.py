@@ -40,7 +40,12 @@ def store_run_artifacts(run_id: int, outcome: ChildOutcome) -> list[dict[str, An
                 shutil.copyfileobj(raw, packed)
         else:
             shutil.copyfile(source, target)
-        stored.append({"kind": kind, "path": str(relative_dir / name),
-                       "sha256": sha256_of(target), "size_bytes": target.stat().st_size})
+        stored.append(
+            {
+                "kind": kind,
+                "path": str(relative_dir / name),
+                "sha256": sha256_of(target),
+                "size_bytes": target.stat().st_size,
+            }
+        )
     return stored
-

@@ -20,12 +20,21 @@ def claim_input(card: CardClaim) -> ClaimInput:
     if card.comparable and card.benchmark_key:
         metric = BENCHMARKS[card.benchmark_key].metric
     return ClaimInput(
-        benchmark=card.benchmark_key or "", label=card.label, value=None,
-        fraction=card.value, stderr_fraction=card.stated_stderr, unit=card.unit or "",
-        unit_reason=card.unit_reason, typed_value=card.raw_value, shots=card.shots,
-        chat_template=card.chat_template, chain_of_thought=card.chain_of_thought,
-        metric=metric, not_comparable_reason=card.reason,
-        source_url=card.source_url or "", source_name=card.source_name or card.source_kind,
+        benchmark=card.benchmark_key or "",
+        label=card.label,
+        value=None,
+        fraction=card.value,
+        stderr_fraction=card.stated_stderr,
+        unit=card.unit or "",
+        unit_reason=card.unit_reason,
+        typed_value=card.raw_value,
+        shots=card.shots,
+        chat_template=card.chat_template,
+        chain_of_thought=card.chain_of_thought,
+        metric=metric,
+        not_comparable_reason=card.reason,
+        source_url=card.source_url or "",
+        source_name=card.source_name or card.source_kind,
         inherited_from=card.inherited_from or "",
     )
 

@@ -22,9 +22,19 @@ from evaluations.errors import EvaluationError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 # Variables the child may inherit: locale, paths, thread and GPU selection. Nothing secret.
-INHERITED = ("PATH", "LANG", "LC_ALL", "TZ", "CUDA_VISIBLE_DEVICES", "OMP_NUM_THREADS",
-             "MKL_NUM_THREADS", "NLTK_DATA", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE",
-             "VLLM_WORKER_MULTIPROC_METHOD")
+INHERITED = (
+    "PATH",
+    "LANG",
+    "LC_ALL",
+    "TZ",
+    "CUDA_VISIBLE_DEVICES",
+    "OMP_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "NLTK_DATA",
+    "OPENBLAS_CORETYPE",
+    "OPENBLAS_L2_SIZE",
+    "VLLM_WORKER_MULTIPROC_METHOD",
+)
 MODEL_LOAD_FAILED_EXIT = 3  # the child's exit code when lm-eval cannot load the model
 
 # on_progress(done, total) -> False asks the child to stop (the run was cancelled).
@@ -41,9 +51,15 @@ class ChildOutcome:
 def child_environment(home: Path) -> dict[str, str]:
     env = {name: os.environ[name] for name in INHERITED if name in os.environ}
     env.update(
-        HOME=str(home), HF_HOME=str(home / "hf"), HF_HUB_OFFLINE="1", HF_DATASETS_OFFLINE="1",
-        TRANSFORMERS_OFFLINE="1", HF_HUB_DISABLE_TELEMETRY="1", TOKENIZERS_PARALLELISM="false",
-        PYTHONPATH=str(PROJECT_ROOT), PYTHONUNBUFFERED="1",
+        HOME=str(home),
+        HF_HOME=str(home / "hf"),
+        HF_HUB_OFFLINE="1",
+        HF_DATASETS_OFFLINE="1",
+        TRANSFORMERS_OFFLINE="1",
+        HF_HUB_DISABLE_TELEMETRY="1",
+        TOKENIZERS_PARALLELISM="false",
+        PYTHONPATH=str(PROJECT_ROOT),
+        PYTHONUNBUFFERED="1",
     )
     return env
 
@@ -66,7 +82,10 @@ def run_child(spec: dict[str, Any], work_dir: Path, on_progress: ProgressCallbac
     with log_path.open("w") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "workers.evaluate_child", str(spec_path), str(out_dir)],
-            stdout=subprocess.PIPE, stderr=log, text=True, env=child_environment(work_dir),
+            stdout=subprocess.PIPE,
+            stderr=log,
+            text=True,
+            env=child_environment(work_dir),
             cwd=work_dir,
         )
         reader = threading.Thread(target=_read_progress, args=(process, progress), daemon=True)
@@ -80,9 +99,7 @@ def run_child(spec: dict[str, Any], work_dir: Path, on_progress: ProgressCallbac
     if process.returncode == MODEL_LOAD_FAILED_EXIT:
         raise EvaluationError("eval:user:model-load-failed", log_tail(log_path, 5))
     if process.returncode != 0:
-        raise EvaluationError(
-            "eval:infra:evaluation-crashed", f"exit code {process.returncode}"
-        )
+        raise EvaluationError("eval:infra:evaluation-crashed", f"exit code {process.returncode}")
     return ChildOutcome(out_dir / "results.json", out_dir / "samples.jsonl", log_path)
 
 

@@ -44,32 +44,76 @@ def main() -> None:
     try:
         hub_url = start_hub(hub_root, processes)
         client_secret = demo_secret(var_dir, "oauth-client-secret")
-        add_oauth_client(hub_root, DEMO_OAUTH_CLIENT, client_secret,
-                         [f"http://{SITE_ADDRESS}/accounts/oidc/huggingface/login/callback/"])
-        env = {**os.environ, "HF_ENDPOINT": hub_url,
-               "DJANGO_SETTINGS_MODULE": "leaderboard.settings",
-               "HF_OAUTH_CLIENT_ID": DEMO_OAUTH_CLIENT, "HF_OAUTH_CLIENT_SECRET": client_secret,
-               "HF_OAUTH_SERVER_URL": hub_url}
+        add_oauth_client(
+            hub_root,
+            DEMO_OAUTH_CLIENT,
+            client_secret,
+            [f"http://{SITE_ADDRESS}/accounts/oidc/huggingface/login/callback/"],
+        )
+        env = {
+            **os.environ,
+            "HF_ENDPOINT": hub_url,
+            "DJANGO_SETTINGS_MODULE": "leaderboard.settings",
+            "HF_OAUTH_CLIENT_ID": DEMO_OAUTH_CLIENT,
+            "HF_OAUTH_CLIENT_SECRET": client_secret,
+            "HF_OAUTH_SERVER_URL": hub_url,
+        }
         say(f"Stand-in hub on {hub_url}")
-        processes.append(subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "leaderboard", "worker", "-B",
-             "--queues", "cpu", "--concurrency", "1", "--loglevel", "INFO",
-             "--schedule", str(var_dir / "celerybeat-schedule"), "--hostname", "demo-cpu@%h"],
-            cwd=PROJECT_ROOT, env=env,
-        ))
-        processes.append(subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "leaderboard.wsgi", "--bind", SITE_ADDRESS,
-             "--workers", "2", "--access-logfile", "-"],
-            cwd=PROJECT_ROOT, env=env,
-        ))
+        processes.append(
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "celery",
+                    "-A",
+                    "leaderboard",
+                    "worker",
+                    "-B",
+                    "--queues",
+                    "cpu",
+                    "--concurrency",
+                    "1",
+                    "--loglevel",
+                    "INFO",
+                    "--schedule",
+                    str(var_dir / "celerybeat-schedule"),
+                    "--hostname",
+                    "demo-cpu@%h",
+                ],
+                cwd=PROJECT_ROOT,
+                env=env,
+            )
+        )
+        processes.append(
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "gunicorn",
+                    "leaderboard.wsgi",
+                    "--bind",
+                    SITE_ADDRESS,
+                    "--workers",
+                    "2",
+                    "--access-logfile",
+                    "-",
+                ],
+                cwd=PROJECT_ROOT,
+                env=env,
+            )
+        )
         author_password = demo_author(var_dir, hub_root)
         submit_demo_models()
         password = demo_moderator(var_dir)
-        say(f"Moderator account: user 'moderator', password '{password}' "
-            f"(sign in at http://{SITE_ADDRESS}/accounts/login/)")
-        say(f"Author account: 'Sign in with Hugging Face' on the same page, then on the "
+        say(
+            f"Moderator account: user 'moderator', password '{password}' "
+            f"(sign in at http://{SITE_ADDRESS}/accounts/login/)"
+        )
+        say(
+            f"Author account: 'Sign in with Hugging Face' on the same page, then on the "
             f"stand-in hub user '{DEMO_AUTHOR}', password '{author_password}' "
-            f"(a member of demo-org and other-lab, so an author of their repos)")
+            f"(a member of demo-org and other-lab, so an author of their repos)"
+        )
         say(f"Open http://{SITE_ADDRESS}/ : the demo runs are queued. Ctrl-C stops the demo.")
         wait(processes)
     except KeyboardInterrupt:
@@ -103,9 +147,19 @@ def publish_once(hub_root: Path, models_dir: Path) -> dict[str, str]:
 
 def start_hub(hub_root: Path, processes: list[subprocess.Popen[bytes]]) -> str:
     process = subprocess.Popen(
-        [sys.executable, "-m", "workers.standin.hub_server", "--root", str(hub_root),
-         "--host", "127.0.0.1", "--port", "0"],
-        cwd=PROJECT_ROOT, stdout=subprocess.PIPE,
+        [
+            sys.executable,
+            "-m",
+            "workers.standin.hub_server",
+            "--root",
+            str(hub_root),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            "0",
+        ],
+        cwd=PROJECT_ROOT,
+        stdout=subprocess.PIPE,
     )
     processes.append(process)
     assert process.stdout is not None
@@ -136,20 +190,33 @@ def demo_author(var_dir: Path, hub_root: Path) -> str:
 
     password = demo_secret(var_dir, "author-password")
     hub_token = demo_secret(var_dir, "author-hub-token")
-    add_user(hub_root, hub_token, DEMO_AUTHOR, DEMO_AUTHOR_ORGS, password=password,
-             email=f"{DEMO_AUTHOR}@example.org")
+    add_user(
+        hub_root,
+        hub_token,
+        DEMO_AUTHOR,
+        DEMO_AUTHOR_ORGS,
+        password=password,
+        email=f"{DEMO_AUTHOR}@example.org",
+    )
     user, created = User.objects.get_or_create(
-        username=DEMO_AUTHOR, defaults={"email": f"{DEMO_AUTHOR}@example.org"})
+        username=DEMO_AUTHOR, defaults={"email": f"{DEMO_AUTHOR}@example.org"}
+    )
     if created:
         user.set_unusable_password()  # she signs in through the hub
         user.save()
-        userinfo = {"preferred_username": DEMO_AUTHOR,
-                    "orgs": [{"preferred_username": org} for org in DEMO_AUTHOR_ORGS]}
-        SocialAccount.objects.create(user=user, provider="huggingface",
-                                     uid=subject_for(DEMO_AUTHOR),
-                                     extra_data={"userinfo": userinfo})
-        authors.hub_membership_record(user=user, hub_username=DEMO_AUTHOR,
-                                      orgs=list(DEMO_AUTHOR_ORGS), source="sign-in")
+        userinfo = {
+            "preferred_username": DEMO_AUTHOR,
+            "orgs": [{"preferred_username": org} for org in DEMO_AUTHOR_ORGS],
+        }
+        SocialAccount.objects.create(
+            user=user,
+            provider="huggingface",
+            uid=subject_for(DEMO_AUTHOR),
+            extra_data={"userinfo": userinfo},
+        )
+        authors.hub_membership_record(
+            user=user, hub_username=DEMO_AUTHOR, orgs=list(DEMO_AUTHOR_ORGS), source="sign-in"
+        )
     return password
 
 
@@ -166,11 +233,19 @@ def submit_demo_models() -> None:
         if Submission.objects.filter(repo__hub_id=repo_id).exists():
             say(f"{repo_id}: submitted by an earlier demo run")
             continue
-        claims = [services.ClaimInput(benchmark=key, value=value, unit="percent", shots=shots,
-                                      source_url=f"https://example.org/{repo_id}/announcement")
-                  for key, value, shots in claimed]
+        claims = [
+            services.ClaimInput(
+                benchmark=key,
+                value=value,
+                unit="percent",
+                shots=shots,
+                source_url=f"https://example.org/{repo_id}/announcement",
+            )
+            for key, value, shots in claimed
+        ]
         outcome = services.submission_submit(
-            user=author, repo_id=repo_id, ref="main", suite="smoke", claims=claims)
+            user=author, repo_id=repo_id, ref="main", suite="smoke", claims=claims
+        )
         note = "already evaluated or on its way" if outcome.reused else "queued"
         say(f"{repo_id}: run #{outcome.run.id} {note}, {len(claims)} claim(s) submitted")
 

@@ -67,14 +67,19 @@ class ChildSpec:
             raise ValueError(f"unknown backend {raw.get('backend')!r}")
         if not raw.get("tasks"):
             raise ValueError("spec has no tasks")
-        fields = {**raw, "tasks": tuple(TaskSpec(str(t["task"]), int(t["shots"]))
-                                        for t in raw["tasks"])}
+        fields = {
+            **raw,
+            "tasks": tuple(TaskSpec(str(t["task"]), int(t["shots"])) for t in raw["tasks"]),
+        }
         return cls(**fields)
 
     def model_args(self) -> dict[str, Any]:
         """The backend's constructor arguments, as results["config"]["model_args"] records."""
-        args: dict[str, Any] = {"pretrained": self.model_dir, "dtype": self.dtype,
-                                "trust_remote_code": False}
+        args: dict[str, Any] = {
+            "pretrained": self.model_dir,
+            "dtype": self.dtype,
+            "trust_remote_code": False,
+        }
         if self.backend == "vllm":
             args["seed"] = self.seed
         return args
@@ -129,8 +134,9 @@ class ProgressLM(LM):
     def _run(self, method: str, requests: list[Any], kwargs: dict[str, Any]) -> list[Any]:
         if self._total is None:
             # Every task has built all its requests before the first call, so this is exact.
-            self._total = sum(instance.repeats for task in self._tasks
-                              for instance in task.instances)
+            self._total = sum(
+                instance.repeats for task in self._tasks for instance in task.instances
+            )
             self._emit()
         start = self._done
         responses = getattr(self._model, method)(requests, **kwargs)
@@ -170,8 +176,9 @@ class ProgressLM(LM):
     def tokenizer_name(self) -> str:
         return self._model.tokenizer_name
 
-    def apply_chat_template(self, chat_history: list[dict[str, str]],
-                            add_generation_prompt: bool = True) -> str:
+    def apply_chat_template(
+        self, chat_history: list[dict[str, str]], add_generation_prompt: bool = True
+    ) -> str:
         return self._model.apply_chat_template(chat_history, add_generation_prompt)
 
     def chat_template(self, chat_template: bool | str = False) -> str | None:
@@ -248,9 +255,11 @@ def make_task_manager(spec: ChildSpec) -> Any:
     # Like simple_evaluate's own default, hand the model args to tasks as metadata (some
     # tasks read "pretrained" from it). Indexing the ~15,000 built-in tasks takes seconds, so
     # skip them when the spec brings its own task directory (the smoke suite).
-    return TaskManager(include_path=spec.include_path,
-                       include_defaults=spec.include_path is None,
-                       metadata=spec.model_args())
+    return TaskManager(
+        include_path=spec.include_path,
+        include_defaults=spec.include_path is None,
+        metadata=spec.model_args(),
+    )
 
 
 def evaluate(spec: ChildSpec, model: Any, report: IO[str]) -> dict[str, Any]:
@@ -262,7 +271,9 @@ def evaluate(spec: ChildSpec, model: Any, report: IO[str]) -> dict[str, Any]:
     task_objects = load_tasks(task_manager, spec.tasks)
     proxy = ProgressLM(model, leaf_tasks(task_objects), report)
     results = lm_eval.simple_evaluate(
-        model=proxy, tasks=task_objects, task_manager=task_manager,
+        model=proxy,
+        tasks=task_objects,
+        task_manager=task_manager,
         **simple_evaluate_arguments(spec),
     )
     # simple_evaluate names a passed-in LM by its class or _name_or_path; record the real
@@ -318,10 +329,15 @@ def environment_versions() -> dict[str, str | None]:
         except metadata.PackageNotFoundError:
             return None
 
-    return {"python": platform.python_version(), "platform": platform.platform(),
-            "torch": installed("torch"), "transformers": installed("transformers"),
-            "lm_eval": installed("lm_eval"), "datasets": installed("datasets"),
-            "vllm": installed("vllm")}
+    return {
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "torch": installed("torch"),
+        "transformers": installed("transformers"),
+        "lm_eval": installed("lm_eval"),
+        "datasets": installed("datasets"),
+        "vllm": installed("vllm"),
+    }
 
 
 def seed_everything(seed: int) -> None:

@@ -36,12 +36,15 @@ def parse_scores(results: dict[str, Any], benchmarks: list[Benchmark]) -> list[P
 def _parse_score(results: dict[str, Any], benchmark: Benchmark) -> ParsedScore:
     task_results = results.get("results", {}).get(benchmark.task)
     if task_results is None:
-        raise ValueError(f"lm-eval results have no task {benchmark.task!r} "
-                         f"(benchmark {benchmark.key!r})")
+        raise ValueError(
+            f"lm-eval results have no task {benchmark.task!r} (benchmark {benchmark.key!r})"
+        )
     value = _as_float(task_results.get(benchmark.result_key))
     if value is None:
-        raise ValueError(f"lm-eval results for {benchmark.task!r} have no value for "
-                         f"{benchmark.result_key!r} (benchmark {benchmark.key!r})")
+        raise ValueError(
+            f"lm-eval results for {benchmark.task!r} have no value for "
+            f"{benchmark.result_key!r} (benchmark {benchmark.key!r})"
+        )
     stderr_key = f"{benchmark.metric}_stderr,{benchmark.filter}"
     return ParsedScore(
         benchmark_key=benchmark.key,
@@ -87,8 +90,7 @@ def _leaf_subtasks(group_subtasks: dict[str, list[str]], group: str) -> list[str
     # Groups nest (mmlu → mmlu_stem → mmlu_anatomy); only leaves have n-samples.
     leaves: list[str] = []
     for child in group_subtasks.get(group, []):
-        leaves.extend(_leaf_subtasks(group_subtasks, child) if child in group_subtasks
-                      else [child])
+        leaves.extend(_leaf_subtasks(group_subtasks, child) if child in group_subtasks else [child])
     return leaves
 
 
@@ -100,15 +102,17 @@ def parse_versions(results: dict[str, Any]) -> dict[str, Any]:
     environment = results.get("environment", {})
     return {
         "lm_eval_version": results.get("lm_eval_version") or environment.get("lm_eval"),
-        "transformers_version": (results.get("transformers_version")
-                                 or environment.get("transformers")),
+        "transformers_version": (
+            results.get("transformers_version") or environment.get("transformers")
+        ),
         "torch_version": environment.get("torch"),
         "vllm_version": environment.get("vllm"),
         "python_version": environment.get("python"),
         "datasets_version": environment.get("datasets"),
         "task_versions": dict(results.get("versions", {})),
-        "task_config_sha256": {task: config_sha256(config)
-                               for task, config in results.get("configs", {}).items()},
+        "task_config_sha256": {
+            task: config_sha256(config) for task, config in results.get("configs", {}).items()
+        },
         # The worker's own record of its simple_evaluate call, and the batch sizes lm-eval
         # chose (with batch_size "auto"): what the "reproduce" command is built from.
         "setting": dict(results.get("setting") or {}),

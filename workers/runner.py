@@ -47,18 +47,29 @@ def evaluate_run(run_id: int, *, worker_name: str, task_id: str) -> str:
     except EvaluationError as error:
         if error.code == "eval:cancelled":
             return "cancelled"
-        services.run_fail(run_id=run_id, code=error.code, detail=error.detail,
-                          log_tail=log_tail(work_dir / "evaluation.log"))
+        services.run_fail(
+            run_id=run_id,
+            code=error.code,
+            detail=error.detail,
+            log_tail=log_tail(work_dir / "evaluation.log"),
+        )
         return error.code
     except SoftTimeLimitExceeded:
-        services.run_fail(run_id=run_id, code="eval:user:time-limit",
-                          detail=f"soft limit {settings.EVAL_SOFT_TIME_LIMIT} s",
-                          log_tail=log_tail(work_dir / "evaluation.log"))
+        services.run_fail(
+            run_id=run_id,
+            code="eval:user:time-limit",
+            detail=f"soft limit {settings.EVAL_SOFT_TIME_LIMIT} s",
+            log_tail=log_tail(work_dir / "evaluation.log"),
+        )
         return "eval:user:time-limit"
     except Exception as error:  # ours: keep the reason on the run, and the trace in the log
         logger.exception("run %s failed unexpectedly", run_id)
-        services.run_fail(run_id=run_id, code="eval:infra:unexpected", detail=repr(error),
-                          log_tail=log_tail(work_dir / "evaluation.log"))
+        services.run_fail(
+            run_id=run_id,
+            code="eval:infra:unexpected",
+            detail=repr(error),
+            log_tail=log_tail(work_dir / "evaluation.log"),
+        )
         return "eval:infra:unexpected"
     finally:
         shutil.rmtree(work_dir, ignore_errors=True)
@@ -73,10 +84,13 @@ def _stages(run_id: int, work_dir: Path) -> str:
         submission.repo.hub_id, submission.ref, max_parameters=settings.WORKER_MAX_PARAMETERS
     )
     original = services.run_record_inspection(
-        run_id=run_id, commit_sha=inspection.commit_sha,
+        run_id=run_id,
+        commit_sha=inspection.commit_sha,
         files=[dataclasses.asdict(f) for f in inspection.files],
-        parameter_count=inspection.parameter_count, dtype=inspection.dtype,
-        licence=inspection.licence, model_type=inspection.model_type,
+        parameter_count=inspection.parameter_count,
+        dtype=inspection.dtype,
+        licence=inspection.licence,
+        model_type=inspection.model_type,
     )
     if original is not None:
         return f"duplicate-of-{original.id}"
@@ -88,17 +102,24 @@ def _stages(run_id: int, work_dir: Path) -> str:
     # 2. evaluate: one lm-eval call with every task of the suite, in a child process.
     tasks = submission_tasks(submission.suite, submission.tasks)
     benchmarks = [benchmark for benchmark, _ in tasks]
-    spec = evaluation_spec(tasks, submission.precision, submission.chat_template, model_dir,
-                           inspection.commit_sha)
-    outcome = run_child(spec, work_dir, on_progress=lambda done, total: services.run_heartbeat(
-        run_id=run_id, done=done, total=total))
+    spec = evaluation_spec(
+        tasks, submission.precision, submission.chat_template, model_dir, inspection.commit_sha
+    )
+    outcome = run_child(
+        spec,
+        work_dir,
+        on_progress=lambda done, total: services.run_heartbeat(
+            run_id=run_id, done=done, total=total
+        ),
+    )
 
     # 3. record: scores, artifacts and versions in one transaction.
     raw = json.loads(outcome.results_path.read_text())
     scores = [dataclasses.asdict(s) for s in results.parse_scores(raw, benchmarks)]
     stored = artifacts.store_run_artifacts(run_id, outcome)
-    services.run_record_results(run_id=run_id, scores=scores,
-                                versions=results.parse_versions(raw), artifacts=stored)
+    services.run_record_results(
+        run_id=run_id, scores=scores, versions=results.parse_versions(raw), artifacts=stored
+    )
     # Claims in settings still unmeasured get a run of their own (flags were judged on record).
     services.claim_matched_runs_queue(repo_id=submission.repo_id)
     return "finished"
@@ -124,15 +145,23 @@ def _import_card_claims(run_id: int, inspection: hub.RepoInspection) -> None:
         groups.setdefault(key, []).append(card_import.claim_input(card))
     for (source, reporter), claims in groups.items():
         try:
-            services.claims_import_card(repo_id=repo_id, revision=run.revision, claims=claims,
-                                        source=source, reported_by=reporter)
+            services.claims_import_card(
+                repo_id=repo_id,
+                revision=run.revision,
+                claims=claims,
+                source=source,
+                reported_by=reporter,
+            )
         except ValidationError as error:
             logger.info("claims of %s's card not imported: %s", repo_id, error.messages)
 
 
 def _eval_results_paths(inspection: hub.RepoInspection) -> list[str]:
-    return sorted(f.path for f in inspection.files
-                  if f.path.startswith(".eval_results/") and f.path.endswith((".yaml", ".yml")))
+    return sorted(
+        f.path
+        for f in inspection.files
+        if f.path.startswith(".eval_results/") and f.path.endswith((".yaml", ".yml"))
+    )
 
 
 def submission_tasks(suite: str, tasks: list[dict[str, Any]]) -> list[tuple[Benchmark, int]]:
@@ -144,7 +173,10 @@ def submission_tasks(suite: str, tasks: list[dict[str, Any]]) -> list[tuple[Benc
 
 
 def evaluation_spec(
-    tasks: list[tuple[Benchmark, int]], precision: str, chat_template: bool, model_dir: Path,
+    tasks: list[tuple[Benchmark, int]],
+    precision: str,
+    chat_template: bool,
+    model_dir: Path,
     commit_sha: str,
 ) -> dict[str, Any]:
     """What the child runs: the same arguments a person would give ``lm_eval``."""

@@ -118,10 +118,14 @@ def smoke_training_texts() -> list[str]:
 
 def smoke_documents_text() -> list[str]:
     """All text of the smoke items: questions, every answer choice, worked answers."""
-    texts = [" ".join(["Question:", doc["question"], "Answer:", *doc["choices"]["text"]])
-             for doc in _documents("smoke_arc.jsonl")]
-    texts += [f"Question: {doc['question']}\nAnswer: {doc['answer']}"
-              for doc in _documents("smoke_gsm8k.jsonl")]
+    texts = [
+        " ".join(["Question:", doc["question"], "Answer:", *doc["choices"]["text"]])
+        for doc in _documents("smoke_arc.jsonl")
+    ]
+    texts += [
+        f"Question: {doc['question']}\nAnswer: {doc['answer']}"
+        for doc in _documents("smoke_gsm8k.jsonl")
+    ]
     return texts
 
 

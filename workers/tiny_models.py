@@ -15,8 +15,12 @@ from typing import Any
 
 from workers.smoke import smoke_documents_text, smoke_training_texts
 
-SPECIAL_TOKENS = {"unk_token": "<unk>", "bos_token": "<s>", "eos_token": "</s>",
-                  "pad_token": "<pad>"}
+SPECIAL_TOKENS = {
+    "unk_token": "<unk>",
+    "bos_token": "<s>",
+    "eos_token": "</s>",
+    "pad_token": "<pad>",
+}
 VOCAB_SIZE = 512
 # Room for few-shot prompts; RoPE positions cost no parameters.
 MAX_POSITION_EMBEDDINGS = 2048
@@ -125,8 +129,10 @@ def _train(model: Any, tokenizer: Any, *, steps: int) -> None:
 
     # lm-eval encodes prompts without a BOS token here, so neither do we; EOS teaches the
     # model to stop after the answer.
-    encoded = [tokenizer(text, add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id]
-               for text in smoke_training_texts()]
+    encoded = [
+        tokenizer(text, add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id]
+        for text in smoke_training_texts()
+    ]
     width = max(len(ids) for ids in encoded)
     input_ids = torch.full((len(encoded), width), tokenizer.pad_token_id, dtype=torch.long)
     attention_mask = torch.zeros_like(input_ids)

@@ -137,9 +137,7 @@ def repo_authors(repo: ModelRepo | str) -> list[AbstractBaseUser]:
     candidate_ids = set(
         HubMembership.objects.filter(hub_username__iexact=owner).values_list("user_id", flat=True)
     ) | set(
-        HubMembership.objects.filter(orgs__icontains=f'"{owner}"').values_list(
-            "user_id", flat=True
-        )
+        HubMembership.objects.filter(orgs__icontains=f'"{owner}"').values_list("user_id", flat=True)
     )
     users = get_user_model().objects.filter(id__in=candidate_ids, is_active=True)
     return [user for user in users if membership_owns(hub_membership_current(user), repo)]

@@ -75,17 +75,29 @@ def to_fraction(value: float, unit: str, benchmark: str) -> float:
     return baseline + value / 100.0 * (1.0 - baseline)
 
 
-TEXT_FIELDS = ("benchmark", "label", "metric", "filter", "system_prompt", "typed_value",
-               "unit_reason", "not_comparable_reason", "source_url", "source_name",
-               "inherited_from")
+TEXT_FIELDS = (
+    "benchmark",
+    "label",
+    "metric",
+    "filter",
+    "system_prompt",
+    "typed_value",
+    "unit_reason",
+    "not_comparable_reason",
+    "source_url",
+    "source_name",
+    "inherited_from",
+)
 
 
 def _check_text(claim: ClaimInput) -> None:
     """NUL characters are refused: no database stores them as text, and no claim needs one."""
     for name in TEXT_FIELDS:
         if "\x00" in getattr(claim, name):
-            raise ValidationError(f"The claim's {name.replace('_', ' ')} contains a NUL "
-                                  "character.", code="nul_character")
+            raise ValidationError(
+                f"The claim's {name.replace('_', ' ')} contains a NUL character.",
+                code="nul_character",
+            )
 
 
 def _check(claim: ClaimInput) -> ClaimInput:
@@ -223,8 +235,10 @@ def submission_create_with_claims(
     with transaction.atomic():
         outcome = submission_create(**submission)
         claims_record(
-            repo_id=outcome.submission.repo.hub_id, claims=claims,
-            source=ClaimSource.SUBMISSION, reported_by=reported_by,
+            repo_id=outcome.submission.repo.hub_id,
+            claims=claims,
+            source=ClaimSource.SUBMISSION,
+            reported_by=reported_by,
             submission=outcome.submission,
         )
     return outcome

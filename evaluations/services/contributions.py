@@ -42,8 +42,7 @@ def _require_source_links(claims: Sequence[ClaimInput], repo_id: str) -> None:
         )
 
 
-def _check_corrections(user: AbstractBaseUser, repo_id: str,
-                       claims: Sequence[ClaimInput]) -> None:
+def _check_corrections(user: AbstractBaseUser, repo_id: str, claims: Sequence[ClaimInput]) -> None:
     """An author claim is corrected only by an author; a third-party claim only by the
     account that reported it (or a moderator)."""
     ids = [claim.supersedes for claim in claims if claim.supersedes]
@@ -75,15 +74,22 @@ def submission_submit(
             rate_limit_claims(user=account, repo_id=repo_id, count=len(claims))
         outcome = submission_create(repo_id=repo_id, submitted_by=account, **submission)
         claims_record(
-            repo_id=repo_id, claims=claims,
+            repo_id=repo_id,
+            claims=claims,
             source=ClaimSource.SUBMISSION if author else ClaimSource.THIRD_PARTY,
-            reported_by=hub_name(account), submission=outcome.submission, reporter=account,
+            reported_by=hub_name(account),
+            submission=outcome.submission,
+            reporter=account,
         )
     return outcome
 
 
 def claims_submit(
-    *, user: User, repo_id: str, claims: Sequence[ClaimInput], third_party: bool = False,
+    *,
+    user: User,
+    repo_id: str,
+    claims: Sequence[ClaimInput],
+    third_party: bool = False,
     commit_sha: str | None = None,
 ) -> list[Claim]:
     """Claims sent through the API: author claims need an author, third-party ones a link."""
@@ -99,12 +105,17 @@ def claims_submit(
         commit_sha = clean_commit_sha(commit_sha)
         revision = Revision.objects.filter(repo__hub_id=repo_id, commit_sha=commit_sha).first()
         if revision is None:
-            raise ValidationError(f"{repo_id} has no evaluated commit {commit_sha}; submit it "
-                                  "first or omit commit_sha.")
+            raise ValidationError(
+                f"{repo_id} has no evaluated commit {commit_sha}; submit it "
+                "first or omit commit_sha."
+            )
     with transaction.atomic():  # the limit's count and the insert, under one lock
         rate_limit_claims(user=account, repo_id=repo_id, count=len(claims))
         return claims_record(
-            repo_id=repo_id, claims=claims, revision=revision, reporter=account,
+            repo_id=repo_id,
+            claims=claims,
+            revision=revision,
+            reporter=account,
             source=ClaimSource.THIRD_PARTY if third_party else ClaimSource.API,
             reported_by=hub_name(account),
         )

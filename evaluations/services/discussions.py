@@ -30,9 +30,11 @@ def comment_role(*, user: User, flag: Flag) -> str:
 
 def discussion_lock(flag: Flag) -> FlagAction | None:
     """The lock in force (the latest lock, unless an unlock came after it), or None."""
-    last = flag.actions.filter(
-        action__in=[FlagAction.Action.LOCK, FlagAction.Action.UNLOCK]
-    ).order_by("-created_at", "-id").first()
+    last = (
+        flag.actions.filter(action__in=[FlagAction.Action.LOCK, FlagAction.Action.UNLOCK])
+        .order_by("-created_at", "-id")
+        .first()
+    )
     return last if last is not None and last.action == FlagAction.Action.LOCK else None
 
 
@@ -46,7 +48,8 @@ def _clean_body(body: str) -> str:
     if len(body) > MAX_BODY:
         raise ValidationError(
             f"Keep a comment under {MAX_BODY:,} characters (this one has {len(body):,}).",
-            code="too_long")
+            code="too_long",
+        )
     return body
 
 
@@ -66,8 +69,12 @@ def comment_post(*, flag_id: int, user: User, body: str, internal: bool = False)
             raise PermissionDenied(f"The discussion is locked by a moderator: {lock.reason}")
         role = Comment.Role.MODERATOR if internal else comment_role(user=user, flag=flag)
         return Comment.objects.create(
-            flag=flag, user_name=user.get_username(), role=role, internal=internal,
-            body=body, body_html=markdown_to_safe_html(body),
+            flag=flag,
+            user_name=user.get_username(),
+            role=role,
+            internal=internal,
+            body=body,
+            body_html=markdown_to_safe_html(body),
         )
 
 
@@ -80,9 +87,13 @@ def discussion_lock_set(*, flag_id: int, user: User, locked: bool, reason: str) 
         before = discussion_lock(flag) is not None
         if before == locked:
             raise ValidationError(
-                "The discussion is already locked." if locked else "The discussion is not locked.")
+                "The discussion is already locked." if locked else "The discussion is not locked."
+            )
         return FlagAction.objects.create(
-            flag=flag, action=FlagAction.Action.LOCK if locked else FlagAction.Action.UNLOCK,
-            reason=reason, actor=actor, state_before=LOCK_STATES[before],
+            flag=flag,
+            action=FlagAction.Action.LOCK if locked else FlagAction.Action.UNLOCK,
+            reason=reason,
+            actor=actor,
+            state_before=LOCK_STATES[before],
             state_after=LOCK_STATES[locked],
         )

@@ -54,8 +54,9 @@ class Limit:
     window: timedelta
 
 
-def _is_allowed_listed(user: AbstractBaseUser, repo_id: str,
-                       membership: HubMembership | None) -> bool:
+def _is_allowed_listed(
+    user: AbstractBaseUser, repo_id: str, membership: HubMembership | None
+) -> bool:
     if is_moderator(user):
         return True
     allow = {name.strip().lower() for name in settings.RATE_LIMIT_ALLOW_LIST}
@@ -110,15 +111,25 @@ def rate_limit_submission(*, user: AbstractBaseUser, repo_id: str) -> None:
         return
     author = membership_owns(membership, repo_id)
     _lock(f"user:{user.pk}", *([f"org:{owner}"] if author else []))
-    _enforce(Limit("Submissions per account", settings.RATE_LIMIT_SUBMISSIONS_PER_USER_WEEK,
-                   WEEK), Submission.objects.filter(submitted_by=user), "submitted_at")
+    _enforce(
+        Limit("Submissions per account", settings.RATE_LIMIT_SUBMISSIONS_PER_USER_WEEK, WEEK),
+        Submission.objects.filter(submitted_by=user),
+        "submitted_at",
+    )
     if not author:
         return  # an outsider is bounded by the per-user limit alone
     author_ids = {author.pk for author in repo_authors(repo_id)} | {user.pk}
-    _enforce(Limit(f"Submissions of {owner}'s repos by its authors",
-                   settings.RATE_LIMIT_SUBMISSIONS_PER_ORG_WEEK, WEEK),
-             Submission.objects.filter(repo__hub_id__istartswith=f"{owner}/",
-                                       submitted_by__in=author_ids), "submitted_at")
+    _enforce(
+        Limit(
+            f"Submissions of {owner}'s repos by its authors",
+            settings.RATE_LIMIT_SUBMISSIONS_PER_ORG_WEEK,
+            WEEK,
+        ),
+        Submission.objects.filter(
+            repo__hub_id__istartswith=f"{owner}/", submitted_by__in=author_ids
+        ),
+        "submitted_at",
+    )
 
 
 def rate_limit_claims(*, user: AbstractBaseUser, repo_id: str, count: int) -> None:
@@ -127,8 +138,12 @@ def rate_limit_claims(*, user: AbstractBaseUser, repo_id: str, count: int) -> No
     if _is_allowed_listed(user, repo_id, hub_membership_in_force(user)):
         return
     _lock(f"user:{user.pk}")
-    _enforce(Limit("Claims per account", settings.RATE_LIMIT_CLAIMS_PER_DAY, DAY),
-             Claim.objects.filter(reporter=user), "created_at", adding=count)
+    _enforce(
+        Limit("Claims per account", settings.RATE_LIMIT_CLAIMS_PER_DAY, DAY),
+        Claim.objects.filter(reporter=user),
+        "created_at",
+        adding=count,
+    )
 
 
 def _in_words(seconds: int) -> str:

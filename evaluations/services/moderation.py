@@ -55,8 +55,12 @@ def flag_moderate(*, flag_id: int, user: User, action: str, reason: str) -> Flag
         rule = flag.events.filter(state__in=AUTOMATIC_STATES).order_by("-created_at", "-id")
         last = rule.first()
         event = FlagEvent.objects.create(
-            flag=flag, state=FLAG_ACTIONS[action], reason=reason, actor=actor,
-            severity=last.severity if last else "", run=last.run if last else None,
+            flag=flag,
+            state=FLAG_ACTIONS[action],
+            reason=reason,
+            actor=actor,
+            severity=last.severity if last else "",
+            run=last.run if last else None,
             evidence=last.evidence if last else {},
         )
         ranking_entries_refresh(repo_id=flag.claim.repo_id)  # a decision moves the badge
@@ -75,10 +79,10 @@ def repo_set_hidden(*, repo_id: int, user: User, hidden: bool, reason: str) -> R
         latest = repo.decisions.order_by("-created_at", "-id").first()
         current = latest.action if latest else RepoDecision.Action.UNHIDE
         if current == action:
-            raise ValidationError("The model is already hidden." if hidden
-                                  else "The model is not hidden.")
-        decision = RepoDecision.objects.create(repo=repo, action=action, reason=reason,
-                                               actor=actor)
+            raise ValidationError(
+                "The model is already hidden." if hidden else "The model is not hidden."
+            )
+        decision = RepoDecision.objects.create(repo=repo, action=action, reason=reason, actor=actor)
         ranking_entries_refresh(repo_id=repo.id)
         generation_bump()
         return decision
@@ -92,25 +96,36 @@ def flag_rerun_queue(*, flag_id: int, user: User, reason: str) -> FlagAction:
     reason = clean_reason(reason)
     with transaction.atomic():
         flag = Flag.objects.select_for_update().select_related("claim__repo").get(id=flag_id)
-        pending = (flag.actions.filter(action=FlagAction.Action.RERUN)
-                   .exclude(run__state__in=FINAL_STATES).first())
+        pending = (
+            flag.actions.filter(action=FlagAction.Action.RERUN)
+            .exclude(run__state__in=FINAL_STATES)
+            .first()
+        )
         if pending is not None:
             raise ValidationError(
-                f"A re-run of this claim is already queued (run #{pending.run_id}).")
+                f"A re-run of this claim is already queued (run #{pending.run_id})."
+            )
         basis = _measured_on(flag)
         claim = flag.claim
         revision = claim.revision or basis.revision
         outcome = submission_create(
-            repo_id=claim.repo.hub_id, ref=revision.commit_sha,
+            repo_id=claim.repo.hub_id,
+            ref=revision.commit_sha,
             suite=next(suite for suite, keys in SUITES.items() if claim.benchmark in keys),
-            precision=basis.submission.precision, chat_template=bool(claim.chat_template),
-            backend=basis.submission.backend, deliberate_rerun=True,
+            precision=basis.submission.precision,
+            chat_template=bool(claim.chat_template),
+            backend=basis.submission.backend,
+            deliberate_rerun=True,
             tasks=[{"benchmark": claim.benchmark, "shots": claim.shots}],
         )
         return FlagAction.objects.create(
-            flag=flag, action=FlagAction.Action.RERUN, reason=reason, actor=actor,
+            flag=flag,
+            action=FlagAction.Action.RERUN,
+            reason=reason,
+            actor=actor,
             state_before=f"measured by run #{basis.id}",
-            state_after=f"run #{outcome.run.id} queued", run=outcome.run,
+            state_after=f"run #{outcome.run.id} queued",
+            run=outcome.run,
         )
 
 
@@ -119,9 +134,12 @@ def _measured_on(flag: Flag) -> EvaluationRun:
     why_not = selectors.never_comparable(flag.claim)
     if why_not:
         raise ValidationError(f"No run can settle this claim: {why_not}.")
-    last = (flag.events.filter(state__in=AUTOMATIC_STATES, run__revision__isnull=False)
-            .select_related("run__submission", "run__revision").order_by("-created_at", "-id")
-            .first())
+    last = (
+        flag.events.filter(state__in=AUTOMATIC_STATES, run__revision__isnull=False)
+        .select_related("run__submission", "run__revision")
+        .order_by("-created_at", "-id")
+        .first()
+    )
     basis = last.run if last else selectors.latest_full_run(flag.claim.repo_id)
     if basis is None or basis.revision is None:
         raise ValidationError("The model has no evaluated commit to run again.")

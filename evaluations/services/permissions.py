@@ -17,9 +17,10 @@ User = AbstractBaseUser | AnonymousUser
 def is_moderator(user: User) -> bool:
     if not user.is_authenticated:
         return False
-    return bool(getattr(user, "is_superuser", False)) or user.groups.filter(
-        name=MODERATORS_GROUP
-    ).exists()
+    return (
+        bool(getattr(user, "is_superuser", False))
+        or user.groups.filter(name=MODERATORS_GROUP).exists()
+    )
 
 
 def require_moderator(user: User) -> str:

@@ -41,12 +41,17 @@ def ranking_entries_refresh(*, repo_id: int) -> None:
 
 def ranking_entries_rebuild() -> int:
     """Recompute every entry (a deployment, a bulk load); returns how many there are."""
-    repo_ids = sorted(set(EvaluationRun.objects.finished_ok().filter(submission__tasks=[])
-                          .values_list("submission__repo_id", flat=True)))
+    repo_ids = sorted(
+        set(
+            EvaluationRun.objects.finished_ok()
+            .filter(submission__tasks=[])
+            .values_list("submission__repo_id", flat=True)
+        )
+    )
     with transaction.atomic():
         RankingEntry.objects.all().delete()
         for first in range(0, len(repo_ids), REBUILD_CHUNK):
-            chunk = repo_ids[first:first + REBUILD_CHUNK]
+            chunk = repo_ids[first : first + REBUILD_CHUNK]
             RankingEntry.objects.bulk_create(_entries(chunk), batch_size=2000)
         generation_bump()
     return RankingEntry.objects.count()
@@ -62,12 +67,20 @@ Measured = dict[str, tuple[float, float | None]]  # benchmark → (raw value, st
 def _entries(repo_ids: list[int]) -> list[RankingEntry]:
     """The repos' entries, from a handful of queries of plain values (a bulk rebuild makes
     thousands at a time; model instances would cost most of its time)."""
-    runs = (EvaluationRun.objects.finished_ok()
-            .filter(submission__repo_id__in=repo_ids, submission__tasks=[])
-            .order_by("-finished_at", "-id")
-            .values_list("id", "submission__repo_id", "submission__suite",
-                         "submission__precision", "submission__repo__hub_id",
-                         "revision__parameter_count", "revision__licence"))
+    runs = (
+        EvaluationRun.objects.finished_ok()
+        .filter(submission__repo_id__in=repo_ids, submission__tasks=[])
+        .order_by("-finished_at", "-id")
+        .values_list(
+            "id",
+            "submission__repo_id",
+            "submission__suite",
+            "submission__precision",
+            "submission__repo__hub_id",
+            "revision__parameter_count",
+            "revision__licence",
+        )
+    )
     latest: dict[tuple[int, str, str], RunFacts] = {}
     for run in runs:
         for scope in (ANY_PRECISION, run[3]):
@@ -76,28 +89,57 @@ def _entries(repo_ids: list[int]) -> list[RankingEntry]:
     claims = current_claims(repo_ids)
     facts, run_scores = measurements(repo_ids)
     hidden = set(hidden_repo_ids().filter(id__in=repo_ids).values_list("id", flat=True))
-    verdicts = {repo_id: worst_verdict(claims.get(repo_id, []), facts.get(repo_id),
-                                       flagged=repo_id in severities) for repo_id in repo_ids}
+    verdicts = {
+        repo_id: worst_verdict(
+            claims.get(repo_id, []), facts.get(repo_id), flagged=repo_id in severities
+        )
+        for repo_id in repo_ids
+    }
     return [
-        _entry(run, scope, run_scores.get(run[0], {}), severity=severities.get(run[1]),
-               not_comparable=any(never_comparable(c) for c in claims.get(run[1], [])),
-               verdict=verdicts[run[1]], hidden=run[1] in hidden)
-        for (_, suite, scope), run in latest.items() if suite in SUITES
+        _entry(
+            run,
+            scope,
+            run_scores.get(run[0], {}),
+            severity=severities.get(run[1]),
+            not_comparable=any(never_comparable(c) for c in claims.get(run[1], [])),
+            verdict=verdicts[run[1]],
+            hidden=run[1] in hidden,
+        )
+        for (_, suite, scope), run in latest.items()
+        if suite in SUITES
     ]
 
 
-def _entry(run: RunFacts, scope: str, scores: Measured, *, severity: str | None,
-           not_comparable: bool, verdict: str, hidden: bool) -> RankingEntry:
+def _entry(
+    run: RunFacts,
+    scope: str,
+    scores: Measured,
+    *,
+    severity: str | None,
+    not_comparable: bool,
+    verdict: str,
+    hidden: bool,
+) -> RankingEntry:
     run_id, repo_id, suite, precision, hub_id, parameter_count, licence = run
     average, raw_average, average_stderr = run_averages(scores, suite_benchmarks(suite))
     return RankingEntry(
-        repo_id=repo_id, suite=suite, precision_scope=scope, run_id=run_id, hub_id=hub_id,
-        parameter_count=parameter_count, precision=precision, licence=licence or "",
-        average=average, raw_average=raw_average, average_stderr=average_stderr,
-        scores={key: {"value": value, "stderr": stderr} for key, (value, stderr) in
-                scores.items()},
-        flagged=severity is not None, severity=severity or "", not_comparable=not_comparable,
-        verdict=verdict, hidden=hidden,
+        repo_id=repo_id,
+        suite=suite,
+        precision_scope=scope,
+        run_id=run_id,
+        hub_id=hub_id,
+        parameter_count=parameter_count,
+        precision=precision,
+        licence=licence or "",
+        average=average,
+        raw_average=raw_average,
+        average_stderr=average_stderr,
+        scores={key: {"value": value, "stderr": stderr} for key, (value, stderr) in scores.items()},
+        flagged=severity is not None,
+        severity=severity or "",
+        not_comparable=not_comparable,
+        verdict=verdict,
+        hidden=hidden,
     )
 
 
@@ -108,8 +150,11 @@ def run_averages(scores: Measured, benchmarks: list[Benchmark]) -> tuple[float, 
     count = len(benchmarks)
     # Benchmarks are independent samples: variances add, and the mean divides by n.
     variance = sum(normalised_stderr(stderr, b) ** 2 for b, _, stderr in measured)
-    return (sum(normalised(value, b) for b, value, _ in measured) / count,
-            sum(value for _, value, _ in measured) / count, math.sqrt(variance) / count)
+    return (
+        sum(normalised(value, b) for b, value, _ in measured) / count,
+        sum(value for _, value, _ in measured) / count,
+        math.sqrt(variance) / count,
+    )
 
 
 def normalised_stderr(stderr: float | None, benchmark: Benchmark) -> float:
@@ -125,8 +170,12 @@ def open_flag_severities(repo_ids: Iterable[int]) -> dict[int, str]:
     """Repos with a flag that stands (selectors.open_flags: the rule's, unless a moderator
     dismissed it, or a moderator's confirmation), each with its worst severity."""
     latest = FlagEvent.objects.filter(flag=OuterRef("pk")).order_by("-created_at", "-id")
-    flags = open_flags().filter(claim__repo_id__in=repo_ids).annotate(
-        last_severity=Subquery(latest.values("severity")[:1]),
+    flags = (
+        open_flags()
+        .filter(claim__repo_id__in=repo_ids)
+        .annotate(
+            last_severity=Subquery(latest.values("severity")[:1]),
+        )
     )
     worst: dict[int, str] = {}
     for repo_id, severity in flags.values_list("claim__repo_id", "last_severity"):
@@ -155,12 +204,21 @@ def measurements(repo_ids: list[int]) -> tuple[dict[int, Measurements], dict[int
     """Every finished measurement of the repos, newest first (one query): by repo, and each
     run's scores by run."""
     scores = (
-        Score.objects.filter(run__in=EvaluationRun.objects.finished_ok(),
-                             run__submission__repo_id__in=repo_ids)
+        Score.objects.filter(
+            run__in=EvaluationRun.objects.finished_ok(), run__submission__repo_id__in=repo_ids
+        )
         .order_by("-run__finished_at", "id")
-        .values_list("run__submission__repo_id", "run__revision_id", "benchmark", "shots",
-                     "run__submission__chat_template", "run__submission__tasks", "value",
-                     "run_id", "stderr")
+        .values_list(
+            "run__submission__repo_id",
+            "run__revision_id",
+            "benchmark",
+            "shots",
+            "run__submission__chat_template",
+            "run__submission__tasks",
+            "value",
+            "run_id",
+            "stderr",
+        )
     )
     result: dict[int, Measurements] = {}
     by_run: dict[int, Measured] = {}
@@ -184,8 +242,9 @@ def claim_verdict(claim: Claim, facts: Measurements) -> str:
     measured = facts.by_revision.get(revision_id, {}).get(setting)
     if measured is None:
         return "pending"
-    return "under-claim" if claim.value is not None and claim.value < measured else \
-        "not contradicted"
+    return (
+        "under-claim" if claim.value is not None and claim.value < measured else "not contradicted"
+    )
 
 
 def worst_verdict(claims: list[Claim], facts: Measurements | None, *, flagged: bool) -> str:

@@ -163,8 +163,7 @@ def _clean_tasks(suite: str, tasks: list[dict[str, Any]]) -> list[dict[str, Any]
         if not isinstance(shots, int) or not 0 <= shots <= 100:
             raise ValidationError(f"{key}: shots must be a whole number from 0 to 100.")
         cleaned.append({"benchmark": key, "shots": shots})
-    return sorted(cleaned, key=lambda task: (SUITES[suite].index(task["benchmark"]),
-                                             task["shots"]))
+    return sorted(cleaned, key=lambda task: (SUITES[suite].index(task["benchmark"]), task["shots"]))
 
 
 def _existing_run_for(submission: Submission) -> EvaluationRun | None:
@@ -182,7 +181,9 @@ def _existing_run_for(submission: Submission) -> EvaluationRun | None:
 def _run_create(submission: Submission, *, deliberate_rerun: bool = False) -> EvaluationRun:
     queue = dispatch.queue_for_backend(submission.backend)
     run = EvaluationRun.objects.create(
-        submission=submission, queue=queue, enqueued_at=timezone.now(),
+        submission=submission,
+        queue=queue,
+        enqueued_at=timezone.now(),
         deliberate_rerun=deliberate_rerun,
     )
     dispatch.send_run_on_commit(run.id, queue)
@@ -200,8 +201,14 @@ def run_retry(*, run_id: int, user: User, reason: str) -> EvaluationRun:
         raise ValidationError("Only a failed or cancelled run can be retried.", code="not_final")
     with transaction.atomic():
         new = _run_create(old.submission, deliberate_rerun=old.deliberate_rerun)
-        RunAction.objects.create(run=old, action=RunAction.Action.RETRY, reason=reason,
-                                 actor=actor, state_before=old.state, new_run=new)
+        RunAction.objects.create(
+            run=old,
+            action=RunAction.Action.RETRY,
+            reason=reason,
+            actor=actor,
+            state_before=old.state,
+            new_run=new,
+        )
     return new
 
 
@@ -339,9 +346,7 @@ def run_record_results(
         # The repo's claims are judged against the new numbers in the same transaction:
         # nobody sees this run finished without the flags it raises. flags_recompute also
         # refreshes the repo's ranking entries, so the rankings move in the same commit.
-        repo_id = EvaluationRun.objects.values_list("submission__repo_id", flat=True).get(
-            id=run_id
-        )
+        repo_id = EvaluationRun.objects.values_list("submission__repo_id", flat=True).get(id=run_id)
         flags_recompute(repo_id=repo_id)
     return True
 
@@ -370,10 +375,16 @@ def run_cancel(*, run_id: int, user: User, reason: str) -> bool:
         run = EvaluationRun.objects.select_for_update().get(id=run_id)
         if run.state not in cancellable:
             return False
-        _transition(run_id, source=cancellable, target=RunState.CANCELLED,
-                    error_code="eval:cancelled")
-        RunAction.objects.create(run=run, action=RunAction.Action.CANCEL, reason=reason,
-                                 actor=actor, state_before=run.state)
+        _transition(
+            run_id, source=cancellable, target=RunState.CANCELLED, error_code="eval:cancelled"
+        )
+        RunAction.objects.create(
+            run=run,
+            action=RunAction.Action.CANCEL,
+            reason=reason,
+            actor=actor,
+            state_before=run.state,
+        )
     return True
 
 

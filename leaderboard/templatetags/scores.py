@@ -88,7 +88,8 @@ def score_cell(score: Any) -> SafeString:
     return mark_safe(  # noqa: S308 - numbers formatted here, the key escaped
         f'<span class="score" data-benchmark="{escape(score.benchmark)}" '
         f'data-value="{value!r}" data-stderr="{stderr!r}" title="{title}">'
-        f"{percent(value)}{small}</span>")
+        f"{percent(value)}{small}</span>"
+    )
 
 
 @register.filter

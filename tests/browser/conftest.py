@@ -23,8 +23,12 @@ CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 WIDTHS: dict[str, dict[str, Any]] = {
     "laptop": {"viewport": {"width": 1366, "height": 900}},
-    "phone": {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True,
-              "device_scale_factor": 2},
+    "phone": {
+        "viewport": {"width": 390, "height": 844},
+        "is_mobile": True,
+        "has_touch": True,
+        "device_scale_factor": 2,
+    },
 }
 SCREENSHOT_DIR_KEY = pytest.StashKey[Path]()
 CHARTS = "#history-charts, #scatter-chart"  # pages whose scripts draw after the load event
@@ -58,9 +62,12 @@ Visitor = Callable[..., Visit]
 @pytest.fixture(scope="package")
 def browser() -> Iterator[Browser]:
     if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} is missing, so the browser tests cannot run. Install Debian's "
-                    "Chromium with `make browser` (apt-get install chromium); these tests never "
-                    "download a browser.", pytrace=False)
+        pytest.fail(
+            f"{CHROMIUM} is missing, so the browser tests cannot run. Install Debian's "
+            "Chromium with `make browser` (apt-get install chromium); these tests never "
+            "download a browser.",
+            pytrace=False,
+        )
     # Playwright's sync API keeps an event loop running in this thread for as long as it
     # lives, and Django refuses ORM calls beside a running loop unless told otherwise. The
     # setting lasts exactly as long as the loop, so tests outside this folder keep the check.
@@ -95,8 +102,9 @@ def visit(browser: Browser, live_server: Any) -> Iterator[Visitor]:
     chart; a new visit closes the previous page of its kind."""
     contexts: dict[tuple[str, bool, str | None], BrowserContext] = {}
 
-    def open_page(path: str, *, width: str = "laptop", javascript: bool = True,
-                  session: str | None = None) -> Visit:
+    def open_page(
+        path: str, *, width: str = "laptop", javascript: bool = True, session: str | None = None
+    ) -> Visit:
         key = (width, javascript, session)
         if key not in contexts:
             contexts[key] = _new_context(browser, live_server.url, *key)
@@ -117,12 +125,12 @@ def visit(browser: Browser, live_server: Any) -> Iterator[Visitor]:
         context.close()
 
 
-def _new_context(browser: Browser, url: str, width: str, javascript: bool,
-                 session: str | None) -> BrowserContext:
+def _new_context(
+    browser: Browser, url: str, width: str, javascript: bool, session: str | None
+) -> BrowserContext:
     context = browser.new_context(**WIDTHS[width], java_script_enabled=javascript, base_url=url)
     if session:
-        context.add_cookies([{"name": settings.SESSION_COOKIE_NAME, "value": session,
-                              "url": url}])
+        context.add_cookies([{"name": settings.SESSION_COOKIE_NAME, "value": session, "url": url}])
     return context
 
 

@@ -18,8 +18,11 @@ from workers.standin.hub_server import serve_in_thread
 from workers.standin.oidc import add_oauth_client
 from workers.standin.repos import add_user
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True),
-              pytest.mark.usefixtures("no_broker")]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("no_broker"),
+]
 AUTHOR_REPLY = "Our **95 %** was measured 25-shot; we will correct the claim."
 REASON = "Measured 50 % on Smoke ARC twice; the announced 95 % is not reproducible."
 
@@ -27,15 +30,36 @@ REASON = "Measured 50 % on Smoke ARC twice; the announced 95 % is not reproducib
 @pytest.fixture
 def hugging_face(tmp_path: Path, live_server: Any, settings) -> Iterator[str]:
     """The stand-in hub as the site's Hugging Face sign-in, with Ada (in demo-org) on it."""
-    add_user(tmp_path, "hf_ada_token", "ada", ("demo-org",), password="ada-hub-pw",
-             email="ada@example.org")
-    add_oauth_client(tmp_path, "site-client", "site-secret",
-                     [f"{live_server.url}/accounts/oidc/huggingface/login/callback/"])
+    add_user(
+        tmp_path,
+        "hf_ada_token",
+        "ada",
+        ("demo-org",),
+        password="ada-hub-pw",
+        email="ada@example.org",
+    )
+    add_oauth_client(
+        tmp_path,
+        "site-client",
+        "site-secret",
+        [f"{live_server.url}/accounts/oidc/huggingface/login/callback/"],
+    )
     server, url = serve_in_thread(tmp_path)
     settings.HF_OAUTH_SERVER_URL = url
-    settings.SOCIALACCOUNT_PROVIDERS = {"openid_connect": {"OAUTH_PKCE_ENABLED": True, "APPS": [
-        {"provider_id": "huggingface", "name": "Hugging Face", "client_id": "site-client",
-         "secret": "site-secret", "settings": {"server_url": url}}]}}
+    settings.SOCIALACCOUNT_PROVIDERS = {
+        "openid_connect": {
+            "OAUTH_PKCE_ENABLED": True,
+            "APPS": [
+                {
+                    "provider_id": "huggingface",
+                    "name": "Hugging Face",
+                    "client_id": "site-client",
+                    "secret": "site-secret",
+                    "settings": {"server_url": url},
+                }
+            ],
+        }
+    }
     yield url
     server.shutdown()
     server.server_close()

@@ -14,12 +14,19 @@ from evaluations.models import EvaluationRun, Flag
 from tests.browser.conftest import Visit, Visitor
 from tests.factories import arc_claim, model_run, queued_run
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True),
-              pytest.mark.usefixtures("no_broker")]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("no_broker"),
+]
 
 # Measured Smoke ARC scores; the names include a long one, as real repo ids are.
-MODELS = {"llama-mini": 0.62, "qwen-small": 0.57, "phi-tiny": 0.48,
-          "mistral-7b-instruct-v0.3-community-finetune-dpo": 0.41}
+MODELS = {
+    "llama-mini": 0.62,
+    "qwen-small": 0.57,
+    "phi-tiny": 0.48,
+    "mistral-7b-instruct-v0.3-community-finetune-dpo": 0.41,
+}
 FLAGGED = "phi-tiny"
 
 
@@ -31,8 +38,11 @@ class Dataset:
 
     def ids(self) -> dict[str, int]:
         """What the pages' paths are filled in with."""
-        return {"run": self.runs["llama-mini"].id, "failed_run": self.failed_run.id,
-                "flag": self.flag.id}
+        return {
+            "run": self.runs["llama-mini"].id,
+            "failed_run": self.failed_run.id,
+            "flag": self.flag.id,
+        }
 
 
 @pytest.fixture
@@ -59,13 +69,19 @@ PAGES = [
     PageCase("rankings", "/", text="flagged claim"),
     PageCase("model", f"/models/demo-org/{FLAGGED}/", text="contradicted"),
     PageCase("run", "/runs/{run}/", text="Measured scores"),
-    PageCase("run-failed", "/runs/{failed_run}/",
-             text="The repository has no safetensors weights"),
-    PageCase("compare", "/compare/?model=demo-org/llama-mini&model=demo-org/phi-tiny"
-                        "&model=demo-org/qwen-small", text="Values and differences in points"),
+    PageCase("run-failed", "/runs/{failed_run}/", text="The repository has no safetensors weights"),
+    PageCase(
+        "compare",
+        "/compare/?model=demo-org/llama-mini&model=demo-org/phi-tiny&model=demo-org/qwen-small",
+        text="Values and differences in points",
+    ),
     PageCase("compare-empty", "/compare/", text="Name two to five models"),
-    PageCase("compare-error", "/compare/?model=demo-org/llama-mini&model=nobody/none",
-             status=400, text="No model named nobody/none is known here"),
+    PageCase(
+        "compare-error",
+        "/compare/?model=demo-org/llama-mini&model=nobody/none",
+        status=400,
+        text="No model named nobody/none is known here",
+    ),
     PageCase("scatter", "/scatter/", text="demo-org/phi-tiny"),
     PageCase("submit", "/submit/", moderator=True, text="Scores you claim"),  # signed in
     PageCase("sign-in", "/accounts/login/", text="Password"),
@@ -73,20 +89,23 @@ PAGES = [
     PageCase("account", "/account/", moderator=True, text="API tokens"),
     PageCase("flag", "/flags/{flag}/", text="not yet reviewed by a moderator"),
     PageCase("moderation-queue", "/moderation/", moderator=True, text="Record"),
-    PageCase("moderation-log", "/moderation/log/", moderator=True,
-             text="automatic check"),  # the rule's flag changes are on the record
-    PageCase("not-found", "/models/nobody/nothing-here/", status=404,
-             text="There is nothing at this address"),
-    PageCase("rankings-no-match", "/?min_params=5000",
-             text="No model matches these filters"),
+    PageCase(
+        "moderation-log", "/moderation/log/", moderator=True, text="automatic check"
+    ),  # the rule's flag changes are on the record
+    PageCase(
+        "not-found",
+        "/models/nobody/nothing-here/",
+        status=404,
+        text="There is nothing at this address",
+    ),
+    PageCase("rankings-no-match", "/?min_params=5000", text="No model matches these filters"),
 ]
 
 
 def _unexpected_console_errors(visit: Visit) -> list[str]:
     """An error page's own status is logged by Chromium as a failed load: not a fault."""
     own = re.compile(rf"status of {visit.status} .*\({re.escape(visit.page.url)}\)$")
-    return [error for error in visit.console_errors
-            if visit.status < 400 or not own.search(error)]
+    return [error for error in visit.console_errors if visit.status < 400 or not own.search(error)]
 
 
 def _problems(visit: Visit, case: PageCase, width: str) -> list[str]:
@@ -103,20 +122,29 @@ def _problems(visit: Visit, case: PageCase, width: str) -> list[str]:
     return problems
 
 
-def _check_pages(visit: Visitor, cases: list[PageCase], ids: dict[str, int],
-                 screenshot_dir: Path, session: str | None = None) -> list[str]:
+def _check_pages(
+    visit: Visitor,
+    cases: list[PageCase],
+    ids: dict[str, int],
+    screenshot_dir: Path,
+    session: str | None = None,
+) -> list[str]:
     problems: list[str] = []
     for case in cases:
         for width in ("laptop", "phone"):
-            page = visit(case.path.format(**ids), width=width,
-                         session=session if case.moderator else None)
+            page = visit(
+                case.path.format(**ids), width=width, session=session if case.moderator else None
+            )
             page.page.screenshot(path=screenshot_dir / f"{case.name}-{width}.png", full_page=True)
             problems += _problems(page, case, width)
     return problems
 
 
 def test_it_renders_every_page_at_laptop_and_phone_width(
-    visit: Visitor, dataset: Dataset, moderator_session: str, screenshot_dir: Path,
+    visit: Visitor,
+    dataset: Dataset,
+    moderator_session: str,
+    screenshot_dir: Path,
 ) -> None:
     # One dataset for all pages (a flush per page would double the run time); every page is
     # checked and every problem listed before the test fails.
@@ -149,7 +177,8 @@ def test_it_works_without_javascript(visit: Visitor, dataset: Dataset) -> None:
 
 
 def test_it_keeps_wide_tables_scrolling_inside_their_box_on_a_phone(
-    visit: Visitor, dataset: Dataset,
+    visit: Visitor,
+    dataset: Dataset,
 ) -> None:
     page = visit("/", width="phone").page
     wrapper = page.locator("#rankings .table-wrap")
@@ -159,7 +188,8 @@ def test_it_keeps_wide_tables_scrolling_inside_their_box_on_a_phone(
 
 
 def test_on_a_phone_the_average_is_in_view_and_the_filters_fold_away(
-    visit: Visitor, dataset: Dataset,
+    visit: Visitor,
+    dataset: Dataset,
 ) -> None:
     phone = visit("/", width="phone").page
     assert not phone.locator("#suite").is_visible()  # folded under "Filters"

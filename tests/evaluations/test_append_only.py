@@ -38,8 +38,10 @@ from tests.factories import arc_claim, inspected_run, person, queued_run
 pytestmark = [
     pytest.mark.django_db,
     pytest.mark.usefixtures("no_broker"),
-    pytest.mark.skipif(connection.vendor != "postgresql",
-                       reason="the guard is PostgreSQL's; SQLite relies on the services"),
+    pytest.mark.skipif(
+        connection.vendor != "postgresql",
+        reason="the guard is PostgreSQL's; SQLite relies on the services",
+    ),
 ]
 migration = importlib.import_module("evaluations.migrations.0011_append_only_tables")
 REASON = "Checked the numbers with the author; recorded for the log."
@@ -71,17 +73,36 @@ def history(moderator: User) -> dict[type[models.Model], models.Model]:
     run = inspected_run("demo-org/tiny")
     assert services.run_start_evaluating(run_id=run.id, backend="hf")
     assert services.run_record_results(
-        run_id=run.id, versions={},
-        scores=[{"benchmark_key": "smoke_arc", "task": "smoke_arc", "metric": "acc",
-                 "filter": "none", "shots": 0, "value": 0.5, "stderr": 0.05, "n_samples": 40}],
-        artifacts=[{"kind": "results", "path": f"runs/{run.id}/results.json",
-                    "sha256": "0" * 64, "size_bytes": 10}])
+        run_id=run.id,
+        versions={},
+        scores=[
+            {
+                "benchmark_key": "smoke_arc",
+                "task": "smoke_arc",
+                "metric": "acc",
+                "filter": "none",
+                "shots": 0,
+                "value": 0.5,
+                "stderr": 0.05,
+                "n_samples": 40,
+            }
+        ],
+        artifacts=[
+            {
+                "kind": "results",
+                "path": f"runs/{run.id}/results.json",
+                "sha256": "0" * 64,
+                "size_bytes": 10,
+            }
+        ],
+    )
     arc_claim("tiny", 95.0)
     flag = Flag.objects.get()
     discussions.comment_post(flag_id=flag.id, user=moderator, body="Which commit, please?")
     discussions.discussion_lock_set(flag_id=flag.id, user=moderator, locked=True, reason=REASON)
-    moderation.repo_set_hidden(repo_id=flag.claim.repo_id, user=moderator, hidden=True,
-                               reason=REASON)
+    moderation.repo_set_hidden(
+        repo_id=flag.claim.repo_id, user=moderator, hidden=True, reason=REASON
+    )
     services.run_cancel(run_id=queued_run("demo-org/other").id, user=moderator, reason=REASON)
     return {model: model.objects.get() for model in CHANGES}
 
@@ -93,8 +114,10 @@ def remedy(model: type[models.Model]) -> str:
 @pytest.mark.parametrize("model", CHANGES, ids=lambda model: model.__name__)
 def test_it_refuses_to_update_a_row_in_place(history: dict, model: type[models.Model]) -> None:
     row = history[model]
-    with pytest.raises(ProgrammingError, match=f"{model._meta.db_table} is append-only: "), \
-            transaction.atomic():
+    with (
+        pytest.raises(ProgrammingError, match=f"{model._meta.db_table} is append-only: "),
+        transaction.atomic(),
+    ):
         model.objects.filter(id=row.id).update(**CHANGES[model])
     after = model.objects.get(id=row.id)
     assert all(getattr(after, field) == getattr(row, field) for field in CHANGES[model])
@@ -105,8 +128,11 @@ def test_it_refuses_to_delete_a_row(history: dict, model: type[models.Model]) ->
     # Raw SQL, as a hand-run query or a cascade would send it: for the rows other rows point
     # to, Django's own PROTECT would refuse an ORM delete before the database saw it.
     table = model._meta.db_table
-    with pytest.raises(ProgrammingError) as refused, transaction.atomic(), \
-            connection.cursor() as cursor:
+    with (
+        pytest.raises(ProgrammingError) as refused,
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
         cursor.execute(f"DELETE FROM {table} WHERE id = %s", [history[model].id])  # noqa: S608
     assert str(refused.value).startswith(f"{table} is append-only: {remedy(model)}")
     assert model.objects.filter(id=history[model].id).exists()
@@ -117,29 +143,39 @@ def test_the_claim_error_says_what_to_do_instead(history: dict) -> None:
         Claim.objects.update(value=0.5)
     assert str(refused.value).splitlines()[0] == (
         "evaluations_claim is append-only: claims are never updated or deleted; "
-        "record a new row that supersedes it")
+        "record a new row that supersedes it"
+    )
 
 
-def test_it_refuses_a_bulk_delete_of_an_author_s_claims_before_the_repo_goes(
-        history: dict) -> None:
+def test_it_refuses_a_bulk_delete_of_an_author_s_claims_before_the_repo_goes(history: dict) -> None:
     claims = Claim.objects.filter(repo__hub_id="demo-org/tiny")
-    with pytest.raises(ProgrammingError, match="evaluations_claim is append-only"), \
-            transaction.atomic():
+    with (
+        pytest.raises(ProgrammingError, match="evaluations_claim is append-only"),
+        transaction.atomic(),
+    ):
         claims._raw_delete(connection.alias)
     assert claims.count() == 1 and ModelRepo.objects.filter(hub_id="demo-org/tiny").exists()
 
 
 def test_the_services_still_append_corrections_decisions_and_comments(
-        history: dict, moderator: User) -> None:
+    history: dict, moderator: User
+) -> None:
     original = history[Claim]
-    corrected = services.claims_record(repo_id="demo-org/tiny", source="submission", claims=[
-        services.ClaimInput(benchmark="smoke_arc", value=52.0, unit="percent", shots=0,
-                            supersedes=original.id)])[0]
+    corrected = services.claims_record(
+        repo_id="demo-org/tiny",
+        source="submission",
+        claims=[
+            services.ClaimInput(
+                benchmark="smoke_arc", value=52.0, unit="percent", shots=0, supersedes=original.id
+            )
+        ],
+    )[0]
     flag = history[Flag]
     moderation.flag_moderate(flag_id=flag.id, user=moderator, action="dismiss", reason=REASON)
     discussions.discussion_lock_set(flag_id=flag.id, user=moderator, locked=False, reason=REASON)
-    moderation.repo_set_hidden(repo_id=original.repo_id, user=moderator, hidden=False,
-                               reason=REASON)
+    moderation.repo_set_hidden(
+        repo_id=original.repo_id, user=moderator, hidden=False, reason=REASON
+    )
 
     assert corrected.supersedes_id == original.id
     assert Claim.objects.get(id=original.id).typed_value == original.typed_value
@@ -149,8 +185,11 @@ def test_the_services_still_append_corrections_decisions_and_comments(
 
 def test_it_guards_exactly_the_append_only_tables() -> None:
     with connection.cursor() as cursor:
-        cursor.execute("SELECT DISTINCT event_object_table FROM information_schema.triggers "
-                       "WHERE trigger_name LIKE %s", ["%\\_append\\_only"])
+        cursor.execute(
+            "SELECT DISTINCT event_object_table FROM information_schema.triggers "
+            "WHERE trigger_name LIKE %s",
+            ["%\\_append\\_only"],
+        )
         guarded = {table for (table,) in cursor.fetchall()}
     assert guarded == {model._meta.db_table for model in CHANGES}
 
@@ -163,15 +202,19 @@ def test_it_lets_the_migration_be_reversed(history: dict) -> None:
     assert Score.objects.get(id=score.id).value == 0.75
     with connection.schema_editor() as editor:
         migration.install(None, editor)
-    with pytest.raises(ProgrammingError, match="evaluations_score is append-only"), \
-            transaction.atomic():
+    with (
+        pytest.raises(ProgrammingError, match="evaluations_score is append-only"),
+        transaction.atomic(),
+    ):
         Score.objects.filter(id=score.id).update(value=0.5)
 
 
 def test_it_does_nothing_on_sqlite() -> None:
     executed: list[str] = []
-    editor = SimpleNamespace(connection=SimpleNamespace(vendor="sqlite"),
-                             execute=lambda sql, params=None: executed.append(sql))
+    editor = SimpleNamespace(
+        connection=SimpleNamespace(vendor="sqlite"),
+        execute=lambda sql, params=None: executed.append(sql),
+    )
     migration.install(None, editor)
     migration.remove(None, editor)
     assert executed == []

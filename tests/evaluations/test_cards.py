@@ -32,19 +32,31 @@ def by_key(claims: list[CardClaim]) -> dict[str | None, CardClaim]:
 
 # --- Open LLM Leaderboard v1 ------------------------------------------------------------------
 
+
 def test_it_reads_a_leaderboard_v1_block_as_raw_percent() -> None:
     claims = by_key(read_card("oll_v1.md", repo_id="lumen-lab/Lumen-7B-v0.3"))
 
-    assert list(claims) == ["arc_challenge", "hellaswag", "mmlu", "truthfulqa_mc2", "winogrande",
-                            "gsm8k"]
+    assert list(claims) == [
+        "arc_challenge",
+        "hellaswag",
+        "mmlu",
+        "truthfulqa_mc2",
+        "winogrande",
+        "gsm8k",
+    ]
     assert claims["arc_challenge"].value == pytest.approx(0.6143, abs=1e-12)
     assert claims["mmlu"].value == pytest.approx(0.6207, abs=1e-12)
     assert all(c.source_kind == "open-llm-leaderboard-v1" for c in claims.values())
     assert all(c.unit == "percent" and c.comparable for c in claims.values())
     assert claims["mmlu"].unit_reason == "Open LLM Leaderboard v1 block: raw accuracy in percent"
     assert {k: c.shots for k, c in claims.items()} == {
-        "arc_challenge": 25, "hellaswag": 10, "mmlu": 5, "truthfulqa_mc2": 0, "winogrande": 5,
-        "gsm8k": 5}
+        "arc_challenge": 25,
+        "hellaswag": 10,
+        "mmlu": 5,
+        "truthfulqa_mc2": 0,
+        "winogrande": 5,
+        "gsm8k": 5,
+    }
 
 
 def test_it_keeps_a_tiny_gsm8k_score_in_percent() -> None:
@@ -60,7 +72,8 @@ def test_it_reads_a_folded_source_url_and_args_written_as_a_string() -> None:
 
     assert claims["arc_challenge"].source_url == (
         "https://huggingface.co/spaces/HuggingFaceH4/open_llm_leaderboard"
-        "?query=lumen-lab/Lumen-7B-v0.3")
+        "?query=lumen-lab/Lumen-7B-v0.3"
+    )
     assert claims["winogrande"].shots == 5  # args: 'num_few_shot: 5'
 
 
@@ -73,6 +86,7 @@ def test_it_states_the_leaderboard_v1_setting() -> None:
 
 # --- Open LLM Leaderboard v2 ------------------------------------------------------------------
 
+
 @pytest.fixture
 def v2_claims() -> dict[str | None, CardClaim]:
     return by_key(read_card("oll_v2.md", repo_id="quantfolk/Orbit-3B-Instruct-GGUF"))
@@ -84,7 +98,10 @@ def test_it_converts_leaderboard_v2_gpqa_back_to_raw_accuracy(v2_claims) -> None
     # 0.67 is a normalised percent: 0.25 + 0.0067 * 0.75.
     assert gpqa.value == pytest.approx(0.255025, abs=1e-12)
     assert (gpqa.unit, gpqa.source_kind, gpqa.comparable) == (
-        "normalised", "open-llm-leaderboard-v2", True)
+        "normalised",
+        "open-llm-leaderboard-v2",
+        True,
+    )
     assert "baseline 0.25" in gpqa.unit_reason
 
 
@@ -106,8 +123,10 @@ def test_it_refuses_to_convert_bbh_and_musr(v2_claims) -> None:
         claim = v2_claims[key]
         assert claim.value is None
         assert not claim.comparable
-        assert claim.reason == (f"{name} is normalised per sub-task on the Open LLM Leaderboard "
-                                "v2: its aggregate cannot be converted back to raw accuracy")
+        assert claim.reason == (
+            f"{name} is normalised per sub-task on the Open LLM Leaderboard "
+            "v2: its aggregate cannot be converted back to raw accuracy"
+        )
 
 
 def test_it_keeps_the_ifeval_mean_of_two_metrics_apart(v2_claims) -> None:
@@ -134,29 +153,40 @@ def test_it_reads_crlf_line_endings() -> None:
 
 # --- both leaderboards and the author in one card ---------------------------------------------
 
+
 def test_it_tells_v1_from_v2_in_one_card_by_dataset_name() -> None:
     claims = read_card("both_blocks.md", repo_id="kestrel-lab/Kestrel-8B")
 
     kinds = [(c.benchmark_key, c.source_kind) for c in claims]
     # The v1 block sits at the space's later address, which v2 took over: the names decide.
-    assert kinds == [("mmlu", "self-reported"), ("mmlu", "open-llm-leaderboard-v1"),
-                     ("gsm8k", "open-llm-leaderboard-v1"), ("gpqa", "open-llm-leaderboard-v2"),
-                     ("math_hard", "open-llm-leaderboard-v2")]
+    assert kinds == [
+        ("mmlu", "self-reported"),
+        ("mmlu", "open-llm-leaderboard-v1"),
+        ("gsm8k", "open-llm-leaderboard-v1"),
+        ("gpqa", "open-llm-leaderboard-v2"),
+        ("math_hard", "open-llm-leaderboard-v2"),
+    ]
     assert by_key(claims)["gpqa"].value == pytest.approx(0.25 + 0.0839 * 0.75, abs=1e-12)
     assert all(c.inherited_from is None for c in claims)  # the name is the repo id
 
 
 def test_it_keeps_the_same_number_claimed_twice() -> None:
-    mmlu = [c for c in read_card("both_blocks.md", repo_id="kestrel-lab/Kestrel-8B")
-            if c.benchmark_key == "mmlu"]
+    mmlu = [
+        c
+        for c in read_card("both_blocks.md", repo_id="kestrel-lab/Kestrel-8B")
+        if c.benchmark_key == "mmlu"
+    ]
 
     assert [(c.value, c.source_kind) for c in mmlu] == [
-        (pytest.approx(0.641), "self-reported"), (pytest.approx(0.641), "open-llm-leaderboard-v1")]
+        (pytest.approx(0.641), "self-reported"),
+        (pytest.approx(0.641), "open-llm-leaderboard-v1"),
+    ]
     assert mmlu[0].unit_reason == "self-reported value above 1: read as a percent"
     assert mmlu[0].source_name == "Kestrel technical report"
 
 
 # --- self-reported entries --------------------------------------------------------------------
+
 
 @pytest.fixture
 def self_reported() -> list[CardClaim]:
@@ -193,8 +223,7 @@ def test_it_parses_a_percent_sign_and_a_decimal_comma(self_reported) -> None:
 
     assert (hellaswag.raw_value, hellaswag.value, hellaswag.unit) == ("73.8%", 0.738, "percent")
     assert hellaswag.unit_reason == "the value is written with a percent sign"
-    assert (winogrande.raw_value, winogrande.value, winogrande.unit) == ("0,912", 0.912,
-                                                                        "fraction")
+    assert (winogrande.raw_value, winogrande.value, winogrande.unit) == ("0,912", 0.912, "fraction")
 
 
 def test_it_keys_full_math_on_its_name(self_reported) -> None:
@@ -204,7 +233,8 @@ def test_it_keys_full_math_on_its_name(self_reported) -> None:
 
 
 def test_it_finds_the_benchmark_in_the_metric_type_when_the_dataset_is_the_training_set(
-        self_reported) -> None:
+    self_reported,
+) -> None:
     mmlu = self_reported[6]
 
     assert (mmlu.benchmark_key, mmlu.label, mmlu.shots) == ("mmlu", "mmlu", 5)
@@ -216,10 +246,14 @@ def test_it_compares_only_the_catalogues_ifeval_metric(self_reported) -> None:
     ifeval = [c for c in self_reported if c.benchmark_key == "ifeval"]
 
     assert [(c.metric, c.comparable) for c in ifeval] == [
-        ("prompt_level_strict_acc", True), ("prompt_level_loose_acc", False),
-        ("inst_level_strict_acc", False), ("inst_level_loose_acc", False)]
+        ("prompt_level_strict_acc", True),
+        ("prompt_level_loose_acc", False),
+        ("inst_level_strict_acc", False),
+        ("inst_level_loose_acc", False),
+    ]
     assert ifeval[1].reason == (
-        "metric 'prompt_level_loose_acc' is not the catalogue's prompt_level_strict_acc")
+        "metric 'prompt_level_loose_acc' is not the catalogue's prompt_level_strict_acc"
+    )
 
 
 def test_it_does_not_take_arc_easy_for_arc_challenge(self_reported) -> None:
@@ -245,6 +279,7 @@ def test_it_refuses_a_metric_that_is_not_the_catalogues(self_reported) -> None:
 
 
 # --- messy values -----------------------------------------------------------------------------
+
 
 @pytest.fixture
 def messy() -> list[CardClaim]:
@@ -282,11 +317,15 @@ def test_it_skips_placeholder_results(messy) -> None:
 
 # --- unknown benchmarks and other kinds of model ----------------------------------------------
 
+
 def test_it_does_not_mistake_another_leaderboard_for_the_open_llm_leaderboard() -> None:
     claims = read_card("korean_leaderboard.md", repo_id="hanul/hanul-10.7B")
 
-    assert [c.label for c in claims] == ["Ko-ARC (25-Shot)", "Ko-MMLU (5-Shot)",
-                                         "KoBEST SentiNeg (25-Shot)"]
+    assert [c.label for c in claims] == [
+        "Ko-ARC (25-Shot)",
+        "Ko-MMLU (5-Shot)",
+        "KoBEST SentiNeg (25-Shot)",
+    ]
     assert all(c.benchmark_key is None and not c.comparable for c in claims)
     assert all(c.reason == "benchmark not in the catalogue" for c in claims)
     assert all(c.source_kind == "self-reported" for c in claims)
@@ -328,6 +367,7 @@ def test_it_reads_card_data_as_the_hub_serves_it() -> None:
 
 # --- the hub's .eval_results files ------------------------------------------------------------
 
+
 @pytest.fixture
 def eval_results() -> list[CardClaim]:
     text = (CARDS / "eval_results_gpqa.yaml").read_text(encoding="utf-8")
@@ -338,7 +378,11 @@ def test_it_reads_the_authors_own_results_entry(eval_results) -> None:
     gpqa = eval_results[0]
 
     assert (gpqa.benchmark_key, gpqa.label, gpqa.value, gpqa.unit) == (
-        "gpqa", "Idavidrein/gpqa", pytest.approx(0.462), "percent")
+        "gpqa",
+        "Idavidrein/gpqa",
+        pytest.approx(0.462),
+        "percent",
+    )
     assert (gpqa.source_kind, gpqa.reported_by, gpqa.shots) == ("eval-results", None, 0)
     assert gpqa.reason == "metric not stated"  # the results file names no metric
 
@@ -355,7 +399,10 @@ def test_it_reads_a_community_entry_as_a_third_party_claim(eval_results) -> None
     community = eval_results[2]
 
     assert (community.benchmark_key, community.source_kind, community.reported_by) == (
-        "mmlu_pro", "eval-results-community", "quill-reviewer")
+        "mmlu_pro",
+        "eval-results-community",
+        "quill-reviewer",
+    )
     assert (community.value, community.unit) == (0.583, "fraction")
     assert community.chain_of_thought is True  # "high reasoning"
 
@@ -364,7 +411,10 @@ def test_it_keeps_an_unknown_results_benchmark_as_not_comparable(eval_results) -
     hle = eval_results[3]
 
     assert (hle.benchmark_key, hle.label, hle.reason) == (
-        None, "cais/hle", "benchmark not in the catalogue")
+        None,
+        "cais/hle",
+        "benchmark not in the catalogue",
+    )
     assert len(eval_results) == 4  # the bare string entry is skipped
 
 
@@ -374,7 +424,10 @@ def test_it_takes_the_owner_from_the_argument_when_given() -> None:
     claims = claims_from_eval_results(text, repo_id="ridge-ai/Ridge-32B", repo_owner="ridge-org")
 
     assert (claims[0].benchmark_key, claims[0].source_kind, claims[0].reported_by) == (
-        "gsm8k", "eval-results-community", "ridge-ai")
+        "gsm8k",
+        "eval-results-community",
+        "ridge-ai",
+    )
 
 
 def test_it_refuses_a_results_file_that_is_not_a_list() -> None:
@@ -387,6 +440,7 @@ def test_it_refuses_a_results_file_that_is_not_a_list() -> None:
 
 # --- JSON for the CLI -------------------------------------------------------------------------
 
+
 def test_it_writes_json_safe_dicts() -> None:
     claims = read_card("oll_v2.md", repo_id="quantfolk/Orbit-3B-Instruct-GGUF")
 
@@ -396,22 +450,50 @@ def test_it_writes_json_safe_dicts() -> None:
     assert gpqa["setting"] == {"chat_template": None, "chain_of_thought": False}
     assert gpqa["source"]["kind"] == "open-llm-leaderboard-v2"
     assert gpqa["source"]["url"].startswith("https://huggingface.co/spaces/open-llm-leaderboard/")
-    assert set(gpqa) >= {"benchmark", "label", "value", "unit", "unit_reason", "shots", "setting",
-                         "comparable", "reason", "source", "inherited_from", "reported_by",
-                         "raw_value", "metric"}
+    assert set(gpqa) >= {
+        "benchmark",
+        "label",
+        "value",
+        "unit",
+        "unit_reason",
+        "shots",
+        "setting",
+        "comparable",
+        "reason",
+        "source",
+        "inherited_from",
+        "reported_by",
+        "raw_value",
+        "metric",
+    }
 
 
 # --- properties -------------------------------------------------------------------------------
 
-values = st.one_of(st.none(), st.booleans(), st.integers(-10**6, 10**6),
-                   st.floats(allow_nan=True, allow_infinity=True), st.text(max_size=20))
+values = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(10**6), 10**6),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=20),
+)
 
 
 @given(value=values, name=st.text(max_size=30), metric=st.text(max_size=20))
 def test_it_never_crashes_and_keeps_values_in_range(value, name, metric) -> None:
-    card = {"model-index": [{"name": name, "results": [{
-        "dataset": {"name": name or "MMLU", "args": name},
-        "metrics": [{"type": metric, "value": value}]}]}]}
+    card = {
+        "model-index": [
+            {
+                "name": name,
+                "results": [
+                    {
+                        "dataset": {"name": name or "MMLU", "args": name},
+                        "metrics": [{"type": metric, "value": value}],
+                    }
+                ],
+            }
+        ]
+    }
 
     for claim in claims_from_card_data(card, repo_id="someone/model"):
         assert claim.value is None or 0.0 <= claim.value <= 1.0
@@ -419,29 +501,55 @@ def test_it_never_crashes_and_keeps_values_in_range(value, name, metric) -> None
 
 
 def self_reported_card(*datasets: dict) -> dict:
-    return {"model-index": [{"name": "model", "results": [
-        {"dataset": {**dataset, "args": {"num_few_shot": 0}},
-         "metrics": [{"type": "acc", "value": 0.5}]} for dataset in datasets]}]}
+    return {
+        "model-index": [
+            {
+                "name": "model",
+                "results": [
+                    {
+                        "dataset": {**dataset, "args": {"num_few_shot": 0}},
+                        "metrics": [{"type": "acc", "value": 0.5}],
+                    }
+                    for dataset in datasets
+                ],
+            }
+        ]
+    }
 
 
 def test_it_does_not_mistake_a_variant_for_the_benchmark_it_is_named_after() -> None:
-    card = self_reported_card({"name": "MATH-500", "type": "competition_math"},
-                              {"name": "MMLU-Redux", "type": "cais/mmlu"},
-                              {"name": "TruthfulQA MC1", "type": "truthful_qa"},
-                              {"name": "MMLU-Pro (CoT)", "type": "TIGER-Lab/MMLU-Pro"})
+    card = self_reported_card(
+        {"name": "MATH-500", "type": "competition_math"},
+        {"name": "MMLU-Redux", "type": "cais/mmlu"},
+        {"name": "TruthfulQA MC1", "type": "truthful_qa"},
+        {"name": "MMLU-Pro (CoT)", "type": "TIGER-Lab/MMLU-Pro"},
+    )
 
     claims = claims_from_card_data(card, repo_id="someone/model")
 
     assert [(c.label, c.benchmark_key) for c in claims] == [
-        ("MATH-500", None), ("MMLU-Redux", None), ("TruthfulQA MC1", None),
-        ("MMLU-Pro (CoT)", "mmlu_pro")]
+        ("MATH-500", None),
+        ("MMLU-Redux", None),
+        ("TruthfulQA MC1", None),
+        ("MMLU-Pro (CoT)", "mmlu_pro"),
+    ]
     assert claims[3].chain_of_thought is True
 
 
 def test_it_reports_shots_that_disagree() -> None:
-    card = {"model-index": [{"name": "model", "results": [{
-        "dataset": {"name": "MMLU (5-shot)", "args": {"num_few_shot": 0}},
-        "metrics": [{"type": "acc", "value": 0.5}]}]}]}
+    card = {
+        "model-index": [
+            {
+                "name": "model",
+                "results": [
+                    {
+                        "dataset": {"name": "MMLU (5-shot)", "args": {"num_few_shot": 0}},
+                        "metrics": [{"type": "acc", "value": 0.5}],
+                    }
+                ],
+            }
+        ]
+    }
 
     [claim] = claims_from_card_data(card, repo_id="someone/model")
 

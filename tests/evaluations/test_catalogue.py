@@ -9,14 +9,27 @@ def test_every_suite_names_known_benchmarks() -> None:
 
 def test_the_classic_suite_uses_the_open_llm_leaderboard_shots() -> None:
     shots = {b.key: b.shots for b in suite_benchmarks("classic")}
-    assert shots == {"mmlu": 5, "gsm8k": 5, "math": 4, "ifeval": 0, "arc_challenge": 25,
-                     "hellaswag": 10, "truthfulqa_mc2": 0, "winogrande": 5}
+    assert shots == {
+        "mmlu": 5,
+        "gsm8k": 5,
+        "math": 4,
+        "ifeval": 0,
+        "arc_challenge": 25,
+        "hellaswag": 10,
+        "truthfulqa_mc2": 0,
+        "winogrande": 5,
+    }
 
 
 def test_leaderboard_v2_suite_has_its_six_tasks() -> None:
     assert {b.task for b in suite_benchmarks("leaderboard-v2")} == {
-        "leaderboard_mmlu_pro", "leaderboard_bbh", "leaderboard_gpqa",
-        "leaderboard_math_hard", "leaderboard_ifeval", "leaderboard_musr"}
+        "leaderboard_mmlu_pro",
+        "leaderboard_bbh",
+        "leaderboard_gpqa",
+        "leaderboard_math_hard",
+        "leaderboard_ifeval",
+        "leaderboard_musr",
+    }
 
 
 def test_random_baseline_comes_from_the_number_of_choices() -> None:

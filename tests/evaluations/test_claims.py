@@ -54,7 +54,8 @@ def test_a_claim_in_another_setting_is_not_comparable_and_gets_a_claim_matched_r
     [other] = record(claim(90.0, shots=5))
     [row] = selectors.claim_evidence(other.repo_id)
     assert row.verdict == "pending" and row.not_comparable_reason == (
-        "claimed 5-shot, measured 0-shot")
+        "claimed 5-shot, measured 0-shot"
+    )
     assert events(other) == []
     matched = Submission.objects.get(tasks=[{"benchmark": "smoke_arc", "shots": 5}])
     assert matched.ref == SHA_A and matched.runs.get().state == "queued"
@@ -62,13 +63,18 @@ def test_a_claim_in_another_setting_is_not_comparable_and_gets_a_claim_matched_r
     assert Submission.objects.filter(tasks=[{"benchmark": "smoke_arc", "shots": 5}]).count() == 1
 
 
-@pytest.mark.parametrize("claim_input, reason", [
-    (ClaimInput(benchmark="", label="KoBEST", value=0.5, unit="fraction", shots=0),
-     "not a benchmark in the catalogue"),
-    (claim(50.0, shots=None), "shots was not stated"),
-    (claim(50.0, chain_of_thought=True), "chain-of-thought"),
-    (claim(50.0, metric="acc_norm"), "claimed acc_norm, measured acc"),
-])
+@pytest.mark.parametrize(
+    "claim_input, reason",
+    [
+        (
+            ClaimInput(benchmark="", label="KoBEST", value=0.5, unit="fraction", shots=0),
+            "not a benchmark in the catalogue",
+        ),
+        (claim(50.0, shots=None), "shots was not stated"),
+        (claim(50.0, chain_of_thought=True), "chain-of-thought"),
+        (claim(50.0, metric="acc_norm"), "claimed acc_norm, measured acc"),
+    ],
+)
 def test_claims_we_cannot_measure_are_shown_as_not_comparable(claim_input, reason) -> None:
     finished_run(REPO, value=0.5)
     [stored] = record(claim_input)
@@ -94,8 +100,11 @@ def test_a_newer_revision_resolves_the_flag_and_a_worse_one_reopens_it() -> None
     finished_run(REPO, sha=SHA_B, value=0.9)
     services.flags_recompute(repo_id=over.repo_id)
     assert events(over)[-1] == ("resolved", "")
-    assert FlagEvent.objects.filter(flag__claim=over).last().reason.startswith(
-        "Resolved by a newer revision.")
+    assert (
+        FlagEvent.objects.filter(flag__claim=over)
+        .last()
+        .reason.startswith("Resolved by a newer revision.")
+    )
     finished_run(REPO, sha="c" * 40, value=0.4)
     services.flags_recompute(repo_id=over.repo_id)
     assert [state for state, _ in events(over)] == ["opened", "resolved", "reopened"]
@@ -109,10 +118,17 @@ def test_recomputing_twice_adds_no_event() -> None:
     assert len(events(over)) == 1
 
 
-@pytest.mark.parametrize("bad", [
-    claim(120.0), claim(1.5, unit="fraction"), claim(50.0, stated_stderr=-1.0),
-    ClaimInput(benchmark="nope", value=0.5), claim(50.0, unit="parsecs"), claim(50.0, shots=500),
-])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        claim(120.0),
+        claim(1.5, unit="fraction"),
+        claim(50.0, stated_stderr=-1.0),
+        ClaimInput(benchmark="nope", value=0.5),
+        claim(50.0, unit="parsecs"),
+        claim(50.0, shots=500),
+    ],
+)
 def test_it_refuses_impossible_claims(bad: ClaimInput) -> None:
     with pytest.raises(ValidationError):
         record(bad)

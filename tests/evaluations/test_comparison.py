@@ -29,8 +29,17 @@ def artifacts_dir(settings: Any, tmp_path: Path) -> Path:
 
 def arc_lines(values: list[float], *, first_doc: int = 0) -> list[dict[str, Any]]:
     """Per-sample lines as lm-eval logs them (plus the task name write_outputs adds)."""
-    return [{"task": "smoke_arc", "doc_id": first_doc + i, "filter": "none", "metrics": ["acc"],
-             "acc": value, "doc_hash": f"h{i}"} for i, value in enumerate(values)]
+    return [
+        {
+            "task": "smoke_arc",
+            "doc_id": first_doc + i,
+            "filter": "none",
+            "metrics": ["acc"],
+            "acc": value,
+            "doc_hash": f"h{i}",
+        }
+        for i, value in enumerate(values)
+    ]
 
 
 def store_samples(run: EvaluationRun, root: Path, lines: list[dict[str, Any]]) -> None:
@@ -39,8 +48,13 @@ def store_samples(run: EvaluationRun, root: Path, lines: list[dict[str, Any]]) -
     with gzip.open(root / relative, "wt") as handle:
         for line in lines:
             handle.write(json.dumps(line) + "\n")
-    RunArtifact.objects.create(run=run, kind="samples", path=relative, sha256="0" * 64,
-                               size_bytes=(root / relative).stat().st_size)
+    RunArtifact.objects.create(
+        run=run,
+        kind="samples",
+        path=relative,
+        sha256="0" * 64,
+        size_bytes=(root / relative).stat().st_size,
+    )
 
 
 def arc_difference(table: comparison.ComparisonTable, index: int = 0) -> comparison.Difference:
@@ -51,11 +65,14 @@ def arc_difference(table: comparison.ComparisonTable, index: int = 0) -> compari
 # --- Choosing the models -------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("raw, message", [
-    (["alice-lab/strong"], "at least 2"),
-    (["a/a,a/a"], "at least 2"),
-    (["a/1,a/2,a/3,a/4,a/5,a/6"], "At most 5"),
-])
+@pytest.mark.parametrize(
+    "raw, message",
+    [
+        (["alice-lab/strong"], "at least 2"),
+        (["a/a,a/a"], "at least 2"),
+        (["a/1,a/2,a/3,a/4,a/5,a/6"], "At most 5"),
+    ],
+)
 def test_it_refuses_too_few_or_too_many_models(raw: list[str], message: str) -> None:
     with pytest.raises(ComparisonError, match=message):
         comparison.parse_model_ids(raw)
@@ -95,9 +112,16 @@ def test_it_pairs_the_difference_when_both_runs_answered_the_same_items(
 
 def test_it_ignores_other_filters_and_metrics_when_pairing(artifacts_dir: Path) -> None:
     strong, weak = finished_run(ALICE, value=0.75), finished_run(BOB, value=0.25)
-    noise = [{"task": "smoke_arc", "doc_id": 0, "filter": "other", "metrics": ["acc"], "acc": 0},
-             {"task": "smoke_gsm8k", "doc_id": 0, "filter": "strict-match",
-              "metrics": ["exact_match"], "exact_match": 1.0}]
+    noise = [
+        {"task": "smoke_arc", "doc_id": 0, "filter": "other", "metrics": ["acc"], "acc": 0},
+        {
+            "task": "smoke_gsm8k",
+            "doc_id": 0,
+            "filter": "strict-match",
+            "metrics": ["exact_match"],
+            "exact_match": 1.0,
+        },
+    ]
     store_samples(strong, artifacts_dir, arc_lines([1, 1, 0, 1]) + noise)
     store_samples(weak, artifacts_dir, arc_lines([1, 0, 0, 0]))
 
@@ -135,8 +159,13 @@ def test_it_falls_back_to_unpaired_when_the_items_differ(artifacts_dir: Path) ->
 def test_it_falls_back_to_unpaired_when_a_file_is_missing(artifacts_dir: Path) -> None:
     strong, weak = finished_run(ALICE, value=0.75), finished_run(BOB, value=0.25)
     store_samples(strong, artifacts_dir, arc_lines([1, 1, 0, 1]))
-    RunArtifact.objects.create(run=weak, kind="samples", path=f"run-{weak.id}/gone.jsonl.gz",
-                               sha256="0" * 64, size_bytes=10)
+    RunArtifact.objects.create(
+        run=weak,
+        kind="samples",
+        path=f"run-{weak.id}/gone.jsonl.gz",
+        sha256="0" * 64,
+        size_bytes=10,
+    )
 
     difference = arc_difference(comparison.compare([ALICE, BOB], "smoke"))
 
@@ -180,8 +209,11 @@ def test_it_uses_the_latest_finished_whole_suite_run() -> None:
 
 def test_it_shows_a_model_without_a_run_as_an_empty_column() -> None:
     finished_run(ALICE, value=0.75)
-    services.claims_record(repo_id=BOB, claims=[ClaimInput(benchmark="smoke_arc", value=0.5,
-                                                           shots=0)], source=ClaimSource.API)
+    services.claims_record(
+        repo_id=BOB,
+        claims=[ClaimInput(benchmark="smoke_arc", value=0.5, shots=0)],
+        source=ClaimSource.API,
+    )
 
     table = comparison.compare([ALICE, BOB], "smoke")
 
@@ -193,8 +225,11 @@ def test_it_shows_a_model_without_a_run_as_an_empty_column() -> None:
 
 
 def claim(repo_id: str, value: float, shots: int = 0) -> None:
-    services.claims_record(repo_id=repo_id, source=ClaimSource.API,
-                           claims=[ClaimInput(benchmark="smoke_arc", value=value, shots=shots)])
+    services.claims_record(
+        repo_id=repo_id,
+        source=ClaimSource.API,
+        claims=[ClaimInput(benchmark="smoke_arc", value=value, shots=shots)],
+    )
 
 
 def test_it_pairs_each_comparable_claim_with_its_measurement() -> None:
@@ -230,6 +265,9 @@ def test_it_refuses_an_unknown_benchmark() -> None:
 
 def test_it_defaults_to_the_benchmark_with_the_most_claims() -> None:
     assert comparison.default_scatter_benchmark() in comparison.BENCHMARKS
-    services.claims_record(repo_id=ALICE, source=ClaimSource.API,
-                           claims=[ClaimInput(benchmark="gsm8k", value=0.5, shots=5)])
+    services.claims_record(
+        repo_id=ALICE,
+        source=ClaimSource.API,
+        claims=[ClaimInput(benchmark="gsm8k", value=0.5, shots=5)],
+    )
     assert comparison.default_scatter_benchmark() == "gsm8k"

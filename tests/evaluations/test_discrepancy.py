@@ -29,8 +29,15 @@ ALPHA = 0.01
 def a_claim(**overrides: object) -> Comparison:
     """An MMLU 5-shot claim; by default exact on both sides, so any gap is significant."""
     fields: dict[str, object] = {
-        "key": "mmlu", "benchmark": MMLU, "shots": 5, "metric": "acc", "claimed": 0.80,
-        "claimed_stderr": 0.0, "measured": 0.70, "measured_stderr": 0.0, "n_items": None,
+        "key": "mmlu",
+        "benchmark": MMLU,
+        "shots": 5,
+        "metric": "acc",
+        "claimed": 0.80,
+        "claimed_stderr": 0.0,
+        "measured": 0.70,
+        "measured_stderr": 0.0,
+        "n_items": None,
     }
     fields.update(overrides)
     return Comparison(**fields)  # type: ignore[arg-type]
@@ -43,18 +50,28 @@ def judge_one(comparison: Comparison) -> Judgement:
 
 # The worked example and the wording.
 
+
 def test_it_flags_the_design_documents_example_as_major() -> None:
-    judgement = judge_one(a_claim(claimed=0.899, claimed_stderr=None, measured=0.791,
-                                  measured_stderr=0.003, n_items=14042))
+    judgement = judge_one(
+        a_claim(
+            claimed=0.899, claimed_stderr=None, measured=0.791, measured_stderr=0.003, n_items=14042
+        )
+    )
 
     assert judgement.flagged
     assert judgement.verdict == CONTRADICTED
     assert judgement.severity == "major"
     assert math.isclose(judgement.gap, 0.108)
     assert math.isclose(judgement.claim_stderr_used, math.sqrt(0.899 * 0.101 / 14042))
-    for part in ("Claimed 89.9", "measured 79.1 ± 0.3", "(MMLU, 5-shot, acc)",
-                 "10.8 points lower", "(claim's and measurement's errors combined)",
-                 "3.6 times the 3-point tolerance", "Major."):
+    for part in (
+        "Claimed 89.9",
+        "measured 79.1 ± 0.3",
+        "(MMLU, 5-shot, acc)",
+        "10.8 points lower",
+        "(claim's and measurement's errors combined)",
+        "3.6 times the 3-point tolerance",
+        "Major.",
+    ):
         assert part in judgement.explanation
     assert judgement.explanation.endswith("Major.")
 
@@ -66,7 +83,8 @@ def test_it_says_a_small_gap_is_within_the_tolerance() -> None:
     assert judgement.severity is None
     assert judgement.explanation == (
         "Claimed 80.2, measured 79.1 ± 1.1 (MMLU, 5-shot, acc): 1.1 points lower, z = 1.0, "
-        "within the 3-point tolerance. Not contradicted.")
+        "within the 3-point tolerance. Not contradicted."
+    )
 
 
 def test_it_says_a_large_but_noisy_gap_is_not_significant_after_holm() -> None:
@@ -75,7 +93,8 @@ def test_it_says_a_large_but_noisy_gap_is_not_significant_after_holm() -> None:
     assert not judgement.flagged
     assert judgement.explanation.endswith(
         "15.0 points lower, z = 1.5, not significant after Holm correction "
-        "(adjusted p = 0.067). Not contradicted.")
+        "(adjusted p = 0.067). Not contradicted."
+    )
 
 
 def test_it_shows_an_under_claim_without_flagging_it() -> None:
@@ -85,7 +104,8 @@ def test_it_shows_an_under_claim_without_flagging_it() -> None:
     assert not judgement.flagged
     assert judgement.explanation == (
         "Claimed 70.0, measured 79.1 ± 0.3 (MMLU, 5-shot, acc): the measurement is 9.1 points "
-        "higher than claimed. Under-claim, not flagged.")
+        "higher than claimed. Under-claim, not flagged."
+    )
 
 
 def test_it_explains_a_gap_with_no_error_on_either_side() -> None:
@@ -97,7 +117,8 @@ def test_it_explains_a_gap_with_no_error_on_either_side() -> None:
     assert judgement.explanation == (
         "Claimed 85.0, measured 79.0 with no standard error (MMLU, 5-shot, acc): 6.0 points "
         "lower, z = ∞ (claim and measurement both have an error of zero), 2.0 times the "
-        "3-point tolerance. Major.")
+        "3-point tolerance. Major."
+    )
 
 
 def test_it_rounds_points_half_up_as_a_reader_would() -> None:
@@ -117,6 +138,7 @@ def test_it_reads_zero_for_an_exact_claim_equal_to_an_exact_measurement() -> Non
 
 # Tolerance and severity boundaries.
 
+
 @pytest.mark.parametrize(("claimed", "measured"), [(0.82, 0.79), (0.33, 0.30), (0.73, 0.70)])
 def test_it_does_not_flag_a_gap_exactly_at_the_tolerance(claimed: float, measured: float) -> None:
     judgement = judge_one(a_claim(claimed=claimed, measured=measured))
@@ -125,25 +147,28 @@ def test_it_does_not_flag_a_gap_exactly_at_the_tolerance(claimed: float, measure
     assert "within the 3-point tolerance" in judgement.explanation
 
 
-@pytest.mark.parametrize(("gap", "severity", "shown"), [
-    (0.0301, "minor", "1.0 times"),
-    (0.0599, "minor", "1.9 times"),
-    (0.0600, "major", "2.0 times"),
-    (0.0601, "major", "2.0 times"),
-    (0.1199, "major", "3.9 times"),
-    (0.1200, "severe", "4.0 times"),
-    (0.1201, "severe", "4.0 times"),
-])
-def test_it_grades_severity_by_multiples_of_the_tolerance(gap: float, severity: str,
-                                                          shown: str) -> None:
+@pytest.mark.parametrize(
+    ("gap", "severity", "shown"),
+    [
+        (0.0301, "minor", "1.0 times"),
+        (0.0599, "minor", "1.9 times"),
+        (0.0600, "major", "2.0 times"),
+        (0.0601, "major", "2.0 times"),
+        (0.1199, "major", "3.9 times"),
+        (0.1200, "severe", "4.0 times"),
+        (0.1201, "severe", "4.0 times"),
+    ],
+)
+def test_it_grades_severity_by_multiples_of_the_tolerance(
+    gap: float, severity: str, shown: str
+) -> None:
     for measured in (0.30, 0.47, 0.70, 0.79):
         claimed = round(measured + gap, 4)  # as typed: a decimal, not a float sum
         judgement = judge_one(a_claim(claimed=claimed, measured=measured))
 
         assert judgement.flagged, (claimed, measured)
         assert judgement.severity == severity, (claimed, measured)
-        assert f"{shown} the 3-point tolerance. {severity.capitalize()}." in \
-            judgement.explanation
+        assert f"{shown} the 3-point tolerance. {severity.capitalize()}." in judgement.explanation
 
 
 def test_it_uses_the_tolerance_of_the_benchmark_in_the_catalogue() -> None:
@@ -161,18 +186,27 @@ def test_it_uses_the_tolerance_of_the_benchmark_in_the_catalogue() -> None:
 
 
 def test_it_writes_a_fractional_tolerance_with_its_decimal() -> None:
-    judgement = judge_one(a_claim(benchmark=dataclasses.replace(MMLU, tolerance=0.025),
-                                  claimed=0.80, measured=0.79))
+    judgement = judge_one(
+        a_claim(benchmark=dataclasses.replace(MMLU, tolerance=0.025), claimed=0.80, measured=0.79)
+    )
 
     assert "within the 2.5-point tolerance" in judgement.explanation
 
 
 # The family: Holm for the verdict, Benjamini–Hochberg for the queue.
 
+
 def test_holm_withholds_a_flag_that_the_unadjusted_test_would_raise() -> None:
     # z = 2.5, p = 0.0062: below α alone, above α/2 in a family of two.
-    noisy = a_claim(benchmark=TRUTHFULQA, shots=0, claimed=0.75, claimed_stderr=None,
-                    measured=0.70, measured_stderr=0.02, n_items=817)
+    noisy = a_claim(
+        benchmark=TRUTHFULQA,
+        shots=0,
+        claimed=0.75,
+        claimed_stderr=None,
+        measured=0.70,
+        measured_stderr=0.02,
+        n_items=817,
+    )
 
     alone = judge_one(noisy)
     assert alone.p_value < ALPHA
@@ -183,8 +217,7 @@ def test_holm_withholds_a_flag_that_the_unadjusted_test_would_raise() -> None:
     for judgement in family:
         assert judgement.p_value < ALPHA < judgement.p_holm
         assert not judgement.flagged
-        assert "not significant after Holm correction (adjusted p = 0.012)" in \
-            judgement.explanation
+        assert "not significant after Holm correction (adjusted p = 0.012)" in judgement.explanation
 
 
 def test_an_under_claim_counts_in_the_family_size() -> None:
@@ -198,13 +231,19 @@ def test_an_under_claim_counts_in_the_family_size() -> None:
 
 def test_it_returns_judgements_in_input_order_with_the_callers_keys() -> None:
     keys = [("claim", 3), "b", 17]
-    claims = [a_claim(key=keys[0], claimed=0.99), a_claim(key=keys[1], claimed=0.71),
-              a_claim(key=keys[2], claimed=0.50)]
+    claims = [
+        a_claim(key=keys[0], claimed=0.99),
+        a_claim(key=keys[1], claimed=0.71),
+        a_claim(key=keys[2], claimed=0.50),
+    ]
 
     judgements = judge(claims)
     assert [judgement.key for judgement in judgements] == keys
     assert [judgement.verdict for judgement in judgements] == [
-        CONTRADICTED, CONSISTENT, UNDER_CLAIM]
+        CONTRADICTED,
+        CONSISTENT,
+        UNDER_CLAIM,
+    ]
 
 
 def test_it_judges_nothing_when_given_nothing() -> None:
@@ -220,6 +259,7 @@ def test_holm_and_benjamini_hochberg_on_a_textbook_family() -> None:
 
 # The claim's standard error.
 
+
 def test_it_uses_the_stated_claim_stderr_as_given() -> None:
     judgement = judge_one(a_claim(claimed_stderr=0.004, n_items=14042))
 
@@ -227,8 +267,9 @@ def test_it_uses_the_stated_claim_stderr_as_given() -> None:
 
 
 def test_it_falls_back_to_the_binomial_stderr_for_per_item_zero_one_metrics() -> None:
-    judgement = judge_one(a_claim(claimed=0.8, claimed_stderr=None, measured_stderr=0.003,
-                                  n_items=1000))
+    judgement = judge_one(
+        a_claim(claimed=0.8, claimed_stderr=None, measured_stderr=0.003, n_items=1000)
+    )
 
     assert judgement.claim_stderr_used == pytest.approx(math.sqrt(0.8 * 0.2 / 1000))
     assert judgement.combined_stderr == pytest.approx(math.sqrt(0.003**2 + 0.16 / 1000))
@@ -247,13 +288,23 @@ def test_it_takes_zero_claim_stderr_when_the_number_of_items_is_unknown() -> Non
 
 # Guards.
 
-@pytest.mark.parametrize("overrides", [
-    {"claimed": 89.9}, {"claimed": -0.01}, {"claimed": math.nan},
-    {"measured": 1.0001}, {"measured": math.nan},
-    {"claimed_stderr": -0.001}, {"measured_stderr": -0.001},
-    {"claimed_stderr": math.nan}, {"measured_stderr": math.inf}, {"n_items": 0},
-    {"benchmark": dataclasses.replace(MMLU, tolerance=0.0)},
-])
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"claimed": 89.9},
+        {"claimed": -0.01},
+        {"claimed": math.nan},
+        {"measured": 1.0001},
+        {"measured": math.nan},
+        {"claimed_stderr": -0.001},
+        {"measured_stderr": -0.001},
+        {"claimed_stderr": math.nan},
+        {"measured_stderr": math.inf},
+        {"n_items": 0},
+        {"benchmark": dataclasses.replace(MMLU, tolerance=0.0)},
+    ],
+)
 def test_it_refuses_values_that_are_not_fractions(overrides: dict[str, object]) -> None:
     with pytest.raises(ValueError, match="MMLU"):
         judge([a_claim(), a_claim(key="bad", **overrides)])
@@ -277,23 +328,39 @@ benchmarks = st.sampled_from(list(BENCHMARKS.values()))
 def comparisons(draw: st.DrawFn, key: object = "claim") -> Comparison:
     benchmark: Benchmark = draw(benchmarks)
     return Comparison(
-        key=key, benchmark=benchmark, shots=benchmark.shots, metric=benchmark.metric,
-        claimed=draw(fractions), claimed_stderr=draw(stderrs), measured=draw(fractions),
-        measured_stderr=draw(stderrs), n_items=draw(st.one_of(st.none(), st.integers(1, 20000))),
+        key=key,
+        benchmark=benchmark,
+        shots=benchmark.shots,
+        metric=benchmark.metric,
+        claimed=draw(fractions),
+        claimed_stderr=draw(stderrs),
+        measured=draw(fractions),
+        measured_stderr=draw(stderrs),
+        n_items=draw(st.one_of(st.none(), st.integers(1, 20000))),
     )
 
 
 families = st.integers(0, 6).flatmap(
-    lambda size: st.tuples(*[comparisons(key=index) for index in range(size)]).map(list))
+    lambda size: st.tuples(*[comparisons(key=index) for index in range(size)]).map(list)
+)
 
 
 def same_judgement(left: Judgement, right: Judgement) -> bool:
-    numbers = ("gap", "claim_stderr_used", "combined_stderr", "z", "p_value", "p_holm",
-               "q_value", "tolerance")
+    numbers = (
+        "gap",
+        "claim_stderr_used",
+        "combined_stderr",
+        "z",
+        "p_value",
+        "p_holm",
+        "q_value",
+        "tolerance",
+    )
     exact = ("key", "flagged", "verdict", "severity", "explanation")
-    return (all(math.isclose(getattr(left, name), getattr(right, name), rel_tol=1e-9,
-                             abs_tol=1e-12) for name in numbers)
-            and all(getattr(left, name) == getattr(right, name) for name in exact))
+    return all(
+        math.isclose(getattr(left, name), getattr(right, name), rel_tol=1e-9, abs_tol=1e-12)
+        for name in numbers
+    ) and all(getattr(left, name) == getattr(right, name) for name in exact)
 
 
 def percent_text(tenths: int) -> str:
@@ -305,20 +372,35 @@ def fraction_text(tenths: int) -> str:
 
 
 @settings(deadline=None)
-@given(st.lists(st.tuples(comparisons(), tenths_of_a_point, st.one_of(st.none(),
-                                                                     st.integers(0, 50))),
-                min_size=1, max_size=5))
+@given(
+    st.lists(
+        st.tuples(comparisons(), tenths_of_a_point, st.one_of(st.none(), st.integers(0, 50))),
+        min_size=1,
+        max_size=5,
+    )
+)
 def test_it_judges_a_claim_typed_in_percent_as_the_same_claim_typed_as_a_fraction(
-        typed: list[tuple[Comparison, int, int | None]]) -> None:
+    typed: list[tuple[Comparison, int, int | None]],
+) -> None:
     # What a form does with each unit: "82.3" in percent is stored as 82.3 / 100.
-    as_percent = [dataclasses.replace(
-        comparison, key=index, claimed=float(percent_text(claimed)) / 100,
-        claimed_stderr=None if stderr is None else float(percent_text(stderr)) / 100)
-        for index, (comparison, claimed, stderr) in enumerate(typed)]
-    as_fraction = [dataclasses.replace(
-        comparison, key=index, claimed=float(fraction_text(claimed)),
-        claimed_stderr=None if stderr is None else float(fraction_text(stderr)))
-        for index, (comparison, claimed, stderr) in enumerate(typed)]
+    as_percent = [
+        dataclasses.replace(
+            comparison,
+            key=index,
+            claimed=float(percent_text(claimed)) / 100,
+            claimed_stderr=None if stderr is None else float(percent_text(stderr)) / 100,
+        )
+        for index, (comparison, claimed, stderr) in enumerate(typed)
+    ]
+    as_fraction = [
+        dataclasses.replace(
+            comparison,
+            key=index,
+            claimed=float(fraction_text(claimed)),
+            claimed_stderr=None if stderr is None else float(fraction_text(stderr)),
+        )
+        for index, (comparison, claimed, stderr) in enumerate(typed)
+    ]
 
     for left, right in zip(judge(as_percent), judge(as_fraction), strict=True):
         assert same_judgement(left, right), (left, right)
@@ -327,7 +409,8 @@ def test_it_judges_a_claim_typed_in_percent_as_the_same_claim_typed_as_a_fractio
 @settings(deadline=None)
 @given(comparisons(), families)
 def test_a_claim_equal_to_the_measurement_is_never_flagged(
-        claim: Comparison, others: list[Comparison]) -> None:
+    claim: Comparison, others: list[Comparison]
+) -> None:
     exact = dataclasses.replace(claim, key="exact", claimed=claim.measured)
 
     judgement = judge([exact, *others])[0]
@@ -338,7 +421,8 @@ def test_a_claim_equal_to_the_measurement_is_never_flagged(
 @settings(deadline=None)
 @given(comparisons(), families, fractions)
 def test_raising_a_claim_never_removes_a_flag(
-        claim: Comparison, others: list[Comparison], higher: float) -> None:
+    claim: Comparison, others: list[Comparison], higher: float
+) -> None:
     claim = dataclasses.replace(claim, key="raised")
     raised = dataclasses.replace(claim, claimed=max(claim.claimed, higher))
 
@@ -390,18 +474,22 @@ def step_down_holm(p_values: list[float], alpha: float) -> set[int]:
 
 
 # Few distinct values, so that ties are common.
-p_value_lists = st.lists(st.sampled_from([0.0, 0.001, 0.0025, 0.004, 0.005, 0.01, 0.02, 0.5, 1.0])
-                         | st.floats(0.0, 1.0), max_size=8)
+p_value_lists = st.lists(
+    st.sampled_from([0.0, 0.001, 0.0025, 0.004, 0.005, 0.01, 0.02, 0.5, 1.0]) | st.floats(0.0, 1.0),
+    max_size=8,
+)
 
 
 @given(p_value_lists)
 def test_holm_adjusted_p_values_reject_exactly_what_the_step_down_test_rejects(
-        p_values: list[float]) -> None:
+    p_values: list[float],
+) -> None:
     adjusted = holm_adjusted(p_values)
 
     for alpha in (0.01, 0.05):
-        assert {index for index, p in enumerate(adjusted) if p <= alpha} == \
-            step_down_holm(p_values, alpha)
+        assert {index for index, p in enumerate(adjusted) if p <= alpha} == step_down_holm(
+            p_values, alpha
+        )
     for index, other in ((i, j) for i in range(len(p_values)) for j in range(len(p_values))):
         if p_values[index] == p_values[other]:
             assert adjusted[index] == adjusted[other]

@@ -19,14 +19,31 @@ from tests.factories import model_run as model
 
 def test_it_reads_every_filter_from_the_url() -> None:
     query = parse_query(
-        {"min_params": "0.5", "max_params": "8", "precision": "bfloat16", "licence": " MIT ",
-         "hide_flagged": "1", "hide_not_comparable": "on", "sort": "smoke_arc", "order": "asc",
-         "page": "3", "per_page": "100"},
+        {
+            "min_params": "0.5",
+            "max_params": "8",
+            "precision": "bfloat16",
+            "licence": " MIT ",
+            "hide_flagged": "1",
+            "hide_not_comparable": "on",
+            "sort": "smoke_arc",
+            "order": "asc",
+            "page": "3",
+            "per_page": "100",
+        },
         suite="smoke",
     )
     assert query == RankingQuery(
-        suite="smoke", min_params=0.5, max_params=8.0, precision="bfloat16", licence="MIT",
-        hide_flagged=True, hide_not_comparable=True, sort="smoke_arc", order="asc", page=3,
+        suite="smoke",
+        min_params=0.5,
+        max_params=8.0,
+        precision="bfloat16",
+        licence="MIT",
+        hide_flagged=True,
+        hide_not_comparable=True,
+        sort="smoke_arc",
+        order="asc",
+        page=3,
         per_page=100,
     )
 
@@ -85,10 +102,6 @@ def no_broker(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(dispatch, "send_run", lambda run_id, queue: None)
 
 
-
-
-
-
 def names(page: rankings.RankingPage) -> list[str]:
     return [row.repo.hub_id.removeprefix("demo-org/") for row in page.rows]
 
@@ -127,8 +140,11 @@ def test_close_averages_share_a_rank_and_distant_ones_do_not() -> None:
     model("close-b", 0.52)
     page = rankings.rankings(RankingQuery(suite="smoke"))
     ranks = {row.repo.hub_id: (row.rank, row.tied) for row in page.rows}
-    assert ranks == {"demo-org/top": (1, False), "demo-org/close-b": (2, True),
-                     "demo-org/close-a": (2, True)}
+    assert ranks == {
+        "demo-org/top": (1, False),
+        "demo-org/close-b": (2, True),
+        "demo-org/close-a": (2, True),
+    }
     assert page.any_tied
 
 
@@ -160,8 +176,13 @@ def test_the_worst_verdict_matches_the_model_page() -> None:
     claim("vague", 50.0, shots=None)
     claim("vague", 50.0)  # a comparable claim does not hide the one that is not
     rows = {row.repo.hub_id: row for row in rankings.rankings(RankingQuery(suite="smoke")).rows}
-    expected = {"honest": "not contradicted", "modest": "under-claim", "pending": "pending",
-                "vague": "not comparable", "silent": ""}
+    expected = {
+        "honest": "not contradicted",
+        "modest": "under-claim",
+        "pending": "pending",
+        "vague": "not comparable",
+        "silent": "",
+    }
     for name, verdict in expected.items():
         row = rows[f"demo-org/{name}"]
         page_verdicts = {e.verdict for e in selectors.claim_evidence(row.repo.id)}
@@ -266,11 +287,9 @@ def test_ranks_follow_a_new_run_at_once_in_any_sort() -> None:
     model("alpha", 0.3)
     model("beta", 0.6)
     by_name = RankingQuery(suite="smoke", sort="name", order="asc")
-    assert ranked(rankings.rankings(by_name)) == [
-        ("alpha", 2), ("beta", 1)]
+    assert ranked(rankings.rankings(by_name)) == [("alpha", 2), ("beta", 1)]
     model("gamma", 0.95)  # the standings above were stored; a recorded run moves them on
-    assert ranked(rankings.rankings(by_name)) == [
-        ("alpha", 3), ("beta", 2), ("gamma", 1)]
+    assert ranked(rankings.rankings(by_name)) == [("alpha", 3), ("beta", 2), ("gamma", 1)]
 
 
 @pytest.mark.django_db
@@ -292,8 +311,9 @@ def test_a_moderators_decisions_reach_the_rankings(moderator: Any) -> None:
     model("alpha", 0.5)
     model("bravo", 0.6)
     claim("alpha", 95.0)
-    moderation.flag_moderate(flag_id=Flag.objects.get().id, user=moderator, action="dismiss",
-                             reason=REASON)
+    moderation.flag_moderate(
+        flag_id=Flag.objects.get().id, user=moderator, action="dismiss", reason=REASON
+    )
     assert not rankings.rankings(RankingQuery(suite="smoke", hide_flagged=True)).rows[-1].flagged
     alpha = ModelRepo.objects.get(hub_id="demo-org/alpha")
     moderation.repo_set_hidden(repo_id=alpha.id, user=moderator, hidden=True, reason=REASON)
@@ -309,8 +329,18 @@ def test_the_rebuild_gives_what_the_services_kept() -> None:
     model("alpha", 0.5, precision="bfloat16")
     model("bravo", 0.7)
     claim("bravo", 50.0, shots=None)
-    fields = ("repo_id", "suite", "precision_scope", "run_id", "average", "scores", "flagged",
-              "not_comparable", "verdict", "hidden")
+    fields = (
+        "repo_id",
+        "suite",
+        "precision_scope",
+        "run_id",
+        "average",
+        "scores",
+        "flagged",
+        "not_comparable",
+        "verdict",
+        "hidden",
+    )
     kept = sorted(RankingEntry.objects.values_list(*fields))
     assert read_models.ranking_entries_rebuild() == len(kept) == 4  # any, and each precision
     assert sorted(RankingEntry.objects.values_list(*fields)) == kept
@@ -322,6 +352,7 @@ def test_ties_across_a_page_boundary_keep_the_leaders_rank() -> None:
         model(name, value)
     second = rankings.rankings(RankingQuery(suite="smoke", per_page=1, page=2))
     assert [(row.rank, row.tied) for row in second.rows] == [(1, True)]
-    by_name = rankings.rankings(RankingQuery(suite="smoke", sort="name", order="asc", per_page=1,
-                                                   page=3))
+    by_name = rankings.rankings(
+        RankingQuery(suite="smoke", sort="name", order="asc", per_page=1, page=3)
+    )
     assert [(row.rank, row.tied) for row in by_name.rows] == [(3, False)]

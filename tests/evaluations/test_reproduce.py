@@ -32,26 +32,51 @@ from workers.runner import evaluation_spec, submission_tasks
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_broker")]
 
-ENVIRONMENT = {"python": "3.11.7", "torch": "2.13.0+cpu", "transformers": "5.24.0",
-               "lm_eval": "0.4.13", "datasets": "5.2.0", "vllm": None}
+ENVIRONMENT = {
+    "python": "3.11.7",
+    "torch": "2.13.0+cpu",
+    "transformers": "5.24.0",
+    "lm_eval": "0.4.13",
+    "datasets": "5.2.0",
+    "vllm": None,
+}
 
 
 def worker_run(sha: str = SHA_A, **submission: Any) -> tuple[EvaluationRun, ChildSpec]:
     """A run recorded the way the worker records it, and the spec its child ran."""
     run = inspected_run("demo-org/tiny", sha, **submission)
     sub = run.submission
-    spec = ChildSpec.from_dict(evaluation_spec(
-        submission_tasks(sub.suite, sub.tasks), sub.precision, sub.chat_template,
-        Path("/scratch/run/model"), sha))
-    raw = {"setting": recorded_setting(spec), "environment": ENVIRONMENT,
-           "config": {"batch_sizes": []}}
+    spec = ChildSpec.from_dict(
+        evaluation_spec(
+            submission_tasks(sub.suite, sub.tasks),
+            sub.precision,
+            sub.chat_template,
+            Path("/scratch/run/model"),
+            sha,
+        )
+    )
+    raw = {
+        "setting": recorded_setting(spec),
+        "environment": ENVIRONMENT,
+        "config": {"batch_sizes": []},
+    }
     assert services.run_start_evaluating(run_id=run.id, backend=spec.backend)
-    scores = [{"benchmark_key": key, "task": BENCHMARKS[key].task, "metric": "acc",
-               "filter": "none", "shots": shots, "value": 0.5, "stderr": 0.01,
-               "n_samples": 10}
-              for key, shots in ((b.key, s) for b, s in submission_tasks(sub.suite, sub.tasks))]
-    assert services.run_record_results(run_id=run.id, scores=scores,
-                                       versions=parse_versions(raw), artifacts=[])
+    scores = [
+        {
+            "benchmark_key": key,
+            "task": BENCHMARKS[key].task,
+            "metric": "acc",
+            "filter": "none",
+            "shots": shots,
+            "value": 0.5,
+            "stderr": 0.01,
+            "n_samples": 10,
+        }
+        for key, shots in ((b.key, s) for b, s in submission_tasks(sub.suite, sub.tasks))
+    ]
+    assert services.run_record_results(
+        run_id=run.id, scores=scores, versions=parse_versions(raw), artifacts=[]
+    )
     return EvaluationRun.objects.get(id=run.id), spec
 
 
@@ -71,8 +96,12 @@ def assert_same_call(config: EvaluatorConfig, spec: ChildSpec, hub_id: str, sha:
     assert str(config.batch_size) == str(arguments["batch_size"])
     assert config.device == arguments["device"]
     assert config.limit == arguments["limit"]
-    assert config.seed == [arguments["random_seed"], arguments["numpy_random_seed"],
-                           arguments["torch_random_seed"], arguments["fewshot_random_seed"]]
+    assert config.seed == [
+        arguments["random_seed"],
+        arguments["numpy_random_seed"],
+        arguments["torch_random_seed"],
+        arguments["fewshot_random_seed"],
+    ]
     assert bool(config.apply_chat_template) == arguments["apply_chat_template"]
     if arguments["apply_chat_template"]:  # without a chat template lm-eval never reads it
         assert config.fewshot_as_multiturn == arguments["fewshot_as_multiturn"]
@@ -80,17 +109,30 @@ def assert_same_call(config: EvaluatorConfig, spec: ChildSpec, hub_id: str, sha:
     assert (config.include_path is not None) == (spec.include_path is not None)
 
 
-@pytest.mark.parametrize(("submission", "worker"), [
-    ({"suite": "smoke"}, {}),
-    ({"suite": "classic", "chat_template": True, "precision": "bfloat16"},
-     {"WORKER_BACKEND": "vllm", "WORKER_BATCH_SIZE": "auto", "WORKER_DEVICE": "cuda"}),
-    ({"suite": "leaderboard-v2", "precision": "float16"}, {"WORKER_BATCH_SIZE": "16"}),
-    ({"suite": "classic", "tasks": [{"benchmark": "gsm8k", "shots": 8},
-                                    {"benchmark": "mmlu", "shots": 0}]}, {}),
-])
+@pytest.mark.parametrize(
+    ("submission", "worker"),
+    [
+        ({"suite": "smoke"}, {}),
+        (
+            {"suite": "classic", "chat_template": True, "precision": "bfloat16"},
+            {"WORKER_BACKEND": "vllm", "WORKER_BATCH_SIZE": "auto", "WORKER_DEVICE": "cuda"},
+        ),
+        ({"suite": "leaderboard-v2", "precision": "float16"}, {"WORKER_BATCH_SIZE": "16"}),
+        (
+            {
+                "suite": "classic",
+                "tasks": [{"benchmark": "gsm8k", "shots": 8}, {"benchmark": "mmlu", "shots": 0}],
+            },
+            {},
+        ),
+    ],
+)
 def test_it_gives_commands_lm_eval_reads_as_the_workers_call(
-        submission: dict[str, Any], worker: dict[str, str], settings: Any,
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    submission: dict[str, Any],
+    worker: dict[str, str],
+    settings: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     for name, value in worker.items():
         setattr(settings, name, value)
     run, spec = worker_run(**submission)
@@ -128,8 +170,9 @@ def test_a_commit_that_reads_as_a_number_stays_a_string(monkeypatch: pytest.Monk
 
 
 def test_it_says_in_words_when_the_cli_cannot_set_the_shots() -> None:
-    run, _ = worker_run(tasks=[{"benchmark": "smoke_arc", "shots": 5},
-                               {"benchmark": "smoke_gsm8k", "shots": 0}])
+    run, _ = worker_run(
+        tasks=[{"benchmark": "smoke_arc", "shots": 5}, {"benchmark": "smoke_gsm8k", "shots": 0}]
+    )
 
     five, zero = run_reproduction(run).commands
 
@@ -143,9 +186,15 @@ def test_it_pins_the_recorded_versions() -> None:
     install = run_reproduction(run).install
 
     assert shlex.split(install) == [
-        "pip", "install", "lm-eval[hf,ifeval,math]==0.4.13", "transformers==5.24.0",
-        "torch==2.13.0+cpu", "datasets==5.2.0",
-        "--extra-index-url", "https://download.pytorch.org/whl/cpu"]
+        "pip",
+        "install",
+        "lm-eval[hf,ifeval,math]==0.4.13",
+        "transformers==5.24.0",
+        "torch==2.13.0+cpu",
+        "datasets==5.2.0",
+        "--extra-index-url",
+        "https://download.pytorch.org/whl/cpu",
+    ]
 
 
 def test_a_run_without_a_recorded_setting_gets_words_not_a_command() -> None:
@@ -157,18 +206,19 @@ def test_a_run_without_a_recorded_setting_gets_words_not_a_command() -> None:
 
 
 def test_it_refuses_model_arguments_the_cli_cannot_carry() -> None:
-    setting = {"backend": "hf", "tasks": [{"task": "smoke_arc", "shots": 0}],
-               "model_args": {"dtype": "float32", "peft": "a,b"}}
+    setting = {
+        "backend": "hf",
+        "tasks": [{"task": "smoke_arc", "shots": 0}],
+        "model_args": {"dtype": "float32", "peft": "a,b"},
+    }
 
-    repro = reproduction(hub_id="demo-org/tiny", commit_sha=SHA_A,
-                         versions={"setting": setting})
+    repro = reproduction(hub_id="demo-org/tiny", commit_sha=SHA_A, versions={"setting": setting})
 
     assert repro == Reproduction(unavailable=repro.unavailable)
     assert "peft" in repro.unavailable
 
 
-def test_the_fixed_zero_shot_list_matches_the_installed_task_definitions(
-        tmp_path: Path) -> None:
+def test_the_fixed_zero_shot_list_matches_the_installed_task_definitions(tmp_path: Path) -> None:
     assert zero_shot_tasks(tmp_path) == FIXED_ZERO_SHOT_TASKS
 
 
@@ -181,23 +231,43 @@ def zero_shot_tasks(tmp_path: Path) -> set[str]:
     from workers.smoke import smoke_task_dir
 
     base = Path(lm_eval.tasks.__file__).parent
-    folders = ["mmlu/default", "gsm8k", "minerva_math", "ifeval", "arc", "hellaswag",
-               "truthfulqa", "winogrande", "leaderboard", "benchmarks"]
-    manager = TaskManager(include_path=[str(smoke_task_dir(tmp_path)),
-                                        *(str(base / folder) for folder in folders)],
-                          include_defaults=False)
+    folders = [
+        "mmlu/default",
+        "gsm8k",
+        "minerva_math",
+        "ifeval",
+        "arc",
+        "hellaswag",
+        "truthfulqa",
+        "winogrande",
+        "leaderboard",
+        "benchmarks",
+    ]
+    manager = TaskManager(
+        include_path=[str(smoke_task_dir(tmp_path)), *(str(base / folder) for folder in folders)],
+        include_defaults=False,
+    )
     index = manager.task_index
 
     def leaf_shots(name: str) -> list[Any]:
         entry = index[name]
         if entry.kind.name == "TAG":
             return [s for other, e in index.items() if name in e.tags for s in leaf_shots(other)]
-        config = load_yaml(entry.yaml_path, resolve_func=False, recursive=True) \
-            if entry.yaml_path else entry.cfg
+        config = (
+            load_yaml(entry.yaml_path, resolve_func=False, recursive=True)
+            if entry.yaml_path
+            else entry.cfg
+        )
         if not isinstance(config.get("task"), list):
             return [config.get("num_fewshot")]
-        return [shots for item in config["task"] for shots in (
-            leaf_shots(item) if isinstance(item, str)
-            else [item.get("num_fewshot", config.get("num_fewshot"))])]
+        return [
+            shots
+            for item in config["task"]
+            for shots in (
+                leaf_shots(item)
+                if isinstance(item, str)
+                else [item.get("num_fewshot", config.get("num_fewshot"))]
+            )
+        ]
 
     return {b.task for b in BENCHMARKS.values() if 0 in leaf_shots(b.task)}

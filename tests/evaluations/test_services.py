@@ -19,8 +19,9 @@ pytestmark = pytest.mark.django_db
 def sent(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, str]]:
     """Messages the services hand to the broker, recorded instead of sent."""
     messages: list[tuple[int, str]] = []
-    monkeypatch.setattr(dispatch, "send_run",
-                        lambda run_id, queue: messages.append((run_id, queue)))
+    monkeypatch.setattr(
+        dispatch, "send_run", lambda run_id, queue: messages.append((run_id, queue))
+    )
     return messages
 
 
@@ -38,9 +39,16 @@ def test_a_vllm_submission_goes_to_the_gpu_queue(django_capture_on_commit_callba
     assert outcome.run.queue == "gpu" and sent == [(outcome.run.id, "gpu")]
 
 
-@pytest.mark.parametrize("field, value", [("repo_id", "not a repo"), ("suite", "nope"),
-                                          ("precision", "int3"), ("backend", "tpu"),
-                                          ("ref", "a..b")])
+@pytest.mark.parametrize(
+    "field, value",
+    [
+        ("repo_id", "not a repo"),
+        ("suite", "nope"),
+        ("precision", "int3"),
+        ("backend", "tpu"),
+        ("ref", "a..b"),
+    ],
+)
 def test_it_refuses_bad_input_with_a_message(field: str, value: str) -> None:
     kwargs = {"repo_id": "demo-org/tiny", field: value}
     with pytest.raises(ValidationError) as error:
@@ -91,8 +99,13 @@ def test_a_second_run_of_an_evaluated_commit_ends_as_its_duplicate() -> None:
     run = queued_run()  # "main" again, after the first finished
     services.run_claim(run_id=run.id, worker_name="w", task_id="t")
     original = services.run_record_inspection(
-        run_id=run.id, commit_sha=SHA_A, files=[], parameter_count=1, dtype="F32",
-        licence=None, model_type="llama",
+        run_id=run.id,
+        commit_sha=SHA_A,
+        files=[],
+        parameter_count=1,
+        dtype="F32",
+        licence=None,
+        model_type="llama",
     )
     run.refresh_from_db()
     assert original.id == done.id
@@ -118,13 +131,20 @@ def test_recording_writes_scores_and_finishes_in_one_go() -> None:
 
 def test_a_failed_run_keeps_its_reason_and_a_retry_is_a_new_run() -> None:
     run = inspected_run()
-    assert services.run_fail(run_id=run.id, code="eval:user:remote-code",
-                             detail="auto_map in config.json", log_tail="last line")
+    assert services.run_fail(
+        run_id=run.id,
+        code="eval:user:remote-code",
+        detail="auto_map in config.json",
+        log_tail="last line",
+    )
     run.refresh_from_db()
     assert run.state == RunState.FAILED
     assert "custom code" in run.error_message and run.error_detail == "auto_map in config.json"
-    retry = services.run_retry(run_id=run.id, user=person("mona", moderator=True),
-                               reason="The hub timed out; trying again.")
+    retry = services.run_retry(
+        run_id=run.id,
+        user=person("mona", moderator=True),
+        reason="The hub timed out; trying again.",
+    )
     assert retry.id != run.id and retry.state == RunState.QUEUED
     run.refresh_from_db()
     assert run.state == RunState.FAILED  # the old run stays on the record
@@ -134,8 +154,11 @@ def test_a_finished_run_cannot_fail_or_be_retried() -> None:
     run = finished_run()
     assert not services.run_fail(run_id=run.id, code="eval:infra:unexpected")
     with pytest.raises(ValidationError):
-        services.run_retry(run_id=run.id, user=person("mona", moderator=True),
-                           reason="Trying a finished run again.")
+        services.run_retry(
+            run_id=run.id,
+            user=person("mona", moderator=True),
+            reason="Trying a finished run again.",
+        )
 
 
 def test_an_unknown_error_code_is_kept_as_unexpected() -> None:
@@ -151,16 +174,18 @@ def test_heartbeat_reports_progress_and_stops_after_cancel() -> None:
     assert services.run_heartbeat(run_id=run.id, done=3, total=12)
     run.refresh_from_db()
     assert (run.progress_done, run.progress_total, run.progress_percent) == (3, 12, 25)
-    assert services.run_cancel(run_id=run.id, user=person("mona", moderator=True),
-                               reason="Submitted by mistake, says the author.")
+    assert services.run_cancel(
+        run_id=run.id,
+        user=person("mona", moderator=True),
+        reason="Submitted by mistake, says the author.",
+    )
     assert not services.run_heartbeat(run_id=run.id, done=4, total=12)
 
 
 def test_the_reaper_fails_runs_whose_worker_went_silent() -> None:
     run = inspected_run()
     alive = inspected_run(repo_id="demo-org/other")
-    EvaluationRun.objects.filter(id=run.id).update(
-        heartbeat_at=timezone.now() - timedelta(hours=1))
+    EvaluationRun.objects.filter(id=run.id).update(heartbeat_at=timezone.now() - timedelta(hours=1))
     assert services.runs_reap_stale() == [run.id]
     run.refresh_from_db()
     alive.refresh_from_db()
@@ -182,9 +207,15 @@ def test_the_model_page_says_what_changed_between_commits() -> None:
     first = inspected_run(sha=SHA_A)
     second = inspected_run(sha=SHA_B, precision="float32")
     Revision.objects.filter(id=second.revision_id).update(
-        files=[{"path": "model.safetensors", "size": 10, "sha256": "1" * 64},
-               {"path": "tokenizer.json", "size": 5, "sha256": None}],
-        parameter_count=2000)
+        files=[
+            {"path": "model.safetensors", "size": 10, "sha256": "1" * 64},
+            {"path": "tokenizer.json", "size": 5, "sha256": None},
+        ],
+        parameter_count=2000,
+    )
     views = selectors.model_revisions(first.submission.repo)
-    assert views[0].changes == ["added tokenizer.json", "changed model.safetensors",
-                                "parameters: 1000 → 2000"]
+    assert views[0].changes == [
+        "added tokenizer.json",
+        "changed model.safetensors",
+        "parameters: 1000 → 2000",
+    ]

@@ -37,13 +37,28 @@ def admin_client(client: Client, monkeypatch: pytest.MonkeyPatch) -> Client:
     return client
 
 
-@pytest.mark.parametrize("model", ["modelrepo", "revision", "submission", "evaluationrun",
-                                   "score", "runartifact", "claim", "flag", "flagevent",
-                                   "runaction"])
+@pytest.mark.parametrize(
+    "model",
+    [
+        "modelrepo",
+        "revision",
+        "submission",
+        "evaluationrun",
+        "score",
+        "runartifact",
+        "claim",
+        "flag",
+        "flagevent",
+        "runaction",
+    ],
+)
 def test_every_model_has_an_admin_list(admin_client: Client, model: str) -> None:
     finished_run("demo-org/tiny", value=0.5)
-    services.claims_record(repo_id="demo-org/tiny", source="submission", claims=[
-        services.ClaimInput(benchmark="smoke_arc", value=95.0, unit="percent", shots=0)])
+    services.claims_record(
+        repo_id="demo-org/tiny",
+        source="submission",
+        claims=[services.ClaimInput(benchmark="smoke_arc", value=95.0, unit="percent", shots=0)],
+    )
     assert admin_client.get(f"/admin/evaluations/{model}/").status_code == 200
 
 
@@ -55,14 +70,24 @@ def test_a_score_cannot_be_edited_or_deleted(admin_client: Client) -> None:
 
 
 # The rows the database refuses to change (migration 0011), and the repos they hang from.
-NEVER_DELETED_IN_ADMIN = [Score, RunArtifact, Claim, Flag, FlagEvent, FlagAction, RunAction,
-                          Comment, ModelRepo]
+NEVER_DELETED_IN_ADMIN = [
+    Score,
+    RunArtifact,
+    Claim,
+    Flag,
+    FlagEvent,
+    FlagAction,
+    RunAction,
+    Comment,
+    ModelRepo,
+]
 NOT_IN_ADMIN = [RepoDecision, HubMembership]
 
 
 @pytest.mark.parametrize("model", NEVER_DELETED_IN_ADMIN, ids=lambda model: model.__name__)
 def test_it_offers_no_way_to_change_or_delete_rows_that_stay_on_the_record(
-        model: type[models.Model]) -> None:
+    model: type[models.Model],
+) -> None:
     # Offering it would only lead an admin to the database's refusal, an error page.
     request = RequestFactory().get("/admin/")
     request.user = User.objects.create_superuser("admin", "admin@example.org", "pw")
@@ -79,7 +104,8 @@ def test_append_only_rows_outside_the_admin_stay_outside(model: type[models.Mode
 
 
 def test_deleting_a_user_the_hub_vouched_for_is_refused_with_a_page_not_an_error(
-        admin_client: Client) -> None:
+    admin_client: Client,
+) -> None:
     ada = person("ada", hub="ada", orgs=("demo-org",))
     page = admin_client.post(f"/admin/auth/user/{ada.id}/delete/", {"post": "yes"})
     assert page.status_code == 200 and b"protected related objects" in page.content
@@ -90,9 +116,11 @@ REASON = "Submitted by mistake, says the author."
 
 
 def run_action(client: Client, action: str, run: EvaluationRun, reason: str = REASON):
-    return client.post("/admin/evaluations/evaluationrun/",
-                       {"action": action, "_selected_action": [run.id], "reason": reason},
-                       follow=True)
+    return client.post(
+        "/admin/evaluations/evaluationrun/",
+        {"action": action, "_selected_action": [run.id], "reason": reason},
+        follow=True,
+    )
 
 
 def test_the_cancel_action_goes_through_the_service_on_the_record(admin_client: Client) -> None:
@@ -102,7 +130,12 @@ def test_the_cancel_action_goes_through_the_service_on_the_record(admin_client: 
     assert run.state == RunState.CANCELLED
     action = RunAction.objects.get()
     assert (action.run, action.action, action.actor, action.reason, action.state_before) == (
-        run, RunAction.Action.CANCEL, "admin", REASON, RunState.QUEUED)
+        run,
+        RunAction.Action.CANCEL,
+        "admin",
+        REASON,
+        RunState.QUEUED,
+    )
     log = admin_client.get("/moderation/log/?action=cancel-run").content.decode()
     assert "Run cancelled" in log and REASON in log and f"run #{run.id}" in log
 
@@ -150,8 +183,10 @@ def test_it_rate_limits_wrong_passwords_at_the_admin_sign_in(client: Client, set
     assert answer.status_code == 302, "the admin form checks no password itself"
     sign_in_url = answer["Location"]
     assert sign_in_url.startswith("/accounts/login/")
-    statuses = [client.post(sign_in_url, {"login": "root", "password": "wrong"}).status_code
-                for _ in range(5)]
+    statuses = [
+        client.post(sign_in_url, {"login": "root", "password": "wrong"}).status_code
+        for _ in range(5)
+    ]
     assert statuses == [200] * 4 + [429]
     assert "_auth_user_id" not in client.session
 
@@ -161,6 +196,5 @@ def test_staff_sign_in_through_the_site_and_reach_the_admin(client: Client) -> N
     redirects = client.get("/admin/", follow=True).redirect_chain
     sign_in_url = redirects[-1][0]
     assert sign_in_url.startswith("/accounts/login/")
-    signed_in = client.post(sign_in_url, {"login": "root", "password": "pw-root-123"},
-                            follow=True)
+    signed_in = client.post(sign_in_url, {"login": "root", "password": "pw-root-123"}, follow=True)
     assert signed_in.status_code == 200 and signed_in.request["PATH_INFO"] == "/admin/"

@@ -50,21 +50,31 @@ def test_a_third_party_claim_needs_a_source_and_says_who(client: Client) -> None
 
 def test_a_correction_supersedes_through_the_api(client: Client) -> None:
     [first] = post(client, {"repo_id": "demo-org/tiny", "claims": [arc(80.0)]}).json()
-    [fixed] = post(client, {"repo_id": "demo-org/tiny",
-                            "claims": [arc(70.0, supersedes=first["id"])]}).json()
+    [fixed] = post(
+        client, {"repo_id": "demo-org/tiny", "claims": [arc(70.0, supersedes=first["id"])]}
+    ).json()
     assert fixed["supersedes"] == first["id"] and Claim.objects.count() == 2
 
 
-@pytest.mark.parametrize("body, status", [
-    ({"repo_id": "demo-org/tiny", "claims": [arc(120.0)]}, 400),
-    ({"repo_id": "not a repo", "claims": [arc(50.0)]}, 400),
-    ({"repo_id": "demo-org/tiny", "claims": [{"benchmark": "nope", "value": 1, "shots": 0}]}, 400),
-    ({"repo_id": "demo-org/tiny", "claims": [arc(50.0, source_url="javascript:alert(1)")]}, 400),
-    ({"repo_id": "demo-org/tiny", "commit_sha": SHA_A, "claims": [arc(50.0)]}, 400),
-    ({"repo_id": "demo-org/tiny", "claims": []}, 422),
-    ({"repo_id": "demo-org/tiny", "claims": [{"benchmark": "smoke_arc"}]}, 422),
-    ({"claims": "x"}, 422),
-])
+@pytest.mark.parametrize(
+    "body, status",
+    [
+        ({"repo_id": "demo-org/tiny", "claims": [arc(120.0)]}, 400),
+        ({"repo_id": "not a repo", "claims": [arc(50.0)]}, 400),
+        (
+            {"repo_id": "demo-org/tiny", "claims": [{"benchmark": "nope", "value": 1, "shots": 0}]},
+            400,
+        ),
+        (
+            {"repo_id": "demo-org/tiny", "claims": [arc(50.0, source_url="javascript:alert(1)")]},
+            400,
+        ),
+        ({"repo_id": "demo-org/tiny", "commit_sha": SHA_A, "claims": [arc(50.0)]}, 400),
+        ({"repo_id": "demo-org/tiny", "claims": []}, 422),
+        ({"repo_id": "demo-org/tiny", "claims": [{"benchmark": "smoke_arc"}]}, 422),
+        ({"claims": "x"}, 422),
+    ],
+)
 def test_bad_claims_get_a_clear_4xx(client: Client, body: dict, status: int) -> None:
     response = post(client, body)
     assert response.status_code == status and response.json()["detail"]

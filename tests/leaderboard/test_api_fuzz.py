@@ -27,8 +27,12 @@ from tests.factories import SHA_B, arc_claim, finished_run, model_run
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_broker")]
 
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
-          response_schema_conformance]
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+]
 EXAMPLES_PER_OPERATION = 12
 
 
@@ -56,8 +60,13 @@ def api_schema(keep_test_connection: None) -> Any:
 
 def fuzz(operation: Any, mode: GenerationMode) -> None:
     @given(case=operation.as_strategy(generation_mode=mode))
-    @settings(max_examples=EXAMPLES_PER_OPERATION, deadline=None, derandomize=True,
-              database=None, suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=EXAMPLES_PER_OPERATION,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+    )
     def check(case: Any) -> None:
         case.validate_response(case.call(), checks=CHECKS)
 
@@ -69,8 +78,9 @@ def fuzz(operation: Any, mode: GenerationMode) -> None:
 
 
 @pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE])
-def test_it_answers_every_generated_request_by_its_schema(api_schema: Any,
-                                                          mode: GenerationMode) -> None:
+def test_it_answers_every_generated_request_by_its_schema(
+    api_schema: Any, mode: GenerationMode
+) -> None:
     operations = [result.ok() for result in api_schema.get_all_operations()]
     assert len(operations) >= 10
 

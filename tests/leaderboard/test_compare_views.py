@@ -23,13 +23,17 @@ ALICE, BOB = "alice-lab/strong", "bob-lab/weak"
 
 
 def claim(repo_id: str, value: float) -> None:
-    services.claims_record(repo_id=repo_id, source=ClaimSource.API,
-                           claims=[ClaimInput(benchmark="smoke_arc", value=value, shots=0)])
+    services.claims_record(
+        repo_id=repo_id,
+        source=ClaimSource.API,
+        claims=[ClaimInput(benchmark="smoke_arc", value=value, shots=0)],
+    )
 
 
 def embedded_figure(page: str) -> dict[str, Any]:
-    found = re.search(r'<script id="scatter-figure" type="application/json">(.*?)</script>',
-                      page, re.S)
+    found = re.search(
+        r'<script id="scatter-figure" type="application/json">(.*?)</script>', page, re.S
+    )
     assert found, "the page embeds no figure"
     return json.loads(found.group(1))
 
@@ -72,8 +76,9 @@ def test_the_form_keeps_each_model_once_so_resubmitting_keeps_them_all(client: C
         finished_run(name, value=0.3 + index / 10)
     a, b, c, d, e = names
 
-    page = client.get("/compare/", {"models": f"{a},{b},{a},{b},{c},{d},{e}",
-                                    "suite": "smoke"}).content.decode()
+    page = client.get(
+        "/compare/", {"models": f"{a},{b},{a},{b},{c},{d},{e}", "suite": "smoke"}
+    ).content.decode()
 
     inputs = re.findall(r'<input type="text" name="model" id="model-\d" value="([^"]*)"', page)
     assert inputs == names
@@ -82,12 +87,15 @@ def test_the_form_keeps_each_model_once_so_resubmitting_keeps_them_all(client: C
     assert all(name in resubmitted.content.decode().split("</form>")[1] for name in names)
 
 
-@pytest.mark.parametrize("params, message", [
-    ({"models": ALICE, "suite": "smoke"}, "at least 2"),
-    ({"models": "a/1,a/2,a/3,a/4,a/5,a/6", "suite": "smoke"}, "At most 5"),
-    ({"models": f"{ALICE},nobody/here", "suite": "smoke"}, "nobody/here"),
-    ({"models": f"{ALICE},{BOB}", "suite": "bogus"}, "Unknown suite"),
-])
+@pytest.mark.parametrize(
+    "params, message",
+    [
+        ({"models": ALICE, "suite": "smoke"}, "at least 2"),
+        ({"models": "a/1,a/2,a/3,a/4,a/5,a/6", "suite": "smoke"}, "At most 5"),
+        ({"models": f"{ALICE},nobody/here", "suite": "smoke"}, "nobody/here"),
+        ({"models": f"{ALICE},{BOB}", "suite": "bogus"}, "Unknown suite"),
+    ],
+)
 def test_it_refuses_bad_requests_with_a_clear_message(
     client: Client, params: dict[str, str], message: str
 ) -> None:
@@ -140,8 +148,9 @@ def five_points(monkeypatch: pytest.MonkeyPatch) -> None:
     """Five claims, two of them flagged; tables of two rows, WebGL from three points."""
     monkeypatch.setattr(comparison, "SCATTER_ROWS_PER_PAGE", 2)
     monkeypatch.setattr(compare_views, "WEBGL_FROM", 3)
-    for index, (measured, claimed) in enumerate([(0.5, 0.52), (0.5, 0.95), (0.6, 0.61),
-                                                 (0.3, 0.9), (0.7, 0.69)]):
+    for index, (measured, claimed) in enumerate(
+        [(0.5, 0.52), (0.5, 0.95), (0.6, 0.61), (0.3, 0.9), (0.7, 0.69)]
+    ):
         finished_run(f"lab/m{index}", value=measured)
         claim(f"lab/m{index}", claimed)
 
@@ -158,13 +167,13 @@ def test_the_table_is_paged_flagged_first_and_says_how_many_points_in_all(
     assert "5 points in all, 2 flagged" in first
     assert table_models(first) == ["m3", "m1"]  # flagged, the largest over-claim first
     assert 'href="?benchmark=smoke_arc&amp;page=2" rel="next"' in first
-    assert table_models(client.get("/scatter/", {"benchmark": "smoke_arc", "page": "2"})
-                        .content.decode()) == ["m0", "m2"]
+    assert table_models(
+        client.get("/scatter/", {"benchmark": "smoke_arc", "page": "2"}).content.decode()
+    ) == ["m0", "m2"]
     last = client.get("/scatter/", {"benchmark": "smoke_arc", "page": "9"}).content.decode()
     assert table_models(last) == ["m4"] and "page 3 of 3" in last
     refused = client.get("/scatter/", {"benchmark": "smoke_arc", "page": "two"})
-    assert refused.status_code == 400 and "page must be a whole number" in \
-        refused.content.decode()
+    assert refused.status_code == 400 and "page must be a whole number" in refused.content.decode()
 
 
 @pytest.mark.usefixtures("five_points")
@@ -175,7 +184,8 @@ def test_the_figure_keeps_every_point_on_every_page_drawn_with_webgl_when_many(
         html = client.get("/scatter/", {"benchmark": "smoke_arc", "page": page}).content.decode()
         _, *traces = embedded_figure(html)["data"]
         assert sorted(name for trace in traces for name in trace["text"]) == [
-            f"lab/m{index}" for index in range(5)]
+            f"lab/m{index}" for index in range(5)
+        ]
         assert {trace["type"] for trace in traces} == {"scattergl"}
         assert all(isinstance(x, float) and x == round(x, 2) for t in traces for x in t["x"])
 

@@ -90,8 +90,7 @@ def test_it_never_lets_a_plain_user_post_as_the_author(flag: Flag, user: User) -
     assert "reply" not in thread(Client(), flag).split('class="comments"')[1].split("</ol>")[0]
 
 
-def test_it_shows_a_moderators_comment_with_the_moderator_role(flag: Flag,
-                                                               moderator: User) -> None:
+def test_it_shows_a_moderators_comment_with_the_moderator_role(flag: Flag, moderator: User) -> None:
     post(signed_in(moderator), flag, "Please keep to the numbers.")
     assert Comment.objects.get().role == "moderator"
     assert "badge-role-moderator" in thread(Client(), flag)
@@ -100,8 +99,9 @@ def test_it_shows_a_moderators_comment_with_the_moderator_role(flag: Flag,
 # --- Internal notes -------------------------------------------------------------------------
 
 
-def test_it_keeps_internal_notes_from_visitors_and_users(flag: Flag, moderator: User,
-                                                         user: User) -> None:
+def test_it_keeps_internal_notes_from_visitors_and_users(
+    flag: Flag, moderator: User, user: User
+) -> None:
     post(signed_in(moderator), flag, NOTE, internal="on")
     assert Comment.objects.get().internal
     assert "tokenizer bug" not in Client().get(f"/flags/{flag.id}/").content.decode()
@@ -111,7 +111,8 @@ def test_it_keeps_internal_notes_from_visitors_and_users(flag: Flag, moderator: 
 
 
 def test_it_shows_internal_notes_to_moderators_on_the_page_and_in_the_log(
-        flag: Flag, moderator: User) -> None:
+    flag: Flag, moderator: User
+) -> None:
     client = signed_in(moderator)
     post(client, flag, NOTE, internal="on")
     assert "tokenizer bug" in thread(client, flag) and "moderators only" in thread(client, flag)
@@ -134,8 +135,9 @@ def test_it_refuses_an_internal_note_from_the_author(flag: Flag, author: User) -
 # --- Locked discussions ---------------------------------------------------------------------
 
 
-def test_it_refuses_a_plain_users_comment_in_a_locked_thread(flag: Flag, moderator: User,
-                                                              user: User) -> None:
+def test_it_refuses_a_plain_users_comment_in_a_locked_thread(
+    flag: Flag, moderator: User, user: User
+) -> None:
     discussions.discussion_lock_set(flag_id=flag.id, user=moderator, locked=True, reason=REASON)
     response = post(signed_in(user), flag, "Still disagree.")
     page = response.content.decode()
@@ -143,8 +145,9 @@ def test_it_refuses_a_plain_users_comment_in_a_locked_thread(flag: Flag, moderat
     assert "The discussion is locked by a moderator" in page and "cooling-off" in page
 
 
-def test_it_refuses_the_authors_comment_in_a_locked_thread(flag: Flag, moderator: User,
-                                                            author: User) -> None:
+def test_it_refuses_the_authors_comment_in_a_locked_thread(
+    flag: Flag, moderator: User, author: User
+) -> None:
     discussions.discussion_lock_set(flag_id=flag.id, user=moderator, locked=True, reason=REASON)
     assert post(signed_in(author), flag, "Our answer.").status_code == 403
     assert not Comment.objects.exists()
@@ -156,8 +159,9 @@ def test_it_lets_moderators_post_in_a_locked_thread(flag: Flag, moderator: User)
     assert Comment.objects.count() == 1
 
 
-def test_it_tells_everyone_a_thread_is_locked_and_why(flag: Flag, moderator: User,
-                                                      user: User) -> None:
+def test_it_tells_everyone_a_thread_is_locked_and_why(
+    flag: Flag, moderator: User, user: User
+) -> None:
     discussions.discussion_lock_set(flag_id=flag.id, user=moderator, locked=True, reason=REASON)
     for client in (Client(), signed_in(user)):
         page = thread(client, flag)
@@ -165,11 +169,11 @@ def test_it_tells_everyone_a_thread_is_locked_and_why(flag: Flag, moderator: Use
         assert "<textarea" not in page
 
 
-def test_it_opens_the_thread_again_after_an_unlock(flag: Flag, moderator: User,
-                                                   user: User) -> None:
+def test_it_opens_the_thread_again_after_an_unlock(flag: Flag, moderator: User, user: User) -> None:
     discussions.discussion_lock_set(flag_id=flag.id, user=moderator, locked=True, reason=REASON)
-    discussions.discussion_lock_set(flag_id=flag.id, user=moderator, locked=False,
-                                    reason="Calmer now; open again for evidence.")
+    discussions.discussion_lock_set(
+        flag_id=flag.id, user=moderator, locked=False, reason="Calmer now; open again for evidence."
+    )
     assert post(signed_in(user), flag, "Thanks.").status_code == 302
 
 
@@ -190,8 +194,9 @@ XSS = [
 
 
 @pytest.mark.parametrize(("payload", "forbidden"), XSS)
-def test_it_renders_script_payloads_inert(flag: Flag, user: User, payload: str,
-                                          forbidden: str) -> None:
+def test_it_renders_script_payloads_inert(
+    flag: Flag, user: User, payload: str, forbidden: str
+) -> None:
     assert post(signed_in(user), flag, payload).status_code == 302
     comments = thread(Client(), flag).split('class="comments"')[1].split("</ol>")[0]
     body = comments.split('class="comment-body">')[1].split("</div>")[0]
@@ -201,8 +206,10 @@ def test_it_renders_script_payloads_inert(flag: Flag, user: User, payload: str,
 
 def test_it_keeps_safe_links_and_marks_them_nofollow(flag: Flag, user: User) -> None:
     post(signed_in(user), flag, "See [the card](https://huggingface.co/demo-org/tiny).")
-    assert ('<a href="https://huggingface.co/demo-org/tiny" rel="nofollow noopener">the card</a>'
-            in thread(Client(), flag))
+    assert (
+        '<a href="https://huggingface.co/demo-org/tiny" rel="nofollow noopener">the card</a>'
+        in thread(Client(), flag)
+    )
 
 
 def test_it_refuses_an_oversized_comment_with_a_form_error(flag: Flag, user: User) -> None:
@@ -217,15 +224,21 @@ def test_it_refuses_an_empty_comment(flag: Flag, user: User) -> None:
 
 
 def test_it_refuses_a_nul_character_before_the_form(flag: Flag, user: User) -> None:
-    response = signed_in(user).post(f"/flags/{flag.id}/comments/", "body=a%00b",
-                                    content_type="application/x-www-form-urlencoded")
+    response = signed_in(user).post(
+        f"/flags/{flag.id}/comments/",
+        "body=a%00b",
+        content_type="application/x-www-form-urlencoded",
+    )
     assert response.status_code == 400 and not Comment.objects.exists()
     assert "NUL character" in response.content.decode()  # the middleware's 400
 
 
 def test_it_survives_malformed_utf8_in_the_form(flag: Flag, user: User) -> None:
-    response = signed_in(user).post(f"/flags/{flag.id}/comments/", "body=a%ED%A0%80b%FF",
-                                    content_type="application/x-www-form-urlencoded")
+    response = signed_in(user).post(
+        f"/flags/{flag.id}/comments/",
+        "body=a%ED%A0%80b%FF",
+        content_type="application/x-www-form-urlencoded",
+    )
     assert response.status_code in (302, 400)
 
 
@@ -254,8 +267,9 @@ def author_address(author: User) -> str:
     return author.email
 
 
-def test_it_writes_to_the_authors_when_a_flag_opens(author_address: str,
-                                                    django_capture_on_commit_callbacks) -> None:
+def test_it_writes_to_the_authors_when_a_flag_opens(
+    author_address: str, django_capture_on_commit_callbacks
+) -> None:
     model_run("tiny", 0.5)
     with django_capture_on_commit_callbacks(execute=True):
         arc_claim("tiny", 95.0)
@@ -271,12 +285,18 @@ def test_it_writes_nothing_when_the_transaction_rolls_back(author_address: str) 
     assert mail.outbox == []
 
 
-@pytest.mark.parametrize(("action", "words"), [("confirm", "confirmed"),
-                                               ("dismiss", "dismissed"),
-                                               ("ask-author", "asks you")])
+@pytest.mark.parametrize(
+    ("action", "words"),
+    [("confirm", "confirmed"), ("dismiss", "dismissed"), ("ask-author", "asks you")],
+)
 def test_it_writes_to_the_authors_when_a_moderator_decides(
-        flag: Flag, moderator: User, author_address: str, action: str, words: str,
-        django_capture_on_commit_callbacks) -> None:
+    flag: Flag,
+    moderator: User,
+    author_address: str,
+    action: str,
+    words: str,
+    django_capture_on_commit_callbacks,
+) -> None:
     reason = "The measurement was reproduced twice; please explain the gap."
     with django_capture_on_commit_callbacks(execute=True):
         moderation.flag_moderate(flag_id=flag.id, user=moderator, action=action, reason=reason)
@@ -285,7 +305,8 @@ def test_it_writes_to_the_authors_when_a_moderator_decides(
 
 
 def test_it_writes_to_nobody_when_the_repo_has_no_known_author(
-        moderator: User, django_capture_on_commit_callbacks) -> None:
+    moderator: User, django_capture_on_commit_callbacks
+) -> None:
     model_run("tiny", 0.5)
     with django_capture_on_commit_callbacks(execute=True):
         arc_claim("tiny", 95.0)
@@ -295,11 +316,16 @@ def test_it_writes_to_nobody_when_the_repo_has_no_known_author(
 # --- The audit log: the rule's changes too, filtered and paged --------------------------------
 
 
-def test_the_log_lists_the_rules_flag_changes_as_the_automatic_check(flag: Flag,
-                                                                     moderator: User) -> None:
+def test_the_log_lists_the_rules_flag_changes_as_the_automatic_check(
+    flag: Flag, moderator: User
+) -> None:
     model_run("tiny", 0.95)  # a newer commit measures what was claimed: the flag resolves
-    moderation.flag_moderate(flag_id=flag.id, user=moderator, action="confirm",
-                             reason="Reproduced by hand; the claim does not hold at all.")
+    moderation.flag_moderate(
+        flag_id=flag.id,
+        user=moderator,
+        action="confirm",
+        reason="Reproduced by hand; the claim does not hold at all.",
+    )
     client = signed_in(moderator)
     opened = client.get("/moderation/log/?action=opened").content.decode()
     assert f"flag #{flag.id}" in opened and "automatic check" in opened and "1–1 of 1" in opened
@@ -314,13 +340,15 @@ def test_the_log_lists_the_rules_flag_changes_as_the_automatic_check(flag: Flag,
 def _fill_log(flag: Flag, count: int) -> None:
     """``count`` more internal notes on the flag, written straight to the table (the log
     only reads them)."""
-    Comment.objects.bulk_create([
-        Comment(flag=flag, user_name="mona", role="moderator", body=f"Note {n}.", internal=True)
-        for n in range(count)])
+    Comment.objects.bulk_create(
+        [
+            Comment(flag=flag, user_name="mona", role="moderator", body=f"Note {n}.", internal=True)
+            for n in range(count)
+        ]
+    )
 
 
-def test_it_pages_the_log_and_keeps_the_filters_in_the_links(flag: Flag,
-                                                             moderator: User) -> None:
+def test_it_pages_the_log_and_keeps_the_filters_in_the_links(flag: Flag, moderator: User) -> None:
     _fill_log(flag, 120)
     client = signed_in(moderator)
     first = client.get("/moderation/log/?action=internal-note&actor=mona").content.decode()
@@ -334,15 +362,23 @@ def test_it_pages_the_log_and_keeps_the_filters_in_the_links(flag: Flag,
 
 @pytest.mark.parametrize("size", [3, 150])
 def test_a_page_of_the_log_costs_the_same_queries_at_any_size(
-        flag: Flag, moderator: User, size: int, django_assert_num_queries) -> None:
+    flag: Flag, moderator: User, size: int, django_assert_num_queries
+) -> None:
     _fill_log(flag, size)
     model_run("tiny", 0.95)  # the rule resolves the flag: its change is on the first page
-    moderation.flag_moderate(flag_id=flag.id, user=moderator, action="confirm",
-                             reason="Reproduced by hand; the claim does not hold at all.")
-    moderation.repo_set_hidden(repo_id=flag.claim.repo_id, user=moderator, hidden=True,
-                               reason="Hidden while the weights are checked again.")
-    discussions.discussion_lock_set(flag_id=flag.id, user=moderator, locked=True,
-                                    reason=REASON)
+    moderation.flag_moderate(
+        flag_id=flag.id,
+        user=moderator,
+        action="confirm",
+        reason="Reproduced by hand; the claim does not hold at all.",
+    )
+    moderation.repo_set_hidden(
+        repo_id=flag.claim.repo_id,
+        user=moderator,
+        hidden=True,
+        reason="Hidden while the weights are checked again.",
+    )
+    discussions.discussion_lock_set(flag_id=flag.id, user=moderator, locked=True, reason=REASON)
     client = signed_in(moderator)
     client.get("/moderation/log/")  # the session and the user, loaded once
     # session, user, moderator check, count, the page's rows, one read per kind of row (4),

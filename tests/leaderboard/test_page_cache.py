@@ -43,13 +43,16 @@ def ranked(client: Client) -> dict[str, dict[str, Any]]:
 # --- Hits ------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("url", "queries"), [
-    (RANKINGS_API, 1),  # the generation
-    ("/models/demo-org/alpha/", 1),
-    ("/api/v1/models/demo-org/alpha/claims", 1),
-    ("/api/v1/rankings.csv?suite=smoke", 1),
-    (RANKINGS_PAGE, 2),  # the generation, and the progress of runs in flight
-])
+@pytest.mark.parametrize(
+    ("url", "queries"),
+    [
+        (RANKINGS_API, 1),  # the generation
+        ("/models/demo-org/alpha/", 1),
+        ("/api/v1/models/demo-org/alpha/claims", 1),
+        ("/api/v1/rankings.csv?suite=smoke", 1),
+        (RANKINGS_PAGE, 2),  # the generation, and the progress of runs in flight
+    ],
+)
 def test_it_serves_a_repeat_request_from_the_cache(
     client: Client, django_assert_num_queries: Any, url: str, queries: int
 ) -> None:
@@ -94,8 +97,9 @@ def test_a_moderators_decisions_show_at_once(client: Client, moderator: User) ->
     model_run("beta", 0.4)
     arc_claim("alpha", 95.0)
     assert "flagged claim" in rankings_table(client)
-    moderation.flag_moderate(flag_id=Flag.objects.get().id, user=moderator, action="dismiss",
-                             reason=REASON)
+    moderation.flag_moderate(
+        flag_id=Flag.objects.get().id, user=moderator, action="dismiss", reason=REASON
+    )
     assert "flagged claim" not in rankings_table(client)
     assert ranked(client)["demo-org/alpha"]["flagged"] is False
     repo = ModelRepo.objects.get(hub_id="demo-org/beta")
@@ -166,8 +170,9 @@ def test_a_moderators_page_never_reaches_a_visitor(client: Client, moderator: Us
     for first, then in ((mona, client), (client, mona)):
         first_page = first.get("/models/demo-org/alpha/").content.decode()
         then_page = then.get("/models/demo-org/alpha/").content.decode()
-        mona_page, visitor_page = (first_page, then_page) if first is mona else \
-            (then_page, first_page)
+        mona_page, visitor_page = (
+            (first_page, then_page) if first is mona else (then_page, first_page)
+        )
         assert "Hide from rankings" in mona_page and ">mona<" in mona_page
         assert "Sign out" in mona_page
         assert "Hide from rankings" not in visitor_page and "Sign out" not in visitor_page

@@ -59,6 +59,7 @@ def submit(client: Client, user: User, **claim_fields: str):
 
 # --- visitor -------------------------------------------------------------------------------
 
+
 def test_a_visitor_reads_everything_but_cannot_submit(client: Client) -> None:
     assert client.get("/").status_code == 200
     assert client.get("/submit/").status_code == 302
@@ -78,6 +79,7 @@ def test_the_service_refuses_an_anonymous_submission() -> None:
 
 
 # --- submitter -----------------------------------------------------------------------------
+
 
 def test_a_submitter_may_submit_any_public_repo(client: Client, sam: User) -> None:
     assert submit(client, sam).status_code == 302
@@ -102,14 +104,13 @@ def test_a_submitters_scores_with_a_source_are_third_party_and_name_him(
     assert row.reporter == sam
 
 
-def test_a_submitter_cannot_make_author_claims_through_the_api(
-    client: Client, sam: User
-) -> None:
+def test_a_submitter_cannot_make_author_claims_through_the_api(client: Client, sam: User) -> None:
     response = api(client, sam, {"repo_id": REPO, "claims": [arc()]})
     assert response.status_code == 403 and "Only authors of demo-org" in response.json()["detail"]
 
 
 # --- author --------------------------------------------------------------------------------
+
 
 def test_an_authors_scores_are_author_claims(client: Client, ada: User) -> None:
     assert submit(client, ada, value="80", unit="percent", shots="0").status_code == 302
@@ -119,12 +120,12 @@ def test_an_authors_scores_are_author_claims(client: Client, ada: User) -> None:
 
 def test_an_author_posts_and_corrects_author_claims(client: Client, ada: User) -> None:
     [first] = api(client, ada, {"repo_id": REPO, "claims": [arc(80.0)]}).json()
-    response = api(client, None, {"repo_id": REPO, "claims": [arc(70.0,
-                                                                   supersedes=first["id"])]})
+    response = api(client, None, {"repo_id": REPO, "claims": [arc(70.0, supersedes=first["id"])]})
     assert response.status_code == 201 and Claim.objects.current().get().value == 0.7
 
 
 # --- member of another organisation ----------------------------------------------------------
+
 
 def test_another_orgs_member_cannot_post_author_claims(client: Client, otto: User) -> None:
     response = api(client, otto, {"repo_id": REPO, "claims": [arc()]})
@@ -134,25 +135,39 @@ def test_another_orgs_member_cannot_post_author_claims(client: Client, otto: Use
 def test_another_orgs_member_cannot_correct_an_authors_claim(ada: User, otto: User) -> None:
     [first] = services.claims_submit(user=ada, repo_id=REPO, claims=[claim(80.0)])
     with pytest.raises(PermissionDenied):
-        services.claims_submit(user=otto, repo_id=REPO, third_party=True,
-                               claims=[claim(10.0, supersedes=first.id, source_url=SOURCE)])
+        services.claims_submit(
+            user=otto,
+            repo_id=REPO,
+            third_party=True,
+            claims=[claim(10.0, supersedes=first.id, source_url=SOURCE)],
+        )
     assert Claim.objects.count() == 1
 
 
 def test_nobody_corrects_someone_elses_third_party_claim(ada: User, otto: User) -> None:
-    [first] = services.claims_submit(user=otto, repo_id=REPO, third_party=True,
-                                     claims=[claim(80.0, source_url=SOURCE)])
+    [first] = services.claims_submit(
+        user=otto, repo_id=REPO, third_party=True, claims=[claim(80.0, source_url=SOURCE)]
+    )
     with pytest.raises(PermissionDenied):
-        services.claims_submit(user=ada, repo_id=REPO, third_party=True,
-                               claims=[claim(10.0, supersedes=first.id, source_url=SOURCE)])
-    fixed = services.claims_submit(user=otto, repo_id=REPO, third_party=True,
-                                   claims=[claim(70.0, supersedes=first.id, source_url=SOURCE)])
+        services.claims_submit(
+            user=ada,
+            repo_id=REPO,
+            third_party=True,
+            claims=[claim(10.0, supersedes=first.id, source_url=SOURCE)],
+        )
+    fixed = services.claims_submit(
+        user=otto,
+        repo_id=REPO,
+        third_party=True,
+        claims=[claim(70.0, supersedes=first.id, source_url=SOURCE)],
+    )
     assert fixed[0].supersedes_id == first.id
 
 
 def test_another_orgs_member_may_report_a_third_party_claim(otto: User) -> None:
-    [row] = services.claims_submit(user=otto, repo_id=REPO, third_party=True,
-                                   claims=[claim(80.0, source_url=SOURCE)])
+    [row] = services.claims_submit(
+        user=otto, repo_id=REPO, third_party=True, claims=[claim(80.0, source_url=SOURCE)]
+    )
     assert row.source == ClaimSource.THIRD_PARTY and row.reported_by == "otto"
 
 
@@ -162,6 +177,7 @@ def test_a_third_party_claim_without_a_link_is_refused(otto: User) -> None:
 
 
 # --- moderator and admin ---------------------------------------------------------------------
+
 
 def test_a_moderator_is_not_an_author_by_office(client: Client) -> None:
     mona = person("mona", moderator=True)
@@ -182,6 +198,7 @@ def test_a_plain_user_cannot_open_the_admin(client: Client, sam: User) -> None:
 
 # --- CSRF: a signed-in browser's forms and session API calls need the token -------------------
 
+
 def test_a_submission_without_its_csrf_token_is_refused(sam: User) -> None:
     client = Client(enforce_csrf_checks=True)
     client.force_login(sam)
@@ -192,8 +209,9 @@ def test_a_submission_without_its_csrf_token_is_refused(sam: User) -> None:
 def test_a_session_api_call_without_its_csrf_token_is_refused(ada: User) -> None:
     client = Client(enforce_csrf_checks=True)
     client.force_login(ada)
-    response = client.post("/api/v1/claims", {"repo_id": REPO, "claims": [arc()]},
-                           content_type="application/json")
+    response = client.post(
+        "/api/v1/claims", {"repo_id": REPO, "claims": [arc()]}, content_type="application/json"
+    )
     assert response.status_code in (401, 403) and not Claim.objects.exists()
 
 

@@ -27,10 +27,6 @@ def no_broker(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(dispatch, "send_run", lambda run_id, queue: None)
 
 
-
-
-
-
 def table(client: Client, url: str) -> str:
     """The rankings card only: the "Recent runs" below names every model too."""
     response = client.get(url)
@@ -87,9 +83,15 @@ def test_headers_sort_both_ways_and_keep_the_filters(client: Client) -> None:
     flipped = table(client, "/?suite=smoke&hide_flagged=1&sort=smoke_arc")
     assert "sort=smoke_arc&amp;order=asc" in flipped  # the active header flips the order
     assert shown(table(client, "/?suite=smoke&sort=smoke_arc&order=asc")) == [
-        "alpha", "charlie", "bravo"]
+        "alpha",
+        "charlie",
+        "bravo",
+    ]
     assert shown(table(client, "/?suite=smoke&sort=average&order=asc")) == [
-        "alpha", "charlie", "bravo"]
+        "alpha",
+        "charlie",
+        "bravo",
+    ]
     assert shown(table(client, "/?suite=smoke&sort=name")) == ["alpha", "bravo", "charlie"]
 
 
@@ -207,16 +209,20 @@ def test_the_api_pages_the_rankings(client: Client) -> None:
 
 def page_rows(client: Client, url: str) -> list[tuple[str, bool, str]]:
     """(rank, tied, model) per row of the rankings table, top to bottom."""
-    cells = re.findall(r'<td class="rank">(.*?)</td>\s*<td><a href="/models/demo-org/([\w-]+)/">',
-                       table(client, url))
+    cells = re.findall(
+        r'<td class="rank">(.*?)</td>\s*<td><a href="/models/demo-org/([\w-]+)/">',
+        table(client, url),
+    )
     return [(re.sub(r"<[^>]+>|=", "", rank), "=" in rank, name) for rank, name in cells]
 
 
 def api_rows(client: Client, query: str) -> list[tuple[str, bool, str]]:
     response = client.get(f"/api/v1/rankings?{query}")
     assert response.status_code == 200
-    return [(str(row["rank"]), row["tied"], row["hub_id"].removeprefix("demo-org/"))
-            for row in response.json()["rows"]]
+    return [
+        (str(row["rank"]), row["tied"], row["hub_id"].removeprefix("demo-org/"))
+        for row in response.json()["rows"]
+    ]
 
 
 def csv_rows(client: Client, query: str) -> list[dict[str, str]]:
@@ -236,16 +242,23 @@ def five_models() -> None:
     model("cot", 0.30)
     claim("cot", 50.0, chain_of_thought=True)
     Revision.objects.filter(repo__hub_id__in=["demo-org/large", "demo-org/close"]).update(
-        parameter_count=7_000_000_000, licence="apache-2.0")
+        parameter_count=7_000_000_000, licence="apache-2.0"
+    )
     read_models.ranking_entries_rebuild()
 
 
 SAME_QUERIES = [
-    "suite=smoke", "suite=smoke&sort=name", "suite=smoke&sort=name&order=desc",
-    "suite=smoke&sort=params&order=asc", "suite=smoke&sort=smoke_arc&order=asc",
-    "suite=smoke&sort=average&order=asc", "suite=smoke&min_params=1",
-    "suite=smoke&max_params=1&hide_flagged=1", "suite=smoke&precision=bfloat16",
-    "suite=smoke&licence=APACHE-2.0&sort=name", "suite=smoke&hide_not_comparable=1",
+    "suite=smoke",
+    "suite=smoke&sort=name",
+    "suite=smoke&sort=name&order=desc",
+    "suite=smoke&sort=params&order=asc",
+    "suite=smoke&sort=smoke_arc&order=asc",
+    "suite=smoke&sort=average&order=asc",
+    "suite=smoke&min_params=1",
+    "suite=smoke&max_params=1&hide_flagged=1",
+    "suite=smoke&precision=bfloat16",
+    "suite=smoke&licence=APACHE-2.0&sort=name",
+    "suite=smoke&hide_not_comparable=1",
     "suite=smoke&hide_flagged=true&hide_not_comparable=yes&sort=params",
 ]
 
@@ -256,19 +269,23 @@ def test_the_api_and_the_csv_filter_and_sort_as_the_page_does(client: Client) ->
         on_page = page_rows(client, f"/?{query}")
         assert on_page, query
         assert api_rows(client, query) == on_page, query
-        in_csv = [(row["rank"], row["tied"] == "True", row["hub_id"].removeprefix("demo-org/"))
-                  for row in csv_rows(client, query)]
+        in_csv = [
+            (row["rank"], row["tied"] == "True", row["hub_id"].removeprefix("demo-org/"))
+            for row in csv_rows(client, query)
+        ]
         assert in_csv == on_page, query
     assert any(tied for _, tied, _ in page_rows(client, "/?suite=smoke"))  # shared ranks too
 
 
 @pytest.mark.usefixtures("five_models")
 def test_each_api_and_csv_row_carries_what_the_page_shows(client: Client) -> None:
-    rows = {row["hub_id"]: row for row in
-            client.get("/api/v1/rankings?suite=smoke").json()["rows"]}
+    rows = {row["hub_id"]: row for row in client.get("/api/v1/rankings?suite=smoke").json()["rows"]}
     flagged, cot, large = rows["demo-org/flagged"], rows["demo-org/cot"], rows["demo-org/large"]
     assert (flagged["flagged"], flagged["severity"], flagged["verdict"]) == (
-        True, "severe", "contradicted")
+        True,
+        "severe",
+        "contradicted",
+    )
     assert (cot["not_comparable"], cot["verdict"]) == (True, "not comparable")
     assert (large["precision"], large["parameter_count"]) == ("bfloat16", 7_000_000_000)
     assert large["average"] == pytest.approx((0.6 - 0.25) / 0.75 * 100 / 2)
@@ -284,12 +301,19 @@ def test_each_api_and_csv_row_carries_what_the_page_shows(client: Client) -> Non
     assert (large_csv["precision"], large_csv["smoke_arc"]) == ("bfloat16", "0.6")
 
 
-@pytest.mark.parametrize("query", [
-    "suite=nope", "suite=smoke&sort=bogus", "suite=smoke&order=up",
-    "suite=smoke&min_params=big", "suite=smoke&min_params=9&max_params=1",
-    "suite=smoke&precision=int3", "suite=smoke&hide_flagged=maybe",
-    "suite=smoke&licence=" + "x" * 101,
-])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "suite=nope",
+        "suite=smoke&sort=bogus",
+        "suite=smoke&order=up",
+        "suite=smoke&min_params=big",
+        "suite=smoke&min_params=9&max_params=1",
+        "suite=smoke&precision=int3",
+        "suite=smoke&hide_flagged=maybe",
+        "suite=smoke&licence=" + "x" * 101,
+    ],
+)
 def test_the_api_and_the_csv_refuse_bad_filters_with_the_pages_message(
     client: Client, query: str
 ) -> None:
@@ -310,14 +334,25 @@ def test_the_page_links_the_csv_and_the_api_with_its_filters_and_sort(client: Cl
     assert f'<a href="/api/v1/rankings.csv?{data}" download>Download CSV</a>' in page
     assert f'<a href="/api/v1/rankings?{data}" type="application/json">JSON API</a>' in page
     assert [row["hub_id"] for row in csv_rows(client, html.unescape(data))] == [
-        "demo-org/bravo", "demo-org/alpha"]
+        "demo-org/bravo",
+        "demo-org/alpha",
+    ]
 
 
 def test_the_openapi_document_names_every_rankings_parameter(client: Client) -> None:
     paths = client.get("/api/v1/openapi.json").json()["paths"]
     for path in ("/api/v1/rankings", "/api/v1/rankings.csv"):
         names = {parameter["name"] for parameter in paths[path]["get"]["parameters"]}
-        assert {"suite", "min_params", "max_params", "precision", "licence", "hide_flagged",
-                "hide_not_comparable", "sort", "order"} <= names, path
+        assert {
+            "suite",
+            "min_params",
+            "max_params",
+            "precision",
+            "licence",
+            "hide_flagged",
+            "hide_not_comparable",
+            "sort",
+            "order",
+        } <= names, path
     names = {p["name"] for p in paths["/api/v1/rankings"]["get"]["parameters"]}
     assert {"limit", "offset"} <= names

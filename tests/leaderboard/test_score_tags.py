@@ -9,8 +9,9 @@ from evaluations.models import Score
 from leaderboard.templatetags.scores import fixed, score_cell
 
 
-@pytest.mark.parametrize("value", [0.12345, 0.00005, 0.99995, 0.5, 1.0, 0.0, 1e-9, 12.34565,
-                                   -0.00001, 0.7912])
+@pytest.mark.parametrize(
+    "value", [0.12345, 0.00005, 0.99995, 0.5, 1.0, 0.0, 1e-9, 12.34565, -0.00001, 0.7912]
+)
 @pytest.mark.parametrize("digits", [1, 4])
 def test_it_rounds_as_floatformat_does(value: float, digits: int) -> None:
     assert fixed(value, digits) == floatformat(value, digits)

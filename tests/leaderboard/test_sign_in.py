@@ -27,14 +27,26 @@ CALLBACK = "http://testserver/accounts/oidc/huggingface/login/callback/"
 @pytest.fixture
 def provider(tmp_path: Path, settings) -> Iterator[tuple[Path, str]]:
     """The stand-in hub with Ada (a member of demo-org) and this site as an OAuth client."""
-    add_user(tmp_path, "hf_ada_token", "ada", ("demo-org",), password="ada-pw",
-             email="ada@example.org")
+    add_user(
+        tmp_path, "hf_ada_token", "ada", ("demo-org",), password="ada-pw", email="ada@example.org"
+    )
     add_oauth_client(tmp_path, "site-client", "site-secret", [CALLBACK])
     server, url = serve_in_thread(tmp_path)
     settings.HF_OAUTH_SERVER_URL = url
-    settings.SOCIALACCOUNT_PROVIDERS = {"openid_connect": {"OAUTH_PKCE_ENABLED": True, "APPS": [
-        {"provider_id": "huggingface", "name": "Hugging Face", "client_id": "site-client",
-         "secret": "site-secret", "settings": {"server_url": url}}]}}
+    settings.SOCIALACCOUNT_PROVIDERS = {
+        "openid_connect": {
+            "OAUTH_PKCE_ENABLED": True,
+            "APPS": [
+                {
+                    "provider_id": "huggingface",
+                    "name": "Hugging Face",
+                    "client_id": "site-client",
+                    "secret": "site-secret",
+                    "settings": {"server_url": url},
+                }
+            ],
+        }
+    }
     yield tmp_path, url
     server.shutdown()
     server.server_close()
@@ -44,9 +56,12 @@ def sign_in(client: Client, username: str, password: str) -> requests.Response:
     """What a browser does: start at the site, sign in on the hub, come back with a code."""
     start = client.post("/accounts/oidc/huggingface/login/")
     assert start.status_code == 302, start.content[:500]
-    answer = requests.post(start["Location"], data={"username": username,
-                                                    "password": password},
-                           allow_redirects=False, timeout=10)
+    answer = requests.post(
+        start["Location"],
+        data={"username": username, "password": password},
+        allow_redirects=False,
+        timeout=10,
+    )
     if answer.status_code == 302:
         back = urlsplit(answer.headers["Location"])
         assert f"{back.scheme}://{back.netloc}{back.path}" == CALLBACK
@@ -134,9 +149,12 @@ def api_token(user: User) -> str:
 
 def post_author_claim(token: str):
     claim = {"benchmark": "smoke_arc", "value": 80.0, "unit": "percent", "shots": 0}
-    return Client().post("/api/v1/claims", {"repo_id": "demo-org/tiny", "claims": [claim]},
-                         content_type="application/json",
-                         headers={"Authorization": f"Bearer {token}"})
+    return Client().post(
+        "/api/v1/claims",
+        {"repo_id": "demo-org/tiny", "claims": [claim]},
+        content_type="application/json",
+        headers={"Authorization": f"Bearer {token}"},
+    )
 
 
 @pytest.mark.usefixtures("no_broker")
@@ -179,6 +197,7 @@ def test_an_unreachable_hub_keeps_the_last_answer_only_for_a_while(
     assert authors.is_repo_author(user, "demo-org/tiny"), "within the grace: the last answer"
     settings.AUTHOR_HUB_OUTAGE_GRACE = 0
     answer = post_author_claim(token)
-    assert answer.status_code == 403 and "sign in with Hugging Face again" in answer.json()[
-        "detail"]
+    assert (
+        answer.status_code == 403 and "sign in with Hugging Face again" in answer.json()["detail"]
+    )
     assert user.hub_memberships.count() == 1, "nothing new was learnt from the hub"

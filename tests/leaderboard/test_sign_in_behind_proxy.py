@@ -11,13 +11,16 @@ pytestmark = pytest.mark.django_db
 
 
 def attempt(client: Client, visitor: str) -> int:
-    response = client.post("/accounts/login/", {"login": "mona", "password": "wrong"},
-                           REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR=visitor)
+    response = client.post(
+        "/accounts/login/",
+        {"login": "mona", "password": "wrong"},
+        REMOTE_ADDR="10.0.0.2",
+        HTTP_X_FORWARDED_FOR=visitor,
+    )
     return response.status_code
 
 
-def test_one_visitor_over_the_limit_does_not_lock_out_the_others(
-        client: Client, settings) -> None:
+def test_one_visitor_over_the_limit_does_not_lock_out_the_others(client: Client, settings) -> None:
     settings.ALLAUTH_TRUSTED_PROXY_COUNT = 1
     settings.ACCOUNT_RATE_LIMITS = {"login": "2/m/ip", "login_failed": False}
     person("mona")

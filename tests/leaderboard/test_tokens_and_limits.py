@@ -32,12 +32,16 @@ def make_token(client: Client, user: User, name: str = "release CI") -> str:
     response = client.post("/account/tokens/", {"name": name}, follow=True)
     page = response.content.decode()
     start = page.index('<pre class="token" tabindex="0">') + len('<pre class="token" tabindex="0">')
-    return page[start:page.index("</pre>", start)]
+    return page[start : page.index("</pre>", start)]
 
 
 def post_with_token(token: str, body: dict):
-    return Client().post("/api/v1/claims", body, content_type="application/json",
-                         headers={"Authorization": f"Bearer {token}"})
+    return Client().post(
+        "/api/v1/claims",
+        body,
+        content_type="application/json",
+        headers={"Authorization": f"Bearer {token}"},
+    )
 
 
 def test_a_token_is_shown_once_and_only_its_digest_is_kept(client: Client, ada: User) -> None:
@@ -78,13 +82,12 @@ def test_a_token_needs_a_name(client: Client, ada: User) -> None:
 
 
 def submit(client: Client, repo_id: str = REPO):
-    return client.post("/submit/", {"repo_id": repo_id, "ref": "main", "suite": "smoke",
-                                    "precision": "auto"})
+    return client.post(
+        "/submit/", {"repo_id": repo_id, "ref": "main", "suite": "smoke", "precision": "auto"}
+    )
 
 
-def test_submissions_past_the_weekly_limit_get_429_then_reset(
-    client: Client, settings
-) -> None:
+def test_submissions_past_the_weekly_limit_get_429_then_reset(client: Client, settings) -> None:
     settings.RATE_LIMIT_SUBMISSIONS_PER_USER_WEEK = 2
     client.force_login(person("sam"))
     assert submit(client, "demo-org/a").status_code == 302
@@ -168,8 +171,10 @@ def test_claims_past_the_daily_limit_get_429_with_retry_after(
 def test_sign_in_attempts_past_the_limit_get_429(client: Client, settings) -> None:
     settings.ACCOUNT_RATE_LIMITS = {"login": "4/m/ip", "login_failed": "10/m/ip,10/5m/key"}
     person("mona")
-    statuses = [client.post("/accounts/login/", {"login": "mona", "password": "wrong"})
-                .status_code for _ in range(5)]
+    statuses = [
+        client.post("/accounts/login/", {"login": "mona", "password": "wrong"}).status_code
+        for _ in range(5)
+    ]
     assert statuses == [200] * 4 + [429]
     response = client.post("/accounts/login/", {"login": "mona", "password": "pw-mona-123"})
     assert response.status_code == 429 and int(response["Retry-After"]) > 0

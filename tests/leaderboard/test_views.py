@@ -100,16 +100,18 @@ def test_the_model_page_shows_each_revision_with_its_scores(client: Client) -> N
     assert "62.5" in page and "± 5.0" in page  # 0.625 ± 0.05, shown in points
 
 
-def test_the_model_page_header_sums_up_verdict_run_and_hub_link(
-        client: Client, settings) -> None:
+def test_the_model_page_header_sums_up_verdict_run_and_hub_link(client: Client, settings) -> None:
     settings.HF_ENDPOINT = "https://hub.example"
     run = finished_run("demo-org/tiny", value=0.5)
     quiet = client.get("/models/demo-org/tiny/").content.decode()
     assert "no claims" in quiet
     assert f"run #{run.id}" in quiet and "precision auto" in quiet
     assert 'href="https://hub.example/demo-org/tiny"' in quiet
-    services.claims_record(repo_id="demo-org/tiny", source="submission", claims=[
-        services.ClaimInput(benchmark="smoke_arc", value=95.0, unit="percent", shots=0)])
+    services.claims_record(
+        repo_id="demo-org/tiny",
+        source="submission",
+        claims=[services.ClaimInput(benchmark="smoke_arc", value=95.0, unit="percent", shots=0)],
+    )
     header = client.get("/models/demo-org/tiny/").content.decode().split("</dl>")[0]
     assert 'class="badge verdict-contradicted"' in header
 
@@ -117,9 +119,10 @@ def test_the_model_page_header_sums_up_verdict_run_and_hub_link(
 def test_the_model_page_links_its_evidence_csv_and_its_api_url(client: Client) -> None:
     finished_run("demo-org/tiny", value=0.625)
     page = client.get("/models/demo-org/tiny/").content.decode()
-    assert '<a href="/api/v1/models/demo-org/tiny/evidence.csv" download>Evidence as CSV</a>' \
-        in page
-    assert '<code>/api/v1/models/demo-org/tiny</code>' in page
+    assert (
+        '<a href="/api/v1/models/demo-org/tiny/evidence.csv" download>Evidence as CSV</a>' in page
+    )
+    assert "<code>/api/v1/models/demo-org/tiny</code>" in page
     assert client.get("/api/v1/models/demo-org/tiny/evidence.csv").status_code == 200
     assert client.get("/api/v1/models/demo-org/tiny").json()["hub_id"] == "demo-org/tiny"
 
@@ -279,30 +282,51 @@ def test_plotly_is_served_from_our_own_static_files(client: Client) -> None:
 
 def test_the_model_page_shows_how_to_reproduce_each_run(client: Client) -> None:
     run = finished_run("demo-org/tiny")
-    setting = {"backend": "hf", "model_args": {"dtype": "float32", "trust_remote_code": False},
-               "tasks": [{"task": "smoke_arc", "shots": 0}, {"task": "smoke_gsm8k", "shots": 0}],
-               "batch_size": 8, "device": "cpu", "limit": None, "log_samples": True,
-               "apply_chat_template": False, "random_seed": 1234, "numpy_random_seed": 1234,
-               "torch_random_seed": 1234, "fewshot_random_seed": 1234, "include_path": True}
+    setting = {
+        "backend": "hf",
+        "model_args": {"dtype": "float32", "trust_remote_code": False},
+        "tasks": [{"task": "smoke_arc", "shots": 0}, {"task": "smoke_gsm8k", "shots": 0}],
+        "batch_size": 8,
+        "device": "cpu",
+        "limit": None,
+        "log_samples": True,
+        "apply_chat_template": False,
+        "random_seed": 1234,
+        "numpy_random_seed": 1234,
+        "torch_random_seed": 1234,
+        "fewshot_random_seed": 1234,
+        "include_path": True,
+    }
     EvaluationRun.objects.filter(id=run.id).update(
-        versions={"lm_eval_version": "0.4.13", "setting": setting})
+        versions={"lm_eval_version": "0.4.13", "setting": setting}
+    )
 
     page = client.get("/models/demo-org/tiny/").content.decode()
 
     assert "<summary>Reproduce these numbers</summary>" in page
-    assert (f"lm_eval --model hf --model_args pretrained=demo-org/tiny,revision="
-            f"{run.revision.commit_sha},dtype=float32,trust_remote_code=False "
-            "--tasks smoke_arc,smoke_gsm8k --num_fewshot 0 --batch_size 8") in page
+    assert (
+        f"lm_eval --model hf --model_args pretrained=demo-org/tiny,revision="
+        f"{run.revision.commit_sha},dtype=float32,trust_remote_code=False "
+        "--tasks smoke_arc,smoke_gsm8k --num_fewshot 0 --batch_size 8"
+    ) in page
     assert "pip install &#x27;lm-eval[hf]==0.4.13&#x27;" in page
     assert "leaderboard/reproduce.js" in page
 
 
-@pytest.mark.parametrize("path", [
-    "/models/demo-org/%00/", "/models/%00/tiny/history.json", "/runs/1/artifacts/%00/",
-    "/?licence=%00", "/compare/?models=demo-org/tiny,%00", "/moderation/log/?actor=%00",
-])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/models/demo-org/%00/",
+        "/models/%00/tiny/history.json",
+        "/runs/1/artifacts/%00/",
+        "/?licence=%00",
+        "/compare/?models=demo-org/tiny,%00",
+        "/moderation/log/?actor=%00",
+    ],
+)
 def test_a_nul_character_in_the_address_is_a_400_not_a_database_error(
-        client: Client, path: str) -> None:
+    client: Client, path: str
+) -> None:
     finished_run("demo-org/tiny")
     response = client.get(path)
     assert response.status_code == 400

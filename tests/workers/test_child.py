@@ -8,8 +8,15 @@ from workers.child import child_environment
 
 
 def test_it_passes_no_secret_to_the_evaluation(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
-    for name in ("DATABASE_URL", "SECRET_KEY", "HF_TOKEN", "REDIS_URL", "AWS_SECRET_ACCESS_KEY",
-                 "HUGGING_FACE_HUB_TOKEN", "CELERY_BROKER_URL"):
+    for name in (
+        "DATABASE_URL",
+        "SECRET_KEY",
+        "HF_TOKEN",
+        "REDIS_URL",
+        "AWS_SECRET_ACCESS_KEY",
+        "HUGGING_FACE_HUB_TOKEN",
+        "CELERY_BROKER_URL",
+    ):
         monkeypatch.setenv(name, "secret-value")
     env = child_environment(tmp_path)
     assert "secret-value" not in env.values()

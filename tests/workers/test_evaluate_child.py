@@ -51,46 +51,71 @@ def random_model(workdir: Path) -> Path:
 
 
 def smoke_spec(model_dir: Path, tasks_dir: Path, **changes: Any) -> dict[str, Any]:
-    return {"backend": "hf", "model_dir": str(model_dir), "commit_sha": "0" * 40,
-            "dtype": "float32", "device": "cpu",
-            "tasks": [{"task": "smoke_arc", "shots": 0}, {"task": "smoke_gsm8k", "shots": 0}],
-            "include_path": str(tasks_dir), "batch_size": BATCH_SIZE,
-            "apply_chat_template": False, "seed": SEED, "limit": None, **changes}
+    return {
+        "backend": "hf",
+        "model_dir": str(model_dir),
+        "commit_sha": "0" * 40,
+        "dtype": "float32",
+        "device": "cpu",
+        "tasks": [{"task": "smoke_arc", "shots": 0}, {"task": "smoke_gsm8k", "shots": 0}],
+        "include_path": str(tasks_dir),
+        "batch_size": BATCH_SIZE,
+        "apply_chat_template": False,
+        "seed": SEED,
+        "limit": None,
+        **changes,
+    }
 
 
-def run_child(spec: dict[str, Any], workdir: Path, name: str) -> tuple[subprocess.CompletedProcess,
-                                                                       Path]:
+def run_child(
+    spec: dict[str, Any], workdir: Path, name: str
+) -> tuple[subprocess.CompletedProcess, Path]:
     spec_path = workdir / f"{name}.json"
     spec_path.write_text(json.dumps(spec))
     out_dir = workdir / name
     # What the parent hands down: no secrets, never the hub.
-    env = {"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", str(workdir)),
-           "PYTHONPATH": str(REPO_ROOT), "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
+    env = {
+        "PATH": os.environ["PATH"],
+        "HOME": os.environ.get("HOME", str(workdir)),
+        "PYTHONPATH": str(REPO_ROOT),
+        "HF_HUB_OFFLINE": "1",
+        "HF_DATASETS_OFFLINE": "1",
+    }
     completed = subprocess.run(
         [sys.executable, "-m", "workers.evaluate_child", str(spec_path), str(out_dir)],
-        cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300,
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     return completed, out_dir
 
 
 @pytest.fixture(scope="module")
-def child_run(trained_model: Path, tasks_dir: Path,
-              workdir: Path) -> tuple[subprocess.CompletedProcess, Path]:
+def child_run(
+    trained_model: Path, tasks_dir: Path, workdir: Path
+) -> tuple[subprocess.CompletedProcess, Path]:
     completed, out_dir = run_child(smoke_spec(trained_model, tasks_dir), workdir, "trained-run")
     assert completed.returncode == 0, completed.stderr[-4000:]
     return completed, out_dir
 
 
-def direct_simple_evaluate(model_dir: Path, tasks_dir: Path,
-                           tasks: list[str]) -> dict[str, Any]:
+def direct_simple_evaluate(model_dir: Path, tasks_dir: Path, tasks: list[str]) -> dict[str, Any]:
     import lm_eval
     from lm_eval.tasks import TaskManager
 
     return lm_eval.simple_evaluate(
-        model="hf", model_args=f"pretrained={model_dir},dtype=float32,trust_remote_code=False",
-        tasks=tasks, device="cpu", batch_size=BATCH_SIZE, log_samples=True,
+        model="hf",
+        model_args=f"pretrained={model_dir},dtype=float32,trust_remote_code=False",
+        tasks=tasks,
+        device="cpu",
+        batch_size=BATCH_SIZE,
+        log_samples=True,
         task_manager=TaskManager(include_path=str(tasks_dir), include_defaults=False),
-        random_seed=SEED, numpy_random_seed=SEED, torch_random_seed=SEED,
+        random_seed=SEED,
+        numpy_random_seed=SEED,
+        torch_random_seed=SEED,
         fewshot_random_seed=SEED,
     )
 
@@ -103,8 +128,7 @@ def direct_run(trained_model: Path, tasks_dir: Path) -> dict[str, Any]:
 def test_it_reports_progress_rising_to_the_total(child_run: tuple) -> None:
     completed, _ = child_run
     lines = completed.stdout.splitlines()
-    progress = [tuple(map(int, line.split()[1:])) for line in lines
-                if line.startswith("PROGRESS ")]
+    progress = [tuple(map(int, line.split()[1:])) for line in lines if line.startswith("PROGRESS ")]
 
     totals = {total for _, total in progress}
     assert totals == {40 * 4 + 20}  # four loglikelihoods per ARC item, one generation each
@@ -131,16 +155,18 @@ def test_it_writes_results_and_samples_for_both_tasks(child_run: tuple) -> None:
     assert sum(sample["task"] == "smoke_arc" for sample in samples) == 40
 
 
-def test_it_records_the_arguments_of_its_simple_evaluate_call(child_run: tuple,
-                                                              trained_model: Path,
-                                                              tasks_dir: Path) -> None:
+def test_it_records_the_arguments_of_its_simple_evaluate_call(
+    child_run: tuple, trained_model: Path, tasks_dir: Path
+) -> None:
     _, out_dir = child_run
     spec = ChildSpec.from_dict(smoke_spec(trained_model, tasks_dir))
 
     setting = parse_versions(json.loads((out_dir / "results.json").read_text()))["setting"]
 
-    assert setting["tasks"] == [{"task": "smoke_arc", "shots": 0},
-                                {"task": "smoke_gsm8k", "shots": 0}]
+    assert setting["tasks"] == [
+        {"task": "smoke_arc", "shots": 0},
+        {"task": "smoke_gsm8k", "shots": 0},
+    ]
     assert setting["model_args"] == {"dtype": "float32", "trust_remote_code": False}
     assert setting | simple_evaluate_arguments(spec) == setting
     assert setting["backend"] == "hf" and setting["include_path"] is True
@@ -156,8 +182,9 @@ def test_the_catalogue_reads_the_smoke_results(child_run: tuple) -> None:
     assert arc.stderr is not None
 
 
-def test_its_numbers_equal_a_direct_simple_evaluate(child_run: tuple,
-                                                    direct_run: dict[str, Any]) -> None:
+def test_its_numbers_equal_a_direct_simple_evaluate(
+    child_run: tuple, direct_run: dict[str, Any]
+) -> None:
     _, out_dir = child_run
     results = json.loads((out_dir / "results.json").read_text())
 
@@ -168,21 +195,25 @@ def test_its_numbers_equal_a_direct_simple_evaluate(child_run: tuple,
 
 
 def test_its_per_item_responses_equal_a_direct_simple_evaluate(
-        child_run: tuple, direct_run: dict[str, Any]) -> None:
+    child_run: tuple, direct_run: dict[str, Any]
+) -> None:
     _, out_dir = child_run
     samples = [json.loads(line) for line in (out_dir / "samples.jsonl").read_text().splitlines()]
 
     for task in ("smoke_arc", "smoke_gsm8k"):
-        ours = [[s["doc_id"], s["resps"], s["filtered_resps"]] for s in samples
-                if s["task"] == task]
-        theirs = [(s["doc_id"], s["resps"], s["filtered_resps"])
-                  for s in direct_run["samples"][task]]
+        ours = [
+            [s["doc_id"], s["resps"], s["filtered_resps"]] for s in samples if s["task"] == task
+        ]
+        theirs = [
+            (s["doc_id"], s["resps"], s["filtered_resps"]) for s in direct_run["samples"][task]
+        ]
         # Through JSON, as the child wrote them: tuples become lists, floats stay exact.
         assert ours == json.loads(json.dumps(theirs))
 
 
 def test_a_trained_model_beats_chance_and_a_random_one_does_not(
-        direct_run: dict[str, Any], random_model: Path, tasks_dir: Path) -> None:
+    direct_run: dict[str, Any], random_model: Path, tasks_dir: Path
+) -> None:
     random_results = direct_simple_evaluate(random_model, tasks_dir, ["smoke_arc"])
 
     assert direct_run["results"]["smoke_arc"]["acc,none"] >= 0.6
@@ -190,11 +221,15 @@ def test_a_trained_model_beats_chance_and_a_random_one_does_not(
     assert random_results["results"]["smoke_arc"]["acc_norm,none"] <= 0.45
 
 
-def test_each_task_runs_with_its_own_number_of_shots(trained_model: Path,
-                                                     tasks_dir: Path) -> None:
-    spec = ChildSpec.from_dict(smoke_spec(
-        trained_model, tasks_dir, limit=3,
-        tasks=[{"task": "smoke_arc", "shots": 2}, {"task": "smoke_gsm8k", "shots": 1}]))
+def test_each_task_runs_with_its_own_number_of_shots(trained_model: Path, tasks_dir: Path) -> None:
+    spec = ChildSpec.from_dict(
+        smoke_spec(
+            trained_model,
+            tasks_dir,
+            limit=3,
+            tasks=[{"task": "smoke_arc", "shots": 2}, {"task": "smoke_gsm8k", "shots": 1}],
+        )
+    )
     report = io.StringIO()
 
     results = evaluate(spec, load_model(spec), report)

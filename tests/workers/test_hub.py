@@ -289,8 +289,7 @@ def test_it_refuses_too_large_model(standin: StandinHub) -> None:
 
     assert caught.value.code == "eval:user:too-large"
     assert caught.value.detail == (
-        "7,241,732,096 parameters; this worker accepts at most 1,000,000,000"
-        f" (commit {sha})"
+        f"7,241,732,096 parameters; this worker accepts at most 1,000,000,000 (commit {sha})"
     )
     assert standin.requested_weights("alice/huge") == []
 

@@ -15,21 +15,34 @@ from workers.results import ParsedScore, config_sha256, json_safe, parse_scores,
 def smoke_results() -> dict:
     return {
         "results": {
-            "smoke_arc": {"alias": "smoke_arc", "acc,none": np.float64(0.75),
-                          "acc_stderr,none": np.float64(0.0693), "acc_norm,none": 0.5,
-                          "acc_norm_stderr,none": "N/A"},
-            "smoke_gsm8k": {"exact_match,strict-match": np.float64(0.0),
-                            "exact_match_stderr,strict-match": 0.0,
-                            "exact_match,flexible-extract": np.float64(0.85),
-                            "exact_match_stderr,flexible-extract": "N/A"},
+            "smoke_arc": {
+                "alias": "smoke_arc",
+                "acc,none": np.float64(0.75),
+                "acc_stderr,none": np.float64(0.0693),
+                "acc_norm,none": 0.5,
+                "acc_norm_stderr,none": "N/A",
+            },
+            "smoke_gsm8k": {
+                "exact_match,strict-match": np.float64(0.0),
+                "exact_match_stderr,strict-match": 0.0,
+                "exact_match,flexible-extract": np.float64(0.85),
+                "exact_match_stderr,flexible-extract": "N/A",
+            },
         },
         "n-shot": {"smoke_arc": 0, "smoke_gsm8k": 0},
-        "n-samples": {"smoke_arc": {"original": 40, "effective": np.int64(40)},
-                      "smoke_gsm8k": {"original": 20, "effective": 20}},
+        "n-samples": {
+            "smoke_arc": {"original": 40, "effective": np.int64(40)},
+            "smoke_gsm8k": {"original": 20, "effective": 20},
+        },
         "versions": {"smoke_arc": 1.0, "smoke_gsm8k": 3.0},
-        "configs": {"smoke_arc": {"task": "smoke_arc", "num_fewshot": 0,
-                                  "metadata": {"pretrained": "/models/a"}},
-                    "smoke_gsm8k": {"task": "smoke_gsm8k", "num_fewshot": 0}},
+        "configs": {
+            "smoke_arc": {
+                "task": "smoke_arc",
+                "num_fewshot": 0,
+                "metadata": {"pretrained": "/models/a"},
+            },
+            "smoke_gsm8k": {"task": "smoke_gsm8k", "num_fewshot": 0},
+        },
         "lm_eval_version": "0.4.13",
         "transformers_version": "5.24.0",
         "environment": {"torch": "2.13.0+cpu", "python": "3.11.7", "vllm": None},
@@ -39,8 +52,16 @@ def smoke_results() -> dict:
 def test_it_reads_the_smoke_suite() -> None:
     arc, gsm8k = parse_scores(smoke_results(), suite_benchmarks("smoke"))
 
-    assert arc == ParsedScore(benchmark_key="smoke_arc", task="smoke_arc", metric="acc",
-                              filter="none", shots=0, value=0.75, stderr=0.0693, n_samples=40)
+    assert arc == ParsedScore(
+        benchmark_key="smoke_arc",
+        task="smoke_arc",
+        metric="acc",
+        filter="none",
+        shots=0,
+        value=0.75,
+        stderr=0.0693,
+        n_samples=40,
+    )
     assert gsm8k.value == 0.85
     assert gsm8k.filter == "flexible-extract"
 
@@ -83,11 +104,16 @@ def test_it_sums_a_nested_groups_samples_over_its_leaf_tasks() -> None:
     results = {
         "results": {"mmlu": {"acc,none": np.float32(0.5), "acc_stderr,none": 0.01}},
         "n-shot": {"mmlu": 5},
-        "n-samples": {"mmlu_anatomy": {"effective": 135}, "mmlu_astronomy": {"effective": 152},
-                      "mmlu_law": {"effective": 1534}},
-        "group_subtasks": {"mmlu": ["mmlu_stem", "mmlu_humanities"],
-                           "mmlu_stem": ["mmlu_anatomy", "mmlu_astronomy"],
-                           "mmlu_humanities": ["mmlu_law"]},
+        "n-samples": {
+            "mmlu_anatomy": {"effective": 135},
+            "mmlu_astronomy": {"effective": 152},
+            "mmlu_law": {"effective": 1534},
+        },
+        "group_subtasks": {
+            "mmlu": ["mmlu_stem", "mmlu_humanities"],
+            "mmlu_stem": ["mmlu_anatomy", "mmlu_astronomy"],
+            "mmlu_humanities": ["mmlu_law"],
+        },
     }
 
     [mmlu] = parse_scores(results, [BENCHMARKS["mmlu"]])
@@ -98,9 +124,11 @@ def test_it_sums_a_nested_groups_samples_over_its_leaf_tasks() -> None:
 
 
 def test_it_leaves_samples_unknown_when_a_subtask_count_is_missing() -> None:
-    results = {"results": {"mmlu": {"acc,none": 0.5}},
-               "n-samples": {"mmlu_anatomy": {"effective": 135}},
-               "group_subtasks": {"mmlu": ["mmlu_anatomy", "mmlu_law"]}}
+    results = {
+        "results": {"mmlu": {"acc,none": 0.5}},
+        "n-samples": {"mmlu_anatomy": {"effective": 135}},
+        "group_subtasks": {"mmlu": ["mmlu_anatomy", "mmlu_law"]},
+    }
 
     [mmlu] = parse_scores(results, [BENCHMARKS["mmlu"]])
 
@@ -130,8 +158,15 @@ def test_a_config_hash_ignores_metadata_but_not_the_prompt() -> None:
 
 
 def test_json_safe_makes_strict_json() -> None:
-    raw = {"a": np.float64(0.5), "b": np.int64(3), "c": float("nan"), "d": (1, np.bool_(True)),
-           "e": object, 7: "seven", "f": np.array([1, 2])}
+    raw = {
+        "a": np.float64(0.5),
+        "b": np.int64(3),
+        "c": float("nan"),
+        "d": (1, np.bool_(True)),
+        "e": object,
+        7: "seven",
+        "f": np.array([1, 2]),
+    }
 
     safe = json_safe(raw)
     text = json.dumps(safe, allow_nan=False)

@@ -20,11 +20,14 @@ def _failing_hub(monkeypatch: pytest.MonkeyPatch, error: BaseException) -> None:
     monkeypatch.setattr(hub, "inspect_repo", inspect_repo)
 
 
-@pytest.mark.parametrize("error, code", [
-    (SoftTimeLimitExceeded(), "eval:user:time-limit"),
-    (EvaluationError("eval:user:gated", "x is gated"), "eval:user:gated"),
-    (RuntimeError("a bug"), "eval:infra:unexpected"),
-])
+@pytest.mark.parametrize(
+    "error, code",
+    [
+        (SoftTimeLimitExceeded(), "eval:user:time-limit"),
+        (EvaluationError("eval:user:gated", "x is gated"), "eval:user:gated"),
+        (RuntimeError("a bug"), "eval:infra:unexpected"),
+    ],
+)
 def test_it_fails_the_run_with_a_stable_code(monkeypatch: pytest.MonkeyPatch, error, code) -> None:
     _failing_hub(monkeypatch, error)
     run = queued_run()
@@ -63,9 +66,15 @@ def test_card_and_eval_results_claims_are_imported_once_per_commit(
         inspection = hub.inspect_repo("ridge-ai/Ridge-32B", max_parameters=None)
         run = services.submission_create(repo_id="ridge-ai/Ridge-32B").run
         services.run_claim(run_id=run.id, worker_name="w", task_id="t")
-        services.run_record_inspection(run_id=run.id, commit_sha=inspection.commit_sha,
-                                       files=[], parameter_count=1, dtype="F32", licence="",
-                                       model_type="llama")
+        services.run_record_inspection(
+            run_id=run.id,
+            commit_sha=inspection.commit_sha,
+            files=[],
+            parameter_count=1,
+            dtype="F32",
+            licence="",
+            model_type="llama",
+        )
         runner._import_card_claims(run.id, inspection)
         runner._import_card_claims(run.id, inspection)  # a second delivery adds nothing
     finally:

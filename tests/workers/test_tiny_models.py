@@ -28,8 +28,9 @@ def test_transformers_loads_it_from_safetensors(model_dir: Path) -> None:
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    model = AutoModelForCausalLM.from_pretrained(model_dir, use_safetensors=True,
-                                                 trust_remote_code=False)
+    model = AutoModelForCausalLM.from_pretrained(
+        model_dir, use_safetensors=True, trust_remote_code=False
+    )
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
 
     assert model.config.model_type == "llama"
@@ -58,12 +59,11 @@ def test_it_is_deterministic_for_a_seed(model_dir: Path, tmp_path: Path) -> None
     assert (again / "tokenizer.json").read_text() == (model_dir / "tokenizer.json").read_text()
 
 
-def test_training_is_deterministic_and_changes_the_weights(model_dir: Path,
-                                                           tmp_path: Path) -> None:
-    first = load_file(build_tiny_model(tmp_path / "a", seed=7, train_steps=3)
-                      / "model.safetensors")
-    second = load_file(build_tiny_model(tmp_path / "b", seed=7, train_steps=3)
-                       / "model.safetensors")
+def test_training_is_deterministic_and_changes_the_weights(model_dir: Path, tmp_path: Path) -> None:
+    first = load_file(build_tiny_model(tmp_path / "a", seed=7, train_steps=3) / "model.safetensors")
+    second = load_file(
+        build_tiny_model(tmp_path / "b", seed=7, train_steps=3) / "model.safetensors"
+    )
     untrained = load_file(model_dir / "model.safetensors")
 
     assert all(first[name].equal(second[name]) for name in first)
@@ -73,8 +73,9 @@ def test_training_is_deterministic_and_changes_the_weights(model_dir: Path,
 def test_it_takes_extra_config(tmp_path: Path) -> None:
     import json
 
-    path = build_tiny_model(tmp_path / "wide", seed=1, hidden_size=32, num_layers=1,
-                            extra_config={"rms_norm_eps": 1e-5})
+    path = build_tiny_model(
+        tmp_path / "wide", seed=1, hidden_size=32, num_layers=1, extra_config={"rms_norm_eps": 1e-5}
+    )
 
     config = json.loads((path / "config.json").read_text())
     assert config["hidden_size"] == 32

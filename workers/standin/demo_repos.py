@@ -59,7 +59,8 @@ def model_files(model_dir: Path, repo_id: str) -> dict[str, bytes | Path]:
         path.name: path for path in sorted(model_dir.iterdir()) if path.is_file()
     }
     files["README.md"] = model_card(
-        repo_id, model_index=TRAINED_CARD_INDEX if repo_id == TRAINED else "")
+        repo_id, model_index=TRAINED_CARD_INDEX if repo_id == TRAINED else ""
+    )
     return files
 
 
@@ -78,8 +79,10 @@ def build_models(cache_dir: Path) -> dict[str, Path]:
 def publish_demo_hub(hub_root: Path, cache_dir: Path) -> dict[str, str]:
     """Publish every demo repo on the hub at ``hub_root``; returns repo id → commit SHA."""
     models = build_models(cache_dir)
-    shas = {repo_id: publish_repo(hub_root, repo_id, model_files(model_dir, repo_id))
-            for repo_id, model_dir in models.items()}
+    shas = {
+        repo_id: publish_repo(hub_root, repo_id, model_files(model_dir, repo_id))
+        for repo_id, model_dir in models.items()
+    }
     base = model_files(models[RANDOM_A], RANDOM_A)
     config = json.loads(Path(models[RANDOM_A] / "config.json").read_text())
 
@@ -95,9 +98,12 @@ def publish_demo_hub(hub_root: Path, cache_dir: Path) -> dict[str, str]:
     shas[PICKLE_ONLY] = publish_repo(hub_root, PICKLE_ONLY, pickled)
 
     shas[TOO_LARGE] = publish_repo(
-        hub_root, TOO_LARGE, base,
-        metadata_overrides={"safetensors": {"parameters": {"BF16": 70_553_706_496},
-                                            "total": 70_553_706_496}},
+        hub_root,
+        TOO_LARGE,
+        base,
+        metadata_overrides={
+            "safetensors": {"parameters": {"BF16": 70_553_706_496}, "total": 70_553_706_496}
+        },
     )
     shas[GATED] = publish_repo(hub_root, GATED, base, gated="manual")
     return shas

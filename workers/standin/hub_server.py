@@ -167,8 +167,9 @@ class HubRequestHandler(BaseHTTPRequestHandler):
             self.end_headers()
             return 302
         if route == "oauth/token" and self.command == "POST":
-            answer = identity.exchange(self._form(), self.headers.get("Authorization", ""),
-                                       self.server.url)
+            answer = identity.exchange(
+                self._form(), self.headers.get("Authorization", ""), self.server.url
+            )
             return self._send_json(200, answer, True)
         raise HubError(404, None, "Sorry, we can't find the page you are looking for.")
 

@@ -103,7 +103,10 @@ class IdentityProvider:
         message = f'<p role="alert">{html.escape(error)}</p>' if error else ""
         return (
             "<!doctype html><html><head><title>Sign in · stand-in hub</title></head><body>"
-            "<h1>Sign in to the stand-in hub</h1>" + message + '<form method="post">' + hidden
+            "<h1>Sign in to the stand-in hub</h1>"
+            + message
+            + '<form method="post">'
+            + hidden
             + '<label>Username <input name="username" autocomplete="username"></label>'
             '<label>Password <input name="password" type="password"></label>'
             '<button type="submit">Sign in</button></form></body></html>'
@@ -112,15 +115,18 @@ class IdentityProvider:
     def authorize(self, params: dict[str, str]) -> str:
         """Check the user's password; the redirect URL that carries a fresh code."""
         self.check_authorize(params)
-        user_token = _user_token_for_password(self.root, params.get("username", ""),
-                                              params.get("password", ""))
+        user_token = _user_token_for_password(
+            self.root, params.get("username", ""), params.get("password", "")
+        )
         if user_token is None:
             raise OidcError(401, "access_denied", "Wrong username or password.")
         code = secrets.token_urlsafe(24)
         with self._lock:
             self._grants[code] = Grant(
-                user_token=user_token, client_id=params["client_id"],
-                redirect_uri=params["redirect_uri"], nonce=params.get("nonce", ""),
+                user_token=user_token,
+                client_id=params["client_id"],
+                redirect_uri=params["redirect_uri"],
+                nonce=params.get("nonce", ""),
                 code_challenge=params.get("code_challenge", ""),
                 scope=params.get("scope", "openid"),
                 expires_at=time.time() + CODE_LIFETIME_SECONDS,
@@ -151,13 +157,24 @@ class IdentityProvider:
             raise OidcError(400, "invalid_grant", "PKCE verification failed.")
         user = self.user(grant.user_token)
         now = int(time.time())
-        claims = {"iss": issuer, "sub": user["sub"], "aud": client_id, "iat": now,
-                  "exp": now + 3600, "preferred_username": user["preferred_username"]}
+        claims = {
+            "iss": issuer,
+            "sub": user["sub"],
+            "aud": client_id,
+            "iat": now,
+            "exp": now + 3600,
+            "preferred_username": user["preferred_username"],
+        }
         if grant.nonce:
             claims["nonce"] = grant.nonce
         id_token = jwt.encode(claims, self._key, algorithm="RS256", headers={"kid": KEY_ID})
-        return {"access_token": grant.user_token, "token_type": "Bearer", "expires_in": 28800,
-                "scope": grant.scope, "id_token": id_token}
+        return {
+            "access_token": grant.user_token,
+            "token_type": "Bearer",
+            "expires_in": 28800,
+            "scope": grant.scope,
+            "id_token": id_token,
+        }
 
     def user(self, user_token: str) -> dict[str, Any]:
         """The userinfo the hub gives for an access token: who, and which organisations."""
@@ -172,8 +189,10 @@ class IdentityProvider:
             "profile": f"https://huggingface.co/{name}",
             "email": record.get("email", ""),
             "email_verified": bool(record.get("email")),
-            "orgs": [{"sub": subject_for(org), "name": org, "preferred_username": org}
-                     for org in record["orgs"]],
+            "orgs": [
+                {"sub": subject_for(org), "name": org, "preferred_username": org}
+                for org in record["orgs"]
+            ],
         }
 
 

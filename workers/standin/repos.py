@@ -147,8 +147,13 @@ def tamper_file(root: Path, repo_id: str, commit_sha: str, path: str, new_bytes:
 
 
 def add_user(
-    root: Path, token: str, name: str, orgs: tuple[str, ...] = (), *,
-    password: str = "", email: str = "",
+    root: Path,
+    token: str,
+    name: str,
+    orgs: tuple[str, ...] = (),
+    *,
+    password: str = "",
+    email: str = "",
 ) -> None:
     """Let ``/api/whoami-v2`` answer for ``token`` (a test token, never a real one); with a
     password, the user can also sign in through the stand-in's OpenID Connect pages."""

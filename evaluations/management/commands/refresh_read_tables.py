@@ -20,5 +20,6 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         start = time.monotonic()
         count = ranking_entries_rebuild()
-        self.stdout.write(self.style.SUCCESS(
-            f"{count} ranking entries in {time.monotonic() - start:.1f} s"))
+        self.stdout.write(
+            self.style.SUCCESS(f"{count} ranking entries in {time.monotonic() - start:.1f} s")
+        )

@@ -39,8 +39,16 @@ from evaluations.services.read_models import ranking_entries_rebuild
 
 SUITE = "classic"
 CHUNK = 500
-N_ITEMS = {"mmlu": 14042, "gsm8k": 1319, "math": 5000, "ifeval": 541, "arc_challenge": 1172,
-           "hellaswag": 10042, "truthfulqa_mc2": 817, "winogrande": 1267}
+N_ITEMS = {
+    "mmlu": 14042,
+    "gsm8k": 1319,
+    "math": 5000,
+    "ifeval": 541,
+    "arc_challenge": 1172,
+    "hellaswag": 10042,
+    "truthfulqa_mc2": 817,
+    "winogrande": 1267,
+}
 
 
 class Command(BaseCommand):
@@ -76,33 +84,58 @@ class Command(BaseCommand):
 def _seed_chunk(rng: random.Random, first: int, count: int, revisions: int) -> None:
     now = timezone.now()
     repos = ModelRepo.objects.bulk_create(
-        ModelRepo(hub_id=f"seed-org-{(first + i) % 400}/model-{first + i}") for i in range(count))
+        ModelRepo(hub_id=f"seed-org-{(first + i) % 400}/model-{first + i}") for i in range(count)
+    )
     revision_rows, submission_rows = [], []
     for repo in repos:
-        size = rng.choice([125_000_000, 1_000_000_000, 7_000_000_000, 13_000_000_000,
-                           70_000_000_000])
+        size = rng.choice(
+            [125_000_000, 1_000_000_000, 7_000_000_000, 13_000_000_000, 70_000_000_000]
+        )
         for _ in range(revisions):
-            revision_rows.append(Revision(
-                repo=repo, commit_sha=uuid.uuid4().hex + uuid.uuid4().hex[:8],
-                parameter_count=size, dtype=rng.choice(["BF16", "F16", "F32"]),
-                licence=rng.choice(["apache-2.0", "mit", "llama3", "other"]),
-                model_type="llama", files=[]))
-            submission_rows.append(Submission(
-                repo=repo, ref="main", suite=SUITE, backend="vllm",
-                precision=rng.choice(["auto", "bfloat16"])))
+            revision_rows.append(
+                Revision(
+                    repo=repo,
+                    commit_sha=uuid.uuid4().hex + uuid.uuid4().hex[:8],
+                    parameter_count=size,
+                    dtype=rng.choice(["BF16", "F16", "F32"]),
+                    licence=rng.choice(["apache-2.0", "mit", "llama3", "other"]),
+                    model_type="llama",
+                    files=[],
+                )
+            )
+            submission_rows.append(
+                Submission(
+                    repo=repo,
+                    ref="main",
+                    suite=SUITE,
+                    backend="vllm",
+                    precision=rng.choice(["auto", "bfloat16"]),
+                )
+            )
     revision_rows = Revision.objects.bulk_create(revision_rows)
     submission_rows = Submission.objects.bulk_create(submission_rows)
     runs = EvaluationRun.objects.bulk_create(
-        EvaluationRun(submission=submission, revision=revision, state=RunState.FINISHED,
-                      queue="gpu", backend_used="vllm", worker_name="seed",
-                      started_at=now - timedelta(days=revisions - index % revisions, hours=1),
-                      finished_at=now - timedelta(days=revisions - index % revisions),
-                      versions=_versions(submission.precision))
-        for index, (submission, revision) in enumerate(zip(submission_rows, revision_rows,
-                                                           strict=True)))
+        EvaluationRun(
+            submission=submission,
+            revision=revision,
+            state=RunState.FINISHED,
+            queue="gpu",
+            backend_used="vllm",
+            worker_name="seed",
+            started_at=now - timedelta(days=revisions - index % revisions, hours=1),
+            finished_at=now - timedelta(days=revisions - index % revisions),
+            versions=_versions(submission.precision),
+        )
+        for index, (submission, revision) in enumerate(
+            zip(submission_rows, revision_rows, strict=True)
+        )
+    )
     skill = {repo.id: rng.uniform(0.2, 0.9) for repo in repos}
-    scores = [_score(rng, run, benchmark, skill[run.submission.repo_id])
-              for run in runs for benchmark in suite_benchmarks(SUITE)]
+    scores = [
+        _score(rng, run, benchmark, skill[run.submission.repo_id])
+        for run in runs
+        for benchmark in suite_benchmarks(SUITE)
+    ]
     Score.objects.bulk_create(scores, batch_size=5000)
     latest = {run.submission.repo_id: run for run in runs}  # the last revision of each repo
     by_run: dict[int, list[Score]] = {}
@@ -116,14 +149,23 @@ def _versions(precision: str) -> dict[str, Any]:
     (the model page's "reproduce" box is built from it)."""
     seed = 1234
     return {
-        "lm_eval_version": "0.4.13", "vllm_version": "0.11.0", "torch_version": "2.13.0",
+        "lm_eval_version": "0.4.13",
+        "vllm_version": "0.11.0",
+        "torch_version": "2.13.0",
         "setting": {
             "backend": "vllm",
             "model_args": {"dtype": precision, "trust_remote_code": False, "seed": seed},
             "tasks": [{"task": b.task, "shots": b.shots} for b in suite_benchmarks(SUITE)],
-            "include_path": False, "batch_size": "auto", "device": "cuda", "limit": None,
-            "log_samples": True, "apply_chat_template": False, "fewshot_as_multiturn": True,
-            "random_seed": seed, "numpy_random_seed": seed, "torch_random_seed": seed,
+            "include_path": False,
+            "batch_size": "auto",
+            "device": "cuda",
+            "limit": None,
+            "log_samples": True,
+            "apply_chat_template": False,
+            "fewshot_as_multiturn": True,
+            "random_seed": seed,
+            "numpy_random_seed": seed,
+            "torch_random_seed": seed,
             "fewshot_random_seed": seed,
         },
     }
@@ -133,13 +175,25 @@ def _score(rng: random.Random, run: EvaluationRun, benchmark: Any, skill: float)
     n = N_ITEMS[benchmark.key]
     floor = benchmark.random_baseline
     value = min(0.99, max(0.0, floor + (1 - floor) * skill + rng.gauss(0, 0.03)))
-    return Score(run=run, benchmark=benchmark.key, task=benchmark.task, metric=benchmark.metric,
-                 filter=benchmark.filter, shots=benchmark.shots, value=value,
-                 stderr=math.sqrt(max(value * (1 - value), 1e-6) / n), n_samples=n)
+    return Score(
+        run=run,
+        benchmark=benchmark.key,
+        task=benchmark.task,
+        metric=benchmark.metric,
+        filter=benchmark.filter,
+        shots=benchmark.shots,
+        value=value,
+        stderr=math.sqrt(max(value * (1 - value), 1e-6) / n),
+        n_samples=n,
+    )
 
 
-def _seed_claims(rng: random.Random, repos: list[ModelRepo], latest: dict[int, EvaluationRun],
-                 by_run: dict[int, list[Score]]) -> None:
+def _seed_claims(
+    rng: random.Random,
+    repos: list[ModelRepo],
+    latest: dict[int, EvaluationRun],
+    by_run: dict[int, list[Score]],
+) -> None:
     claims, pairs = [], []
     for repo in repos:
         run = latest[repo.id]
@@ -149,12 +203,23 @@ def _seed_claims(rng: random.Random, repos: list[ModelRepo], latest: dict[int, E
             inflate = 0.0 if kind < 0.8 else rng.uniform(0.04, 0.2)
             shots = score.shots if kind < 0.9 else score.shots + 5  # another setting
             value = min(1.0, score.value + inflate + rng.gauss(0, 0.005))
-            claim = Claim(repo=repo, batch=batch, benchmark=score.benchmark,
-                          label=score.benchmark, metric=score.metric, filter=score.filter,
-                          shots=shots, chat_template=False, chain_of_thought=False,
-                          value=value, typed_value=f"{100 * value:.1f}", unit="percent",
-                          unit_reason="seeded", source=ClaimSource.API,
-                          reported_by="seed author")
+            claim = Claim(
+                repo=repo,
+                batch=batch,
+                benchmark=score.benchmark,
+                label=score.benchmark,
+                metric=score.metric,
+                filter=score.filter,
+                shots=shots,
+                chat_template=False,
+                chain_of_thought=False,
+                value=value,
+                typed_value=f"{100 * value:.1f}",
+                unit="percent",
+                unit_reason="seeded",
+                source=ClaimSource.API,
+                reported_by="seed author",
+            )
             claims.append(claim)
             pairs.append((claim, score if shots == score.shots else None))
     Claim.objects.bulk_create(claims, batch_size=5000)
@@ -169,19 +234,42 @@ def _seed_flags(pairs: list[tuple[Claim, Score | None]]) -> None:
             families.setdefault(claim.batch, []).append((claim, score))
     flagged = []
     for family in families.values():
-        comparisons = [Comparison(key=(claim, score), benchmark=_benchmark(score.benchmark),
-                                  shots=score.shots, metric=score.metric, claimed=claim.value,
-                                  claimed_stderr=None, measured=score.value,
-                                  measured_stderr=score.stderr, n_items=score.n_samples)
-                       for claim, score in family]
+        comparisons = [
+            Comparison(
+                key=(claim, score),
+                benchmark=_benchmark(score.benchmark),
+                shots=score.shots,
+                metric=score.metric,
+                claimed=claim.value,
+                claimed_stderr=None,
+                measured=score.value,
+                measured_stderr=score.stderr,
+                n_items=score.n_samples,
+            )
+            for claim, score in family
+        ]
         flagged += [j for j in judge(comparisons) if j.flagged]
     flags = Flag.objects.bulk_create(Flag(claim=j.key[0]) for j in flagged)
     FlagEvent.objects.bulk_create(
-        (FlagEvent(flag=flag, state=FlagState.OPENED, severity=j.severity or "",
-                   reason=j.explanation, run_id=j.key[1].run_id,
-                   evidence={"claimed": j.key[0].value, "measured": j.key[1].value,
-                             "z": j.z, "p_holm": j.p_holm, "tolerance": j.tolerance})
-         for flag, j in zip(flags, flagged, strict=True)), batch_size=5000)
+        (
+            FlagEvent(
+                flag=flag,
+                state=FlagState.OPENED,
+                severity=j.severity or "",
+                reason=j.explanation,
+                run_id=j.key[1].run_id,
+                evidence={
+                    "claimed": j.key[0].value,
+                    "measured": j.key[1].value,
+                    "z": j.z,
+                    "p_holm": j.p_holm,
+                    "tolerance": j.tolerance,
+                },
+            )
+            for flag, j in zip(flags, flagged, strict=True)
+        ),
+        batch_size=5000,
+    )
 
 
 def _benchmark(key: str) -> Any:

@@ -55,12 +55,17 @@ class Command(BaseCommand):
         parser.add_argument("--clients", type=int, default=50)
         parser.add_argument("--seconds", type=float, default=10.0, help="per page")
         parser.add_argument("--workers", type=int, default=4, help="gunicorn workers")
-        parser.add_argument("--think-ms", type=float, default=0.0,
-                            help="each client pauses 0.5–1.5 × this between its requests, as "
-                                 "locust users do; 0 (the default) is a closed loop, no pause")
+        parser.add_argument(
+            "--think-ms",
+            type=float,
+            default=0.0,
+            help="each client pauses 0.5–1.5 × this between its requests, as "
+            "locust users do; 0 (the default) is a closed loop, no pause",
+        )
         parser.add_argument("--save", type=Path, help="write the figures to this JSON file")
-        parser.add_argument("--compare", type=Path,
-                            help="a JSON file from --save: print each p95 as a ratio to it")
+        parser.add_argument(
+            "--compare", type=Path, help="a JSON file from --save: print each p95 as a ratio to it"
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         if not ModelRepo.objects.exists():
@@ -74,14 +79,17 @@ class Command(BaseCommand):
         server = _start_gunicorn(options["workers"])
         figures: dict[str, Any] = {"models": ModelRepo.objects.count(), "pages": {}}
         try:
-            self.stdout.write(f"{figures['models']} models, {options['clients']} clients, "
-                              f"{options['seconds']:g} s per page, think time "
-                              f"{options['think_ms']:g} ms")
+            self.stdout.write(
+                f"{figures['models']} models, {options['clients']} clients, "
+                f"{options['seconds']:g} s per page, think time "
+                f"{options['think_ms']:g} ms"
+            )
             self.stdout.write(_header(earlier))
             for name, paths in _pages().items():
                 _warm_up(paths, options["workers"])
-                latencies, errors, elapsed = _drive(paths, options["clients"],
-                                                    options["seconds"], think)
+                latencies, errors, elapsed = _drive(
+                    paths, options["clients"], options["seconds"], think
+                )
                 row = _figures(latencies, errors, elapsed)
                 figures["pages"][name] = row
                 self.stdout.write(_row(name, row, earlier))
@@ -95,8 +103,15 @@ def _pages() -> dict[str, Paths]:
     """The address each request of a row asks for."""
     repos = list(ModelRepo.objects.order_by("id").values_list("hub_id", flat=True))
     first = repos[0]
-    pages = max(1, math.ceil(RankingEntry.objects.filter(
-        suite=SUITE, precision_scope=ANY_PRECISION, hidden=False).count() / DEFAULT_PER_PAGE))
+    pages = max(
+        1,
+        math.ceil(
+            RankingEntry.objects.filter(
+                suite=SUITE, precision_scope=ANY_PRECISION, hidden=False
+            ).count()
+            / DEFAULT_PER_PAGE
+        ),
+    )
     sorts = sort_keys(SUITE)
     return {
         "rankings page": lambda draw: f"/?suite={SUITE}",
@@ -104,17 +119,30 @@ def _pages() -> dict[str, Paths]:
         "rankings API": lambda draw: f"/api/v1/rankings?suite={SUITE}",
         "model API": lambda draw: f"/api/v1/models/{first}/claims",
         "any model page": lambda draw: f"/models/{draw.choice(repos)}/",
-        "any rankings": lambda draw: (f"/?suite={SUITE}&sort={draw.choice(sorts)}"
-                                      f"&page={draw.randint(1, pages)}"),
+        "any rankings": lambda draw: (
+            f"/?suite={SUITE}&sort={draw.choice(sorts)}&page={draw.randint(1, pages)}"
+        ),
     }
 
 
 def _start_gunicorn(workers: int) -> subprocess.Popen[bytes]:
     env = {**os.environ, "DEBUG": "0", "ALLOWED_HOSTS": "127.0.0.1"}
     process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "leaderboard.wsgi", "--bind", f"127.0.0.1:{PORT}",
-         "--workers", str(workers), "--log-level", "warning"],
-        cwd=Path(settings.BASE_DIR), env=env, start_new_session=True,
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "leaderboard.wsgi",
+            "--bind",
+            f"127.0.0.1:{PORT}",
+            "--workers",
+            str(workers),
+            "--log-level",
+            "warning",
+        ],
+        cwd=Path(settings.BASE_DIR),
+        env=env,
+        start_new_session=True,
     )
     for _ in range(100):
         try:
@@ -155,8 +183,9 @@ def _warm_up(paths: Paths, workers: int) -> None:
     connection, compiled its templates and (for one address) cached the page: what a server
     that has been up for a minute has done, not what the load measures."""
     draw = random.Random(-1)  # noqa: S311 - addresses, not secrets
-    threads = [threading.Thread(target=_get_quietly, args=(paths(draw),))
-               for _ in range(4 * workers)]
+    threads = [
+        threading.Thread(target=_get_quietly, args=(paths(draw),)) for _ in range(4 * workers)
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -170,8 +199,9 @@ def _get_quietly(path: str) -> None:
         pass  # the timed requests count errors; a warm-up one need not
 
 
-def _drive(paths: Paths, clients: int, seconds: float,
-           think: float = 0.0) -> tuple[list[float], int, float]:
+def _drive(
+    paths: Paths, clients: int, seconds: float, think: float = 0.0
+) -> tuple[list[float], int, float]:
     """Bounded in time and count: each client loops until the deadline, then stops. Only
     the requests are timed, never the pauses between them."""
     latencies: list[float] = []
@@ -214,8 +244,13 @@ def _figures(latencies: list[float], errors: int, elapsed: float) -> dict[str, f
     else:
         cuts = statistics.quantiles(latencies, n=100)
         p50, p95, p99 = (round(1000 * cuts[i], 1) for i in (49, 94, 98))
-    return {"p50_ms": p50, "p95_ms": p95, "p99_ms": p99,
-            "per_second": round(len(latencies) / elapsed, 1), "errors": errors}
+    return {
+        "p50_ms": p50,
+        "p95_ms": p95,
+        "p99_ms": p99,
+        "per_second": round(len(latencies) / elapsed, 1),
+        "errors": errors,
+    }
 
 
 def _load(path: Path) -> dict[str, Any]:
@@ -226,14 +261,15 @@ def _load(path: Path) -> dict[str, Any]:
 
 
 def _header(earlier: dict[str, Any] | None) -> str:
-    header = (f"{'page':16} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'req/s':>8} "
-              f"{'errors':>7}")
+    header = f"{'page':16} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'req/s':>8} {'errors':>7}"
     return header + (f" {'p95 ÷ p95 at ' + str(earlier['models']):>18}" if earlier else "")
 
 
 def _row(name: str, row: dict[str, Any], earlier: dict[str, Any] | None = None) -> str:
-    cells = [f"{row[key]:8.1f}" if row[key] is not None else f"{'–':>8}"
-             for key in ("p50_ms", "p95_ms", "p99_ms")]
+    cells = [
+        f"{row[key]:8.1f}" if row[key] is not None else f"{'–':>8}"
+        for key in ("p50_ms", "p95_ms", "p99_ms")
+    ]
     line = f"{name:16} {' '.join(cells)} {row['per_second']:8.1f} {row['errors']:7d}"
     if earlier is None:
         return line
