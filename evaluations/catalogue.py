@@ -22,6 +22,14 @@ class Benchmark:
     higher_is_better: bool = True
     tolerance: float = 0.03  # practical margin, as a fraction (0.03 = 3 points)
     per_item_binary: bool = True  # the metric is a mean of 0/1 outcomes per item
+    # The metric is a mean over items of per-item scores in [0, 1] (0/1 or not): the claim's
+    # error then has a bound without the author's word (DISCREPANCY.md, "Inputs").
+    bounded_mean: bool = True
+    # Run health (DISCREPANCY.md, "Run health before any flag"): above these a measurement
+    # cannot contradict a claim; a moderator decides.
+    max_truncated: float = 0.05  # share of generations that stopped at max_gen_toks
+    max_unparsed: float = 0.05  # share whose filter found no answer
+    max_strict_flexible_gap: float = 0.10  # strict vs flexible filter, as a fraction
 
     @property
     def result_key(self) -> str:

@@ -20,19 +20,16 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from django.db.models import Exists, OuterRef, QuerySet, Subquery
-
 from evaluations.catalogue import BENCHMARKS, SUITES, Benchmark, suite_benchmarks
+from evaluations.evidence.matching import ClaimEvidence, evidence_for_repos
+from evaluations.evidence.verdicts import Verdict
 from evaluations.models import (
     Claim,
     EvaluationRun,
-    FlagEvent,
-    FlagState,
     ModelRepo,
     RunArtifact,
     Score,
 )
-from evaluations.selectors import never_comparable, open_flags
 from evaluations.storage import artifact_path
 
 Z_95 = 1.959963984540054
@@ -135,7 +132,8 @@ def compare(model_ids: list[str], suite: str) -> ComparisonTable:
 def _latest_suite_runs(repos: list[ModelRepo], suite: str) -> dict[int, EvaluationRun]:
     runs = (
         EvaluationRun.objects.finished_ok()
-        .filter(submission__suite=suite, submission__tasks=[], submission__repo__in=repos)
+        .whole_suite()
+        .filter(submission__suite=suite, submission__repo__in=repos)
         .select_related("submission__repo", "revision")
         .prefetch_related("scores", "artifacts")
         .order_by("-finished_at", "-id")
@@ -356,123 +354,36 @@ def default_scatter_benchmark() -> str:
 
 
 def scatter(benchmark_key: str) -> Scatter:
-    """Every current claim of the benchmark with the measurement in its setting (three
-    queries at any size). Flagged means a flag that stands in public: a moderator's decision
-    outranks the automatic verdict, as on the model page and in the rankings."""
+    """Every current claim of the benchmark with the measurement in its setting and its
+    verdict, from the one matcher the model page and the rankings use. Flagged means a flag
+    that stands in public: a moderator's decision outranks the automatic verdict."""
     if benchmark_key not in BENCHMARKS:
         raise ComparisonError(f"Unknown benchmark “{benchmark_key}”.")
-    claims = list(_claims_with_flags(benchmark_key))
     repo_ids = Claim.objects.current().filter(benchmark=benchmark_key).values("repo_id")
-    latest = _latest_full_revisions(repo_ids)
-    measured = _measurements(benchmark_key, repo_ids)
-    points = []
-    for claim in claims:
-        point = _point(claim, latest, measured)
-        if point is not None:
-            points.append(point)
-    return Scatter(BENCHMARKS[benchmark_key], points, unmatched=len(claims) - len(points))
+    rows = [
+        row
+        for repo_rows in evidence_for_repos(repo_ids).values()
+        for row in repo_rows
+        if row.claim.benchmark == benchmark_key
+    ]
+    points = [_point(row) for row in rows if row.score is not None]
+    points.sort(key=lambda point: (point.hub_id, point.claim_id))
+    return Scatter(BENCHMARKS[benchmark_key], points, unmatched=len(rows) - len(points))
 
 
-def _claims_with_flags(benchmark_key: str) -> QuerySet[Claim]:
-    """Current claims, each with whether its flag stands in public (``flag_open``, the rule
-    of ``selectors.open_flags``) and the sentence the rule opened it with."""
-    opened = FlagEvent.objects.filter(
-        flag__claim=OuterRef("pk"), state__in=[FlagState.OPENED, FlagState.REOPENED]
-    ).order_by("-created_at", "-id")
-    return (
-        Claim.objects.current()
-        .filter(benchmark=benchmark_key)
-        .select_related("repo")
-        .annotate(
-            flag_open=Exists(open_flags().filter(claim=OuterRef("pk"))),
-            flag_reason=Subquery(opened.values("reason")[:1]),
-        )
-        .order_by("repo__hub_id", "id")
-    )
-
-
-def _latest_full_revisions(repo_ids: QuerySet) -> dict[int, int]:
-    """Each repo's latest finished whole-suite commit: "the model" for an unpinned claim."""
-    runs = (
-        EvaluationRun.objects.finished_ok()
-        .filter(submission__tasks=[], submission__repo_id__in=repo_ids)
-        .order_by("-finished_at", "-id")
-        .values_list("submission__repo_id", "revision_id")
-    )
-    latest: dict[int, int] = {}
-    for repo_id, revision_id in runs:
-        latest.setdefault(repo_id, revision_id)
-    return latest
-
-
-_Measured = tuple[float, float | None, int]  # value, stderr, run id
-_Setting = tuple[int, int, bool]  # revision id, shots, chat template
-
-
-def _measurements(benchmark_key: str, repo_ids: QuerySet) -> dict[_Setting, _Measured]:
-    """The newest measurement of the benchmark per commit and setting (newest run first)."""
-    scores = (
-        Score.objects.filter(
-            run__in=EvaluationRun.objects.finished_ok(),
-            benchmark=benchmark_key,
-            run__submission__repo_id__in=repo_ids,
-        )
-        .order_by("-run__finished_at", "id")
-        .values_list(
-            "run__revision_id",
-            "shots",
-            "run__submission__chat_template",
-            "value",
-            "stderr",
-            "run_id",
-        )
-    )
-    found: dict[_Setting, _Measured] = {}
-    for revision_id, shots, chat, value, stderr, run_id in scores:
-        found.setdefault((revision_id, shots, chat), (value, stderr, run_id))
-    return found
-
-
-def _point(
-    claim: Claim, latest: dict[int, int], measured: dict[_Setting, _Measured]
-) -> ScatterPoint | None:
-    if never_comparable(claim) or claim.value is None or claim.shots is None:
-        return None
-    revision_id = claim.revision_id or latest.get(claim.repo_id)
-    chat = bool(claim.chat_template)
-    match = measured.get((revision_id, claim.shots, chat)) if revision_id else None
-    if match is None:
-        return None
-    value, stderr, run_id = match
-    flagged = bool(getattr(claim, "flag_open", False))
-    verdict = (
-        "contradicted"
-        if flagged
-        else ("under-claim" if claim.value < value else "not contradicted")
-    )
-    explanation = (getattr(claim, "flag_reason", "") if flagged else "") or _explanation(
-        claim, value, stderr, verdict
-    )
+def _point(row: ClaimEvidence) -> ScatterPoint:
+    claim, score = row.claim, row.score
+    assert score is not None and claim.value is not None
     return ScatterPoint(
         hub_id=claim.repo.hub_id,
         claim_id=claim.id,
         claimed=claim.value,
-        measured=value,
-        measured_stderr=stderr,
-        shots=claim.shots,
-        chat_template=chat,
-        run_id=run_id,
-        flagged=flagged,
-        verdict=verdict,
-        explanation=explanation,
-    )
-
-
-def _explanation(claim: Claim, value: float, stderr: float | None, verdict: str) -> str:
-    error = f" ± {100 * stderr:.1f}" if stderr is not None else ""
-    name = BENCHMARKS[claim.benchmark].display_name
-    claimed = 100 * (claim.value or 0.0)
-    return (
-        f"Claimed {claimed:.1f}, measured {100 * value:.1f}{error} "
-        f"({name}, {claim.shots}-shot): {verdict}."
+        measured=score.value,
+        measured_stderr=score.stderr,
+        shots=score.shots,
+        chat_template=bool(claim.chat_template),
+        run_id=score.run_id,
+        flagged=row.verdict == Verdict.CONTRADICTED,
+        verdict=str(row.verdict),
+        explanation=row.sentence,
     )

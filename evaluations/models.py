@@ -93,6 +93,11 @@ class Submission(models.Model):
     def __str__(self) -> str:
         return f"{self.repo.hub_id}@{self.ref} ({self.suite})"
 
+    @property
+    def is_whole_suite(self) -> bool:
+        """The whole suite in the catalogue's setting, not a claim-matched run."""
+        return not self.tasks
+
 
 class RunState(models.TextChoices):
     QUEUED = "queued", "Queued"
@@ -114,6 +119,10 @@ class EvaluationRunQuerySet(models.QuerySet["EvaluationRun"]):
 
     def finished_ok(self) -> EvaluationRunQuerySet:
         return self.filter(state=RunState.FINISHED, duplicate_of__isnull=True)
+
+    def whole_suite(self) -> EvaluationRunQuerySet:
+        """Runs of the whole suite in the catalogue's setting (not claim-matched ones)."""
+        return self.filter(submission__tasks=[])
 
 
 class EvaluationRun(models.Model):
@@ -207,6 +216,9 @@ class Score(models.Model):
     value = models.FloatField(help_text="a raw fraction in [0, 1]")
     stderr = models.FloatField(null=True, blank=True, help_text="None where lm-eval gave N/A")
     n_samples = models.PositiveIntegerField(null=True, blank=True)
+    # The run health figures for this benchmark, measured on the per-sample outputs (see
+    # evaluations.evidence.health): generations, truncated, unparsed, strict_flexible_gap.
+    health = models.JSONField(default=dict, blank=True)
 
     class Meta:
         constraints = [
@@ -334,13 +346,20 @@ class FlagState(models.TextChoices):
     OPENED = "opened", "Open"
     RESOLVED = "resolved", "Resolved"
     REOPENED = "reopened", "Reopened"
+    # The test would flag, but the run's health check failed: never public, a moderator
+    # decides (confirming makes it a public flag).
+    IN_DOUBT = "in-doubt", "Harness in doubt"
     # Set by a moderator (actor and reason required). A decision outranks the rule's state.
     CONFIRMED = "confirmed", "Confirmed by a moderator"
     DISMISSED = "dismissed", "Dismissed by a moderator"
     AUTHOR_ASKED = "author-asked", "Author asked to respond"
 
 
-AUTOMATIC_STATES = frozenset({FlagState.OPENED, FlagState.RESOLVED, FlagState.REOPENED})
+AUTOMATIC_STATES = frozenset(
+    {FlagState.OPENED, FlagState.RESOLVED, FlagState.REOPENED, FlagState.IN_DOUBT}
+)
+# The rule's states that put a flag in the moderators' queue.
+QUEUE_STATES = frozenset({FlagState.OPENED, FlagState.REOPENED, FlagState.IN_DOUBT})
 DECISION_STATES = frozenset({FlagState.CONFIRMED, FlagState.DISMISSED})
 
 
@@ -377,6 +396,13 @@ class FlagEvent(models.Model):
     @property
     def is_open(self) -> bool:
         return self.state in (FlagState.OPENED, FlagState.REOPENED)
+
+    @property
+    def badge(self) -> str:
+        """The verdict badge the event's state is shown with."""
+        if self.is_open:
+            return "contradicted"
+        return "harness-in-doubt" if self.state == FlagState.IN_DOUBT else "resolved"
 
     @property
     def is_moderation(self) -> bool:

@@ -104,7 +104,8 @@ def models_list(*, query: str = "", flagged: bool | None = None) -> IdsFirst:
 def _with_latest_commit(repos: QuerySet[ModelRepo]) -> QuerySet[ModelRepo]:
     latest = (
         EvaluationRun.objects.finished_ok()
-        .filter(submission__repo=OuterRef("pk"), submission__tasks=[], revision__isnull=False)
+        .whole_suite()
+        .filter(submission__repo=OuterRef("pk"), revision__isnull=False)
         .order_by("-finished_at")
     )
     open_count = (

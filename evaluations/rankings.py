@@ -31,7 +31,6 @@ from evaluations.models import (
 from evaluations.services.read_models import (  # noqa: F401 - shared names, read from here too
     ANY_PRECISION,
     SEVERITIES,
-    VERDICTS,
     normalised_stderr,
 )
 

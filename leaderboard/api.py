@@ -23,6 +23,7 @@ from ninja.security import HttpBearer, django_auth
 from evaluations import open_data, selectors, services
 from evaluations import rankings as ranking_rows
 from evaluations.catalogue import BENCHMARKS, SUITES, suite_benchmarks
+from evaluations.evidence.matching import ClaimEvidence, claim_evidence, flag_review
 from evaluations.models import EvaluationRun, ModelRepo, RunState
 from evaluations.services import ClaimInput, tokens
 from evaluations.services.claims import MAX_CLAIMS_PER_BATCH
@@ -93,9 +94,17 @@ class ClaimsIn(Schema):
 
 class EvidenceOut(Schema):
     claim: ClaimOut
-    verdict: str
-    severity: str | None
-    explanation: str
+    verdict: str = Field(
+        ...,
+        description="supported | under-claim | inconclusive | pending | not comparable | "
+        "harness in doubt | contradicted: the public verdict, a moderator's decision in force "
+        "counted",
+    )
+    rule_verdict: str = Field(..., description="the automatic check's verdict, before any decision")
+    severity: str | None = Field(
+        ..., description="the automatic check's, when it rejects the claim"
+    )
+    explanation: str = Field(..., description="why, in one sentence with the numbers")
     measured: float | None
     measured_stderr: float | None
     run_id: int | None
@@ -236,17 +245,18 @@ def model_claims(request: HttpRequest, owner: str, name: str) -> list[dict]:
     """Every current claim of a model beside the measurement in its setting, with the
     numbers the verdict rests on."""
     repo = _repo_or_404(owner, name)
-    return [_evidence_row(request, row) for row in selectors.claim_evidence_reviewed(repo.id)]
+    return [_evidence_row(request, row) for row in claim_evidence(repo.id)]
 
 
-def _evidence_row(request: HttpRequest, row: selectors.ClaimEvidence) -> dict[str, Any]:
+def _evidence_row(request: HttpRequest, row: ClaimEvidence) -> dict[str, Any]:
     j, s, review = row.judgement, row.score, row.review
     decision = review.decision if review else None
     return {
         "claim": row.claim,
-        "verdict": row.verdict,
+        "verdict": str(row.verdict),
+        "rule_verdict": str(row.rule_verdict),
         "severity": j.severity if j else None,
-        "explanation": j.explanation if j else row.not_comparable_reason,
+        "explanation": row.sentence,
         "measured": s.value if s else None,
         "measured_stderr": s.stderr if s else None,
         "run_id": s.run_id if s else None,
@@ -342,7 +352,7 @@ def model_flags(request: HttpRequest, owner: str, name: str) -> list[dict[str, A
     for flag in open_data.repo_flags(_repo_or_404(owner, name).id):
         events = list(flag.events.all())
         last = events[-1] if events else None
-        review = selectors.flag_review(flag.id, events)
+        review = flag_review(flag.id, events)
         rows.append(
             {
                 "id": flag.id,

@@ -13,8 +13,9 @@ from collections.abc import Iterable, Sequence
 
 from django.http import HttpResponse
 
-from evaluations import rankings, selectors
+from evaluations import rankings
 from evaluations.catalogue import suite_benchmarks
+from evaluations.evidence.matching import ClaimEvidence, claim_evidence
 from evaluations.models import Claim, ModelRepo
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -36,6 +37,7 @@ EVIDENCE_COLUMNS = (
     "q",
     "tolerance",
     "verdict",
+    "rule_verdict",
     "severity",
     "explanation",
     "run_id",
@@ -144,7 +146,7 @@ def claim_setting(claim: Claim) -> str:
     return ", ".join(parts)
 
 
-def evidence_row(row: selectors.ClaimEvidence) -> list[object]:
+def evidence_row(row: ClaimEvidence) -> list[object]:
     """A claim's row; with the moderator's decision on its flag, as the API's evidence has it
     (``flagged`` is whether the flag stands once the decision is counted)."""
     claim, judgement, score, review = row.claim, row.judgement, row.score, row.review
@@ -165,9 +167,10 @@ def evidence_row(row: selectors.ClaimEvidence) -> list[object]:
         judgement.p_holm if judgement else None,
         judgement.q_value if judgement else None,
         judgement.tolerance if judgement else None,
-        row.verdict,
+        str(row.verdict),
+        str(row.rule_verdict),
         judgement.severity if judgement else None,
-        judgement.explanation if judgement else row.not_comparable_reason,
+        row.sentence,
         score.run_id if score else None,
         review.flag_id if review else None,
         row.flagged,
@@ -181,6 +184,6 @@ def evidence_row(row: selectors.ClaimEvidence) -> list[object]:
 
 def evidence_csv(repo: ModelRepo) -> HttpResponse:
     """Every current claim of the repo beside its measurement and verdict."""
-    rows = [evidence_row(row) for row in selectors.claim_evidence_reviewed(repo.id)]
+    rows = [evidence_row(row) for row in claim_evidence(repo.id)]
     filename = "evidence-" + repo.hub_id.replace("/", "--") + ".csv"
     return csv_response(filename, EVIDENCE_COLUMNS, rows)

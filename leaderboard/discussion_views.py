@@ -18,7 +18,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from evaluations import discussion_selectors, selectors
+from evaluations import discussion_selectors
+from evaluations.evidence.matching import flag_review
 from evaluations.markup import MAX_BODY
 from evaluations.models import Flag, FlagAction, FlagState
 from evaluations.services import discussions, moderation
@@ -69,7 +70,7 @@ def flag_page(
         (e for e in reversed(events) if e.state in (FlagState.CONFIRMED, FlagState.DISMISSED)), None
     )
     rule = next((e for e in reversed(events) if not e.is_moderation), None)
-    review = selectors.flag_review(flag.id, events)
+    review = flag_review(flag.id, events)
     is_moderator = moderation.is_moderator(request.user)
     lock = discussions.discussion_lock(flag)
     signed_in = request.user.is_authenticated

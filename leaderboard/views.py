@@ -19,11 +19,13 @@ from django.views.decorators.http import require_GET, require_http_methods
 from plotly.utils import PlotlyJSONEncoder
 
 from evaluations import open_data, rankings, selectors, services
-from evaluations.catalogue import SUITE_DESCRIPTIONS, SUITES
+from evaluations.catalogue import BENCHMARKS, SUITE_DESCRIPTIONS, SUITES
+from evaluations.evidence.health import health_doubts, health_summary
+from evaluations.evidence.matching import claim_evidence, headline_verdict
+from evaluations.evidence.verdicts import Verdict
 from evaluations.models import EvaluationRun, ModelRepo, Precision, RunArtifact, RunState
 from evaluations.services import authors
 from evaluations.services.limits import RateLimited
-from evaluations.services.read_models import VERDICTS
 from evaluations.storage import artifact_path
 from leaderboard import charts as charts_module
 from leaderboard.errors import too_many_requests
@@ -139,7 +141,16 @@ def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
     context = {
         "run": run,
         "status": _run_status(run),
-        "scores": run.scores.order_by("id"),
+        "scores": [
+            {
+                "score": score,
+                "health": health_summary(score.health),
+                "doubts": health_doubts(BENCHMARKS[score.benchmark], score.health)
+                if score.benchmark in BENCHMARKS
+                else [],
+            }
+            for score in run.scores.order_by("id")
+        ],
         "artifacts": run.artifacts.order_by("kind"),
         "status_url": reverse("run-status", args=[run.id]),
     }
@@ -157,7 +168,7 @@ def run_status(request: HttpRequest, run_id: int) -> JsonResponse:
 @cached_page
 def model_detail(request: HttpRequest, owner: str, name: str) -> HttpResponse:
     repo = get_object_or_404(ModelRepo, hub_id=f"{owner}/{name}")
-    evidence = selectors.claim_evidence_reviewed(repo.id)
+    evidence = claim_evidence(repo.id)
     revisions = selectors.model_revisions(repo)
     visibility = list(repo.decisions.order_by("-created_at", "-id"))  # newest in force
     context = {
@@ -165,7 +176,8 @@ def model_detail(request: HttpRequest, owner: str, name: str) -> HttpResponse:
         "owner": owner,
         "name": name,
         "hub_url": f"{settings.HF_ENDPOINT.rstrip('/')}/{repo.hub_id}",
-        "worst_verdict": max((row.verdict for row in evidence), key=VERDICTS.index, default=""),
+        "worst_verdict": headline_verdict(evidence),
+        "verdict_legend": list(Verdict),
         "latest_run": next(
             (
                 run

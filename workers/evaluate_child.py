@@ -23,6 +23,7 @@ import json
 import os
 import sys
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -35,7 +36,7 @@ if __name__ == "__main__":
 
 from lm_eval.api.model import LM, CacheHook  # noqa: E402
 
-from workers.results import json_safe  # noqa: E402
+from workers.results import DEFAULT_MAX_GEN_TOKS, json_safe, sample_health  # noqa: E402
 
 EXIT_BAD_SPEC = 2
 EXIT_MODEL_LOAD_FAILED = 3
@@ -284,7 +285,22 @@ def evaluate(spec: ChildSpec, model: Any, report: IO[str]) -> dict[str, Any]:
     results["config"]["commit_sha"] = spec.commit_sha
     results["environment"] = environment_versions()
     results["setting"] = recorded_setting(spec)
+    results["health"] = sample_health(
+        results.get("samples", {}),
+        _token_counter(model),
+        max_gen_toks=int(getattr(model, "max_gen_toks", DEFAULT_MAX_GEN_TOKS)),
+    )
     return results
+
+
+def _token_counter(model: Any) -> Callable[[str], int]:
+    """How many tokens a generated text is, by the model's own tokenizer."""
+    tokenizer = model.tokenizer
+
+    def count(text: str) -> int:
+        return len(tokenizer.encode(text, add_special_tokens=False))
+
+    return count
 
 
 def simple_evaluate_arguments(spec: ChildSpec) -> dict[str, Any]:

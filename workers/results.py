@@ -10,7 +10,8 @@ import contextlib
 import hashlib
 import json
 import math
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from evaluations.catalogue import Benchmark
@@ -26,6 +27,7 @@ class ParsedScore:
     value: float
     stderr: float | None  # None where lm-eval reports "N/A" or NaN
     n_samples: int | None
+    health: dict[str, Any] = field(default_factory=dict)  # see ``parse_health``
 
 
 def parse_scores(results: dict[str, Any], benchmarks: list[Benchmark]) -> list[ParsedScore]:
@@ -55,6 +57,7 @@ def _parse_score(results: dict[str, Any], benchmark: Benchmark) -> ParsedScore:
         value=value,
         stderr=_as_float(task_results.get(stderr_key)),
         n_samples=_n_samples(results, benchmark.task),
+        health=parse_health(results, benchmark),
     )
 
 
@@ -92,6 +95,104 @@ def _leaf_subtasks(group_subtasks: dict[str, list[str]], group: str) -> list[str
     for child in group_subtasks.get(group, []):
         leaves.extend(_leaf_subtasks(group_subtasks, child) if child in group_subtasks else [child])
     return leaves
+
+
+# --- Run health (DISCREPANCY.md, "Run health before any flag") -----------------------------
+
+# A generation that reached max_gen_toks was cut off. The count is of the decoded text
+# encoded again, which can come out a token or two short of what the model produced.
+TRUNCATION_SLACK_TOKENS = 2
+DEFAULT_MAX_GEN_TOKS = 256  # lm-eval's own default for hf and vllm
+UNPARSED = {"", "[invalid]"}
+STRICT, FLEXIBLE = "strict-match", "flexible-extract"
+
+
+def sample_health(
+    samples: Mapping[str, list[dict[str, Any]]],
+    count_tokens: Callable[[str], int],
+    *,
+    max_gen_toks: int = DEFAULT_MAX_GEN_TOKS,
+) -> dict[str, dict[str, Any]]:
+    """Per task, from lm-eval's per-sample outputs: how many generations there were, how many
+    stopped at the token limit, and how many each filter found no answer in.
+
+    A sample appears once per filter; truncation is counted on the task's first filter only,
+    so that each generation counts once. Loglikelihood tasks have no generations.
+    """
+    health: dict[str, dict[str, Any]] = {}
+    for task, task_samples in samples.items():
+        first_filter = task_samples[0].get("filter", "none") if task_samples else "none"
+        generations = truncated = 0
+        unparsed: dict[str, int] = {}
+        for sample in task_samples:
+            filter_key = sample.get("filter", "none")
+            for arguments, responses, answer in zip(
+                sample.get("arguments", []),
+                sample.get("resps", []),
+                sample.get("filtered_resps", []),
+                strict=False,
+            ):
+                gen_kwargs = _generation_kwargs(arguments)
+                if gen_kwargs is None:
+                    continue
+                unparsed[filter_key] = unparsed.get(filter_key, 0) + _is_unparsed(answer)
+                if filter_key != first_filter:
+                    continue
+                limit = int(gen_kwargs.get("max_gen_toks") or max_gen_toks)
+                text = _first_text(responses)
+                generations += 1
+                truncated += count_tokens(text) >= limit - TRUNCATION_SLACK_TOKENS
+        if generations:
+            health[task] = {
+                "generations": generations,
+                "truncated": truncated,
+                "unparsed": unparsed,
+            }
+    return health
+
+
+def _generation_kwargs(arguments: Any) -> dict[str, Any] | None:
+    # generate_until requests carry (context, generation kwargs); loglikelihood ones do not.
+    if isinstance(arguments, list | tuple) and len(arguments) == 2:
+        kwargs = arguments[1]
+        if isinstance(kwargs, dict):
+            return kwargs
+    return None
+
+
+def _first_text(responses: Any) -> str:
+    while isinstance(responses, list | tuple) and responses:
+        responses = responses[0]
+    return responses if isinstance(responses, str) else ""
+
+
+def _is_unparsed(answer: Any) -> bool:
+    while isinstance(answer, list | tuple) and answer:
+        answer = answer[0]
+    return answer is None or (isinstance(answer, str) and answer.strip() in UNPARSED)
+
+
+def parse_health(results: dict[str, Any], benchmark: Benchmark) -> dict[str, Any]:
+    """A benchmark's health figures: shares of truncated and unparsed generations (summed
+    over a group's subtasks) and the gap between its strict and flexible filters."""
+    counts = results.get("health", {})
+    group = results.get("group_subtasks", {})
+    tasks = [benchmark.task] if benchmark.task in counts else _leaf_subtasks(group, benchmark.task)
+    figures = [counts[task] for task in tasks if task in counts]
+    generations = sum(int(f.get("generations", 0)) for f in figures)
+    health: dict[str, Any] = {"generations": generations}
+    if generations:
+        truncated = sum(int(f.get("truncated", 0)) for f in figures)
+        unparsed = sum(int(f.get("unparsed", {}).get(benchmark.filter, 0)) for f in figures)
+        health["truncated"] = truncated / generations
+        health["unparsed"] = unparsed / generations
+    task_results = results.get("results", {}).get(benchmark.task, {})
+    strict = _as_float(task_results.get(f"{benchmark.metric},{STRICT}"))
+    flexible = _as_float(task_results.get(f"{benchmark.metric},{FLEXIBLE}"))
+    health["strict_flexible_gap"] = (
+        None if strict is None or flexible is None else flexible - strict
+    )
+    return health
 
 
 def parse_versions(results: dict[str, Any]) -> dict[str, Any]:

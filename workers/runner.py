@@ -120,8 +120,7 @@ def _stages(run_id: int, work_dir: Path) -> str:
     services.run_record_results(
         run_id=run_id, scores=scores, versions=results.parse_versions(raw), artifacts=stored
     )
-    # Claims in settings still unmeasured get a run of their own (flags were judged on record).
-    services.claim_matched_runs_queue(repo_id=submission.repo_id)
+    # Recording is an evidence change: flags, read tables and claim-matched runs follow.
     return "finished"
 
 

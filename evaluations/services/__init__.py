@@ -6,17 +6,15 @@ the discrepancy rule raises on them. Views, admin, API and tasks import from her
 
 from evaluations.services.claims import (
     ClaimInput,
-    claim_matched_runs_queue,
     claims_import_card,
     claims_record,
-    submission_create_with_claims,
 )
 from evaluations.services.contributions import claims_submit, submission_submit
+from evaluations.services.evidence import claim_matched_runs_queue, evidence_changed
 from evaluations.services.flags import flags_recompute
 from evaluations.services.runs import (
     ALLOWED_TRANSITIONS,
     InvalidTransition,
-    SubmissionOutcome,
     _transition,
     run_cancel,
     run_claim,
@@ -28,8 +26,8 @@ from evaluations.services.runs import (
     run_start_evaluating,
     runs_reap_stale,
     runs_requeue_stalled,
-    submission_create,
 )
+from evaluations.services.submissions import SubmissionOutcome, submission_create
 
 __all__ = [
     "ALLOWED_TRANSITIONS",
@@ -41,6 +39,7 @@ __all__ = [
     "claims_import_card",
     "claims_record",
     "claims_submit",
+    "evidence_changed",
     "flags_recompute",
     "run_cancel",
     "run_claim",
@@ -53,6 +52,5 @@ __all__ = [
     "runs_reap_stale",
     "runs_requeue_stalled",
     "submission_create",
-    "submission_create_with_claims",
     "submission_submit",
 ]

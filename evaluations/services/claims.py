@@ -11,15 +11,13 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import IntegrityError, transaction
 
-from evaluations import selectors
-from evaluations.catalogue import BENCHMARKS, SUITES
+from evaluations.catalogue import BENCHMARKS
 from evaluations.models import (
     Claim,
     ClaimSource,
@@ -28,9 +26,8 @@ from evaluations.models import (
     Submission,
     Unit,
 )
-from evaluations.services.flags import flags_recompute
+from evaluations.services.evidence import evidence_changed
 from evaluations.services.generation import generation_bump
-from evaluations.services.runs import SubmissionOutcome, submission_create
 from evaluations.validation import clean_repo_id
 
 MAX_CLAIMS_PER_BATCH = 50
@@ -223,25 +220,8 @@ def claims_record(
             "and correct the latest version.",
             code="superseded_concurrently",
         ) from error
-    flags_recompute(repo_id=repo.id)
-    claim_matched_runs_queue(repo_id=repo.id)
+    evidence_changed(repo_id=repo.id)
     return rows
-
-
-def submission_create_with_claims(
-    *, claims: Iterable[ClaimInput], reported_by: str = "the submitter", **submission: Any
-) -> SubmissionOutcome:
-    """A submission and the scores its submitter claims: they stand or fall together."""
-    with transaction.atomic():
-        outcome = submission_create(**submission)
-        claims_record(
-            repo_id=outcome.submission.repo.hub_id,
-            claims=claims,
-            source=ClaimSource.SUBMISSION,
-            reported_by=reported_by,
-            submission=outcome.submission,
-        )
-    return outcome
 
 
 def _check_supersedes(repo: ModelRepo, claims: list[ClaimInput]) -> None:
@@ -279,47 +259,3 @@ def claims_import_card(
     return claims_record(
         repo_id=repo_id, claims=claims, source=source, reported_by=reported_by, revision=revision
     )
-
-
-# --- Claim-matched runs -----------------------------------------------------------------
-
-
-def claim_matched_runs_queue(*, repo_id: int) -> Submission | None:
-    """Queue one run (one model load) of the benchmarks whose claims name a setting no
-    measurement of the latest evaluated commit has, where the catalogue can express it."""
-    latest = selectors.latest_full_run(repo_id)
-    if latest is None:
-        return None
-    wanted = sorted(
-        {
-            (row.claim.benchmark, row.claim.shots, bool(row.claim.chat_template))
-            for row in selectors.claim_evidence(repo_id)
-            if row.needs_run
-        }
-    )
-    if not wanted:
-        return None
-    chat_template = wanted[0][2]  # one setting per run; the rest follow after it finishes
-    tasks = [
-        {"benchmark": key, "shots": shots} for key, shots, chat in wanted if chat == chat_template
-    ]
-    suite = next(s for s, keys in SUITES.items() if tasks[0]["benchmark"] in keys)
-    tasks = [t for t in tasks if t["benchmark"] in SUITES[suite]]
-    already = Submission.objects.filter(
-        repo_id=repo_id,
-        ref=latest.revision.commit_sha,
-        tasks=tasks,
-        chat_template=chat_template,
-    )
-    if already.exists():  # queued, done or failed: never loop on a claim-matched run
-        return None
-    outcome = submission_create(
-        repo_id=latest.submission.repo.hub_id,
-        ref=latest.revision.commit_sha,
-        suite=suite,
-        precision=latest.submission.precision,
-        chat_template=chat_template,
-        backend=latest.submission.backend,
-        tasks=tasks,
-    )
-    return outcome.submission

@@ -20,7 +20,7 @@ from evaluations.services.authors import hub_name, is_repo_author, require_repo_
 from evaluations.services.claims import ClaimInput, claims_record
 from evaluations.services.limits import rate_limit_claims, rate_limit_submission
 from evaluations.services.moderation import is_moderator
-from evaluations.services.runs import SubmissionOutcome, submission_create
+from evaluations.services.submissions import SubmissionOutcome, submission_create
 from evaluations.validation import clean_commit_sha, clean_repo_id
 
 User = AbstractBaseUser | AnonymousUser

@@ -1,16 +1,18 @@
 """Flags: the discrepancy rule's verdicts on current claims, kept as append-only events.
 
 ``flags_recompute`` lays the repo's current claims next to the measurements in the same
-setting (``selectors.claim_evidence``) and appends one event for every change of a flag's
-state: opened, resolved (by a newer revision, a correction, or a claim no longer
-contradicted), reopened. Recomputing twice adds nothing.
+setting (``evidence.claim_evidence``) and appends one event for every change of a flag's
+state: opened, in doubt (the test would flag but the run's health check failed: moderators
+see it, the public does not), resolved (by a newer revision, a correction, or a claim no
+longer contradicted), reopened. Recomputing twice adds nothing.
 """
 
 from __future__ import annotations
 
 from django.db import transaction
 
-from evaluations import selectors
+from evaluations.evidence.matching import ClaimEvidence, claim_evidence
+from evaluations.evidence.verdicts import Verdict
 from evaluations.models import (
     AUTOMATIC_STATES,
     EvaluationRun,
@@ -19,9 +21,7 @@ from evaluations.models import (
     FlagState,
     ModelRepo,
 )
-from evaluations.services.generation import generation_bump
 from evaluations.services.notifications import authors_notify
-from evaluations.services.read_models import ranking_entries_refresh
 
 
 def flags_recompute(*, repo_id: int) -> None:
@@ -29,7 +29,7 @@ def flags_recompute(*, repo_id: int) -> None:
     with transaction.atomic():
         # One recompute per repo at a time: a claim and a finished run can arrive together.
         ModelRepo.objects.select_for_update().get(id=repo_id)
-        rows = selectors.claim_evidence(repo_id)
+        rows = claim_evidence(repo_id)
         for row in rows:
             _settle(row)
         current = {row.claim.id for row in rows}
@@ -40,9 +40,6 @@ def flags_recompute(*, repo_id: int) -> None:
                 run=None,
                 evidence={},
             )
-        # Flags (and the run or claims that moved them) change what the rankings show.
-        ranking_entries_refresh(repo_id=repo_id)
-        generation_bump()
 
 
 def _latest_event(flag: Flag) -> FlagEvent | None:
@@ -51,18 +48,26 @@ def _latest_event(flag: Flag) -> FlagEvent | None:
     return flag.events.filter(state__in=AUTOMATIC_STATES).order_by("-created_at", "-id").first()
 
 
-def _settle(row: selectors.ClaimEvidence) -> None:
+def _settle(row: ClaimEvidence) -> None:
     judgement = row.judgement
     flag = Flag.objects.filter(claim=row.claim).first()
-    if judgement is not None and judgement.flagged:
+    rejected = judgement is not None and judgement.verdict in (
+        Verdict.CONTRADICTED,
+        Verdict.HARNESS_IN_DOUBT,
+    )
+    if judgement is not None and rejected:
+        assert row.score is not None
+        last = _latest_event(flag) if flag is not None else None
         if flag is None:
             flag = Flag.objects.create(claim=row.claim)
-            state = FlagState.OPENED
+        if judgement.verdict == Verdict.HARNESS_IN_DOUBT:
+            state = FlagState.IN_DOUBT
+        elif last is not None and last.state == FlagState.RESOLVED:
+            state = FlagState.REOPENED
         else:
-            last = _latest_event(flag)
-            if last is not None and last.is_open and last.run_id == row.score.run_id:
-                return
-            state = FlagState.REOPENED if last and not last.is_open else FlagState.OPENED
+            state = FlagState.OPENED
+        if last is not None and last.run_id == row.score.run_id and _same_kind(last.state, state):
+            return
         event = FlagEvent.objects.create(
             flag=flag,
             state=state,
@@ -71,7 +76,8 @@ def _settle(row: selectors.ClaimEvidence) -> None:
             run=row.score.run,
             evidence=row.evidence_numbers(),
         )
-        authors_notify(event=event)  # sent once the transaction commits
+        if event.is_open:
+            authors_notify(event=event)  # sent once the transaction commits
         return
     if flag is not None:
         if judgement is not None:
@@ -90,9 +96,16 @@ def _settle(row: selectors.ClaimEvidence) -> None:
             )
 
 
+def _same_kind(last: str, new: str) -> bool:
+    # Opened and reopened are one kind: a flag that stays open on the same run is unchanged.
+    if last == FlagState.RESOLVED:
+        return False
+    return (last == FlagState.IN_DOUBT) == (new == FlagState.IN_DOUBT)
+
+
 def _close(flag: Flag, reason: str, *, run: EvaluationRun | None, evidence: dict) -> None:
     last = _latest_event(flag)
-    if last is None or not last.is_open:
+    if last is None or last.state == FlagState.RESOLVED:
         return
     FlagEvent.objects.create(
         flag=flag, state=FlagState.RESOLVED, reason=reason, run=run, evidence=evidence

@@ -12,6 +12,7 @@ from django.db import transaction
 
 from evaluations import selectors
 from evaluations.catalogue import SUITES
+from evaluations.evidence.matching import never_comparable
 from evaluations.models import (
     AUTOMATIC_STATES,
     FINAL_STATES,
@@ -23,6 +24,7 @@ from evaluations.models import (
     ModelRepo,
     RepoDecision,
 )
+from evaluations.services.evidence import evidence_changed
 from evaluations.services.generation import generation_bump
 from evaluations.services.notifications import authors_notify
 from evaluations.services.permissions import (  # noqa: F401 - moderation's public names
@@ -35,7 +37,7 @@ from evaluations.services.permissions import (  # noqa: F401 - moderation's publ
     require_moderator,
 )
 from evaluations.services.read_models import ranking_entries_refresh
-from evaluations.services.runs import submission_create
+from evaluations.services.submissions import submission_create
 
 FLAG_ACTIONS = {
     "confirm": FlagState.CONFIRMED,
@@ -63,9 +65,9 @@ def flag_moderate(*, flag_id: int, user: User, action: str, reason: str) -> Flag
             run=last.run if last else None,
             evidence=last.evidence if last else {},
         )
-        ranking_entries_refresh(repo_id=flag.claim.repo_id)  # a decision moves the badge
+        # A decision moves the verdict everywhere it is shown.
+        evidence_changed(repo_id=flag.claim.repo_id, queue_matched_runs=False)
         authors_notify(event=event)  # sent once the transaction commits
-        generation_bump()
         return event
 
 
@@ -131,7 +133,7 @@ def flag_rerun_queue(*, flag_id: int, user: User, reason: str) -> FlagAction:
 
 def _measured_on(flag: Flag) -> EvaluationRun:
     """The run the rule last judged the claim on; its commit and setting are re-run."""
-    why_not = selectors.never_comparable(flag.claim)
+    why_not = never_comparable(flag.claim)
     if why_not:
         raise ValidationError(f"No run can settle this claim: {why_not}.")
     last = (

@@ -12,21 +12,18 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 
 from django.db import transaction
 from django.db.models import OuterRef, Subquery
 
 from evaluations.catalogue import SUITES, Benchmark, suite_benchmarks
-from evaluations.models import Claim, EvaluationRun, FlagEvent, RankingEntry, Score
-from evaluations.selectors import hidden_repo_ids, never_comparable, normalised, open_flags
+from evaluations.evidence.matching import evidence_for_repos, headline_verdict
+from evaluations.evidence.verdicts import Verdict
+from evaluations.models import EvaluationRun, FlagEvent, RankingEntry, Score
+from evaluations.selectors import hidden_repo_ids, normalised, open_flags
 from evaluations.services.generation import generation_bump
 
 SEVERITIES = ("", "minor", "major", "severe")
-# Worst last. The issue orders three levels (contradicted > pending / not comparable >
-# not contradicted / under-claim); inside a level the claim no run can ever settle reads
-# worse than one a run will settle, and an under-claim is the mildest verdict of all.
-VERDICTS = ("", "under-claim", "not contradicted", "pending", "not comparable", "contradicted")
 ANY_PRECISION = ""  # the scope of a repo's latest run whatever its precision
 REBUILD_CHUNK = 1000  # repos per round of the bulk rebuild
 
@@ -44,7 +41,7 @@ def ranking_entries_rebuild() -> int:
     repo_ids = sorted(
         set(
             EvaluationRun.objects.finished_ok()
-            .filter(submission__tasks=[])
+            .whole_suite()
             .values_list("submission__repo_id", flat=True)
         )
     )
@@ -69,7 +66,8 @@ def _entries(repo_ids: list[int]) -> list[RankingEntry]:
     thousands at a time; model instances would cost most of its time)."""
     runs = (
         EvaluationRun.objects.finished_ok()
-        .filter(submission__repo_id__in=repo_ids, submission__tasks=[])
+        .whole_suite()
+        .filter(submission__repo_id__in=repo_ids)
         .order_by("-finished_at", "-id")
         .values_list(
             "id",
@@ -86,22 +84,19 @@ def _entries(repo_ids: list[int]) -> list[RankingEntry]:
         for scope in (ANY_PRECISION, run[3]):
             latest.setdefault((run[1], run[2], scope), run)
     severities = open_flag_severities(repo_ids)
-    claims = current_claims(repo_ids)
-    facts, run_scores = measurements(repo_ids)
+    evidence = evidence_for_repos(repo_ids)
+    run_scores = run_measurements(repo_ids)
     hidden = set(hidden_repo_ids().filter(id__in=repo_ids).values_list("id", flat=True))
-    verdicts = {
-        repo_id: worst_verdict(
-            claims.get(repo_id, []), facts.get(repo_id), flagged=repo_id in severities
-        )
-        for repo_id in repo_ids
-    }
+    verdicts = {repo_id: headline_verdict(evidence.get(repo_id, [])) for repo_id in repo_ids}
     return [
         _entry(
             run,
             scope,
             run_scores.get(run[0], {}),
             severity=severities.get(run[1]),
-            not_comparable=any(never_comparable(c) for c in claims.get(run[1], [])),
+            not_comparable=any(
+                row.rule_verdict == Verdict.NOT_COMPARABLE for row in evidence.get(run[1], [])
+            ),
             verdict=verdicts[run[1]],
             hidden=run[1] in hidden,
         )
@@ -184,74 +179,12 @@ def open_flag_severities(repo_ids: Iterable[int]) -> dict[int, str]:
     return worst
 
 
-def current_claims(repo_ids: Iterable[int]) -> dict[int, list[Claim]]:
-    """The current claims of the repos, by repo."""
-    by_repo: dict[int, list[Claim]] = {}
-    for claim in Claim.objects.current().filter(repo_id__in=repo_ids):
-        by_repo.setdefault(claim.repo_id, []).append(claim)
-    return by_repo
-
-
-@dataclass
-class Measurements:
-    """One repo's measured (benchmark, shots, chat template) → value, per commit."""
-
-    latest_full_revision: int | None = None
-    by_revision: dict[int, dict[tuple[str, int, bool], float]] = field(default_factory=dict)
-
-
-def measurements(repo_ids: list[int]) -> tuple[dict[int, Measurements], dict[int, Measured]]:
-    """Every finished measurement of the repos, newest first (one query): by repo, and each
-    run's scores by run."""
-    scores = (
-        Score.objects.filter(
-            run__in=EvaluationRun.objects.finished_ok(), run__submission__repo_id__in=repo_ids
-        )
-        .order_by("-run__finished_at", "id")
-        .values_list(
-            "run__submission__repo_id",
-            "run__revision_id",
-            "benchmark",
-            "shots",
-            "run__submission__chat_template",
-            "run__submission__tasks",
-            "value",
-            "run_id",
-            "stderr",
-        )
-    )
-    result: dict[int, Measurements] = {}
+def run_measurements(repo_ids: list[int]) -> dict[int, Measured]:
+    """Each finished run's scores of the repos, by run (one query)."""
+    scores = Score.objects.filter(
+        run__in=EvaluationRun.objects.finished_ok(), run__submission__repo_id__in=repo_ids
+    ).values_list("run_id", "benchmark", "value", "stderr")
     by_run: dict[int, Measured] = {}
-    for repo_id, revision_id, benchmark, shots, chat, tasks, value, run_id, stderr in scores:
-        facts = result.setdefault(repo_id, Measurements())
-        if not tasks and facts.latest_full_revision is None:
-            facts.latest_full_revision = revision_id  # "the model" today, as the model page says
-        facts.by_revision.setdefault(revision_id, {}).setdefault((benchmark, shots, chat), value)
+    for run_id, benchmark, value, stderr in scores:
         by_run.setdefault(run_id, {})[benchmark] = (value, stderr)
-    return result, by_run
-
-
-def claim_verdict(claim: Claim, facts: Measurements) -> str:
-    """The verdict the model page gives a claim that no open flag contradicts."""
-    if never_comparable(claim):
-        return "not comparable"
-    revision_id = claim.revision_id or facts.latest_full_revision
-    if revision_id is None:
-        return "pending"
-    setting = (claim.benchmark, claim.shots or 0, bool(claim.chat_template))
-    measured = facts.by_revision.get(revision_id, {}).get(setting)
-    if measured is None:
-        return "pending"
-    return (
-        "under-claim" if claim.value is not None and claim.value < measured else "not contradicted"
-    )
-
-
-def worst_verdict(claims: list[Claim], facts: Measurements | None, *, flagged: bool) -> str:
-    """The worst verdict among a repo's current claims: an open flag decides at once;
-    otherwise each claim is matched with the measurement in its setting, as
-    ``selectors.claim_evidence`` does ("" when the repo claims nothing)."""
-    if flagged:
-        return "contradicted"
-    verdicts = [claim_verdict(c, facts or Measurements()) for c in claims]
-    return max(verdicts, key=VERDICTS.index, default="")
+    return by_run

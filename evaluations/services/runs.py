@@ -10,38 +10,31 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from evaluations import dispatch
-from evaluations.catalogue import SUITES
 from evaluations.errors import MESSAGES
 from evaluations.models import (
     ACTIVE_STATES,
     FINAL_STATES,
-    Backend,
     EvaluationRun,
-    ModelRepo,
-    Precision,
     Revision,
     RunAction,
     RunArtifact,
     RunState,
     Score,
-    Submission,
 )
-from evaluations.services.flags import flags_recompute
+from evaluations.services.evidence import evidence_changed
 from evaluations.services.generation import generation_bump
 from evaluations.services.permissions import User, clean_reason, require_moderator
-from evaluations.validation import COMMIT_SHA_RE, clean_ref, clean_repo_id
+from evaluations.services.submissions import _run_create, same_setting
 
 logger = logging.getLogger(__name__)
 
@@ -80,115 +73,6 @@ def _transition(run_id: int, *, source: Iterable[str], target: str, **fields: An
     if updated:
         generation_bump()  # pages show a run's state
     return updated == 1
-
-
-# --- Submissions ------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class SubmissionOutcome:
-    submission: Submission
-    run: EvaluationRun
-    reused: bool  # True when an existing run already answers this submission
-
-
-def _same_setting(submission: Submission) -> Q:
-    return Q(
-        submission__suite=submission.suite,
-        submission__tasks=submission.tasks,
-        submission__backend=submission.backend,
-        submission__precision=submission.precision,
-        submission__chat_template=submission.chat_template,
-    )
-
-
-def submission_create(
-    *,
-    repo_id: str,
-    ref: str = "main",
-    suite: str = "smoke",
-    precision: str = Precision.AUTO,
-    chat_template: bool = False,
-    backend: str | None = None,
-    tasks: list[dict[str, Any]] | None = None,
-    submitted_by: AbstractBaseUser | None = None,
-    deliberate_rerun: bool = False,
-) -> SubmissionOutcome:
-    """Record a submission and queue its run, or link to a run that already answers it.
-
-    The submission is always kept (nothing is lost). When the same repo and ref with the same
-    suite and setting is already queued or running, or the ref is a commit SHA that was
-    already evaluated that way, no new run is made: zero worker time is spent. A
-    ``deliberate_rerun`` (a moderator's, who records who asked and why) skips that check and
-    is never ended as a duplicate: measuring again is its point.
-    """
-    repo_id = clean_repo_id(repo_id)
-    ref = clean_ref(ref)
-    backend = backend or settings.WORKER_BACKEND
-    if suite not in SUITES:
-        raise ValidationError(f"Unknown suite “{suite}”.", code="invalid_suite")
-    if precision not in Precision.values:
-        raise ValidationError(f"Unknown precision “{precision}”.", code="invalid_precision")
-    if backend not in Backend.values:
-        raise ValidationError(f"Unknown backend “{backend}”.", code="invalid_backend")
-    tasks = _clean_tasks(suite, tasks or [])
-
-    with transaction.atomic():
-        repo, _ = ModelRepo.objects.get_or_create(hub_id=repo_id)
-        submission = Submission.objects.create(
-            repo=repo,
-            ref=ref,
-            suite=suite,
-            backend=backend,
-            precision=precision,
-            chat_template=chat_template,
-            tasks=tasks,
-            submitted_by=submitted_by,
-        )
-        generation_bump()  # a new repo is listed at once
-        existing = None if deliberate_rerun else _existing_run_for(submission)
-        if existing is not None:
-            return SubmissionOutcome(submission, existing, reused=True)
-        run = _run_create(submission, deliberate_rerun=deliberate_rerun)
-    return SubmissionOutcome(submission, run, reused=False)
-
-
-def _clean_tasks(suite: str, tasks: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """A claim-matched subset of the suite, each benchmark with its shots, in a stable order."""
-    cleaned = []
-    for task in tasks:
-        key, shots = task.get("benchmark"), task.get("shots")
-        if key not in SUITES[suite]:
-            raise ValidationError(f"“{key}” is not a benchmark of the {suite} suite.")
-        if not isinstance(shots, int) or not 0 <= shots <= 100:
-            raise ValidationError(f"{key}: shots must be a whole number from 0 to 100.")
-        cleaned.append({"benchmark": key, "shots": shots})
-    return sorted(cleaned, key=lambda task: (SUITES[suite].index(task["benchmark"]), task["shots"]))
-
-
-def _existing_run_for(submission: Submission) -> EvaluationRun | None:
-    same = EvaluationRun.objects.filter(_same_setting(submission), duplicate_of__isnull=True)
-    if COMMIT_SHA_RE.match(submission.ref):
-        done = same.finished_ok().filter(
-            revision__repo=submission.repo, revision__commit_sha=submission.ref
-        )
-        if run := done.order_by("-finished_at").first():
-            return run
-    pending = same.active().filter(submission__repo=submission.repo, submission__ref=submission.ref)
-    return pending.order_by("created_at").first()
-
-
-def _run_create(submission: Submission, *, deliberate_rerun: bool = False) -> EvaluationRun:
-    queue = dispatch.queue_for_backend(submission.backend)
-    run = EvaluationRun.objects.create(
-        submission=submission,
-        queue=queue,
-        enqueued_at=timezone.now(),
-        deliberate_rerun=deliberate_rerun,
-    )
-    dispatch.send_run_on_commit(run.id, queue)
-    generation_bump()
-    return run
 
 
 def run_retry(*, run_id: int, user: User, reason: str) -> EvaluationRun:
@@ -263,7 +147,7 @@ def run_record_inspection(
         generation_bump()  # the run now names its commit
         original = (
             EvaluationRun.objects.filter(
-                _same_setting(run.submission), revision=revision, duplicate_of__isnull=True
+                same_setting(run.submission), revision=revision, duplicate_of__isnull=True
             )
             .filter(Q(state=RunState.FINISHED) | Q(state__in=ACTIVE_STATES))
             .exclude(id=run_id)
@@ -320,6 +204,7 @@ def run_record_results(
                 value=float(s["value"]),
                 stderr=None if s.get("stderr") is None else float(s["stderr"]),
                 n_samples=s.get("n_samples"),
+                health=dict(s.get("health") or {}),
             )
             for s in scores
         )
@@ -344,10 +229,10 @@ def run_record_results(
             transaction.set_rollback(True)
             return False
         # The repo's claims are judged against the new numbers in the same transaction:
-        # nobody sees this run finished without the flags it raises. flags_recompute also
-        # refreshes the repo's ranking entries, so the rankings move in the same commit.
+        # nobody sees this run finished without the flags it raises, and the rankings move
+        # in the same commit.
         repo_id = EvaluationRun.objects.values_list("submission__repo_id", flat=True).get(id=run_id)
-        flags_recompute(repo_id=repo_id)
+        evidence_changed(repo_id=repo_id)
     return True
 
 

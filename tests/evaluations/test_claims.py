@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from django.core.exceptions import ValidationError
 
-from evaluations import selectors, services
+from evaluations import services
+from evaluations.evidence.matching import claim_evidence
 from evaluations.models import Claim, FlagEvent, Submission
 from evaluations.services import ClaimInput
 from tests.factories import SHA_A, SHA_B, finished_run
@@ -39,8 +40,8 @@ def test_a_claim_equal_to_the_measurement_is_not_flagged() -> None:
     finished_run(REPO, value=0.5)
     [held] = record(claim(0.5, unit="fraction"))
     assert events(held) == []
-    [row] = selectors.claim_evidence(held.repo_id)
-    assert row.verdict == "not contradicted"
+    [row] = claim_evidence(held.repo_id)
+    assert row.verdict == "inconclusive"
 
 
 def test_percent_and_fraction_are_stored_as_the_same_fraction() -> None:
@@ -52,7 +53,7 @@ def test_percent_and_fraction_are_stored_as_the_same_fraction() -> None:
 def test_a_claim_in_another_setting_is_not_comparable_and_gets_a_claim_matched_run() -> None:
     finished_run(REPO, sha=SHA_A, value=0.5)
     [other] = record(claim(90.0, shots=5))
-    [row] = selectors.claim_evidence(other.repo_id)
+    [row] = claim_evidence(other.repo_id)
     assert row.verdict == "pending" and row.not_comparable_reason == (
         "claimed 5-shot, measured 0-shot"
     )
@@ -78,7 +79,7 @@ def test_a_claim_in_another_setting_is_not_comparable_and_gets_a_claim_matched_r
 def test_claims_we_cannot_measure_are_shown_as_not_comparable(claim_input, reason) -> None:
     finished_run(REPO, value=0.5)
     [stored] = record(claim_input)
-    [row] = selectors.claim_evidence(stored.repo_id)
+    [row] = claim_evidence(stored.repo_id)
     assert row.verdict == "not comparable" and reason in row.not_comparable_reason
     assert not row.needs_run and events(stored) == []
 

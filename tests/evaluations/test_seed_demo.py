@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 from django.core.management import CommandError, call_command
 
-from evaluations import rankings, selectors
-from evaluations.models import Claim, EvaluationRun, FlagEvent, ModelRepo, Score
+from evaluations import rankings
+from evaluations.evidence.matching import claim_evidence
+from evaluations.models import Claim, EvaluationRun, FlagEvent, FlagState, ModelRepo, Score
 from evaluations.reproduce import run_reproduction
 
 pytestmark = pytest.mark.django_db
@@ -21,8 +22,8 @@ def test_it_seeds_models_runs_claims_and_the_flags_the_rule_raises() -> None:
     events = FlagEvent.objects.all()
     assert events.exists() and all(e.reason.startswith("Claimed ") for e in events)
     # The page's own rule agrees with the seeded flags for a flagged model.
-    flagged_repo = events.first().flag.claim.repo_id
-    verdicts = {row.verdict for row in selectors.claim_evidence(flagged_repo)}
+    flagged_repo = events.filter(state=FlagState.OPENED).first().flag.claim.repo_id
+    verdicts = {row.verdict for row in claim_evidence(flagged_repo)}
     assert "contradicted" in verdicts
     assert len(rankings.all_rows("classic")) == 40
 

@@ -266,7 +266,10 @@ def test_it_shows_a_dismissal_beside_the_verdict_on_the_model_page(
     moderation.flag_moderate(flag_id=flag.id, user=moderator, action="dismiss", reason=REASON)
     page = Client().get("/models/demo-org/tiny/").content.decode()  # the cache was bumped
     evidence = page.split('id="evidence"')[1].split("</table>")[0]
-    assert "contradicted" in evidence and "severe" in evidence  # the rule's verdict stays
+    # The public verdict follows the decision; the rule's verdict stays beside it.
+    assert '<span class="badge verdict-inconclusive"' in evidence
+    assert "automatic check:" in evidence
+    assert "verdict-contradicted" in evidence and "severe" in evidence
     assert "dismissed by a moderator" in evidence and "Dismissed by a moderator" in evidence
     assert REASON in evidence and "(mona, " in evidence and f'href="/flags/{flag.id}/"' in evidence
     assert "outranks the automatic verdict: the flag does not stand" in evidence
@@ -281,7 +284,11 @@ def test_it_gives_the_decision_in_the_api_beside_the_verdict(moderator: User, fl
     )
     moderation.flag_moderate(flag_id=flag.id, user=moderator, action="dismiss", reason=REASON)
     [row] = Client().get("/api/v1/models/demo-org/tiny/claims").json()
-    assert (row["verdict"], row["severity"]) == ("contradicted", "severe")
+    assert (row["verdict"], row["rule_verdict"], row["severity"]) == (
+        "inconclusive",
+        "contradicted",
+        "severe",
+    )
     assert (row["flagged"], row["decision"], row["decided_by"], row["decision_reason"]) == (
         False,
         "dismissed",
@@ -301,12 +308,13 @@ def test_the_evidence_csv_carries_the_decision_too(moderator: User, flag: Flag) 
     assert (before["flag_id"], before["flagged"], before["decision"]) == (str(flag.id), "True", "")
     moderation.flag_moderate(flag_id=flag.id, user=moderator, action="dismiss", reason=REASON)
     after = evidence()
-    assert (after["verdict"], after["flagged"], after["decision"], after["decided_by"]) == (
+    assert (after["verdict"], after["rule_verdict"], after["flagged"], after["decision"]) == (
+        "inconclusive",
         "contradicted",
         "False",
         "dismissed",
-        "mona",
     )
+    assert after["decided_by"] == "mona"
     assert after["decision_reason"] == REASON and after["decision_predates_evidence"] == "False"
 
 

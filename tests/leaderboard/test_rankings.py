@@ -155,7 +155,7 @@ def test_the_verdict_column_shows_the_worst_verdict(client: Client) -> None:
     rows = dict(zip(shown(page), page.split('<td><a href="/models/demo-org/')[1:], strict=True))
     assert "verdict-contradicted" in rows["overclaimer"]
     assert "severity-severe" in rows["overclaimer"]
-    assert ">not contradicted</a>" in rows["honest"]
+    assert ">inconclusive</a>" in rows["honest"]  # 40 items cannot tell a 3-point gap
     assert ">not comparable</a>" in rows["vague"]
     assert "no claims" in rows["silent"]
 

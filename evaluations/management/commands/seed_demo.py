@@ -2,7 +2,7 @@
 
 Fills the database with models × the classic suite's 8 benchmarks, several revisions and runs
 each, claims (most honest, some inflated, some in another setting) and the flags the real
-rule (evaluations.discrepancy.judge) raises on them. Rows are written in bulk, so 10,000
+rule (evaluations.evidence) raises on them. Rows are written in bulk, so 10,000
 models take minutes, not hours; the rule itself is the same one the services apply. Seeded
 repos are named ``seed-org-N/model-M`` so they never mix with real ones.
 """
@@ -21,7 +21,8 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from evaluations.catalogue import suite_benchmarks
-from evaluations.discrepancy import Comparison, judge
+from evaluations.evidence.matching import evidence_for_repos
+from evaluations.evidence.verdicts import Verdict
 from evaluations.models import (
     Claim,
     ClaimSource,
@@ -185,7 +186,24 @@ def _score(rng: random.Random, run: EvaluationRun, benchmark: Any, skill: float)
         value=value,
         stderr=math.sqrt(max(value * (1 - value), 1e-6) / n),
         n_samples=n,
+        health=_health(run, benchmark, n),
     )
+
+
+def _health(run: EvaluationRun, benchmark: Any, n: int) -> dict[str, Any]:
+    """Run health figures for generation tasks: mostly clean, a few runs truncated or
+    unparsed past the limits, as harness bugs leave them. A stream of its own, so that the
+    rest of the seeded data does not depend on it."""
+    if benchmark.choices:
+        return {}
+    rng = random.Random(f"{run.id}/{benchmark.key}")
+    broken = rng.random() < 0.04
+    return {
+        "generations": n,
+        "truncated": rng.uniform(0.08, 0.3) if broken else rng.uniform(0.0, 0.02),
+        "unparsed": rng.uniform(0.0, 0.03),
+        "strict_flexible_gap": None,
+    }
 
 
 def _seed_claims(
@@ -194,7 +212,7 @@ def _seed_claims(
     latest: dict[int, EvaluationRun],
     by_run: dict[int, list[Score]],
 ) -> None:
-    claims, pairs = [], []
+    claims = []
     for repo in repos:
         run = latest[repo.id]
         kind = rng.random()
@@ -221,52 +239,33 @@ def _seed_claims(
                 reported_by="seed author",
             )
             claims.append(claim)
-            pairs.append((claim, score if shots == score.shots else None))
     Claim.objects.bulk_create(claims, batch_size=5000)
-    _seed_flags(pairs)
+    _seed_flags([repo.id for repo in repos])
 
 
-def _seed_flags(pairs: list[tuple[Claim, Score | None]]) -> None:
-    """The real rule over each batch of claims; only the writing is in bulk."""
-    families: dict[Any, list[tuple[Claim, Score]]] = {}
-    for claim, score in pairs:
-        if score is not None:
-            families.setdefault(claim.batch, []).append((claim, score))
-    flagged = []
-    for family in families.values():
-        comparisons = [
-            Comparison(
-                key=(claim, score),
-                benchmark=_benchmark(score.benchmark),
-                shots=score.shots,
-                metric=score.metric,
-                claimed=claim.value,
-                claimed_stderr=None,
-                measured=score.value,
-                measured_stderr=score.stderr,
-                n_items=score.n_samples,
-            )
-            for claim, score in family
-        ]
-        flagged += [j for j in judge(comparisons) if j.flagged]
-    flags = Flag.objects.bulk_create(Flag(claim=j.key[0]) for j in flagged)
+def _seed_flags(repo_ids: list[int]) -> None:
+    """The real matcher and rule over the repos' claims (evidence.evidence_for_repos, as the
+    services use it); only the writing is in bulk."""
+    raised = [
+        row
+        for rows in evidence_for_repos(repo_ids).values()
+        for row in rows
+        if row.rule_verdict in (Verdict.CONTRADICTED, Verdict.HARNESS_IN_DOUBT)
+    ]
+    flags = Flag.objects.bulk_create(Flag(claim=row.claim) for row in raised)
     FlagEvent.objects.bulk_create(
         (
             FlagEvent(
                 flag=flag,
-                state=FlagState.OPENED,
-                severity=j.severity or "",
-                reason=j.explanation,
-                run_id=j.key[1].run_id,
-                evidence={
-                    "claimed": j.key[0].value,
-                    "measured": j.key[1].value,
-                    "z": j.z,
-                    "p_holm": j.p_holm,
-                    "tolerance": j.tolerance,
-                },
+                state=FlagState.OPENED
+                if row.rule_verdict == Verdict.CONTRADICTED
+                else FlagState.IN_DOUBT,
+                severity=row.judgement.severity or "" if row.judgement else "",
+                reason=row.sentence,
+                run_id=row.score.run_id if row.score else None,
+                evidence=row.evidence_numbers(),
             )
-            for flag, j in zip(flags, flagged, strict=True)
+            for flag, row in zip(flags, raised, strict=True)
         ),
         batch_size=5000,
     )

@@ -1,8 +1,11 @@
-"""When is a claim contradicted by the measurement? The rule of design/DISCREPANCY.md.
+"""When is a claim contradicted by the measurement? The rule of design/DISCREPANCY.md (v2).
 
 Pure: no Django, no database. The caller passes the comparable claims of one submission (each
-already paired with the measurement in the same setting); ``judge`` returns one judgement per
-claim. Values are raw fractions in [0, 1]; points appear only in the explanation.
+already paired with the measurement in the same setting, see ``evidence.matching``); ``judge``
+returns one judgement per claim with its verdict: contradicted (flagged), harness in doubt
+(the test would flag but the run's health failed), supported (TOST: within the tolerance
+with 95 % confidence), under-claim, or inconclusive. Values are raw fractions in [0, 1];
+points appear only in the explanation.
 
 The family for Holm and Benjamini–Hochberg is every comparison of one call, under-claims
 included: DISCREPANCY.md names "the comparable claims of that submission" as the family, and
@@ -20,16 +23,9 @@ from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
 from scipy.stats import norm
 
 from evaluations.catalogue import Benchmark
+from evaluations.evidence.verdicts import Verdict
 
-CONTRADICTED = "contradicted"
-UNDER_CLAIM = "under-claim"
-CONSISTENT = "not contradicted"
-
-# Gaps are differences of floats: 0.82 − 0.79 is 0.030000000000000027, not 0.03. A gap
-# exactly at zero or at the tolerance (or at 2× or 4× of it) must land on the documented
-# side, so those points are compared with a slack far below any precision a score is
-# reported with.
-_BOUNDARY_SLACK = 1e-9
+SUPPORT_ALPHA = 0.05  # each of TOST's two one-sided tests
 
 
 @dataclass(frozen=True)
@@ -45,22 +41,25 @@ class Comparison:
     measured: float
     measured_stderr: float | None  # None when lm-eval reported N/A: taken as 0
     n_items: int | None  # items behind the measurement, for the binomial fallback
+    harness_doubt: str = ""  # the run health check's figures when it failed; "" when healthy
 
 
 @dataclass(frozen=True)
 class Judgement:
     key: object
-    gap: float  # claimed − measured; float noise below 1e-9 reads as 0
+    gap: float  # claimed − measured, exact for the decimals the values were given in
     claim_stderr_used: float
+    measured_stderr_used: float  # lm-eval's, or the Agresti–Coull floor where that is 0
     combined_stderr: float
     z: float
     p_value: float  # one-sided, unadjusted
     p_holm: float
     q_value: float  # Benjamini–Hochberg, for the moderators' queue only
+    p_support: float  # TOST: the larger of its two one-sided p-values
     tolerance: float
-    flagged: bool
-    verdict: str  # CONTRADICTED | UNDER_CLAIM | CONSISTENT
-    severity: str | None  # "minor" | "major" | "severe", only when flagged
+    flagged: bool  # a public flag: the test rejects the claim and the run is healthy
+    verdict: Verdict  # CONTRADICTED | HARNESS_IN_DOUBT | SUPPORTED | UNDER_CLAIM | INCONCLUSIVE
+    severity: str | None  # "minor" | "major" | "severe" when the test rejects the claim
     explanation: str
 
 
@@ -69,10 +68,13 @@ class _Test:
     """The one-sided z-test of one claim, before the family's correction."""
 
     gap: float
+    exact_gap: Decimal  # for the comparisons at 0, the tolerance and its multiples
     claim_stderr: float
+    measured_stderr: float
     combined_stderr: float
     z: float
     p_value: float
+    p_support: float
 
 
 def judge(comparisons: Sequence[Comparison], *, alpha: float = 0.01) -> list[Judgement]:
@@ -159,70 +161,112 @@ def _check(comparison: Comparison) -> None:
 
 
 def _z_test(comparison: Comparison) -> _Test:
-    gap = _gap(comparison.claimed, comparison.measured)
+    exact_gap = _exact(comparison.claimed) - _exact(comparison.measured)
+    gap = float(exact_gap)
     claim_stderr = _claim_stderr(comparison)
-    combined = math.hypot(comparison.measured_stderr or 0.0, claim_stderr)
-    z = gap / combined if combined > 0 else _signed_infinity(gap)
-    return _Test(gap, claim_stderr, combined, z, float(norm.sf(z)))
+    measured_stderr = _measured_stderr(comparison)
+    combined = math.hypot(measured_stderr, claim_stderr)
+    z = gap / combined if combined > 0 else _signed_infinity(exact_gap)
+    p_support = _tost_p(exact_gap, _exact(comparison.benchmark.tolerance), combined)
+    return _Test(
+        gap, exact_gap, claim_stderr, measured_stderr, combined, z, float(norm.sf(z)), p_support
+    )
 
 
-def _gap(claimed: float, measured: float) -> float:
-    # A claim typed as "48.7" percent is stored as 0.48700000000000004, not 0.487: without
-    # snapping that noise to zero, an exact claim equal to an exact measurement would read as
-    # a certain over-claim (z = ∞, p = 0) and change the Holm correction of its whole family.
-    gap = claimed - measured
-    return 0.0 if abs(gap) <= _BOUNDARY_SLACK else gap
+def _exact(value: float) -> Decimal:
+    # A claim typed as "48.7" percent is stored as 0.48700000000000004, and 0.82 − 0.79 is
+    # 0.030000000000000027 in floats. Read each value as the decimal it was given in (12
+    # significant digits, far beyond any reported score), so that a gap of exactly zero, or
+    # of exactly the tolerance or 2× or 4× of it, lands on the documented side.
+    return Decimal(f"{value:.12g}")
 
 
 def _claim_stderr(comparison: Comparison) -> float:
-    """The author's stated error; else the binomial one for a mean of 0/1 outcomes; else 0."""
+    """The author's stated error; else, for a mean of per-item scores in [0, 1], the
+    binomial error (0/1 items) which is also the largest a mean of bounded scores can have
+    (Bhatia–Davis); else 0."""
     if comparison.claimed_stderr is not None:
         return comparison.claimed_stderr
-    if comparison.benchmark.per_item_binary and comparison.n_items:
+    if comparison.benchmark.bounded_mean and comparison.n_items:
         claimed = comparison.claimed
         return math.sqrt(claimed * (1.0 - claimed) / comparison.n_items)
     return 0.0
 
 
-def _signed_infinity(gap: float) -> float:
+def _measured_stderr(comparison: Comparison) -> float:
+    """lm-eval's error; where that is 0 or N/A over n items, the Agresti–Coull floor:
+    0 of 20 right is not a measurement without error."""
+    stderr = comparison.measured_stderr or 0.0
+    n = comparison.n_items
+    if stderr > 0 or not n or not comparison.benchmark.bounded_mean:
+        return stderr
+    adjusted = (comparison.measured * n + 2) / (n + 4)
+    return math.sqrt(adjusted * (1.0 - adjusted) / (n + 4))
+
+
+def _signed_infinity(gap: Decimal) -> float:
     # With no error on either side any positive gap is certain, and a zero gap is no evidence.
     if gap > 0:
         return math.inf
     return -math.inf if gap < 0 else 0.0
 
 
+def _tost_p(gap: Decimal, tolerance: Decimal, combined: float) -> float:
+    """TOST's p-value: the larger of the one-sided tests of "gap ≥ tolerance" and
+    "gap ≤ −tolerance". Below SUPPORT_ALPHA the claim is within the tolerance of the
+    measurement with 95 % confidence."""
+    if combined == 0:  # no error on either side: the gap itself decides, exactly
+        return 0.0 if -tolerance < gap < tolerance else 1.0
+    upper = float(norm.cdf(float(gap - tolerance) / combined))
+    lower = float(norm.sf(float(gap + tolerance) / combined))
+    return max(upper, lower)
+
+
 def _judgement(
     comparison: Comparison, test: _Test, p_holm: float, q_value: float, alpha: float
 ) -> Judgement:
     tolerance = comparison.benchmark.tolerance
-    beyond_tolerance = test.gap > tolerance + _BOUNDARY_SLACK
-    flagged = p_holm <= alpha and beyond_tolerance
-    if flagged:
-        verdict = CONTRADICTED
-    else:
-        verdict = UNDER_CLAIM if test.gap < 0 else CONSISTENT
-    severity = _severity(test.gap, tolerance) if flagged else None
+    beyond_tolerance = test.exact_gap > _exact(tolerance)
+    rejected = p_holm <= alpha and beyond_tolerance
+    flagged = rejected and not comparison.harness_doubt
+    verdict = _verdict(
+        test, _exact(tolerance), rejected=rejected, healthy=not comparison.harness_doubt
+    )
+    severity = _severity(test.exact_gap, _exact(tolerance)) if rejected else None
     return Judgement(
         key=comparison.key,
         gap=test.gap,
         claim_stderr_used=test.claim_stderr,
+        measured_stderr_used=test.measured_stderr,
         combined_stderr=test.combined_stderr,
         z=test.z,
         p_value=test.p_value,
         p_holm=p_holm,
         q_value=q_value,
+        p_support=test.p_support,
         tolerance=tolerance,
         flagged=flagged,
         verdict=verdict,
         severity=severity,
-        explanation=_explain(comparison, test, p_holm, verdict, severity, beyond_tolerance),
+        explanation=_explain(comparison, test, p_holm, verdict, severity),
     )
 
 
-def _severity(gap: float, tolerance: float) -> str:
-    if gap < 2 * tolerance - _BOUNDARY_SLACK:
+def _verdict(test: _Test, tolerance: Decimal, *, rejected: bool, healthy: bool) -> Verdict:
+    if rejected:
+        return Verdict.CONTRADICTED if healthy else Verdict.HARNESS_IN_DOUBT
+    if test.p_support < SUPPORT_ALPHA:
+        return Verdict.SUPPORTED
+    if test.exact_gap < -tolerance:  # lower than measured by more than the margin
+        return Verdict.UNDER_CLAIM
+    return Verdict.INCONCLUSIVE
+
+
+def _severity(gap: Decimal, tolerance: Decimal) -> str:
+    # Exact: a gap of exactly 2× the tolerance is major, of exactly 4× severe.
+    if gap < 2 * tolerance:
         return "minor"
-    if gap < 4 * tolerance - _BOUNDARY_SLACK:
+    if gap < 4 * tolerance:
         return "major"
     return "severe"
 
@@ -231,40 +275,58 @@ def _severity(gap: float, tolerance: float) -> str:
 
 
 def _explain(
-    comparison: Comparison,
-    test: _Test,
-    p_holm: float,
-    verdict: str,
-    severity: str | None,
-    beyond_tolerance: bool,
+    comparison: Comparison, test: _Test, p_holm: float, verdict: Verdict, severity: str | None
 ) -> str:
     tolerance = comparison.benchmark.tolerance
     head = f"{_setting_head(comparison)}: "
-    if verdict == UNDER_CLAIM:
-        return (
-            f"{head}the measurement is {_points(-test.gap)} points higher than claimed. "
-            "Under-claim, not flagged."
-        )
-    gap = f"{_points(test.gap)} points lower" if test.gap > 0 else "no gap"
+    if test.gap < 0:
+        gap = f"the measurement is {_points(-test.gap)} points higher"
+    else:
+        gap = f"{_points(test.gap)} points lower" if test.gap > 0 else "no gap"
+    tolerance_words = tolerance_phrase(tolerance)
     if severity is not None:
+        ratio = f"{_ratio(test.gap, tolerance)} times {tolerance_words}"
+        if verdict == Verdict.HARNESS_IN_DOUBT:
+            return (
+                f"{head}{gap}, {_z_phrase(test)}, {ratio}, but the run's health check failed: "
+                f"{comparison.harness_doubt}. Harness in doubt: a moderator decides."
+            )
+        return f"{head}{gap}, {_z_phrase(test)}, {ratio}. {severity.capitalize()}."
+    if verdict == Verdict.SUPPORTED:
         return (
-            f"{head}{gap}, {_z_phrase(test)}, {_ratio(test.gap, tolerance)} times the "
-            f"{_tolerance_points(tolerance)}-point tolerance. {severity.capitalize()}."
+            f"{head}{gap}, within {tolerance_words} with 95 % confidence "
+            f"(equivalence test p = {_p_number(test.p_support)}). Supported."
         )
-    if not beyond_tolerance:
-        return (
-            f"{head}{gap}, z = {_z_number(test.z)}, within the "
-            f"{_tolerance_points(tolerance)}-point tolerance. Not contradicted."
-        )
-    return (
-        f"{head}{gap}, z = {_z_number(test.z)}, not significant after Holm correction "
-        f"(adjusted p = {_p_number(p_holm)}). Not contradicted."
-    )
+    if verdict == Verdict.UNDER_CLAIM:
+        return f"{head}{gap} than claimed. Under-claim, not flagged."
+    return f"{head}{gap}, z = {_z_number(test.z)}: {_undecided(comparison, test, p_holm)}."
+
+
+def _undecided(comparison: Comparison, test: _Test, p_holm: float) -> str:
+    """Why neither contradicted nor supported: the items cannot resolve the gap, or the
+    tolerance when the gap lies inside it."""
+    tolerance = comparison.benchmark.tolerance
+    unresolved = _points(max(abs(test.gap), tolerance))
+    items = f"{comparison.n_items} items" if comparison.n_items else "the measurement's error"
+    if test.exact_gap > _exact(tolerance):
+        reason = f"not significant after Holm correction (adjusted p = {_p_number(p_holm)})"
+    else:
+        reason = f"at most {tolerance_phrase(tolerance)}, but not within it with 95 % confidence"
+    return f"{reason}: {items} cannot tell a {unresolved}-point gap. Inconclusive"
+
+
+def tolerance_phrase(tolerance: float) -> str:
+    return f"the {_tolerance_points(tolerance)}-point tolerance"
 
 
 def _setting_head(comparison: Comparison) -> str:
-    if comparison.measured_stderr is None:
-        measured = f"{_points(comparison.measured)} with no standard error"
+    if not comparison.measured_stderr:
+        # Reported as 0 or N/A: say so, and which error the test used instead.
+        stated = "no standard error" if comparison.measured_stderr is None else "an error of 0"
+        measured = f"{_points(comparison.measured)} with {stated}"
+        floor = _measured_stderr(comparison)
+        if floor > 0:
+            measured += f" (taken as ± {_points(floor)}, Agresti–Coull)"
     else:
         measured = f"{_points(comparison.measured)} ± {_points(comparison.measured_stderr)}"
     setting = f"{comparison.benchmark.display_name}, {comparison.shots}-shot, {comparison.metric}"

@@ -10,17 +10,22 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from evaluations.catalogue import BENCHMARKS, Benchmark
-from evaluations.discrepancy import (
-    CONSISTENT,
-    CONTRADICTED,
-    UNDER_CLAIM,
+from evaluations.evidence.rule import (
+    SUPPORT_ALPHA,
     Comparison,
     Judgement,
     benjamini_hochberg,
     holm_adjusted,
     judge,
 )
+from evaluations.evidence.verdicts import Verdict  # noqa: E402
 
+CONTRADICTED, SUPPORTED, INCONCLUSIVE = (
+    Verdict.CONTRADICTED,
+    Verdict.SUPPORTED,
+    Verdict.INCONCLUSIVE,
+)
+UNDER_CLAIM, HARNESS_IN_DOUBT = Verdict.UNDER_CLAIM, Verdict.HARNESS_IN_DOUBT
 MMLU = BENCHMARKS["mmlu"]
 TRUTHFULQA = BENCHMARKS["truthfulqa_mc2"]
 ALPHA = 0.01
@@ -76,15 +81,37 @@ def test_it_flags_the_design_documents_example_as_major() -> None:
     assert judgement.explanation.endswith("Major.")
 
 
-def test_it_says_a_small_gap_is_within_the_tolerance() -> None:
+def test_it_supports_a_small_gap_within_the_tolerance_with_95_percent_confidence() -> None:
     judgement = judge_one(a_claim(claimed=0.802, measured=0.791, measured_stderr=0.011))
 
-    assert judgement.verdict == CONSISTENT
+    assert judgement.verdict == SUPPORTED
     assert judgement.severity is None
+    assert judgement.p_support < SUPPORT_ALPHA
     assert judgement.explanation == (
-        "Claimed 80.2, measured 79.1 ± 1.1 (MMLU, 5-shot, acc): 1.1 points lower, z = 1.0, "
-        "within the 3-point tolerance. Not contradicted."
+        "Claimed 80.2, measured 79.1 ± 1.1 (MMLU, 5-shot, acc): 1.1 points lower, within the "
+        "3-point tolerance with 95 % confidence (equivalence test p = 0.042). Supported."
     )
+
+
+def test_a_small_gap_measured_on_too_few_items_is_inconclusive() -> None:
+    judgement = judge_one(a_claim(claimed=0.802, measured=0.791, measured_stderr=0.05))
+
+    assert judgement.verdict == INCONCLUSIVE
+    assert judgement.explanation.endswith(
+        "at most the 3-point tolerance, but not within it with 95 % confidence: the "
+        "measurement's error cannot tell a 3.0-point gap. Inconclusive."
+    )
+
+
+def test_the_issues_example_is_inconclusive_not_good_news() -> None:
+    # 41 claimed against 20 ± 6.4 measured on 40 items (DISCREPANCY.md, "Verdicts").
+    judgement = judge_one(
+        a_claim(claimed=0.41, claimed_stderr=None, measured=0.20, measured_stderr=0.064, n_items=40)
+    )
+
+    assert judgement.verdict == INCONCLUSIVE
+    assert not judgement.flagged
+    assert "40 items cannot tell a 21.0-point gap. Inconclusive." in judgement.explanation
 
 
 def test_it_says_a_large_but_noisy_gap_is_not_significant_after_holm() -> None:
@@ -92,8 +119,9 @@ def test_it_says_a_large_but_noisy_gap_is_not_significant_after_holm() -> None:
 
     assert not judgement.flagged
     assert judgement.explanation.endswith(
-        "15.0 points lower, z = 1.5, not significant after Holm correction "
-        "(adjusted p = 0.067). Not contradicted."
+        "15.0 points lower, z = 1.5: not significant after Holm correction "
+        "(adjusted p = 0.067): the measurement's error cannot tell a 15.0-point gap. "
+        "Inconclusive."
     )
 
 
@@ -133,7 +161,7 @@ def test_it_reads_zero_for_an_exact_claim_equal_to_an_exact_measurement() -> Non
 
     assert judgement.z == 0.0
     assert judgement.p_value == 0.5
-    assert judgement.verdict == CONSISTENT
+    assert judgement.verdict == SUPPORTED  # no error on either side, no gap
 
 
 # Tolerance and severity boundaries.
@@ -144,7 +172,9 @@ def test_it_does_not_flag_a_gap_exactly_at_the_tolerance(claimed: float, measure
     judgement = judge_one(a_claim(claimed=claimed, measured=measured))
 
     assert not judgement.flagged
-    assert "within the 3-point tolerance" in judgement.explanation
+    # Exactly at the margin is not within it: with no error either side, nothing else decides.
+    assert judgement.verdict == INCONCLUSIVE
+    assert "at most the 3-point tolerance" in judgement.explanation
 
 
 @pytest.mark.parametrize(
@@ -202,7 +232,7 @@ def test_holm_withholds_a_flag_that_the_unadjusted_test_would_raise() -> None:
         benchmark=TRUTHFULQA,
         shots=0,
         claimed=0.75,
-        claimed_stderr=None,
+        claimed_stderr=0.0,
         measured=0.70,
         measured_stderr=0.02,
         n_items=817,
@@ -241,7 +271,7 @@ def test_it_returns_judgements_in_input_order_with_the_callers_keys() -> None:
     assert [judgement.key for judgement in judgements] == keys
     assert [judgement.verdict for judgement in judgements] == [
         CONTRADICTED,
-        CONSISTENT,
+        SUPPORTED,
         UNDER_CLAIM,
     ]
 
@@ -275,11 +305,61 @@ def test_it_falls_back_to_the_binomial_stderr_for_per_item_zero_one_metrics() ->
     assert judgement.combined_stderr == pytest.approx(math.sqrt(0.003**2 + 0.16 / 1000))
 
 
-def test_it_takes_zero_claim_stderr_for_a_metric_that_is_not_per_item_zero_one() -> None:
-    assert not TRUTHFULQA.per_item_binary
+def test_a_bounded_metric_that_is_not_zero_one_gets_the_largest_error_its_mean_can_have() -> None:
+    # Bhatia–Davis: a mean c of per-item scores in [0, 1] has variance at most c(1 − c).
+    assert not TRUTHFULQA.per_item_binary and TRUTHFULQA.bounded_mean
     judgement = judge_one(a_claim(benchmark=TRUTHFULQA, claimed_stderr=None, n_items=817))
 
+    assert judgement.claim_stderr_used == pytest.approx(math.sqrt(0.8 * 0.2 / 817))
+
+
+def test_an_unbounded_metric_takes_zero_claim_stderr() -> None:
+    unbounded = dataclasses.replace(MMLU, bounded_mean=False)
+    judgement = judge_one(a_claim(benchmark=unbounded, claimed_stderr=None, n_items=817))
+
     assert judgement.claim_stderr_used == 0.0
+
+
+# A measured error of 0: the Agresti–Coull floor.
+
+
+def test_zero_of_twenty_right_is_not_a_measurement_without_error() -> None:
+    judgement = judge_one(a_claim(claimed=0.10, measured=0.0, measured_stderr=0.0, n_items=20))
+
+    adjusted = 2 / 24
+    assert judgement.measured_stderr_used == pytest.approx(
+        math.sqrt(adjusted * (1 - adjusted) / 24)
+    )
+    assert math.isfinite(judgement.z)
+    assert "with an error of 0 (taken as ± 5.6, Agresti–Coull)" in judgement.explanation
+
+
+def test_a_stated_measured_error_is_used_as_given() -> None:
+    judgement = judge_one(a_claim(measured_stderr=0.004, n_items=20))
+
+    assert judgement.measured_stderr_used == 0.004
+
+
+# Run health: the test would flag, the harness is in doubt.
+
+
+def test_a_failed_health_check_holds_the_flag_back_with_its_figures() -> None:
+    doubt = "31.0 % of 50 generations stopped at the token limit (limit 5 %)"
+    judgement = judge_one(a_claim(claimed=0.99, harness_doubt=doubt))
+
+    assert judgement.verdict == HARNESS_IN_DOUBT
+    assert not judgement.flagged
+    assert judgement.severity == "severe"
+    assert judgement.explanation.endswith(
+        f"but the run's health check failed: {doubt}. Harness in doubt: a moderator decides."
+    )
+
+
+def test_a_failed_health_check_changes_nothing_the_test_would_not_flag() -> None:
+    doubt = "the answer filter found no answer in 40 % of 50 generations (limit 5 %)"
+    judgement = judge_one(a_claim(claimed=0.71, measured=0.70, harness_doubt=doubt))
+
+    assert judgement.verdict == SUPPORTED
 
 
 def test_it_takes_zero_claim_stderr_when_the_number_of_items_is_unknown() -> None:
@@ -349,6 +429,8 @@ def same_judgement(left: Judgement, right: Judgement) -> bool:
     numbers = (
         "gap",
         "claim_stderr_used",
+        "measured_stderr_used",
+        "p_support",
         "combined_stderr",
         "z",
         "p_value",
@@ -415,7 +497,7 @@ def test_a_claim_equal_to_the_measurement_is_never_flagged(
 
     judgement = judge([exact, *others])[0]
     assert not judgement.flagged
-    assert judgement.verdict == CONSISTENT
+    assert judgement.verdict in (SUPPORTED, INCONCLUSIVE)
 
 
 @settings(deadline=None)
@@ -449,8 +531,10 @@ def test_under_claims_are_never_flagged(family: list[Comparison]) -> None:
     for judgement in judge(family):
         if judgement.gap < 0:
             assert not judgement.flagged
-            assert judgement.verdict == UNDER_CLAIM
+            assert judgement.verdict in (UNDER_CLAIM, SUPPORTED, INCONCLUSIVE)
             assert judgement.severity is None
+        if judgement.verdict == UNDER_CLAIM:
+            assert judgement.gap < -judgement.tolerance
 
 
 @settings(deadline=None)
@@ -504,3 +588,36 @@ def test_q_values_are_monotone_and_between_p_and_holm(p_values: list[float]) -> 
         assert p <= q_values[index] <= holm[index] <= 1.0
     by_p = sorted(range(len(p_values)), key=lambda index: p_values[index])
     assert [q_values[index] for index in by_p] == sorted(q_values)
+
+
+@settings(deadline=None)
+@given(families)
+def test_supported_and_contradicted_never_hold_together(family: list[Comparison]) -> None:
+    for judgement in judge(family):
+        supported_by_tost = judgement.p_support < SUPPORT_ALPHA
+        if judgement.flagged:
+            assert not supported_by_tost and judgement.gap > judgement.tolerance
+        if judgement.verdict == SUPPORTED:
+            assert supported_by_tost and abs(judgement.gap) < judgement.tolerance
+
+
+@settings(deadline=None)
+@given(comparisons(), st.integers(1, 20000), st.integers(0, 20000))
+def test_more_items_never_turn_supported_into_inconclusive(
+    claim: Comparison, items: int, more: int
+) -> None:
+    fewer = judge_one(dataclasses.replace(claim, n_items=items))
+    many = judge_one(dataclasses.replace(claim, n_items=items + more))
+
+    if fewer.verdict == SUPPORTED:
+        assert many.verdict == SUPPORTED, (fewer, many)
+
+
+@settings(deadline=None)
+@given(comparisons())
+def test_a_measured_error_of_zero_never_yields_an_infinite_z(claim: Comparison) -> None:
+    judgement = judge_one(
+        dataclasses.replace(claim, measured_stderr=0.0, n_items=claim.n_items or 20)
+    )
+
+    assert math.isfinite(judgement.z)

@@ -1,0 +1,317 @@
+"""The one matcher of a claim with the measurement in its setting, and the claim's verdict.
+
+Every reader of verdicts (the model page and its header, the API, the CSV, the rankings' read
+table, the scatter, the flags) gets them from ``claim_evidence`` or ``evidence_for_repos``,
+so no two of them can disagree: the rule judges each claim once, the run health check can
+hold its flag back, and a moderator's decision in force outranks both.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import QuerySet
+
+from evaluations.catalogue import BENCHMARKS
+from evaluations.evidence.health import health_doubts
+from evaluations.evidence.rule import Comparison, Judgement, judge
+from evaluations.evidence.verdicts import Verdict, worst
+from evaluations.models import (
+    DECISION_STATES,
+    QUEUE_STATES,
+    Claim,
+    EvaluationRun,
+    FlagEvent,
+    FlagState,
+    Score,
+)
+
+
+@dataclass(frozen=True)
+class FlagReview:
+    """A flag as the public sees it: the rule's state and the moderator's word on it."""
+
+    flag_id: int
+    rule_open: bool
+    decision: FlagEvent | None  # the latest confirm or dismiss, else the latest author-asked
+    stale: bool  # the rule opened or reopened the flag after it (see ``flags_with_state``)
+
+    @property
+    def in_force(self) -> bool:
+        return (
+            self.decision is not None and self.decision.state in DECISION_STATES and not self.stale
+        )
+
+    @property
+    def stands(self) -> bool:
+        if self.in_force:
+            return self.decision is not None and self.decision.state == FlagState.CONFIRMED
+        return self.rule_open
+
+
+def flag_review(flag_id: int, events: list[FlagEvent]) -> FlagReview:
+    """The review of one flag from its events, oldest first."""
+    rule = [e for e in events if not e.is_moderation]
+    decisions = [e for e in events if e.state in DECISION_STATES] or [
+        e for e in events if e.state == FlagState.AUTHOR_ASKED
+    ]
+    decision = decisions[-1] if decisions else None
+    stale = decision is not None and any(
+        e.state in QUEUE_STATES and e.created_at > decision.created_at for e in rule
+    )
+    return FlagReview(
+        flag_id=flag_id, rule_open=bool(rule and rule[-1].is_open), decision=decision, stale=stale
+    )
+
+
+@dataclass
+class ClaimEvidence:
+    """One current claim, the measurement in its setting (if any), and the verdict."""
+
+    claim: Claim
+    score: Score | None = None
+    not_comparable_reason: str = ""
+    needs_run: bool = False  # the catalogue can express the setting; no run has measured it
+    judgement: Judgement | None = None
+    review: FlagReview | None = None
+
+    @property
+    def rule_verdict(self) -> Verdict:
+        """What the rule and the run health check say, before any moderator's decision."""
+        if self.judgement is not None:
+            return self.judgement.verdict
+        return Verdict.NOT_COMPARABLE if never_comparable(self.claim) else Verdict.PENDING
+
+    @property
+    def verdict(self) -> Verdict:
+        """The verdict in public: a moderator's decision in force outranks the rule's. A
+        confirmed flag is contradicted; a dismissed one is neither contradicted nor
+        supported by the evidence the moderator weighed: inconclusive."""
+        verdict = self.rule_verdict
+        if self.review is None or not self.review.in_force:
+            return verdict
+        if self.review.stands:
+            return Verdict.CONTRADICTED
+        if verdict in (Verdict.CONTRADICTED, Verdict.HARNESS_IN_DOUBT):
+            return Verdict.INCONCLUSIVE
+        return verdict
+
+    @property
+    def flagged(self) -> bool:
+        """Whether the claim stands contradicted in public, as the rankings count it."""
+        return self.verdict == Verdict.CONTRADICTED
+
+    @property
+    def severity(self) -> str | None:
+        if self.verdict in (Verdict.CONTRADICTED, Verdict.HARNESS_IN_DOUBT) and self.judgement:
+            return self.judgement.severity
+        return None
+
+    @property
+    def sentence(self) -> str:
+        """Why the claim has its verdict, in one sentence with the numbers."""
+        decided = self.review is not None and self.review.in_force
+        if decided and self.verdict != self.rule_verdict:
+            assert self.review is not None and self.review.decision is not None
+            return (
+                f"A moderator {self.review.decision.state} the flag: "
+                f"{self.review.decision.reason} (the automatic check said: "
+                f"{self.judgement.explanation if self.judgement else self.rule_verdict})"
+            )
+        if self.judgement is not None:
+            return self.judgement.explanation
+        if self.rule_verdict == Verdict.NOT_COMPARABLE:
+            return f"Not comparable: {self.not_comparable_reason}."
+        return f"Pending: {self.not_comparable_reason or 'not measured yet'}."
+
+    def evidence_numbers(self) -> dict[str, float | int | str | None]:
+        j, s = self.judgement, self.score
+        if j is None or s is None:
+            return {}
+        return {
+            "claimed": self.claim.value,
+            "claimed_stderr": j.claim_stderr_used,
+            "measured": s.value,
+            "measured_stderr": s.stderr,
+            "measured_stderr_used": j.measured_stderr_used,
+            "n_items": s.n_samples,
+            "gap": j.gap,
+            "z": _finite(j.z),
+            "p": j.p_value,
+            "p_holm": j.p_holm,
+            "q": j.q_value,
+            "p_support": j.p_support,
+            "tolerance": j.tolerance,
+            "verdict": str(j.verdict),
+            "health": dict(s.health),
+            "run": s.run_id,
+        }
+
+
+def _finite(z: float) -> float | str:
+    return z if math.isfinite(z) else ("inf" if z > 0 else "-inf")
+
+
+def headline_verdict(rows: list[ClaimEvidence]) -> str:
+    """The worst verdict among a repo's current claims ("" when it claims nothing): the
+    model page's header, the rankings and the API all show this one."""
+    verdict = worst(row.verdict for row in rows)
+    return str(verdict) if verdict else ""
+
+
+def never_comparable(claim: Claim) -> str:
+    """Reasons no run of ours can settle, whatever it measures."""
+    if claim.not_comparable_reason:
+        return claim.not_comparable_reason
+    if not claim.benchmark:
+        return f"“{claim.label}” is not a benchmark in the catalogue"
+    if claim.value is None:
+        return f"the value “{claim.typed_value}” could not be read as a score"
+    benchmark = BENCHMARKS[claim.benchmark]
+    if (claim.metric, claim.filter) != (benchmark.metric, benchmark.filter):
+        return f"claimed {claim.metric or '?'}, measured {benchmark.metric} ({benchmark.filter})"
+    if claim.shots is None:
+        return "the number of shots was not stated"
+    if claim.chain_of_thought:
+        return "claimed with chain-of-thought prompting; measured without"
+    if claim.system_prompt:
+        return "claimed with a system prompt; measured without"
+    return ""
+
+
+def match(claim: Claim, scores: list[Score]) -> tuple[Score | None, str]:
+    """The measurement in the claim's setting among a commit's scores (newest first), or why
+    there is none."""
+    fixed = never_comparable(claim)
+    if fixed:
+        return None, fixed
+    candidates = [s for s in scores if s.benchmark == claim.benchmark]
+    if not candidates:
+        return None, "not measured yet"
+    chat = bool(claim.chat_template)
+    for score in candidates:
+        if score.shots == claim.shots and score.run.submission.chat_template == chat:
+            return score, ""
+    nearest = candidates[0]
+    gaps = []
+    if nearest.shots != claim.shots:
+        gaps.append(f"claimed {claim.shots}-shot, measured {nearest.shots}-shot")
+    if nearest.run.submission.chat_template != chat:
+        gaps.append(
+            "claimed with"
+            + ("" if chat else "out")
+            + " the chat template, measured "
+            + ("without" if chat else "with")
+            + " it"
+        )
+    return None, "; ".join(gaps)
+
+
+def claim_evidence(repo_id: int) -> list[ClaimEvidence]:
+    """Every current claim of the repo with its measurement, judgement and review."""
+    return evidence_for_repos([repo_id]).get(repo_id, [])
+
+
+def evidence_for_repos(repo_ids: Iterable[int] | QuerySet[Any]) -> dict[int, list[ClaimEvidence]]:
+    """Every current claim of the repos with its evidence, by repo, in a fixed number of
+    queries.
+
+    A claim pinned to a commit is compared with that commit's runs; a claim about the model
+    in general with the latest commit evaluated on the whole suite. Holm's family is a batch
+    of claims made together (one submission, one API call, one model card). ``repo_ids`` may
+    be a query of ids, read as a subquery.
+    """
+    claims: dict[int, list[Claim]] = {}
+    for claim in (
+        Claim.objects.current()
+        .filter(repo_id__in=repo_ids)
+        .select_related("repo", "revision")
+        .order_by("id")
+    ):
+        claims.setdefault(claim.repo_id, []).append(claim)
+    scores, latest = _scores(list(claims))
+    reviews = _reviews(list(claims))
+    found = {}
+    for repo_id, repo_claims in claims.items():
+        rows = []
+        for claim in repo_claims:
+            latest_revision = latest.get(repo_id)
+            revision_id = claim.revision_id or latest_revision
+            score, reason = match(claim, scores.get(revision_id, []) if revision_id else [])
+            needs_run = (
+                score is None
+                and latest_revision is not None
+                and not never_comparable(claim)
+                and claim.revision_id in (None, latest_revision)
+            )
+            rows.append(
+                ClaimEvidence(claim, score, reason, needs_run, review=reviews.get(claim.id))
+            )
+        _judge(rows)
+        found[repo_id] = rows
+    return found
+
+
+def _scores(repo_ids: list[int]) -> tuple[dict[int, list[Score]], dict[int, int]]:
+    """Finished scores by commit, newest run first, and each repo's latest whole-suite
+    commit ("the model" today)."""
+    by_revision: dict[int, list[Score]] = {}
+    latest: dict[int, int] = {}
+    scores = (
+        Score.objects.filter(
+            run__in=EvaluationRun.objects.finished_ok(), run__submission__repo_id__in=repo_ids
+        )
+        .select_related("run__submission", "run__revision")
+        .order_by("-run__finished_at", "-run_id", "id")
+    )
+    for score in scores:
+        by_revision.setdefault(score.run.revision_id, []).append(score)
+        if score.run.submission.is_whole_suite:
+            latest.setdefault(score.run.submission.repo_id, score.run.revision_id)
+    return by_revision, latest
+
+
+def _reviews(repo_ids: list[int]) -> dict[int, FlagReview]:
+    events: dict[tuple[int, int], list[FlagEvent]] = {}
+    for event in (
+        FlagEvent.objects.filter(flag__claim__repo_id__in=repo_ids)
+        .select_related("flag")
+        .order_by("created_at", "id")
+    ):
+        events.setdefault((event.flag.claim_id, event.flag_id), []).append(event)
+    return {
+        claim_id: flag_review(flag_id, flag_events)
+        for (claim_id, flag_id), flag_events in events.items()
+    }
+
+
+def _judge(rows: list[ClaimEvidence]) -> None:
+    families: dict[object, list[ClaimEvidence]] = {}
+    for row in rows:
+        if row.score is not None:
+            families.setdefault(row.claim.batch, []).append(row)
+    for family in families.values():
+        comparisons = [_comparison(row) for row in family]
+        for row, judgement in zip(family, judge(comparisons), strict=True):
+            row.judgement = judgement
+
+
+def _comparison(row: ClaimEvidence) -> Comparison:
+    score = row.score
+    assert score is not None and row.claim.value is not None
+    benchmark = BENCHMARKS[row.claim.benchmark]
+    return Comparison(
+        key=row.claim.id,
+        benchmark=benchmark,
+        shots=score.shots,
+        metric=score.metric,
+        claimed=row.claim.value,
+        claimed_stderr=row.claim.stated_stderr,
+        measured=score.value,
+        measured_stderr=score.stderr,
+        n_items=score.n_samples,
+        harness_doubt="; ".join(health_doubts(benchmark, score.health)),
+    )
