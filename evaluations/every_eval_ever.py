@@ -25,7 +25,7 @@ from django.urls import reverse
 from evaluations.catalogue import BENCHMARKS, Benchmark, benchmark_for_task
 from evaluations.models import EvaluationRun, RunArtifact, RunState, Score, Unit
 from evaluations.services.claims import MAX_CLAIMS_PER_BATCH, ClaimInput
-from evaluations.validation import REPO_ID_RE
+from evaluations.validation import COMMIT_SHA_RE, REPO_ID_RE
 
 SCHEMA_VERSION = "0.3.0"
 SOURCE_NAME = "ClaimCheck"
@@ -274,7 +274,9 @@ def read_record(record: Any) -> ReadRecord:
             f"model_info.id “{repo_id[:100]}” is not a Hugging Face repo id (owner/name)."
         )
     details = _object_or_empty(model, "additional_details", "model_info")
-    commit_sha = details.get("sha") if isinstance(details.get("sha"), str) else ""
+    sha = details.get("sha")
+    # Only a full commit id can name one of our revisions; anything else is not a pin.
+    commit_sha = sha.strip().lower() if isinstance(sha, str) else ""
     results = top.get("evaluation_results")
     if not isinstance(results, list) or not results:
         raise RecordError("evaluation_results must be a non-empty list.")
@@ -284,12 +286,14 @@ def read_record(record: Any) -> ReadRecord:
             "imported at once."
         )
     organization = source.get("source_organization_name")
+    if not isinstance(organization, str) or "\x00" in organization:
+        organization = ""
     return ReadRecord(
         evaluation_id=_text(top, "evaluation_id", "the record")[:MAX_TEXT],
         repo_id=repo_id,
-        commit_sha=commit_sha.strip().lower(),
+        commit_sha=commit_sha if COMMIT_SHA_RE.match(commit_sha) else "",
         evaluator_relationship=relationship,
-        source_organization=organization[:200] if isinstance(organization, str) else "",
+        source_organization=organization.strip()[:200],
         claims=[_claim(item, f"evaluation_results[{i}]") for i, item in enumerate(results)],
     )
 
@@ -310,6 +314,8 @@ def _text(parent: dict[str, Any], key: str, where: str) -> str:
     value = parent.get(key)
     if not isinstance(value, str) or not value.strip():
         raise RecordError(f"{where}.{key} must be non-empty text.")
+    if "\x00" in value:  # no database stores it as text
+        raise RecordError(f"{where}.{key} contains a NUL character.")
     return value.strip()
 
 

@@ -6,6 +6,8 @@ import copy
 import re
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from evaluations import every_eval_ever, services
 from evaluations.every_eval_ever import RecordError, read_record, run_record
@@ -270,3 +272,44 @@ RESULT = ("evaluation_results", 0)
 def test_it_refuses_a_malformed_record_with_a_sentence(record: object, message: str) -> None:
     with pytest.raises(RecordError, match=message):
         read_record(record)
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner),
+    max_leaves=20,
+)
+
+
+def paths(value: object, prefix: tuple = ()) -> list[tuple]:
+    """Every path into a JSON value, the value itself first."""
+    found = [prefix]
+    items = (
+        value.items()
+        if isinstance(value, dict)
+        else enumerate(value)
+        if isinstance(value, list)
+        else []
+    )
+    for key, child in items:
+        found.extend(paths(child, (*prefix, key)))
+    return found
+
+
+EXAMPLE_PATHS = paths(first_party_record())[1:]
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(path=st.sampled_from(EXAMPLE_PATHS), value=JSON)
+def test_any_value_anywhere_is_read_or_refused_with_a_sentence(path: tuple, value: object) -> None:
+    try:
+        read_record(broken(path, value))
+    except RecordError as error:
+        assert str(error).endswith(".")
+
+
+@settings(max_examples=50, deadline=None)
+@given(value=JSON)
+def test_any_json_at_all_is_read_or_refused_with_a_sentence(value: object) -> None:
+    with pytest.raises(RecordError):
+        read_record(value)
