@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import re
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -343,10 +344,11 @@ def _claim(item: Any, where: str) -> ClaimInput:
     metric_details = _strings(metric_config.get("additional_details"))
     task, _, name_filter = (data_details.get("lm_eval_task") or name).partition("/")
     benchmark = BENCHMARKS.get(data_details.get("benchmark", "")) or benchmark_for_task(task)
-    metric = metric_details.get("lm_eval_metric") or _metric_name(metric_config)
-    filter_name = metric_details.get("lm_eval_filter") or name_filter.strip() or ""
+    named_metric, described_filter = _metric_name(metric_config)
+    metric = metric_details.get("lm_eval_metric") or named_metric
+    filter_name = metric_details.get("lm_eval_filter") or name_filter.strip() or described_filter
     unit, unit_reason = _unit(metric_config, value)
-    problems = []
+    problems = [] if metric else ["the record does not name the metric"]
     if benchmark and metric_config.get("lower_is_better") is True and benchmark.higher_is_better:
         problems.append(
             f"the record says lower is better, but higher is better on {benchmark.display_name}"
@@ -379,12 +381,24 @@ def _strings(value: Any) -> dict[str, str]:
     return {k: v.strip() for k, v in value.items() if isinstance(k, str) and isinstance(v, str)}
 
 
-def _metric_name(metric_config: dict[str, Any]) -> str:
+# How the project's own lm-eval converter names a metric when it sets no metric_name:
+# "acc", or "exact_match (filter: strict-match)".
+DESCRIBED_METRIC = re.compile(r"^([A-Za-z0-9_.@-]+)(?: \(filter: ([^()]+)\))?$")
+
+
+def _metric_name(metric_config: dict[str, Any]) -> tuple[str, str]:
+    """The metric the result measures, and the filter where only the description names it."""
     for key in ("metric_name", "metric_id"):
         value = metric_config.get(key)
         if isinstance(value, str) and value.strip():
-            return "acc" if value.strip() == "accuracy" else value.strip()
-    return ""
+            return ("acc" if value.strip() == "accuracy" else value.strip()), ""
+    description = metric_config.get("evaluation_description")
+    described = (
+        DESCRIBED_METRIC.match(description.strip()) if isinstance(description, str) else None
+    )
+    if described:
+        return described.group(1), (described.group(2) or "").strip()
+    return "", ""
 
 
 def _unit(metric_config: dict[str, Any], value: float) -> tuple[str, str]:

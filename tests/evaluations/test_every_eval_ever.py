@@ -184,6 +184,42 @@ def test_it_reads_a_developer_record_written_by_lm_eval_conventions() -> None:
     assert claim.chat_template is None  # not stated: not assumed
 
 
+def test_it_reads_each_metric_of_a_record_from_the_projects_lm_eval_converter() -> None:
+    """That converter names a metric only in evaluation_description, one result per metric."""
+    record = first_party_record()
+    template = record["evaluation_results"][0]
+    results = []
+    for description, score in [("acc", 0.9), ("acc_norm", 0.92)]:
+        result = copy.deepcopy(template)
+        del result["metric_config"]["metric_name"]
+        result["metric_config"]["evaluation_description"] = description
+        result["score_details"]["score"] = score
+        results.append(result)
+    gsm8k = copy.deepcopy(template)
+    del gsm8k["metric_config"]["metric_name"]
+    gsm8k["evaluation_name"] = "smoke_gsm8k/strict-match"
+    gsm8k["metric_config"]["evaluation_description"] = "exact_match (filter: strict-match)"
+    record["evaluation_results"] = [*results, gsm8k]
+    assert schema_errors(record) == []
+    acc, acc_norm, exact = read_record(record).claims
+    assert [(c.benchmark, c.metric, c.value) for c in (acc, acc_norm)] == [
+        ("smoke_arc", "acc", 0.9),
+        ("smoke_arc", "acc_norm", 0.92),
+    ]
+    assert (exact.benchmark, exact.metric, exact.filter) == (
+        "smoke_gsm8k",
+        "exact_match",
+        "strict-match",
+    )
+
+
+def test_it_keeps_a_result_that_names_no_metric_out_of_any_comparison() -> None:
+    record = first_party_record()
+    del record["evaluation_results"][0]["metric_config"]["metric_name"]
+    claim = read_record(record).claims[0]
+    assert claim.not_comparable_reason == "the record does not name the metric"
+
+
 def test_it_reads_percent_from_the_stated_range() -> None:
     record = first_party_record()
     config = record["evaluation_results"][0]["metric_config"]
