@@ -6,6 +6,8 @@ the model's developer reporting its own results, becomes author claims
 ``third_party=True`` it is recorded as a third-party claim instead, naming the organisation
 that ran it, and then needs a link to where it was published, as every third-party claim does.
 A record is imported once: the same evaluation id for the same repo is not recorded twice.
+A record that names a commit (``model_info.additional_details.sha``) is about that commit,
+which must have been evaluated here.
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ def claims_import_every_eval_ever(
     except RecordError as error:
         raise ValidationError(str(error), code="invalid_every_eval_ever_record") from error
     source = _source(read, third_party=third_party, source_url=source_url)
+    revision = _revision(read)
     source_name = (SOURCE_PREFIX + read.evaluation_id)[:200]
     earlier = Claim.objects.filter(
         repo__hub_id=read.repo_id, source=source, source_name=source_name
@@ -57,7 +60,7 @@ def claims_import_every_eval_ever(
         claims=claims,
         source=source,
         reported_by=read.source_organization,
-        revision=_revision(read),
+        revision=revision,
     )
     return ImportOutcome(read.repo_id, read.evaluation_id, source, rows)
 
@@ -81,7 +84,18 @@ def _source(read: ReadRecord, *, third_party: bool, source_url: str) -> str:
 
 
 def _revision(read: ReadRecord) -> Revision | None:
-    """The commit the record names, where we inspected it; else the model in general."""
+    """The commit the record names; none named: the model in general. A commit we have not
+    inspected is refused, as the claims API refuses it: judging its scores against another
+    commit's measurement would be unfair to both."""
     if not read.commit_sha:
         return None
-    return Revision.objects.filter(repo__hub_id=read.repo_id, commit_sha=read.commit_sha).first()
+    revision = Revision.objects.filter(
+        repo__hub_id=read.repo_id, commit_sha=read.commit_sha
+    ).first()
+    if revision is None:
+        raise ValidationError(
+            f"The record is about commit {read.commit_sha} of {read.repo_id}, which has not "
+            "been evaluated here; submit that commit first, then import the record.",
+            code="unknown_commit",
+        )
+    return revision

@@ -63,6 +63,15 @@ def test_it_pins_the_claims_to_the_commit_the_record_names() -> None:
     assert Claim.objects.get().revision == run.revision
 
 
+def test_it_refuses_a_record_about_a_commit_not_evaluated_here() -> None:
+    finished_run("demo-org/tiny")
+    record = first_party_record()
+    record["model_info"]["additional_details"]["sha"] = "c" * 40
+    with pytest.raises(ValidationError, match="has not been evaluated here"):
+        claims_import_every_eval_ever(record=record)
+    assert not Claim.objects.exists()
+
+
 def test_it_imports_a_record_once() -> None:
     claims_import_every_eval_ever(record=first_party_record())
     again = claims_import_every_eval_ever(record=first_party_record())
