@@ -264,6 +264,7 @@ class ClaimSource(models.TextChoices):
     MODEL_CARD = "model-card", "the model card's model-index"
     EVAL_RESULTS = "eval-results", "the repo's .eval_results files"
     THIRD_PARTY = "third-party", "reported by a third party"
+    EVERY_EVAL_EVER = "every-eval-ever", "the author's Every Eval Ever record"
 
 
 class Unit(models.TextChoices):
@@ -316,7 +317,7 @@ class Claim(models.Model):
         max_length=300, blank=True, help_text="why it can never be compared, if so"
     )
     # Where it comes from, and who says it.
-    source = models.CharField(max_length=14, choices=ClaimSource.choices)
+    source = models.CharField(max_length=20, choices=ClaimSource.choices)
     source_url = models.URLField(max_length=500, blank=True)
     source_name = models.CharField(max_length=200, blank=True)
     reported_by = models.CharField(max_length=200, blank=True)

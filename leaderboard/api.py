@@ -20,7 +20,7 @@ from ninja.errors import HttpError
 from ninja.pagination import LimitOffsetPagination, paginate
 from ninja.security import HttpBearer, django_auth
 
-from evaluations import open_data, selectors, services
+from evaluations import every_eval_ever, open_data, selectors, services
 from evaluations import rankings as ranking_rows
 from evaluations.catalogue import BENCHMARKS, SUITES, suite_benchmarks
 from evaluations.evidence.matching import ClaimEvidence, claim_evidence, flag_review
@@ -413,6 +413,27 @@ def run_detail(request: HttpRequest, run_id: int = Path(..., ge=1, le=MAX_ID)) -
     if run is None:
         raise HttpError(404, f"There is no run {run_id}.")
     return run
+
+
+@api.get(
+    "/runs/{run_id}/every-eval-ever",
+    response={200: dict[str, Any], 400: Message, 404: Message},
+    tags=["runs"],
+)
+@decorate_view(cached_page)
+def run_every_eval_ever(
+    request: HttpRequest, run_id: int = Path(..., ge=1, le=MAX_ID)
+) -> dict[str, Any]:
+    """A finished run as an Every Eval Ever record (schema 0.3.0): a third party's
+    measurement, each score with its standard error, 95 % interval and number of items, and
+    the per-sample outputs named by their sha256."""
+    run = open_data.run_detail(run_id)
+    if run is None:
+        raise HttpError(404, f"There is no run {run_id}.")
+    try:
+        return every_eval_ever.run_record(run, base_url=request.build_absolute_uri("/")[:-1])
+    except every_eval_ever.RecordError as error:
+        raise HttpError(400, str(error)) from None
 
 
 def _ranking_query(filters: RankingFiltersIn) -> ranking_rows.RankingQuery:
