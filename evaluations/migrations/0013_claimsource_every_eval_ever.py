@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('evaluations', '0011_append_only_tables'),
+        ('evaluations', '0012_score_health_flag_in_doubt'),
     ]
 
     operations = [
