@@ -17,7 +17,7 @@ from django.db.models import (
     When,
 )
 
-from evaluations.catalogue import BENCHMARKS, SUITES, Benchmark
+from evaluations.catalogue import SUITES, Benchmark
 from evaluations.models import (
     AUTOMATIC_STATES,
     DECISION_STATES,
@@ -115,11 +115,6 @@ def model_revisions(repo: ModelRepo) -> list[RevisionView]:
     for newer, older in zip(views, views[1:], strict=False):
         newer.changes = revision_changes(newer.revision, older.revision)
     return views
-
-
-def benchmark_name(key: str) -> str:
-    benchmark = BENCHMARKS.get(key)
-    return benchmark.display_name if benchmark else key
 
 
 # --- Claims next to measurements ---------------------------------------------------------

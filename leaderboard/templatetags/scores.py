@@ -42,11 +42,6 @@ def short_sha(sha: str | None) -> str:
 
 
 @register.filter
-def get_item(mapping: dict, key: str) -> object:
-    return mapping.get(key)
-
-
-@register.filter
 def model_url(hub_id: str) -> str:
     owner, _, name = hub_id.partition("/")
     return reverse("model-detail", kwargs={"owner": owner, "name": name})
