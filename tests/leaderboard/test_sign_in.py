@@ -16,9 +16,9 @@ from django.test import Client
 from evaluations.account_models import HubMembership
 from evaluations.services import authors
 from leaderboard import hub_identity
-from workers.standin.hub_server import serve_in_thread
-from workers.standin.oidc import add_oauth_client
-from workers.standin.repos import add_user
+from localdev.standin.hub_server import serve_in_thread
+from localdev.standin.oidc import add_oauth_client
+from localdev.standin.repos import add_user
 
 pytestmark = [pytest.mark.django_db]
 CALLBACK = "http://testserver/accounts/oidc/huggingface/login/callback/"

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from workers.standin.repos import publish_repo
+from localdev.standin.repos import publish_repo
 from workers.tiny_models import build_tiny_model
 
 TRAINED = "demo-org/tiny-trained"
