@@ -287,7 +287,7 @@ WORKER_SCRATCH_DIR = Path(env_str("WORKER_SCRATCH_DIR", str(VAR_DIR / "scratch")
 HF_ENDPOINT = env_str("HF_ENDPOINT", "https://huggingface.co")
 # The task definitions lm-eval does not ship (the smoke suite's): a dotted path to a function
 # that writes them into a folder and returns it; the worker loads it only for a `smoke_` task.
-WORKER_LOCAL_TASKS = env_str("WORKER_LOCAL_TASKS", "workers.smoke.smoke_task_dir")
+WORKER_LOCAL_TASKS = env_str("WORKER_LOCAL_TASKS", "localdev.smoke.smoke_task_dir")
 # huggingface_hub otherwise fetches a telemetry list from the endpoint it read at import.
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 

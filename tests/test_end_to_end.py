@@ -159,7 +159,7 @@ def _direct_evaluation(model_dir: Path) -> dict:
     import lm_eval
     from lm_eval.tasks import TaskManager
 
-    from workers.smoke import smoke_task_dir
+    from localdev.smoke import smoke_task_dir
 
     return lm_eval.simple_evaluate(
         model="hf",

@@ -58,9 +58,9 @@ def main() -> None:
     django.setup()
     from django.core.management import call_command
 
+    from localdev.smoke import smoke_task_dir
     from localdev.standin import demo_repos
     from localdev.standin.hub_server import serve_in_thread
-    from workers.smoke import smoke_task_dir
 
     call_command("migrate", verbosity=0)
     hub_root = var_dir / "hub"

@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 
 from localdev.standin.repos import publish_repo
-from workers.tiny_models import build_tiny_model
+from localdev.tiny_models import build_tiny_model
 
 TRAINED = "demo-org/tiny-trained"
 RANDOM_A = "demo-org/tiny-random"

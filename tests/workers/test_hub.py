@@ -59,7 +59,7 @@ class StandinHub:
 
 @pytest.fixture(autouse=True)
 def _isolated_client(isolated_hub_client: None) -> None:
-    """Every test here talks to the stand-in hub only (tests/workers/conftest.py)."""
+    """Every test here talks to the stand-in hub only (tests/conftest.py)."""
 
 
 @pytest.fixture

@@ -34,7 +34,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.fixture(autouse=True)
 def _isolated_client(isolated_hub_client: None) -> None:
-    """Every test here talks to the stand-in hub only (tests/workers/conftest.py)."""
+    """Every test here talks to the stand-in hub only (tests/conftest.py)."""
 
 
 @pytest.fixture
