@@ -122,6 +122,9 @@ SOCIALACCOUNT_EMAIL_AUTHENTICATION = False  # never join accounts on an e-mail a
 # The hub token the provider hands back is kept so that organisation membership can be asked
 # again later (evaluations/services/authors.py re-checks it when it is stale).
 SOCIALACCOUNT_STORE_TOKENS = True
+# What the domain asks when that answer is stale: a class with ``refresh(user)``
+# (evaluations.services.authors.HubMembershipSource); empty: the hub is never asked again.
+AUTHOR_HUB_MEMBERSHIP_SOURCE = "leaderboard.hub_identity.HubUserinfo"
 HF_OAUTH_CLIENT_ID = env_str("HF_OAUTH_CLIENT_ID")
 HF_OAUTH_SERVER_URL = env_str(
     "HF_OAUTH_SERVER_URL", env_str("HF_ENDPOINT", "https://huggingface.co")

@@ -201,3 +201,7 @@ def test_an_unreachable_hub_keeps_the_last_answer_only_for_a_while(
         answer.status_code == 403 and "sign in with Hugging Face again" in answer.json()["detail"]
     )
     assert user.hub_memberships.count() == 1, "nothing new was learnt from the hub"
+
+
+def test_the_domain_asks_the_hub_through_the_sites_userinfo() -> None:
+    assert isinstance(authors.hub_membership_source(), hub_identity.HubUserinfo)
