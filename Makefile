@@ -37,6 +37,7 @@ test: venv browser
 lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports --no-cache
 
 bench-eval: venv
 	$(PY) -m localdev.bench_eval
