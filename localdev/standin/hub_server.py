@@ -140,7 +140,7 @@ class HubRequestHandler(BaseHTTPRequestHandler):
         raise HubError(404, None, "Sorry, we can't find the page you are looking for.")
 
     def _route_oidc(self, segments: list[str], query: dict[str, list[str]]) -> int:
-        """The sign-in routes (workers/standin/oidc.py): discovery, authorise, token, userinfo."""
+        """The sign-in routes (localdev/standin/oidc.py): discovery, authorise, token, userinfo."""
         identity, route = self.server.identity, "/".join(segments)
         params = {key: values[0] for key, values in query.items()}
         if route == ".well-known/openid-configuration":
