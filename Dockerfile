@@ -7,6 +7,8 @@ COPY pyproject.toml README.md ./
 COPY leaderboard leaderboard
 COPY evaluations evaluations
 COPY workers workers
+# the smoke suite's task data (WORKER_LOCAL_TASKS) lives with the local tooling
+COPY localdev localdev
 COPY templates templates
 COPY static static
 COPY manage.py ./

@@ -18,7 +18,7 @@ $(VENV)/.installed: pyproject.toml
 venv: $(VENV)/.installed
 
 demo: venv
-	$(PY) -m workers.demo
+	$(PY) -m localdev.demo
 
 # The browser tests drive Debian's Chromium; Playwright never downloads a browser.
 browser:
@@ -37,9 +37,10 @@ test: venv browser
 lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports --no-cache
 
 bench-eval: venv
-	$(PY) -m workers.bench_eval
+	$(PY) -m localdev.bench_eval
 
 # The site under load at 100 and at 10,000 seeded models (PostgreSQL on 127.0.0.1): first as 50
 # visitors browsing (a pause of about a second between a visitor's requests), then as 50

@@ -72,7 +72,7 @@ BENCHMARKS: dict[str, Benchmark] = {
             "ifeval_v2", "IFEval (v2)", "leaderboard_ifeval", "prompt_level_strict_acc", "none", 0
         ),
         Benchmark("musr", "MuSR", "leaderboard_musr", "acc_norm", "none", 0, per_item_binary=False),
-        # smoke: the real ARC and GSM8K task definitions on small local data (workers/smoke_tasks).
+        # smoke: the real ARC and GSM8K task definitions on small local data (localdev/smoke).
         Benchmark("smoke_arc", "Smoke ARC", "smoke_arc", "acc", "none", 0, choices=4),
         Benchmark(
             "smoke_gsm8k", "Smoke GSM8K", "smoke_gsm8k", "exact_match", "flexible-extract", 0

@@ -254,7 +254,7 @@ def _notes(setting: dict[str, Any], versions: dict[str, Any], groups: int) -> tu
     if setting.get("include_path"):
         notes.append(
             f"The smoke tasks are this site's own task files. In a checkout of the site, "
-            f'python -c "from pathlib import Path; from workers.smoke import smoke_task_dir; '
+            f'python -c "from pathlib import Path; from localdev.smoke import smoke_task_dir; '
             f"smoke_task_dir(Path('{SMOKE_TASKS_DIR}'))\" writes them into "
             f"{SMOKE_TASKS_DIR}/."
         )

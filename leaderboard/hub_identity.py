@@ -3,7 +3,8 @@
 On a Hugging Face sign-in, allauth has just fetched the provider's userinfo (which lists the
 user's organisations); ``record_sign_in`` keeps it. Before a user acts as an author, a stale
 answer is asked again from the same userinfo endpoint with the token the hub issued
-(``refresh_if_stale``). The answers are recorded through ``evaluations.services.authors``.
+(``refresh_if_stale``; ``HubUserinfo`` offers it to the domain as its
+``HubMembershipSource``). The answers are recorded through ``evaluations.services.authors``.
 """
 
 from __future__ import annotations
@@ -84,6 +85,14 @@ def refresh_if_stale(user: AbstractBaseUser | AnonymousUser) -> None:
         orgs=orgs,
         source=HubMembership.Source.RECHECK,
     )
+
+
+class HubUserinfo:
+    """The site's ``authors.HubMembershipSource`` (settings: ``AUTHOR_HUB_MEMBERSHIP_SOURCE``):
+    the hub's userinfo, asked with the token it issued at sign-in."""
+
+    def refresh(self, user: AbstractBaseUser | AnonymousUser) -> None:
+        refresh_if_stale(user)
 
 
 def _userinfo(access_token: str) -> dict[str, Any]:

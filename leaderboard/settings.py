@@ -122,6 +122,9 @@ SOCIALACCOUNT_EMAIL_AUTHENTICATION = False  # never join accounts on an e-mail a
 # The hub token the provider hands back is kept so that organisation membership can be asked
 # again later (evaluations/services/authors.py re-checks it when it is stale).
 SOCIALACCOUNT_STORE_TOKENS = True
+# What the domain asks when that answer is stale: a class with ``refresh(user)``
+# (evaluations.services.authors.HubMembershipSource); empty: the hub is never asked again.
+AUTHOR_HUB_MEMBERSHIP_SOURCE = "leaderboard.hub_identity.HubUserinfo"
 HF_OAUTH_CLIENT_ID = env_str("HF_OAUTH_CLIENT_ID")
 HF_OAUTH_SERVER_URL = env_str(
     "HF_OAUTH_SERVER_URL", env_str("HF_ENDPOINT", "https://huggingface.co")
@@ -285,6 +288,9 @@ EVAL_REQUEUE_AFTER = env_int("EVAL_REQUEUE_AFTER", 600)
 ARTIFACTS_DIR = Path(env_str("ARTIFACTS_DIR", str(VAR_DIR / "artifacts")))
 WORKER_SCRATCH_DIR = Path(env_str("WORKER_SCRATCH_DIR", str(VAR_DIR / "scratch")))
 HF_ENDPOINT = env_str("HF_ENDPOINT", "https://huggingface.co")
+# The task definitions lm-eval does not ship (the smoke suite's): a dotted path to a function
+# that writes them into a folder and returns it; the worker loads it only for a `smoke_` task.
+WORKER_LOCAL_TASKS = env_str("WORKER_LOCAL_TASKS", "localdev.smoke.smoke_task_dir")
 # huggingface_hub otherwise fetches a telemetry list from the endpoint it read at import.
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 

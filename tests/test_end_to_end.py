@@ -25,9 +25,9 @@ from django.utils.html import escape
 
 from evaluations import dispatch
 from evaluations.models import Claim, EvaluationRun, Flag, FlagEvent, RunState, Submission
+from localdev.standin import demo_repos
+from localdev.standin.hub_server import serve_in_thread
 from tests.factories import person
-from workers.standin import demo_repos
-from workers.standin.hub_server import serve_in_thread
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -159,7 +159,7 @@ def _direct_evaluation(model_dir: Path) -> dict:
     import lm_eval
     from lm_eval.tasks import TaskManager
 
-    from workers.smoke import smoke_task_dir
+    from localdev.smoke import smoke_task_dir
 
     return lm_eval.simple_evaluate(
         model="hf",

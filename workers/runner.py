@@ -11,12 +11,14 @@ import dataclasses
 import json
 import logging
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.utils.module_loading import import_string
 
 from evaluations import services
 from evaluations.cards import (
@@ -29,7 +31,7 @@ from evaluations.catalogue import BENCHMARKS, Benchmark, suite_benchmarks
 from evaluations.errors import EvaluationError
 from evaluations.models import EvaluationRun
 from evaluations.services import ClaimInput
-from workers import artifacts, card_import, hub, results, smoke
+from workers import artifacts, card_import, hub, results
 from workers.child import log_tail, run_child
 
 logger = logging.getLogger(__name__)
@@ -187,12 +189,19 @@ def evaluation_spec(
         "dtype": precision,
         "device": settings.WORKER_DEVICE,
         "tasks": [{"task": benchmark.task, "shots": shots} for benchmark, shots in tasks],
-        "include_path": str(smoke.smoke_task_dir()) if uses_smoke else None,
+        "include_path": str(local_task_dir()) if uses_smoke else None,
         "batch_size": _batch_size(settings.WORKER_BATCH_SIZE),
         "apply_chat_template": chat_template,
         "seed": 1234,
         "limit": None,
     }
+
+
+def local_task_dir() -> Path:
+    """The folder of the task YAMLs lm-eval does not ship, written by ``WORKER_LOCAL_TASKS``
+    (named in settings, so the worker imports no tooling package)."""
+    write_tasks: Callable[[], Path] = import_string(settings.WORKER_LOCAL_TASKS)
+    return write_tasks()
 
 
 def _batch_size(value: str) -> int | str:

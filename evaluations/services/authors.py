@@ -6,35 +6,50 @@ Face; the web layer records each answer here (``hub_membership_record``). Every 
 check (``is_repo_author``), whatever page, API or discussion it comes from, asks the hub again
 when the last answer is older than ``AUTHOR_RECHECK_AFTER``, so someone who left an
 organisation loses its author powers on their next action. The hub is asked through a
-refresher the web layer registers (``hub_membership_refresher_set``): this package never
-imports ``leaderboard``. The answers are kept, never edited, so the record shows what the
-site knew when it let someone act as an author.
+``HubMembershipSource``, the port settings name by dotted path
+(``AUTHOR_HUB_MEMBERSHIP_SOURCE``): the site provides it, and this package never imports
+``leaderboard``. The answers are kept, never edited, so the record shows what the site knew
+when it let someone act as an author.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import timedelta
+from functools import cache
+from typing import Protocol
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.exceptions import PermissionDenied
 from django.utils import timezone
+from django.utils.module_loading import import_string
 
 from evaluations.account_models import HubMembership
 from evaluations.models import ModelRepo
 
 User = AbstractBaseUser | AnonymousUser
-MembershipRefresher = Callable[[User], None]
 LOCAL_ACCOUNT_MARK = "(local account)"  # after the name of a user the hub never vouched for
-_refresher: MembershipRefresher | None = None
 
 
-def hub_membership_refresher_set(refresher: MembershipRefresher | None) -> None:
-    """Register what asks the hub again about a user (records a new answer when it can)."""
-    global _refresher
-    _refresher = refresher
+class HubMembershipSource(Protocol):
+    """What asks the hub again about a user whose last answer is stale."""
+
+    def refresh(self, user: User) -> None:
+        """Ask the hub now and keep its answer (``hub_membership_record``); when the hub
+        cannot answer, record nothing: the stale answer then stands for its grace."""
+
+
+def hub_membership_source() -> HubMembershipSource | None:
+    """The source ``AUTHOR_HUB_MEMBERSHIP_SOURCE`` names (a class, made once), if any."""
+    path = settings.AUTHOR_HUB_MEMBERSHIP_SOURCE
+    return _source_at(path) if path else None
+
+
+@cache
+def _source_at(path: str) -> HubMembershipSource:
+    source: HubMembershipSource = import_string(path)()
+    return source
 
 
 def hub_membership_record(
@@ -72,8 +87,9 @@ def hub_membership_in_force(user: User) -> HubMembership | None:
     membership = hub_membership_current(user)
     if not hub_membership_is_stale(membership) or membership is None:
         return membership
-    if _refresher is not None:
-        _refresher(user)
+    source = hub_membership_source()
+    if source is not None:
+        source.refresh(user)
         membership = hub_membership_current(user)
     if membership is None:
         return None

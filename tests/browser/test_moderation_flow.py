@@ -13,10 +13,10 @@ from django.contrib.auth.models import Group, User
 from playwright.sync_api import Browser, Page, expect
 
 from evaluations.models import Flag, FlagState
+from localdev.standin.hub_server import serve_in_thread
+from localdev.standin.oidc import add_oauth_client
+from localdev.standin.repos import add_user
 from tests.factories import model_run
-from workers.standin.hub_server import serve_in_thread
-from workers.standin.oidc import add_oauth_client
-from workers.standin.repos import add_user
 
 pytestmark = [
     pytest.mark.browser,

@@ -228,7 +228,7 @@ def zero_shot_tasks(tmp_path: Path) -> set[str]:
     from lm_eval.tasks import TaskManager
     from lm_eval.tasks._yaml_loader import load_yaml
 
-    from workers.smoke import smoke_task_dir
+    from localdev.smoke import smoke_task_dir
 
     base = Path(lm_eval.tasks.__file__).parent
     folders = [

@@ -16,9 +16,9 @@ from django.test import Client
 from evaluations.account_models import HubMembership
 from evaluations.services import authors
 from leaderboard import hub_identity
-from workers.standin.hub_server import serve_in_thread
-from workers.standin.oidc import add_oauth_client
-from workers.standin.repos import add_user
+from localdev.standin.hub_server import serve_in_thread
+from localdev.standin.oidc import add_oauth_client
+from localdev.standin.repos import add_user
 
 pytestmark = [pytest.mark.django_db]
 CALLBACK = "http://testserver/accounts/oidc/huggingface/login/callback/"
@@ -201,3 +201,7 @@ def test_an_unreachable_hub_keeps_the_last_answer_only_for_a_while(
         answer.status_code == 403 and "sign in with Hugging Face again" in answer.json()["detail"]
     )
     assert user.hub_memberships.count() == 1, "nothing new was learnt from the hub"
+
+
+def test_the_domain_asks_the_hub_through_the_sites_userinfo() -> None:
+    assert isinstance(authors.hub_membership_source(), hub_identity.HubUserinfo)

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 
-from workers.standin.hub_server import serve_in_thread
-from workers.standin.repos import publish_repo
+from localdev.standin.hub_server import serve_in_thread
+from localdev.standin.repos import publish_repo
 
 CARDS = Path(__file__).resolve().parent.parent / "evaluations" / "cards"
 

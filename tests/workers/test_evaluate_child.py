@@ -18,10 +18,10 @@ import pytest
 import yaml
 
 from evaluations.catalogue import suite_benchmarks
+from localdev.smoke import smoke_task_dir
+from localdev.tiny_models import build_tiny_model
 from workers.evaluate_child import ChildSpec, evaluate, load_model, simple_evaluate_arguments
 from workers.results import parse_scores, parse_versions
-from workers.smoke import smoke_task_dir
-from workers.tiny_models import build_tiny_model
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SEED = 1234

@@ -20,9 +20,9 @@ import pytest
 from safetensors.numpy import save
 
 from evaluations.errors import EvaluationError
+from localdev.standin.hub_server import StandinHubServer, serve_in_thread
+from localdev.standin.repos import publish_repo, tamper_file
 from workers import hub
-from workers.standin.hub_server import StandinHubServer, serve_in_thread
-from workers.standin.repos import publish_repo, tamper_file
 
 WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".ckpt", ".pkl")
 LLAMA_CONFIG: dict[str, Any] = {
@@ -59,7 +59,7 @@ class StandinHub:
 
 @pytest.fixture(autouse=True)
 def _isolated_client(isolated_hub_client: None) -> None:
-    """Every test here talks to the stand-in hub only (tests/workers/conftest.py)."""
+    """Every test here talks to the stand-in hub only (tests/conftest.py)."""
 
 
 @pytest.fixture

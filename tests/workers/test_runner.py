@@ -51,9 +51,9 @@ def test_card_and_eval_results_claims_are_imported_once_per_commit(
 
     from evaluations import services
     from evaluations.models import Claim
+    from localdev.standin.hub_server import serve_in_thread
+    from localdev.standin.repos import publish_repo
     from tests.workers.test_hub import tiny_llama
-    from workers.standin.hub_server import serve_in_thread
-    from workers.standin.repos import publish_repo
 
     cards = Path(__file__).resolve().parent.parent / "evaluations" / "cards"
     files = tiny_llama()

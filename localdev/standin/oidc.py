@@ -3,7 +3,7 @@
 The real hub publishes ``/.well-known/openid-configuration`` and serves ``/oauth/authorize``,
 ``/oauth/token``, ``/oauth/userinfo`` and ``/oauth/jwks``; its userinfo carries the user's
 organisations. This module answers those routes for users added with
-``workers.standin.repos.add_user`` (with a password) and OAuth clients added with
+``localdev.standin.repos.add_user`` (with a password) and OAuth clients added with
 ``add_oauth_client``, so django-allauth runs its real code against it. Test double only:
 it binds to loopback like the rest of the stand-in.
 """

@@ -5,7 +5,7 @@ so tests and the demo exercise the same requests production makes. Routes and er
 follow huggingface_hub 2.4 (``hf_api.py``, ``file_download.py``, ``utils/_http.py``); see
 shared/design/HUB_NOTES.md. Standard library only.
 
-    python -m workers.standin.hub_server --root DIR --host 127.0.0.1 --port 0
+    python -m localdev.standin.hub_server --root DIR --host 127.0.0.1 --port 0
 """
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from workers.standin.oidc import IdentityProvider, OidcError
-from workers.standin.repos import Commit, RepoState, RepoStore, StoredFile
+from localdev.standin.oidc import IdentityProvider, OidcError
+from localdev.standin.repos import Commit, RepoState, RepoStore, StoredFile
 
 LOG_ENV_VAR = "STANDIN_HUB_LOG"  # set to 1 to log every request to stderr
 CHUNK_SIZE = 1024 * 1024
@@ -140,7 +140,7 @@ class HubRequestHandler(BaseHTTPRequestHandler):
         raise HubError(404, None, "Sorry, we can't find the page you are looking for.")
 
     def _route_oidc(self, segments: list[str], query: dict[str, list[str]]) -> int:
-        """The sign-in routes (workers/standin/oidc.py): discovery, authorise, token, userinfo."""
+        """The sign-in routes (localdev/standin/oidc.py): discovery, authorise, token, userinfo."""
         identity, route = self.server.identity, "/".join(segments)
         params = {key: values[0] for key, values in query.items()}
         if route == ".well-known/openid-configuration":

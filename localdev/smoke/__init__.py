@@ -15,8 +15,8 @@ from typing import Any
 
 import yaml
 
-SMOKE_DATA_DIR = Path(__file__).resolve().parent / "smoke_tasks" / "data"
-REPO_ROOT = Path(__file__).resolve().parent.parent
+SMOKE_DATA_DIR = Path(__file__).resolve().parent / "data"
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 # Small enough that a random tiny model finishes GSM8K in seconds; long enough for a short
 # worked answer followed by "#### N".

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from workers.smoke import smoke_documents_text, smoke_training_texts
+from localdev.smoke import smoke_documents_text, smoke_training_texts
 
 SPECIAL_TOKENS = {
     "unk_token": "<unk>",

@@ -58,9 +58,9 @@ def main() -> None:
     django.setup()
     from django.core.management import call_command
 
-    from workers.smoke import smoke_task_dir
-    from workers.standin import demo_repos
-    from workers.standin.hub_server import serve_in_thread
+    from localdev.smoke import smoke_task_dir
+    from localdev.standin import demo_repos
+    from localdev.standin.hub_server import serve_in_thread
 
     call_command("migrate", verbosity=0)
     hub_root = var_dir / "hub"
@@ -136,8 +136,8 @@ def pipeline_once(hub_root: Path, model_dir: Path, repeat: int) -> float:
     """One submission of a fresh commit (so nothing is deduplicated), timed to finished."""
     from evaluations import services
     from evaluations.models import EvaluationRun, RunState
-    from workers.standin import demo_repos
-    from workers.standin.repos import publish_repo
+    from localdev.standin import demo_repos
+    from localdev.standin.repos import publish_repo
 
     files = demo_repos.model_files(model_dir, demo_repos.TRAINED)
     files["README.md"] = (

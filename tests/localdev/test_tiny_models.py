@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from safetensors.torch import load_file
 
-from workers.tiny_models import build_tiny_model
+from localdev.tiny_models import build_tiny_model
 
 
 @pytest.fixture(scope="module")

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import django
 
-from workers.standin.oidc import add_oauth_client, subject_for
-from workers.standin.repos import add_user
+from localdev.standin.oidc import add_oauth_client, subject_for
+from localdev.standin.repos import add_user
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SITE_ADDRESS = os.environ.get("DEMO_ADDRESS", "127.0.0.1:8000")
@@ -135,7 +135,7 @@ def say(message: str) -> None:
 
 def publish_once(hub_root: Path, models_dir: Path) -> dict[str, str]:
     """Publish the demo repos the first time; later runs serve the same commits."""
-    from workers.standin.demo_repos import publish_demo_hub
+    from localdev.standin.demo_repos import publish_demo_hub
 
     stamp = hub_root / "published.json"
     if stamp.exists():
@@ -150,7 +150,7 @@ def start_hub(hub_root: Path, processes: list[subprocess.Popen[bytes]]) -> str:
         [
             sys.executable,
             "-m",
-            "workers.standin.hub_server",
+            "localdev.standin.hub_server",
             "--root",
             str(hub_root),
             "--host",
@@ -225,7 +225,7 @@ def submit_demo_models() -> None:
 
     from evaluations import services
     from evaluations.models import Submission
-    from workers.standin.demo_repos import SUBMITTED_CLAIMS
+    from localdev.standin.demo_repos import SUBMITTED_CLAIMS
 
     author = User.objects.get(username=DEMO_AUTHOR)
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from workers.standin.repos import publish_repo
-from workers.tiny_models import build_tiny_model
+from localdev.standin.repos import publish_repo
+from localdev.tiny_models import build_tiny_model
 
 TRAINED = "demo-org/tiny-trained"
 RANDOM_A = "demo-org/tiny-random"

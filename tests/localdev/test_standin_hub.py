@@ -26,15 +26,15 @@ from huggingface_hub.errors import (
 )
 from safetensors.numpy import save
 
-from workers.standin.hub_server import StandinHubServer, serve_in_thread
-from workers.standin.repos import add_user, parse_front_matter, publish_repo, tamper_file
+from localdev.standin.hub_server import StandinHubServer, serve_in_thread
+from localdev.standin.repos import add_user, parse_front_matter, publish_repo, tamper_file
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(autouse=True)
 def _isolated_client(isolated_hub_client: None) -> None:
-    """Every test here talks to the stand-in hub only (tests/workers/conftest.py)."""
+    """Every test here talks to the stand-in hub only (tests/conftest.py)."""
 
 
 @pytest.fixture
@@ -362,7 +362,7 @@ def test_it_announces_its_address_from_the_command_line(root: Path) -> None:
     command = [
         sys.executable,
         "-m",
-        "workers.standin.hub_server",
+        "localdev.standin.hub_server",
         "--root",
         str(root),
         "--port",
