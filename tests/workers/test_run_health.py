@@ -19,11 +19,11 @@ from evaluations.catalogue import BENCHMARKS
 from evaluations.evidence.matching import claim_evidence
 from evaluations.evidence.verdicts import Verdict
 from evaluations.models import FlagState
+from localdev.smoke import SMOKE_MAX_GEN_TOKS, smoke_task_dir
+from localdev.tiny_models import build_tiny_model
 from tests.factories import inspected_run
 from tests.workers.test_evaluate_child import run_child, smoke_spec
 from workers.results import TRUNCATION_SLACK_TOKENS, parse_scores
-from workers.smoke import SMOKE_MAX_GEN_TOKS, smoke_task_dir
-from workers.tiny_models import build_tiny_model
 
 SMOKE = [BENCHMARKS["smoke_arc"], BENCHMARKS["smoke_gsm8k"]]
 
