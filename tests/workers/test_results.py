@@ -61,6 +61,7 @@ def test_it_reads_the_smoke_suite() -> None:
         value=0.75,
         stderr=0.0693,
         n_samples=40,
+        health={"generations": 0, "strict_flexible_gap": None},
     )
     assert gsm8k.value == 0.85
     assert gsm8k.filter == "flexible-extract"
