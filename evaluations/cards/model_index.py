@@ -1,0 +1,136 @@
+"""Claims in a README's ``model-index``: the front matter most model cards carry."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from evaluations.cards.claim import _claim
+from evaluations.cards.draft import CardClaim, CardError, _as_list, _Draft, _mapping
+from evaluations.cards.loading import _load_yaml
+from evaluations.cards.names import (
+    _COT,
+    _chat_template,
+    _inherited_from,
+    _leaderboard_kind,
+    _real_name,
+    _resolve,
+    _shots,
+    _text,
+)
+from evaluations.cards.tables import NON_LLM_METRICS, NON_LLM_TASKS, V2_KEY
+
+# --- README model-index ----------------------------------------------------------------------
+
+
+def claims_from_readme(text: str, *, repo_id: str) -> list[CardClaim]:
+    """Claims in a README's YAML front matter; [] when it has none or no model-index."""
+    front_matter = _front_matter(text)
+    if front_matter is None:
+        return []
+    card_data = _load_yaml(front_matter, "README front matter", line_offset=1)
+    if card_data is None:
+        return []
+    if not isinstance(card_data, dict):
+        raise CardError("README front matter is not a mapping of keys to values")
+    return claims_from_card_data(card_data, repo_id=repo_id)
+
+
+def _front_matter(text: str) -> str | None:
+    lines = text.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    if not lines or lines[0].rstrip() != "---":
+        return None
+    for number, line in enumerate(lines[1:], start=1):
+        if line.rstrip() in ("---", "..."):
+            return "\n".join(lines[1:number])
+    raise CardError("README front matter opened with '---' on line 1 is never closed")
+
+
+def claims_from_card_data(card_data: dict[str, Any], *, repo_id: str) -> list[CardClaim]:
+    """Claims in parsed card metadata (the hub's ``cardData``)."""
+    if not isinstance(card_data, dict):
+        return []
+    model_index = card_data.get("model-index", card_data.get("model_index"))
+    claims: list[CardClaim] = []
+    for model in _as_list(model_index):
+        inherited = _inherited_from(model.get("name"), repo_id)
+        for result in _as_list(model.get("results")):
+            claims.extend(_result_claims(result, inherited))
+    return claims
+
+
+def _result_claims(result: dict[str, Any], inherited: str | None) -> list[CardClaim]:
+    task, dataset = _mapping(result.get("task")), _mapping(result.get("dataset"))
+    source = _mapping(result.get("source"))
+    claims = []
+    for metric in _as_list(result.get("metrics")):
+        draft = _readme_draft(task, dataset, source, metric)
+        if draft is None:
+            continue
+        draft.inherited_from = inherited
+        claims.append(_claim(draft))
+    return claims
+
+
+def _readme_draft(
+    task: dict[str, Any], dataset: dict[str, Any], source: dict[str, Any], metric: dict[str, Any]
+) -> _Draft | None:
+    """One metric of one result, or None for placeholders and non-LLM results."""
+    dataset_name, metric_type = _real_name(dataset.get("name")), _text(metric.get("type"))
+    label, key, problem = _resolve(
+        [dataset_name, _real_name(dataset.get("type")), _text(task.get("name")), metric_type],
+        _text(dataset.get("config")),
+    )
+    if key is None and problem is None and _is_noise(task, dataset, metric_type):
+        return None
+    source_name, source_url = _text(source.get("name")), _text(source.get("url"))
+    kind = _leaderboard_kind(dataset_name, source_name, source_url) or "self-reported"
+    if kind == "open-llm-leaderboard-v2":
+        key = V2_KEY.get(key or "", key)
+    if metric_type and label == metric_type and key:  # the metric type names the benchmark
+        metric_type = _text(metric.get("name"))
+    draft = _Draft(
+        label=label or "unnamed",
+        benchmark_key=key,
+        source_kind=kind,
+        raw=metric.get("value"),
+        metric=metric_type,
+        source_name=source_name,
+        source_url=source_url,
+        problems=[problem] if problem else [],
+    )
+    _shots(
+        dataset.get("args"),
+        [dataset_name, label, _text(task.get("name")), _text(metric.get("name"))],
+        draft,
+    )
+    _settings(draft, dataset, metric)
+    return draft
+
+
+def _is_noise(task: dict[str, Any], dataset: dict[str, Any], metric_type: str | None) -> bool:
+    """Placeholder results (no dataset) and non-LLM tasks (speech, vision, classifiers)."""
+    if not any(_real_name(dataset.get(field)) for field in ("name", "type")):
+        return True
+    task_type = (_text(task.get("type")) or "").lower()
+    return task_type in NON_LLM_TASKS or (metric_type or "").lower() in NON_LLM_METRICS
+
+
+def _settings(draft: _Draft, dataset: dict[str, Any], metric: dict[str, Any]) -> None:
+    if draft.source_kind.startswith("open-llm-leaderboard"):
+        # Neither leaderboard prompted for chain of thought; v1 never applied chat templates.
+        draft.chain_of_thought = False
+        draft.chat_template = False if draft.source_kind.endswith("v1") else None
+        return
+    words = " ".join(
+        filter(
+            None,
+            (
+                draft.label,
+                _text(dataset.get("config")),
+                _text(metric.get("name")),
+                str(dataset.get("args") or ""),
+            ),
+        )
+    )
+    draft.chain_of_thought = True if _COT.search(words) else None
+    draft.chat_template = _chat_template(dataset.get("args"))
