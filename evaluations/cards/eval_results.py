@@ -7,7 +7,7 @@ from typing import Any
 
 from evaluations.cards.claim import _claim
 from evaluations.cards.draft import CardClaim, CardError, _Draft, _mapping
-from evaluations.cards.loading import _load_yaml
+from evaluations.cards.loading import _load_yaml, _refuse_too_many
 from evaluations.cards.names import _COT, _resolve, _shot_count, _text
 
 # --- hub .eval_results files -----------------------------------------------------------------
@@ -22,6 +22,7 @@ def claims_from_eval_results(
         return []
     if not isinstance(entries, list):
         raise CardError("eval results file is not a list of entries")
+    _refuse_too_many(len(entries), "eval results file")
     owner = (repo_owner or repo_id.split("/", 1)[0]).lower()
     return [
         _claim(_eval_results_draft(entry, owner)) for entry in entries if isinstance(entry, dict)

@@ -6,7 +6,7 @@ from typing import Any
 
 from evaluations.cards.claim import _claim
 from evaluations.cards.draft import CardClaim, CardError, _as_list, _Draft, _mapping
-from evaluations.cards.loading import _load_yaml
+from evaluations.cards.loading import _load_yaml, _refuse_too_many
 from evaluations.cards.names import (
     _COT,
     _chat_template,
@@ -50,10 +50,13 @@ def claims_from_card_data(card_data: dict[str, Any], *, repo_id: str) -> list[Ca
     if not isinstance(card_data, dict):
         return []
     model_index = card_data.get("model-index", card_data.get("model_index"))
+    models = [(model, _as_list(model.get("results"))) for model in _as_list(model_index)]
+    metrics = sum(len(_as_list(r.get("metrics"))) for _, results in models for r in results)
+    _refuse_too_many(metrics, "the model-index")
     claims: list[CardClaim] = []
-    for model in _as_list(model_index):
+    for model, results in models:
         inherited = _inherited_from(model.get("name"), repo_id)
-        for result in _as_list(model.get("results")):
+        for result in results:
             claims.extend(_result_claims(result, inherited))
     return claims
 

@@ -44,3 +44,28 @@ def test_it_reads_a_repo_card_from_the_hub(tmp_path: Path, monkeypatch: pytest.M
         server.shutdown()
     assert {c["benchmark"] for c in claims} >= {"gpqa", "mmlu_pro", "bbh"}
     assert next(c for c in claims if c["benchmark"] == "bbh")["comparable"] is False
+
+
+def test_it_refuses_an_alias_bomb_with_a_message_instead_of_expanding_it(tmp_path: Path) -> None:
+    from tests.evaluations.test_card_loading import alias_bomb
+
+    card = tmp_path / "README.md"
+    card.write_text(alias_bomb())
+    with pytest.raises(CommandError, match=r"could not be read: .*aliases expand to over"):
+        run(str(card), "--repo-id", "ridge-ai/Ridge-32B")
+
+
+def test_it_refuses_a_results_file_over_the_size_limit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from evaluations.cards import loading
+
+    results = tmp_path / "gpqa.yaml"
+    results.write_bytes((CARDS / "eval_results_gpqa.yaml").read_bytes())
+    monkeypatch.setattr(loading, "MAX_YAML_BYTES", results.stat().st_size - 1)
+    with pytest.raises(CommandError, match=r"its YAML is [\d,]+ bytes, over the"):
+        run(str(results), "--repo-id", "ridge-ai/Ridge-32B")
+    monkeypatch.setattr(loading, "MAX_YAML_BYTES", results.stat().st_size)
+    assert {c["benchmark"] for c in run(str(results), "--repo-id", "ridge-ai/Ridge-32B")} >= {
+        "gpqa"
+    }
