@@ -163,6 +163,9 @@ class EvaluationRun(models.Model):
     deliberate_rerun = models.BooleanField(
         default=False, help_text="a moderator asked for it again: never ended as a duplicate"
     )
+    card_import_note = models.TextField(
+        blank=True, help_text="why the commit's card claims were not all imported, if so"
+    )
 
     objects = EvaluationRunQuerySet.as_manager()
 
@@ -330,6 +333,16 @@ class Claim(models.Model):
         help_text="the account that recorded it; empty for imports",
     )
     inherited_from = models.CharField(max_length=200, blank=True)
+    # What a hub .eval_results entry adds: the benchmark dataset it names, and its provenance.
+    source_org = models.CharField(max_length=200, blank=True)
+    source_ref = models.CharField(
+        max_length=100, blank=True, help_text="the hub ref read, if not the commit: refs/pr/N"
+    )
+    dataset_id = models.CharField(max_length=200, blank=True, help_text="hub benchmark dataset")
+    dataset_task_id = models.CharField(max_length=200, blank=True)
+    dataset_revision = models.CharField(max_length=64, blank=True)
+    verify_token = models.TextField(blank=True, help_text="the hub's token, stored unchecked")
+    result_date = models.DateField(null=True, blank=True, help_text="when it was evaluated")
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = ClaimQuerySet.as_manager()
