@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from typing import Any
 
-from evaluations.cards.draft import CardClaim, _Draft
+from evaluations.cards.draft import CardClaim, HubResult, _Draft
 from evaluations.cards.names import _without_settings
 from evaluations.cards.tables import EXTRA_METRIC_ALIASES, METRIC_ALIASES
 from evaluations.cards.units import _convert, _Converted, _parse_value
@@ -69,6 +70,7 @@ def _claim(draft: _Draft) -> CardClaim:
         inherited_from=draft.inherited_from,
         reported_by=draft.reported_by,
         stated_stderr=converted.stderr,
+        hub=draft.hub,
     )
 
 
@@ -93,6 +95,16 @@ def claims_to_json(claims: list[CardClaim]) -> list[dict[str, Any]]:
             "source": {"name": c.source_name, "url": c.source_url, "kind": c.source_kind},
             "inherited_from": c.inherited_from,
             "reported_by": c.reported_by,
+            "hub_result": _hub_json(c.hub),
         }
         for c in claims
     ]
+
+
+def _hub_json(hub: HubResult | None) -> dict[str, Any] | None:
+    if hub is None:
+        return None
+    fields = dataclasses.asdict(hub)
+    fields["date"] = hub.date.isoformat() if hub.date else None
+    fields["verify_token"] = bool(hub.verify_token)  # whether one is given; never the token
+    return fields

@@ -2,12 +2,28 @@
 
 from __future__ import annotations
 
+import datetime
 from dataclasses import dataclass, field
 from typing import Any
 
 
 class CardError(ValueError):
     """A model card or results file whose YAML cannot be read."""
+
+
+@dataclass(frozen=True)
+class HubResult:
+    """What a hub ``.eval_results`` entry adds to a claim: the benchmark dataset and task it
+    names, and where the entry came from."""
+
+    dataset_id: str = ""
+    task_id: str = ""
+    dataset_revision: str = ""
+    verify_token: str = ""
+    date: datetime.date | None = None
+    source_org: str = ""
+    source_ref: str = ""  # "refs/pr/N" for an entry read from an open pull request
+    matched_by: str = ""  # "hub-task" (the benchmark's own task), "name", or "" (no match)
 
 
 @dataclass(frozen=True)
@@ -30,6 +46,7 @@ class CardClaim:
     inherited_from: str | None = None
     reported_by: str | None = None
     stated_stderr: float | None = None  # the author's own ± as a fraction, when written
+    hub: HubResult | None = None  # only for .eval_results entries
 
 
 @dataclass
@@ -48,6 +65,7 @@ class _Draft:
     source_url: str | None = None
     inherited_from: str | None = None
     reported_by: str | None = None
+    hub: HubResult | None = None
     problems: list[str] = field(default_factory=list)
 
 

@@ -158,3 +158,21 @@ NON_LLM_TASKS = frozenset(
 NON_LLM_METRICS = frozenset({"wer", "cer", "bleu", "rouge", "map", "miou", "sacrebleu"})
 
 _NAME_TO_KEY = {name: key for key, names in BENCHMARK_NAMES.items() for name in names}
+
+# Tasks that the hub's benchmark datasets define (their eval.yaml), keyed by (dataset id, task
+# id) in lower case, where the task is the catalogue's benchmark as the catalogue runs it.
+HUB_BENCHMARK_TASKS: dict[tuple[str, str], str] = {
+    ("idavidrein/gpqa", "gpqa"): "gpqa",
+    ("tiger-lab/mmlu-pro", "mmlu_pro"): "mmlu_pro",
+    ("tiger-lab/mmlu-pro", "mmlu-pro"): "mmlu_pro",
+    ("openai/gsm8k", "gsm8k"): "gsm8k",
+    ("openai/gsm8k", "main"): "gsm8k",
+    ("google/ifeval", "ifeval"): "ifeval",
+    ("cais/mmlu", "mmlu"): "mmlu",
+    ("cais/mmlu", "all"): "mmlu",
+    ("allenai/ai2_arc", "arc_challenge"): "arc_challenge",
+    ("allenai/ai2_arc", "arc-challenge"): "arc_challenge",
+    ("rowan/hellaswag", "hellaswag"): "hellaswag",
+    ("allenai/winogrande", "winogrande"): "winogrande",
+    ("taur-lab/musr", "musr"): "musr",
+}
