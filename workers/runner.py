@@ -17,21 +17,13 @@ from typing import Any
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.utils.module_loading import import_string
 
 from evaluations import services
-from evaluations.cards import (
-    CardClaim,
-    CardError,
-    claims_from_card_data,
-    claims_from_eval_results,
-)
 from evaluations.catalogue import BENCHMARKS, Benchmark, suite_benchmarks
 from evaluations.errors import EvaluationError
 from evaluations.models import EvaluationRun
-from evaluations.services import ClaimInput
-from workers import artifacts, card_import, hub, results
+from workers import artifacts, hub, results
 from workers.child import log_tail, run_child
 
 logger = logging.getLogger(__name__)
@@ -127,34 +119,18 @@ def _stages(run_id: int, work_dir: Path) -> str:
 
 
 def _import_card_claims(run_id: int, inspection: hub.RepoInspection) -> None:
-    """The claims in the evaluated commit's model card and ``.eval_results`` files, recorded
-    once per commit. A card the importer cannot read costs the run nothing."""
-    run = EvaluationRun.objects.select_related("revision", "submission__repo").get(id=run_id)
-    repo_id = run.submission.repo.hub_id
-    cards: list[CardClaim] = []
-    try:
-        cards += claims_from_card_data(inspection.card_data, repo_id=repo_id)
-        for path in _eval_results_paths(inspection):
-            text = hub.read_text_file(repo_id, inspection.commit_sha, path)
-            cards += claims_from_eval_results(text or "", repo_id=repo_id)
-    except CardError as error:
-        logger.info("model card of %s not imported: %s", repo_id, error)
-    # One family per source and reporter: the card's own claims, each community member's.
-    groups: dict[tuple[str, str], list[ClaimInput]] = {}
-    for card in cards:
-        key = (card_import.source_of(card), card.reported_by or "the model card")
-        groups.setdefault(key, []).append(card_import.claim_input(card))
-    for (source, reporter), claims in groups.items():
-        try:
-            services.claims_import_card(
-                repo_id=repo_id,
-                revision=run.revision,
-                claims=claims,
-                source=source,
-                reported_by=reporter,
-            )
-        except ValidationError as error:
-            logger.info("claims of %s's card not imported: %s", repo_id, error.messages)
+    """Read the evaluated commit's ``.eval_results`` files; the service records their claims
+    and the model card's, once per commit."""
+    files, notes = [], []
+    for path in _eval_results_paths(inspection):
+        text = hub.read_text_file(inspection.repo_id, inspection.commit_sha, path)
+        if text is None:
+            notes.append(f"Not imported: {path} is larger than the hub reader takes.")
+            continue
+        files.append(services.ResultsFile(path=path, text=text))
+    services.card_claims_import(
+        run_id=run_id, card_data=inspection.card_data, results_files=files, notes=notes
+    )
 
 
 def _eval_results_paths(inspection: hub.RepoInspection) -> list[str]:

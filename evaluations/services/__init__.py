@@ -4,6 +4,7 @@
 the discrepancy rule raises on them. Views, admin, API and tasks import from here.
 """
 
+from evaluations.services.card_import import ResultsFile, card_claims_import
 from evaluations.services.claims import (
     ClaimInput,
     claims_import_card,
@@ -32,6 +33,8 @@ from evaluations.services.submissions import SubmissionOutcome, submission_creat
 __all__ = [
     "ALLOWED_TRANSITIONS",
     "ClaimInput",
+    "ResultsFile",
+    "card_claims_import",
     "claim_matched_runs_queue",
     "InvalidTransition",
     "SubmissionOutcome",

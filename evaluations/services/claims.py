@@ -8,6 +8,7 @@ as a new event. Claims that only lack a measurement in their setting get a claim
 
 from __future__ import annotations
 
+import datetime
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
@@ -59,6 +60,14 @@ class ClaimInput:
     # decides the unit itself); ``value`` and ``unit`` then only describe what was written.
     fraction: float | None = None
     stderr_fraction: float | None = None
+    # What a hub .eval_results entry adds (Claim's fields of the same names).
+    source_org: str = ""
+    source_ref: str = ""
+    dataset_id: str = ""
+    dataset_task_id: str = ""
+    dataset_revision: str = ""
+    verify_token: str = ""
+    result_date: datetime.date | None = None
 
 
 def to_fraction(value: float, unit: str, benchmark: str) -> float:
@@ -84,6 +93,12 @@ TEXT_FIELDS = (
     "source_url",
     "source_name",
     "inherited_from",
+    "source_org",
+    "source_ref",
+    "dataset_id",
+    "dataset_task_id",
+    "dataset_revision",
+    "verify_token",
 )
 
 
@@ -168,6 +183,13 @@ def _row(claim: ClaimInput, **common: object) -> Claim:
         source_url=claim.source_url[:500],
         source_name=claim.source_name[:200],
         inherited_from=claim.inherited_from[:200],
+        source_org=claim.source_org[:200],
+        source_ref=claim.source_ref[:100],
+        dataset_id=claim.dataset_id[:200],
+        dataset_task_id=claim.dataset_task_id[:200],
+        dataset_revision=claim.dataset_revision[:64],
+        verify_token=claim.verify_token[:4000],
+        result_date=claim.result_date,
         supersedes_id=claim.supersedes,
         **common,
     )
