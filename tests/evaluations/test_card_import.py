@@ -86,3 +86,16 @@ def test_the_run_page_shows_why_card_claims_were_left_out(client) -> None:
     assert "Model card import" in page and "1 left out" in page
     quiet = import_into(inspected_run("ridge-ai/Other-7B"), card_data=card_with(1))
     assert "Model card import" not in client.get(f"/runs/{quiet.id}/").content.decode()
+
+
+def test_the_claim_row_shows_the_hub_benchmark_and_its_catalogue_match(client) -> None:
+    unknown = FULL_ENTRY.replace("TIGER-Lab/MMLU-Pro", "cais/hle").replace("mmlu_pro", "hle")
+    files = [
+        services.ResultsFile(path=".eval_results/a.yaml", text=FULL_ENTRY),
+        services.ResultsFile(path=".eval_results/b.yaml", text=unknown, source_ref="refs/pr/3"),
+    ]
+    import_into(inspected_run(REPO), card_data=card_with(1), results_files=files)
+    page = client.get(f"/models/{REPO}/").content.decode()
+    assert "task <code>mmlu_pro</code>: matched to the catalogue's mmlu_pro" in page
+    assert "task <code>hle</code>: not in the catalogue; community-provided" in page
+    assert page.count('class="muted hub-result"') == 2  # the model-index claim has no hub line
