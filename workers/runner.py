@@ -23,7 +23,7 @@ from evaluations import services
 from evaluations.catalogue import BENCHMARKS, Benchmark, suite_benchmarks
 from evaluations.errors import EvaluationError
 from evaluations.models import EvaluationRun
-from workers import artifacts, hub, results
+from workers import artifacts, hub, hub_pulls, results
 from workers.child import log_tail, run_child
 
 logger = logging.getLogger(__name__)
@@ -119,26 +119,53 @@ def _stages(run_id: int, work_dir: Path) -> str:
 
 
 def _import_card_claims(run_id: int, inspection: hub.RepoInspection) -> None:
-    """Read the evaluated commit's ``.eval_results`` files; the service records their claims
-    and the model card's, once per commit."""
-    files, notes = [], []
-    for path in _eval_results_paths(inspection):
-        text = hub.read_text_file(inspection.repo_id, inspection.commit_sha, path)
-        if text is None:
-            notes.append(f"Not imported: {path} is larger than the hub reader takes.")
-            continue
-        files.append(services.ResultsFile(path=path, text=text))
+    """Read the evaluated commit's ``.eval_results`` files and those that open pull requests
+    add; the service records their claims and the model card's, once per commit."""
+    notes: list[str] = []
+    files = [
+        services.ResultsFile(path=path, text=text)
+        for path in _eval_results_paths(inspection)
+        if (text := _read_results(inspection.repo_id, inspection.commit_sha, path, notes))
+        is not None
+    ]
+    files += _pull_request_files(inspection, {file.path: file.text for file in files}, notes)
     services.card_claims_import(
         run_id=run_id, card_data=inspection.card_data, results_files=files, notes=notes
     )
 
 
+def _read_results(repo_id: str, revision: str, path: str, notes: list[str]) -> str | None:
+    text = hub.read_text_file(repo_id, revision, path)
+    if text is None:
+        notes.append(
+            f"Not imported: {path} at {revision[:12]} is larger than the hub reader takes."
+        )
+    return text
+
+
+def _pull_request_files(
+    inspection: hub.RepoInspection, base_texts: dict[str, str], notes: list[str]
+) -> list[services.ResultsFile]:
+    """The results files each open pull request adds or changes: community-provided."""
+    base_blobs = {file.path: file.blob_id for file in inspection.files}
+    files: list[services.ResultsFile] = []
+    try:
+        for pull in hub_pulls.open_pull_requests(inspection.repo_id):
+            blobs = hub_pulls.eval_results_blobs(inspection.repo_id, pull.commit_sha)
+            for path in sorted(
+                path for path, blob in blobs.items() if base_blobs.get(path) != blob
+            ):
+                text = _read_results(inspection.repo_id, pull.commit_sha, path, notes)
+                if text is not None:
+                    base = base_texts.get(path, "")
+                    files.append(services.ResultsFile(path, text, pull.ref, base))
+    except EvaluationError as error:  # the commit's own claims still count
+        notes.append(f"Open pull requests not read: {error.detail or error.code}.")
+    return files
+
+
 def _eval_results_paths(inspection: hub.RepoInspection) -> list[str]:
-    return sorted(
-        f.path
-        for f in inspection.files
-        if f.path.startswith(".eval_results/") and f.path.endswith((".yaml", ".yml"))
-    )
+    return sorted(f.path for f in inspection.files if hub_pulls.is_eval_results_path(f.path))
 
 
 def submission_tasks(suite: str, tasks: list[dict[str, Any]]) -> list[tuple[Benchmark, int]]:

@@ -24,8 +24,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from localdev.standin import payloads, pulls
 from localdev.standin.oidc import IdentityProvider, OidcError
-from localdev.standin.repos import Commit, RepoState, RepoStore, StoredFile
+from localdev.standin.repos import Commit, RepoState, RepoStore
 
 LOG_ENV_VAR = "STANDIN_HUB_LOG"  # set to 1 to log every request to stderr
 CHUNK_SIZE = 1024 * 1024
@@ -195,7 +196,11 @@ class HubRequestHandler(BaseHTTPRequestHandler):
             info = self._model_info(repo_id, "/".join(arguments), query)
             return self._send_json(200, info, send_body)
         if action == ["refs"]:
-            return self._send_json(200, self._refs(repo_id), send_body)
+            return self._send_json(200, self._refs(repo_id, query), send_body)
+        if action == ["discussions"]:
+            self._visible_repo(repo_id)
+            answer = pulls.discussions_payload(self.server.store.root, repo_id, query)
+            return self._send_json(200, answer, send_body)
         if action == ["tree"] and arguments:
             tree = self._tree(repo_id, arguments[0], "/".join(arguments[1:]), query)
             return self._send_json(200, tree, send_body)
@@ -232,60 +237,18 @@ class HubRequestHandler(BaseHTTPRequestHandler):
         repo = self._visible_repo(repo_id)
         commit = self._commit_at(repo, revision)
         with_blobs = query.get("blobs", ["false"])[0].lower() == "true"
-        info: dict[str, Any] = {
-            "_id": commit.sha[:24],
-            "id": repo.repo_id,
-            "modelId": repo.repo_id,
-            "author": repo.repo_id.split("/")[0],
-            "sha": commit.sha,
-            "lastModified": commit.created_at,
-            "createdAt": commit.created_at,
-            "private": repo.private,
-            "gated": repo.gated,
-            "disabled": False,
-            "downloads": 0,
-            "likes": 0,
-            "library_name": "transformers",
-            "tags": _tags(commit),
-            "cardData": commit.card_data,
-            "config": commit.config,
-            "siblings": [_sibling(file, with_blobs) for file in _sorted_files(commit)],
-            "spaces": [],
-            "usedStorage": sum(file.size for file in commit.files.values()),
-        }
-        if commit.safetensors is not None:
-            info["safetensors"] = commit.safetensors
-        info.update(commit.metadata_overrides)
-        return info
+        return payloads.model_info(repo, commit, with_blobs=with_blobs)
 
-    def _refs(self, repo_id: str) -> dict:
-        repo = self._visible_repo(repo_id)
-        branches = [
-            {"name": name, "ref": f"refs/heads/{name}", "targetCommit": sha}
-            for name, sha in sorted(repo.branches.items())
-        ]
-        return {"branches": branches, "tags": [], "converts": [], "pullRequests": []}
+    def _refs(self, repo_id: str, query: dict[str, list[str]]) -> dict:
+        include_prs = query.get("include_prs", [""])[0] in ("1", "true", "True")
+        return payloads.refs(
+            self.server.store.root, self._visible_repo(repo_id), include_prs=include_prs
+        )
 
     def _tree(self, repo_id: str, revision: str, folder: str, query: dict[str, list[str]]) -> list:
-        repo = self._visible_repo(repo_id)
-        commit = self._commit_at(repo, revision)
+        commit = self._commit_at(self._visible_repo(repo_id), revision)
         recursive = query.get("recursive", ["false"])[0].lower() == "true"
-        prefix = f"{folder.strip('/')}/" if folder.strip("/") else ""
-        entries: dict[str, dict] = {}
-        for file in _sorted_files(commit):
-            if not file.path.startswith(prefix):
-                continue
-            parts = file.path[len(prefix) :].split("/")
-            for depth in range(1, len(parts)):
-                directory = prefix + "/".join(parts[:depth])
-                if recursive or depth == 1:
-                    entries.setdefault(
-                        directory,
-                        {"type": "directory", "oid": "0" * 40, "size": 0, "path": directory},
-                    )
-            if recursive or len(parts) == 1:
-                entries[file.path] = _tree_file(file)
-        return list(entries.values())
+        return payloads.tree(commit, folder, recursive=recursive)
 
     def _whoami(self) -> dict:
         authorization = self.headers.get("Authorization", "")
@@ -323,7 +286,7 @@ class HubRequestHandler(BaseHTTPRequestHandler):
         start, end = self._byte_range(total)
         partial = (start, end) != (0, total - 1)
         self.send_response(206 if partial else 200)
-        for name, value in _file_headers(commit, file).items():
+        for name, value in payloads.file_headers(commit, file).items():
             self.send_header(name, value)
         if partial:
             self.send_header("Content-Range", f"bytes {start}-{end}/{total}")
@@ -369,68 +332,6 @@ class HubRequestHandler(BaseHTTPRequestHandler):
         if error.commit_sha:
             headers["X-Repo-Commit"] = error.commit_sha
         return self._send_json(error.status, {"error": error.message}, send_body, headers)
-
-
-# --- pure helpers -------------------------------------------------------------------------
-
-
-def _sorted_files(commit: Commit) -> list[StoredFile]:
-    return [commit.files[path] for path in sorted(commit.files)]
-
-
-def _tags(commit: Commit) -> list[str]:
-    tags = ["transformers"]
-    if any(path.endswith(".safetensors") for path in commit.files):
-        tags.append("safetensors")
-    if commit.config.get("model_type"):
-        tags.append(commit.config["model_type"])
-    licence = commit.card_data.get("license")
-    if isinstance(licence, str):
-        tags.append(f"license:{licence}")
-    return tags
-
-
-def _sibling(file: StoredFile, with_blobs: bool) -> dict[str, Any]:
-    if not with_blobs:
-        return {"rfilename": file.path}
-    sibling: dict[str, Any] = {"rfilename": file.path, "size": file.size, "blobId": file.git_oid}
-    if file.lfs:
-        sibling["lfs"] = {
-            "sha256": file.sha256,
-            "size": file.size,
-            "pointerSize": file.lfs_pointer_size,
-        }
-    return sibling
-
-
-def _tree_file(file: StoredFile) -> dict[str, Any]:
-    entry: dict[str, Any] = {
-        "type": "file",
-        "oid": file.git_oid,
-        "size": file.size,
-        "path": file.path,
-    }
-    if file.lfs:
-        entry["lfs"] = {"oid": file.sha256, "size": file.size, "pointerSize": file.lfs_pointer_size}
-    return entry
-
-
-def _file_headers(commit: Commit, file: StoredFile) -> dict[str, str]:
-    # The client takes the commit from X-Repo-Commit and the etag (for LFS files: the sha256)
-    # from X-Linked-Etag before ETag. Both describe the published file, not the bytes served,
-    # which is what lets tamper_file model a damaged blob.
-    etag = f'"{file.sha256 if file.lfs else file.git_oid}"'
-    headers = {
-        "Content-Type": "application/octet-stream",
-        "Accept-Ranges": "bytes",
-        "ETag": etag,
-        "X-Repo-Commit": commit.sha,
-        "Content-Disposition": f'inline; filename="{file.path.rsplit("/", 1)[-1]}"',
-    }
-    if file.lfs:
-        headers["X-Linked-Etag"] = etag
-        headers["X-Linked-Size"] = str(file.size)
-    return headers
 
 
 def _copy_range(blob: Path, out: Any, start: int, end: int) -> None:

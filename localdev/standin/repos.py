@@ -184,6 +184,10 @@ class RepoStore:
         """A branch name or a full commit SHA of this repo, to the commit SHA."""
         if revision in repo.branches:
             return repo.branches[revision]
+        pull = re.fullmatch(r"refs/pr/(\d+)", revision)
+        pulls = _read_json(self.root / repo.repo_id / "refs.json", {}).get("pulls", {})
+        if pull and pull.group(1) in pulls:
+            return pulls[pull.group(1)]["sha"]
         if COMMIT_SHA_PATTERN.match(revision) and self._commit_path(repo, revision).is_file():
             return revision
         return None

@@ -384,3 +384,34 @@ def test_it_reads_front_matter_lists_and_scalars() -> None:
     card = parse_front_matter('---\nlicense: mit\ntags:\n- a\n- "b"\nlikes: 3\n---\ntext')
 
     assert card == {"license": "mit", "tags": ["a", "b"], "likes": 3}
+
+
+def test_it_lists_pull_request_refs_and_open_pull_requests_as_the_client_reads_them(
+    tmp_path: Path,
+) -> None:
+    from huggingface_hub import HfApi
+
+    from localdev.standin.pulls import publish_pull_request
+
+    publish_repo(tmp_path, "lab/model", {"config.json": b"{}"})
+    number, sha = publish_pull_request(
+        tmp_path, "lab/model", {".eval_results/a.yaml": b"[]"}, author="quill"
+    )
+    publish_pull_request(tmp_path, "lab/model", {"b.txt": b"b"}, author="x", status="closed")
+    server, url = serve_in_thread(tmp_path)
+    try:
+        api = HfApi(endpoint=url)
+        refs = api.list_repo_refs("lab/model", include_pull_requests=True)
+        opened = list(
+            api.get_repo_discussions(
+                "lab/model", discussion_type="pull_request", discussion_status="open"
+            )
+        )
+        info = api.model_info("lab/model", revision=sha)
+        plain = api.list_repo_refs("lab/model")
+    finally:
+        server.shutdown()
+    assert [(r.ref, r.target_commit) for r in refs.pull_requests][0] == ("refs/pr/1", sha)
+    assert len(refs.pull_requests) == 2 and not plain.pull_requests
+    assert [(d.num, d.author, d.status) for d in opened] == [(number, "quill", "open")]
+    assert {s.rfilename for s in info.siblings} == {"config.json", ".eval_results/a.yaml"}

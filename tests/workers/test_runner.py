@@ -86,3 +86,51 @@ def test_card_and_eval_results_claims_are_imported_once_per_commit(
     community = claims.get(source="third-party")
     assert community.reported_by and community.reported_by != "ridge-ai"
     assert all(c.revision.commit_sha == inspection.commit_sha for c in claims)
+
+
+def test_results_in_an_open_pull_request_are_imported_as_community_claims(
+    monkeypatch: pytest.MonkeyPatch, tmp_path
+) -> None:
+    from pathlib import Path
+
+    from evaluations import services
+    from evaluations.models import Claim
+    from localdev.standin.hub_server import serve_in_thread
+    from localdev.standin.pulls import publish_pull_request
+    from localdev.standin.repos import publish_repo
+    from tests.workers.test_hub import tiny_llama
+
+    cards = Path(__file__).resolve().parent.parent / "evaluations" / "cards"
+    main_results = (cards / "eval_results_gpqa.yaml").read_bytes()
+    files = tiny_llama()
+    files[".eval_results/gpqa.yaml"] = main_results
+    publish_repo(tmp_path, "ridge-ai/Ridge-32B", files)
+    added = b"- dataset: {id: TIGER-Lab/MMLU-Pro, task_id: mmlu_pro}\n  value: 55.0\n"
+    changed = {".eval_results/gpqa.yaml": main_results + added.replace(b"55.0", b"57.0")}
+    publish_pull_request(tmp_path, "ridge-ai/Ridge-32B", changed, author="quill-reviewer")
+    closed = {".eval_results/closed.yaml": added.replace(b"55.0", b"99.0")}
+    publish_pull_request(tmp_path, "ridge-ai/Ridge-32B", closed, author="x", status="closed")
+    server, url = serve_in_thread(tmp_path)
+    monkeypatch.setenv("HF_ENDPOINT", url)
+    try:
+        inspection = hub.inspect_repo("ridge-ai/Ridge-32B", max_parameters=None)
+        run = services.submission_create(repo_id="ridge-ai/Ridge-32B").run
+        services.run_claim(run_id=run.id, worker_name="w", task_id="t")
+        services.run_record_inspection(
+            run_id=run.id,
+            commit_sha=inspection.commit_sha,
+            files=[],
+            parameter_count=1,
+            dtype="F32",
+            licence="",
+            model_type="llama",
+        )
+        runner._import_card_claims(run.id, inspection)
+    finally:
+        server.shutdown()
+    from_pull = Claim.objects.filter(source_ref="refs/pr/1")
+    assert [(c.typed_value, c.source, c.reported_by) for c in from_pull] == [
+        ("57.0", "third-party", "pull request refs/pr/1")
+    ]
+    assert not Claim.objects.filter(typed_value="99.0").exists()  # a closed pull request
+    assert Claim.objects.filter(source="eval-results", source_ref="").count() == 3
