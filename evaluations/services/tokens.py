@@ -10,7 +10,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from evaluations.account_models import ApiToken
+from evaluations.models import ApiToken
 
 TOKEN_PREFIX = "cc_"  # noqa: S105 - a public prefix, recognisable in logs and scanners
 MAX_ACTIVE_TOKENS = 10

@@ -1,6 +1,6 @@
 """Rows about people's accounts: what the hub says they are, and their API tokens.
 
-Imported by ``evaluations.models`` so Django finds them. Sign-in itself is django-allauth's.
+Sign-in itself is django-allauth's.
 """
 
 from __future__ import annotations
