@@ -12,7 +12,7 @@ The modules import each other one way only (a layers contract in pyproject.toml 
 ``runs``; ``accounts`` stands alone.
 """
 
-from evaluations.models.accounts import ApiToken, HubMembership
+from evaluations.models.accounts import ApiToken, ApiTokenQuerySet, HubMembership
 from evaluations.models.audit import RunAction
 from evaluations.models.claims import (
     AUTOMATIC_STATES,
@@ -23,12 +23,13 @@ from evaluations.models.claims import (
     ClaimSource,
     Flag,
     FlagEvent,
+    FlagEventQuerySet,
     FlagState,
     Unit,
 )
 from evaluations.models.discussions import Comment, FlagAction
 from evaluations.models.read_tables import GenerationBump, RankingEntry
-from evaluations.models.repos import ModelRepo, RepoDecision, Revision
+from evaluations.models.repos import ModelRepo, RepoDecision, RepoDecisionQuerySet, Revision
 from evaluations.models.runs import (
     ACTIVE_STATES,
     FINAL_STATES,
@@ -39,6 +40,7 @@ from evaluations.models.runs import (
     RunArtifact,
     RunState,
     Score,
+    ScoreQuerySet,
     Submission,
 )
 
@@ -49,6 +51,7 @@ __all__ = [
     "FINAL_STATES",
     "QUEUE_STATES",
     "ApiToken",
+    "ApiTokenQuerySet",
     "Backend",
     "Claim",
     "ClaimQuerySet",
@@ -59,6 +62,7 @@ __all__ = [
     "Flag",
     "FlagAction",
     "FlagEvent",
+    "FlagEventQuerySet",
     "FlagState",
     "GenerationBump",
     "HubMembership",
@@ -66,11 +70,13 @@ __all__ = [
     "Precision",
     "RankingEntry",
     "RepoDecision",
+    "RepoDecisionQuerySet",
     "Revision",
     "RunAction",
     "RunArtifact",
     "RunState",
     "Score",
+    "ScoreQuerySet",
     "Submission",
     "Unit",
 ]

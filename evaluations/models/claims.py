@@ -126,6 +126,15 @@ class Flag(models.Model):
         return f"flag on claim {self.claim_id}"
 
 
+class FlagEventQuerySet(models.QuerySet["FlagEvent"]):
+    def from_rule(self) -> FlagEventQuerySet:
+        """The automatic rule's events, without the moderators' beside them."""
+        return self.filter(state__in=AUTOMATIC_STATES)
+
+    def newest_first(self) -> FlagEventQuerySet:
+        return self.order_by("-created_at", "-id")
+
+
 class FlagEvent(models.Model):
     """Every state a flag passes through, with the numbers it was based on. Append-only."""
 
@@ -139,6 +148,8 @@ class FlagEvent(models.Model):
     evidence = models.JSONField(default=dict, help_text="c, m, stderrs, z, p, Holm p, q, tolerance")
     actor = models.CharField(max_length=200, blank=True, help_text="empty: the automatic rule")
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = FlagEventQuerySet.as_manager()
 
     class Meta:
         ordering = ["created_at", "id"]

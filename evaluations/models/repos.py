@@ -41,6 +41,12 @@ class Revision(models.Model):
         return f"{self.repo.hub_id}@{self.commit_sha[:10]}"
 
 
+class RepoDecisionQuerySet(models.QuerySet["RepoDecision"]):
+    def newest_first(self) -> RepoDecisionQuerySet:
+        """The latest decision first: it is the one in force."""
+        return self.order_by("-created_at", "-id")
+
+
 class RepoDecision(models.Model):
     """A moderator hides a model from the rankings or shows it again. Append-only: the
     latest decision for a repo is in force."""
@@ -54,6 +60,8 @@ class RepoDecision(models.Model):
     reason = models.TextField()
     actor = models.CharField(max_length=200)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = RepoDecisionQuerySet.as_manager()
 
     class Meta:
         ordering = ["created_at", "id"]

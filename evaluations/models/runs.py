@@ -3,6 +3,8 @@ and the files it produced (raw results, per-sample outputs, the log)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
@@ -75,6 +77,10 @@ ACTIVE_STATES = frozenset({RunState.FETCHING, RunState.RUNNING, RunState.RECORDI
 class EvaluationRunQuerySet(models.QuerySet["EvaluationRun"]):
     def active(self) -> EvaluationRunQuerySet:
         return self.exclude(state__in=FINAL_STATES)
+
+    def in_flight(self) -> EvaluationRunQuerySet:
+        """Runs a worker is on: fetching, running or recording (not queued, not final)."""
+        return self.filter(state__in=ACTIVE_STATES)
 
     def finished_ok(self) -> EvaluationRunQuerySet:
         return self.filter(state=RunState.FINISHED, duplicate_of__isnull=True)
@@ -163,6 +169,15 @@ class EvaluationRun(models.Model):
         return min(100, int(100 * self.progress_done / self.progress_total))
 
 
+class ScoreQuerySet(models.QuerySet["Score"]):
+    def measured(self) -> ScoreQuerySet:
+        """Scores of runs that finished and are no duplicate: what the site calls measured."""
+        return self.filter(run__in=EvaluationRun.objects.finished_ok())
+
+    def of_repos(self, repo_ids: Iterable[int]) -> ScoreQuerySet:
+        return self.filter(run__submission__repo_id__in=repo_ids)
+
+
 class Score(models.Model):
     """One measured number of a run: written once when the run is recorded."""
 
@@ -178,6 +193,8 @@ class Score(models.Model):
     # The run health figures for this benchmark, measured on the per-sample outputs (see
     # evaluations.evidence.health): generations, truncated, unparsed, strict_flexible_gap.
     health = models.JSONField(default=dict, blank=True)
+
+    objects = ScoreQuerySet.as_manager()
 
     class Meta:
         constraints = [
