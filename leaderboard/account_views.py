@@ -9,7 +9,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from evaluations.account_models import ApiToken
+from evaluations.models import ApiToken
 from evaluations.services import authors, tokens
 from leaderboard import hub_identity
 

@@ -18,7 +18,7 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.http import HttpRequest
 
-from evaluations.account_models import HubMembership
+from evaluations.models import HubMembership
 from evaluations.services import authors
 
 PROVIDER_ID = "huggingface"

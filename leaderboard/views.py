@@ -170,7 +170,7 @@ def model_detail(request: HttpRequest, owner: str, name: str) -> HttpResponse:
     repo = get_object_or_404(ModelRepo, hub_id=f"{owner}/{name}")
     evidence = claim_evidence(repo.id)
     revisions = selectors.model_revisions(repo)
-    visibility = list(repo.decisions.order_by("-created_at", "-id"))  # newest in force
+    visibility = list(repo.decisions.newest_first())  # newest in force
     context = {
         "repo": repo,
         "owner": owner,

@@ -1,5 +1,6 @@
 """The import rules of ARCHITECTURE.md: the domain imports neither the site nor the workers,
-pages import no worker code, and the product never imports the local tooling.
+pages import no worker code, and the product never imports the local tooling; and the modules
+of ``evaluations.models`` import each other one way only.
 
 The contracts live in pyproject.toml ([tool.importlinter]); import-linter reads them and
 follows indirect imports too (a chain through a third module breaks a contract as well)."""

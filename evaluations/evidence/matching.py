@@ -23,7 +23,6 @@ from evaluations.models import (
     DECISION_STATES,
     QUEUE_STATES,
     Claim,
-    EvaluationRun,
     FlagEvent,
     FlagState,
     Score,
@@ -261,9 +260,8 @@ def _scores(repo_ids: list[int]) -> tuple[dict[int, list[Score]], dict[int, int]
     by_revision: dict[int, list[Score]] = {}
     latest: dict[int, int] = {}
     scores = (
-        Score.objects.filter(
-            run__in=EvaluationRun.objects.finished_ok(), run__submission__repo_id__in=repo_ids
-        )
+        Score.objects.measured()
+        .of_repos(repo_ids)
         .select_related("run__submission", "run__revision")
         .order_by("-run__finished_at", "-run_id", "id")
     )

@@ -25,8 +25,7 @@ from django.core.exceptions import PermissionDenied
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
-from evaluations.account_models import HubMembership
-from evaluations.models import ModelRepo
+from evaluations.models import HubMembership, ModelRepo
 
 User = AbstractBaseUser | AnonymousUser
 LOCAL_ACCOUNT_MARK = "(local account)"  # after the name of a user the hub never vouched for

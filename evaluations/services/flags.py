@@ -14,7 +14,6 @@ from django.db import transaction
 from evaluations.evidence.matching import ClaimEvidence, claim_evidence
 from evaluations.evidence.verdicts import Verdict
 from evaluations.models import (
-    AUTOMATIC_STATES,
     EvaluationRun,
     Flag,
     FlagEvent,
@@ -45,7 +44,7 @@ def flags_recompute(*, repo_id: int) -> None:
 def _latest_event(flag: Flag) -> FlagEvent | None:
     """The rule's latest word on the flag. Moderators' events sit beside it: a decision
     outranks the rule on the page, but never changes what the rule itself concluded."""
-    return flag.events.filter(state__in=AUTOMATIC_STATES).order_by("-created_at", "-id").first()
+    return flag.events.from_rule().newest_first().first()
 
 
 def _settle(row: ClaimEvidence) -> None:

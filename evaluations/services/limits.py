@@ -23,8 +23,7 @@ from django.db import connection, transaction
 from django.db.models import Min, QuerySet
 from django.utils import timezone
 
-from evaluations.account_models import HubMembership
-from evaluations.models import Claim, Submission
+from evaluations.models import Claim, HubMembership, Submission
 from evaluations.services.authors import (
     hub_membership_in_force,
     membership_owns,

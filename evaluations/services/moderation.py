@@ -14,7 +14,6 @@ from evaluations import selectors
 from evaluations.catalogue import SUITES
 from evaluations.evidence.matching import never_comparable
 from evaluations.models import (
-    AUTOMATIC_STATES,
     FINAL_STATES,
     EvaluationRun,
     Flag,
@@ -54,7 +53,7 @@ def flag_moderate(*, flag_id: int, user: User, action: str, reason: str) -> Flag
     reason = clean_reason(reason)
     with transaction.atomic():
         flag = Flag.objects.select_for_update().get(id=flag_id)
-        rule = flag.events.filter(state__in=AUTOMATIC_STATES).order_by("-created_at", "-id")
+        rule = flag.events.from_rule().newest_first()
         last = rule.first()
         event = FlagEvent.objects.create(
             flag=flag,
@@ -78,7 +77,7 @@ def repo_set_hidden(*, repo_id: int, user: User, hidden: bool, reason: str) -> R
     with transaction.atomic():
         repo = ModelRepo.objects.select_for_update().get(id=repo_id)
         action = RepoDecision.Action.HIDE if hidden else RepoDecision.Action.UNHIDE
-        latest = repo.decisions.order_by("-created_at", "-id").first()
+        latest = repo.decisions.newest_first().first()
         current = latest.action if latest else RepoDecision.Action.UNHIDE
         if current == action:
             raise ValidationError(
@@ -137,9 +136,10 @@ def _measured_on(flag: Flag) -> EvaluationRun:
     if why_not:
         raise ValidationError(f"No run can settle this claim: {why_not}.")
     last = (
-        flag.events.filter(state__in=AUTOMATIC_STATES, run__revision__isnull=False)
+        flag.events.from_rule()
+        .filter(run__revision__isnull=False)
         .select_related("run__submission", "run__revision")
-        .order_by("-created_at", "-id")
+        .newest_first()
         .first()
     )
     basis = last.run if last else selectors.latest_full_run(flag.claim.repo_id)

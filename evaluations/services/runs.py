@@ -178,7 +178,7 @@ def run_heartbeat(*, run_id: int, done: int | None = None, total: int | None = N
     fields: dict[str, Any] = {"heartbeat_at": timezone.now()}
     if done is not None and total is not None:
         fields.update(progress_done=max(0, done), progress_total=max(0, total))
-    updated = EvaluationRun.objects.filter(id=run_id, state__in=ACTIVE_STATES).update(**fields)
+    updated = EvaluationRun.objects.in_flight().filter(id=run_id).update(**fields)
     return updated == 1
 
 
@@ -280,7 +280,7 @@ def runs_reap_stale(*, now: Any = None) -> list[int]:
     """Fail active runs whose worker stopped sending heartbeats; return their ids."""
     now = now or timezone.now()
     cutoff = now - timedelta(seconds=settings.EVAL_HEARTBEAT_TIMEOUT)
-    stale = EvaluationRun.objects.filter(state__in=ACTIVE_STATES, heartbeat_at__lt=cutoff)
+    stale = EvaluationRun.objects.in_flight().filter(heartbeat_at__lt=cutoff)
     reaped = []
     for run in stale.only("id", "celery_task_id", "worker_name"):
         worker = run.worker_name or "the worker"

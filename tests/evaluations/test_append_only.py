@@ -18,7 +18,6 @@ from django.db import connection, models, transaction
 from django.db.utils import ProgrammingError
 
 from evaluations import services
-from evaluations.account_models import HubMembership
 from evaluations.models import (
     Claim,
     Comment,
@@ -26,6 +25,7 @@ from evaluations.models import (
     FlagAction,
     FlagEvent,
     FlagState,
+    HubMembership,
     ModelRepo,
     RepoDecision,
     RunAction,

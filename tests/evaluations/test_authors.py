@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from evaluations.account_models import HubMembership
+from evaluations.models import HubMembership
 from evaluations.services import authors
 from tests.factories import person
 

@@ -10,7 +10,6 @@ from django.db import models
 from django.test import Client, RequestFactory
 
 from evaluations import dispatch, services
-from evaluations.account_models import HubMembership
 from evaluations.models import (
     Claim,
     Comment,
@@ -18,6 +17,7 @@ from evaluations.models import (
     Flag,
     FlagAction,
     FlagEvent,
+    HubMembership,
     ModelRepo,
     RepoDecision,
     RunAction,

@@ -13,7 +13,7 @@ import requests
 from django.contrib.auth.models import User
 from django.test import Client
 
-from evaluations.account_models import HubMembership
+from evaluations.models import HubMembership
 from evaluations.services import authors
 from leaderboard import hub_identity
 from localdev.standin.hub_server import serve_in_thread

@@ -10,8 +10,7 @@ from django.contrib.auth.models import User
 from django.test import Client
 from django.utils import timezone
 
-from evaluations.account_models import ApiToken
-from evaluations.models import Claim, Submission
+from evaluations.models import ApiToken, Claim, Submission
 from tests.factories import person
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_broker")]

@@ -1,6 +1,4 @@
-"""Moderators' actions on evaluation runs, for the audit log.
-
-Imported by ``evaluations.models`` so Django finds them."""
+"""Moderators' actions on evaluation runs, for the audit log."""
 
 from __future__ import annotations
 

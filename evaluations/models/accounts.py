@@ -1,6 +1,6 @@
 """Rows about people's accounts: what the hub says they are, and their API tokens.
 
-Imported by ``evaluations.models`` so Django finds them. Sign-in itself is django-allauth's.
+Sign-in itself is django-allauth's.
 """
 
 from __future__ import annotations
@@ -35,6 +35,12 @@ class HubMembership(models.Model):
         return f"{self.hub_username} ({', '.join(self.orgs) or 'no organisations'})"
 
 
+class ApiTokenQuerySet(models.QuerySet["ApiToken"]):
+    def active(self) -> ApiTokenQuerySet:
+        """Tokens not revoked."""
+        return self.filter(revoked_at__isnull=True)
+
+
 class ApiToken(models.Model):
     """A bearer token for the claims API. Only a SHA-256 digest is kept: the token itself is
     shown once, when it is made. Revoking stamps ``revoked_at``; the row stays."""
@@ -48,6 +54,8 @@ class ApiToken(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ApiTokenQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from django.db import models
 
-from evaluations.models import EvaluationRun, Flag
+from evaluations.models.claims import Flag
+from evaluations.models.runs import EvaluationRun
 
 
 class Comment(models.Model):

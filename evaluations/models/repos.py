@@ -1,0 +1,70 @@
+"""Repos on the hub, the commits of them the worker inspected, and moderators' decisions to
+hide a repo from the rankings or show it again."""
+
+from __future__ import annotations
+
+from django.db import models
+
+
+class ModelRepo(models.Model):
+    """A repository on the hub, by its id (``org/name``)."""
+
+    hub_id = models.CharField(max_length=200, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["hub_id"]
+
+    def __str__(self) -> str:
+        return self.hub_id
+
+
+class Revision(models.Model):
+    """One commit of a repo, as the worker inspected it before downloading weights."""
+
+    repo = models.ForeignKey(ModelRepo, on_delete=models.PROTECT, related_name="revisions")
+    commit_sha = models.CharField(max_length=40)
+    files = models.JSONField(default=list, help_text="[{path, size, sha256}] at this commit")
+    parameter_count = models.BigIntegerField(null=True, blank=True)
+    dtype = models.CharField(max_length=16, blank=True)
+    licence = models.CharField(max_length=100, blank=True)
+    model_type = models.CharField(max_length=100, blank=True)
+    inspected_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["repo", "commit_sha"], name="unique_repo_commit")
+        ]
+        ordering = ["-inspected_at"]
+
+    def __str__(self) -> str:
+        return f"{self.repo.hub_id}@{self.commit_sha[:10]}"
+
+
+class RepoDecisionQuerySet(models.QuerySet["RepoDecision"]):
+    def newest_first(self) -> RepoDecisionQuerySet:
+        """The latest decision first: it is the one in force."""
+        return self.order_by("-created_at", "-id")
+
+
+class RepoDecision(models.Model):
+    """A moderator hides a model from the rankings or shows it again. Append-only: the
+    latest decision for a repo is in force."""
+
+    class Action(models.TextChoices):
+        HIDE = "hide", "Hidden from rankings"
+        UNHIDE = "unhide", "Shown in rankings again"
+
+    repo = models.ForeignKey(ModelRepo, on_delete=models.PROTECT, related_name="decisions")
+    action = models.CharField(max_length=8, choices=Action.choices)
+    reason = models.TextField()
+    actor = models.CharField(max_length=200)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = RepoDecisionQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.repo.hub_id} by {self.actor}"
