@@ -23,7 +23,7 @@ from evaluations import services
 from evaluations.catalogue import BENCHMARKS, Benchmark, suite_benchmarks
 from evaluations.errors import EvaluationError
 from evaluations.models import EvaluationRun
-from workers import artifacts, hub, hub_pulls, results
+from workers import artifacts, hub, results
 from workers.child import log_tail, run_child
 
 logger = logging.getLogger(__name__)
@@ -150,8 +150,8 @@ def _pull_request_files(
     base_blobs = {file.path: file.blob_id for file in inspection.files}
     files: list[services.ResultsFile] = []
     try:
-        for pull in hub_pulls.open_pull_requests(inspection.repo_id):
-            blobs = hub_pulls.eval_results_blobs(inspection.repo_id, pull.commit_sha)
+        for pull in hub.open_pull_requests(inspection.repo_id):
+            blobs = hub.eval_results_blobs(inspection.repo_id, pull.commit_sha)
             for path in sorted(
                 path for path, blob in blobs.items() if base_blobs.get(path) != blob
             ):
@@ -165,7 +165,7 @@ def _pull_request_files(
 
 
 def _eval_results_paths(inspection: hub.RepoInspection) -> list[str]:
-    return sorted(f.path for f in inspection.files if hub_pulls.is_eval_results_path(f.path))
+    return sorted(f.path for f in inspection.files if hub.is_eval_results_path(f.path))
 
 
 def submission_tasks(suite: str, tasks: list[dict[str, Any]]) -> list[tuple[Benchmark, int]]:
