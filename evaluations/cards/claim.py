@@ -6,10 +6,10 @@ import dataclasses
 import re
 from typing import Any
 
-from evaluations.cards.draft import CardClaim, HubResult, _Draft
-from evaluations.cards.names import _without_settings
+from evaluations.cards.draft import CardClaim, Draft, HubResult
+from evaluations.cards.names import without_settings
 from evaluations.cards.tables import EXTRA_METRIC_ALIASES, METRIC_ALIASES
-from evaluations.cards.units import _convert, _Converted, _parse_value
+from evaluations.cards.units import Converted, convert, parse_value
 from evaluations.catalogue import BENCHMARKS
 
 # --- metrics ---------------------------------------------------------------------------------
@@ -19,7 +19,7 @@ def _metric_problem(key: str, metric: str | None) -> str | None:
     expected = BENCHMARKS[key].metric
     if not metric:
         return "metric not stated"
-    spelled = re.sub(r"[\s\-]+", "_", _without_settings(metric.strip().lower()))
+    spelled = re.sub(r"[\s\-]+", "_", without_settings(metric.strip().lower()))
     accepted = METRIC_ALIASES.get(expected, frozenset({expected}))
     if spelled in accepted | EXTRA_METRIC_ALIASES.get(key, frozenset()) | {expected}:
         return None
@@ -34,15 +34,15 @@ def _metric_problem(key: str, metric: str | None) -> str | None:
 # --- assembling a claim ----------------------------------------------------------------------
 
 
-def _claim(draft: _Draft) -> CardClaim:
+def make_claim(draft: Draft) -> CardClaim:
     problems = list(draft.problems)
     if draft.benchmark_key is None and not problems:
         problems.append("benchmark not in the catalogue")
-    parsed = _parse_value(draft.raw)
+    parsed = parse_value(draft.raw)
     if isinstance(parsed, str):
-        converted = _Converted(None, None, None, "value could not be parsed", parsed)
+        converted = Converted(None, None, None, "value could not be parsed", parsed)
     else:
-        converted = _convert(draft.source_kind, draft.benchmark_key, parsed)
+        converted = convert(draft.source_kind, draft.benchmark_key, parsed)
     if converted.problem:
         problems.append(converted.problem)
     if draft.benchmark_key is not None:

@@ -50,7 +50,7 @@ class CardClaim:
 
 
 @dataclass
-class _Draft:
+class Draft:
     """What one entry says, before units and comparability are decided."""
 
     label: str
@@ -69,11 +69,11 @@ class _Draft:
     problems: list[str] = field(default_factory=list)
 
 
-def _as_list(value: Any) -> list[dict[str, Any]]:
+def as_list(value: Any) -> list[dict[str, Any]]:
     """The mappings in a list (or a lone mapping); anything else is ignored."""
     items = value if isinstance(value, list) else [value]
     return [item for item in items if isinstance(item, dict)]
 
 
-def _mapping(value: Any) -> dict[str, Any]:
+def as_mapping(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}

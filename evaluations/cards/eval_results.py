@@ -6,10 +6,10 @@ import datetime
 import re
 from typing import Any
 
-from evaluations.cards.claim import _claim
-from evaluations.cards.draft import CardClaim, CardError, HubResult, _Draft, _mapping
-from evaluations.cards.loading import _load_yaml, _refuse_too_many
-from evaluations.cards.names import _COT, _resolve, _shot_count, _text
+from evaluations.cards.claim import make_claim
+from evaluations.cards.draft import CardClaim, CardError, Draft, HubResult, as_mapping
+from evaluations.cards.loading import load_yaml, refuse_too_many
+from evaluations.cards.names import COT_PATTERN, as_text, resolve, shot_count
 from evaluations.cards.tables import HUB_BENCHMARK_TASKS
 
 # --- hub .eval_results files -----------------------------------------------------------------
@@ -34,46 +34,46 @@ def claims_from_eval_results(
     known = _entries(base_text) if source_ref and base_text else []
     owner = (repo_owner or repo_id.split("/", 1)[0]).lower()
     return [
-        _claim(_eval_results_draft(entry, owner, source_ref))
+        make_claim(_eval_results_draft(entry, owner, source_ref))
         for entry in entries
         if isinstance(entry, dict) and entry not in known
     ]
 
 
 def _entries(text: str) -> list[Any]:
-    entries = _load_yaml(text.replace("\r\n", "\n"), "eval results file")
+    entries = load_yaml(text.replace("\r\n", "\n"), "eval results file")
     if entries is None:
         return []
     if not isinstance(entries, list):
         raise CardError("eval results file is not a list of entries")
-    _refuse_too_many(len(entries), "eval results file")
+    refuse_too_many(len(entries), "eval results file")
     return entries
 
 
-def _eval_results_draft(entry: dict[str, Any], owner: str, source_ref: str) -> _Draft:
-    dataset, source = _mapping(entry.get("dataset")), _mapping(entry.get("source"))
-    dataset_id, task_id = _text(dataset.get("id")), _text(dataset.get("task_id"))
-    notes = _text(entry.get("notes"))
+def _eval_results_draft(entry: dict[str, Any], owner: str, source_ref: str) -> Draft:
+    dataset, source = as_mapping(entry.get("dataset")), as_mapping(entry.get("source"))
+    dataset_id, task_id = as_text(dataset.get("id")), as_text(dataset.get("task_id"))
+    notes = as_text(entry.get("notes"))
     label, key, problem, matched_by = _benchmark(dataset_id, task_id)
-    user = _text(source.get("user"))
+    user = as_text(source.get("user"))
     community = bool(source_ref) or (user is not None and user.lower() != owner)
-    draft = _Draft(
+    draft = Draft(
         label=label or "unnamed",
         benchmark_key=key,
         source_kind="eval-results-community" if community else "eval-results",
         raw=entry.get("value"),
-        source_name=_text(source.get("name")),
-        source_url=_text(source.get("url")),
+        source_name=as_text(source.get("name")),
+        source_url=as_text(source.get("url")),
         reported_by=(user or f"pull request {source_ref}") if community else None,
         problems=[problem] if problem else [],
     )
     draft.hub = HubResult(
         dataset_id=dataset_id or "",
         task_id=task_id or "",
-        dataset_revision=_text(dataset.get("revision")) or "",
-        verify_token=_text(entry.get("verifyToken")) or "",
+        dataset_revision=as_text(dataset.get("revision")) or "",
+        verify_token=as_text(entry.get("verifyToken")) or "",
         date=_date(entry.get("date")),
-        source_org=_text(source.get("org")) or "",
+        source_org=as_text(source.get("org")) or "",
         source_ref=source_ref,
         matched_by=matched_by,
     )
@@ -89,7 +89,7 @@ def _benchmark(
     key = HUB_BENCHMARK_TASKS.get(((dataset_id or "").lower(), (task_id or "").lower()))
     if key is not None:
         return dataset_id, key, None, "hub-task"
-    label, key, problem = _resolve([dataset_id, task_id], task_id)
+    label, key, problem = resolve([dataset_id, task_id], task_id)
     return label, key, problem, "name" if key else ""
 
 
@@ -105,10 +105,10 @@ def _date(value: Any) -> datetime.date | None:
         return None
 
 
-def _notes(draft: _Draft, notes: str | None) -> None:
+def _notes(draft: Draft, notes: str | None) -> None:
     """The setting the notes describe: shots, chain of thought, tools."""
-    draft.shots = _shot_count(notes)
+    draft.shots = shot_count(notes)
     thinking = re.search(r"\b(reasoning|thinking)\b", notes or "", re.IGNORECASE)
-    draft.chain_of_thought = True if _COT.search(notes or "") or thinking else None
+    draft.chain_of_thought = True if COT_PATTERN.search(notes or "") or thinking else None
     if notes and re.search(r"\btools?\b", notes, re.IGNORECASE):
         draft.problems.append(f"evaluated with tools (notes: '{notes}')")

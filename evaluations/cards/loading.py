@@ -66,7 +66,7 @@ def _children(node: yaml.Node) -> list[yaml.Node]:
     return []
 
 
-def _load_yaml(text: str, what: str, *, line_offset: int = 0) -> Any:
+def load_yaml(text: str, what: str, *, line_offset: int = 0) -> Any:
     _refuse_oversize(text, what)
     try:
         return yaml.load(text, Loader=_BoundedLoader)  # noqa: S506 (a SafeLoader subclass)
@@ -90,7 +90,7 @@ def _refuse_oversize(text: str, what: str) -> None:
         )
 
 
-def _refuse_too_many(count: int, what: str) -> None:
+def refuse_too_many(count: int, what: str) -> None:
     if count > MAX_CARD_ENTRIES:
         raise CardError(
             f"{what} is refused: it lists {count:,} results, over the {MAX_CARD_ENTRIES:,} the "

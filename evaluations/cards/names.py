@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from evaluations.cards.draft import _Draft
+from evaluations.cards.draft import Draft
 from evaluations.cards.tables import (
     _NAME_TO_KEY,
     AMBIGUOUS_NAMES,
@@ -20,30 +20,30 @@ from evaluations.cards.tables import (
 _SHOTS = re.compile(r"\(?\s*\b(\d+|zero|one)\s*[-_ ]?\s*shots?\b\s*\)?", re.IGNORECASE)
 _NUM_FEW_SHOT = re.compile(r"(?:num_?few_?shots?|n_?shots?|fewshot)\W*(\d+)", re.IGNORECASE)
 _SETTING_NOTE = re.compile(r"\([^()]*\b(?:shots?|cot)\b[^()]*\)", re.IGNORECASE)
-_COT = re.compile(r"\bcot\b|chain[- _]of[- _]thought", re.IGNORECASE)
+COT_PATTERN = re.compile(r"\bcot\b|chain[- _]of[- _]thought", re.IGNORECASE)
 
 # --- names and benchmarks --------------------------------------------------------------------
 
 
-def _text(value: Any) -> str | None:
+def as_text(value: Any) -> str | None:
     if value is None or isinstance(value, (dict, list)):
         return None
     text = " ".join(str(value).split())
     return text or None
 
 
-def _without_settings(name: str) -> str:
+def without_settings(name: str) -> str:
     """The name without "(8-shot, CoT)" or "5-shot": settings, not part of the benchmark."""
     return _SHOTS.sub(" ", _SETTING_NOTE.sub(" ", name)).strip() or name
 
 
 def _normalise_name(name: str) -> str:
-    return re.sub(r"[\s_\-]+", "-", _without_settings(name.lower())).strip("-")
+    return re.sub(r"[\s_\-]+", "-", without_settings(name.lower())).strip("-")
 
 
-def _real_name(value: Any) -> str | None:
+def real_name(value: Any) -> str | None:
     """The text of a name field; None for card-template placeholders such as "[Dataset Name]"."""
-    text = _text(value)
+    text = as_text(value)
     return None if text is None or re.fullmatch(r"\[.*\]", text) else text
 
 
@@ -63,7 +63,7 @@ def _subset_problem(key: str, config: str | None) -> str | None:
     return None
 
 
-def _resolve(
+def resolve(
     candidates: list[str | None], config: str | None
 ) -> tuple[str | None, str | None, str | None]:
     """(label, benchmark key, problem) from the first candidate name the table knows."""
@@ -85,7 +85,7 @@ def _resolve(
 # --- shots and settings ----------------------------------------------------------------------
 
 
-def _shot_count(*texts: str | None) -> int | None:
+def shot_count(*texts: str | None) -> int | None:
     """The "(N-shot)" written in the first text that has one."""
     for text in texts:
         match = _SHOTS.search(text or "")
@@ -113,8 +113,8 @@ def _int_or_none(value: Any) -> int | None:
     return int(value) if isinstance(value, int) or str(value).strip().isdigit() else None
 
 
-def _shots(args: Any, names: list[str | None], draft: _Draft) -> None:
-    from_args, from_name = _args_shots(args), _shot_count(*names)
+def read_shots(args: Any, names: list[str | None], draft: Draft) -> None:
+    from_args, from_name = _args_shots(args), shot_count(*names)
     if from_args is not None and from_name is not None and from_args != from_name:
         draft.problems.append(
             f"shots disagree: the name says {from_name}, num_few_shot says {from_args}"
@@ -122,7 +122,7 @@ def _shots(args: Any, names: list[str | None], draft: _Draft) -> None:
     draft.shots = from_args if from_args is not None else from_name
 
 
-def _chat_template(args: Any) -> bool | None:
+def chat_template_from(args: Any) -> bool | None:
     if isinstance(args, dict):
         for name in ("apply_chat_template", "chat_template"):
             if isinstance(args.get(name), bool):
@@ -133,7 +133,7 @@ def _chat_template(args: Any) -> bool | None:
 # --- sources ---------------------------------------------------------------------------------
 
 
-def _leaderboard_kind(
+def leaderboard_kind(
     dataset_name: str | None, source_name: str | None, source_url: str | None
 ) -> str | None:
     """Open LLM Leaderboard v1 or v2 from the dataset name first, then the source URL."""
@@ -155,8 +155,8 @@ def _leaderboard_kind(
     return from_url
 
 
-def _inherited_from(model_name: Any, repo_id: str) -> str | None:
-    name = _text(model_name)
+def inherited_from_name(model_name: Any, repo_id: str) -> str | None:
+    name = as_text(model_name)
     if not name:
         return None
     repo = repo_id.lower()

@@ -27,7 +27,7 @@ class _Number:
     percent_sign: bool
 
 
-def _parse_value(raw: Any) -> _Number | str:
+def parse_value(raw: Any) -> _Number | str:
     """The number an entry states, or why it is not one."""
     if raw is None or (isinstance(raw, str) and not raw.strip()):
         return "value is empty"
@@ -56,7 +56,7 @@ def _decimal(text: str) -> float:
 
 
 @dataclass(frozen=True)
-class _Converted:
+class Converted:
     value: float | None
     stderr: float | None
     unit: str | None
@@ -64,7 +64,7 @@ class _Converted:
     problem: str | None = None
 
 
-def _convert(kind: str, key: str | None, number: _Number) -> _Converted:
+def convert(kind: str, key: str | None, number: _Number) -> Converted:
     if kind == "open-llm-leaderboard-v1":
         return _percent(number, "Open LLM Leaderboard v1 block: raw accuracy in percent")
     if kind == "open-llm-leaderboard-v2":
@@ -87,30 +87,30 @@ def _in_range(value: float, top: float, unit: str) -> str | None:
     return f"value {value:g} is above {top:g} for a {unit}" if value > top else None
 
 
-def _percent(number: _Number, reason: str) -> _Converted:
+def _percent(number: _Number, reason: str) -> Converted:
     problem = _in_range(number.value, 100, "percent")
     stderr = None if number.stderr is None else _rounded(number.stderr / 100)
     value = None if problem else _rounded(number.value / 100)
-    return _Converted(value, stderr, "percent", reason, problem)
+    return Converted(value, stderr, "percent", reason, problem)
 
 
-def _fraction(number: _Number, reason: str) -> _Converted:
+def _fraction(number: _Number, reason: str) -> Converted:
     problem = _in_range(number.value, 1, "fraction")
     value = None if problem else _rounded(number.value)
-    return _Converted(value, _rounded(number.stderr), "fraction", reason, problem)
+    return Converted(value, _rounded(number.stderr), "fraction", reason, problem)
 
 
-def _normalised(key: str | None, number: _Number) -> _Converted:
+def _normalised(key: str | None, number: _Number) -> Converted:
     reason = "Open LLM Leaderboard v2 block: 0-100 normalised above the random baseline"
     if key in NOT_CONVERTIBLE_V2:
-        return _Converted(None, None, "normalised", reason, NOT_CONVERTIBLE_V2[key])
+        return Converted(None, None, "normalised", reason, NOT_CONVERTIBLE_V2[key])
     if key is None:
-        return _Converted(None, None, "normalised", reason, "no random baseline to convert with")
+        return Converted(None, None, "normalised", reason, "no random baseline to convert with")
     problem = _in_range(number.value, 100, "normalised score")
     if problem:
-        return _Converted(None, None, "normalised", reason, problem)
+        return Converted(None, None, "normalised", reason, problem)
     baseline = BENCHMARKS[key].random_baseline
     value = baseline + number.value / 100 * (1 - baseline)
     stderr = None if number.stderr is None else number.stderr / 100 * (1 - baseline)
     reason += f" (baseline {baseline:g}), converted back to raw"
-    return _Converted(_rounded(value), _rounded(stderr), "normalised", reason)
+    return Converted(_rounded(value), _rounded(stderr), "normalised", reason)

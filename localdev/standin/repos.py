@@ -8,7 +8,8 @@ Layout under the root directory (one folder per repo, ``ROOT/<org>/<name>/``)::
     blobs/<sha256>         file contents, named by their sha256
 
 Old commits are never removed, so a commit stays downloadable by its SHA after the branch
-moves on, as on the real hub. Standard library and PyYAML only.
+moves on, as on the real hub. Standard library, plus the product's bounded YAML reader for
+card front matter (a published card is as untrusted here as on the hub).
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import yaml
+from evaluations.cards import CardError
+from evaluations.cards.loading import load_yaml
 
 # Files the hub's default .gitattributes stores in LFS; anything over 10 MB is LFS too.
 LFS_SUFFIXES = (
@@ -357,13 +359,14 @@ def _card_data_from(contents: dict[str, bytes]) -> dict[str, Any]:
 
 def parse_front_matter(text: str) -> dict[str, Any]:
     """The YAML front matter of a model card (what the hub serves as ``cardData``); a card
-    whose YAML does not parse gets none, as on the hub."""
+    whose YAML does not parse gets none, as on the hub. It is read with the product's bounded
+    loader: an alias bomb published here is refused, not expanded into millions of values."""
     match = re.match(r"^---\r?\n(.*?)\r?\n---\s*(\r?\n|$)", text, re.DOTALL)
     if not match:
         return {}
     try:
-        data = yaml.safe_load(match.group(1))
-    except yaml.YAMLError:
+        data = load_yaml(match.group(1), "model card front matter")
+    except CardError:
         return {}
     return data if isinstance(data, dict) else {}
 

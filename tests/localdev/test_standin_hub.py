@@ -386,6 +386,22 @@ def test_it_reads_front_matter_lists_and_scalars() -> None:
     assert card == {"license": "mit", "tags": ["a", "b"], "likes": 3}
 
 
+def test_it_refuses_an_alias_bomb_in_a_published_card_instead_of_expanding_it(
+    root: Path, api: HfApi
+) -> None:
+    from tests.evaluations.test_card_loading import alias_bomb
+
+    bomb = alias_bomb().replace("---\n", "---\nlicense: mit\n", 1)
+    assert parse_front_matter(bomb) == {}  # a million values, had it been expanded
+
+    publish_repo(root, "mallory/bomb", model_files(**{"README.md": bomb.encode()}))
+    info = api.model_info("mallory/bomb")
+
+    assert not (info.card_data.to_dict() if info.card_data is not None else {})
+    commit = next((root / "mallory" / "bomb" / "commits").glob("*.json"))
+    assert commit.stat().st_size < 10_000
+
+
 def test_it_lists_pull_request_refs_and_open_pull_requests_as_the_client_reads_them(
     tmp_path: Path,
 ) -> None:

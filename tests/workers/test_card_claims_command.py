@@ -10,6 +10,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from localdev.standin.hub_server import serve_in_thread
+from localdev.standin.pulls import publish_pull_request
 from localdev.standin.repos import publish_repo
 
 CARDS = Path(__file__).resolve().parent.parent / "evaluations" / "cards"
@@ -44,6 +45,76 @@ def test_it_reads_a_repo_card_from_the_hub(tmp_path: Path, monkeypatch: pytest.M
         server.shutdown()
     assert {c["benchmark"] for c in claims} >= {"gpqa", "mmlu_pro", "bbh"}
     assert next(c for c in claims if c["benchmark"] == "bbh")["comparable"] is False
+
+
+def _served_run(root: Path, monkeypatch: pytest.MonkeyPatch, *args: str) -> list[dict]:
+    server, url = serve_in_thread(root)
+    monkeypatch.setenv("HF_ENDPOINT", url)
+    try:
+        return run(*args)
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_it_reads_a_repos_results_files_and_its_open_pull_requests_as_a_run_does(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    own_results = (CARDS / "eval_results_gpqa.yaml").read_bytes()
+    files = {
+        "README.md": (CARDS / "oll_v1.md").read_bytes(),
+        "config.json": b"{}",
+        ".eval_results/gpqa.yaml": own_results,
+    }
+    publish_repo(tmp_path, "ridge-ai/Ridge-32B", files)
+    added = b"- dataset: {id: TIGER-Lab/MMLU-Pro, task_id: mmlu_pro}\n  value: 57.0\n"
+    changed = {".eval_results/gpqa.yaml": own_results + added}
+    publish_pull_request(tmp_path, "ridge-ai/Ridge-32B", changed, author="quill-reviewer")
+    closed = {".eval_results/closed.yaml": added.replace(b"57.0", b"99.0")}
+    publish_pull_request(tmp_path, "ridge-ai/Ridge-32B", closed, author="x", status="closed")
+
+    claims = _served_run(tmp_path, monkeypatch, "ridge-ai/Ridge-32B")
+
+    assert any(c["benchmark"] == "arc_challenge" for c in claims)  # the README's
+    gpqa = next(c for c in claims if c["raw_value"] == "46.2")
+    assert gpqa["benchmark"] == "gpqa" and gpqa["source"]["kind"] == "eval-results"
+    from_pull = [c for c in claims if (c["hub_result"] or {}).get("source_ref") == "refs/pr/1"]
+    assert [(c["raw_value"], c["source"]["kind"], c["reported_by"]) for c in from_pull] == [
+        ("57.0", "eval-results-community", "pull request refs/pr/1")
+    ]
+    assert not any(c["raw_value"] == "99.0" for c in claims)  # a closed pull request
+
+
+def test_a_repos_broken_results_file_exits_non_zero_naming_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    files = {"config.json": b"{}", ".eval_results/broken.yaml": b"- dataset: [unclosed\n"}
+    publish_repo(tmp_path, "lab/model", files)
+
+    with pytest.raises(CommandError, match=r"\.eval_results/broken\.yaml: .*not valid YAML"):
+        _served_run(tmp_path, monkeypatch, "lab/model")
+
+
+def test_a_pull_requests_broken_results_file_is_left_out_and_said_on_stderr(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    own = (CARDS / "eval_results_gpqa.yaml").read_bytes()
+    publish_repo(
+        tmp_path, "ridge-ai/Ridge-32B", {"config.json": b"{}", ".eval_results/a.yaml": own}
+    )
+    broken = {".eval_results/b.yaml": b"- dataset: [unclosed\n"}
+    publish_pull_request(tmp_path, "ridge-ai/Ridge-32B", broken, author="mallory")
+    server, url = serve_in_thread(tmp_path)
+    monkeypatch.setenv("HF_ENDPOINT", url)
+    out, err = StringIO(), StringIO()
+    try:
+        call_command("card_claims", "ridge-ai/Ridge-32B", stdout=out, stderr=err)
+    finally:
+        server.shutdown()
+        server.server_close()
+
+    assert any(c["benchmark"] == "gpqa" for c in json.loads(out.getvalue()))
+    assert "Not imported: .eval_results/b.yaml (refs/pr/1): " in err.getvalue()
 
 
 def test_it_refuses_an_alias_bomb_with_a_message_instead_of_expanding_it(tmp_path: Path) -> None:

@@ -2,6 +2,11 @@
 
 Lets an author check a card before submitting. Exits non-zero with the parse error when the
 card's YAML is broken. A path ending in .yaml/.yml is read as a hub ``.eval_results`` file.
+
+For a repo id it reads what a run imports, through the run's own reader: the README, the
+``.eval_results/*.yaml`` files at the revision, and the results files that open pull requests
+add or change, which come out community-provided (source kind ``eval-results-community``,
+reported by the pull request). What the run would leave out is said on stderr.
 """
 
 from __future__ import annotations
@@ -13,13 +18,15 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from evaluations.cards import (
+    CardClaim,
     CardError,
     claims_from_eval_results,
     claims_from_readme,
     claims_to_json,
 )
 from evaluations.errors import EvaluationError
-from workers import hub
+from evaluations.services import ResultsFile
+from workers import hub, runner
 
 
 class Command(BaseCommand):
@@ -35,15 +42,9 @@ class Command(BaseCommand):
         path = Path(card)
         try:
             if path.exists():
-                text = path.read_text(encoding="utf-8", errors="replace")
-                repo_id = repo_id or path.resolve().parent.name
-                if path.suffix in (".yaml", ".yml"):
-                    claims = claims_from_eval_results(text, repo_id=repo_id)
-                else:
-                    claims = claims_from_readme(text, repo_id=repo_id)
+                claims = _file_claims(path, repo_id or path.resolve().parent.name)
             else:
-                text = hub.read_model_card(card, options["revision"])
-                claims = claims_from_readme(text or "", repo_id=repo_id or card)
+                claims = self._repo_claims(card, options["revision"], repo_id or card)
         except CardError as error:
             raise CommandError(f"The card could not be read: {error}") from error
         except EvaluationError as error:
@@ -51,3 +52,35 @@ class Command(BaseCommand):
         self.stdout.write(json.dumps(claims_to_json(claims), indent=2, ensure_ascii=False))
         if not claims:
             self.stderr.write("no claims found")
+
+    def _repo_claims(self, hub_id: str, revision: str, repo_id: str) -> list[CardClaim]:
+        """The README's claims, then each results file's, as a run of ``revision`` reads them."""
+        claims = claims_from_readme(hub.read_model_card(hub_id, revision) or "", repo_id=repo_id)
+        blobs = hub.eval_results_blobs(hub_id, revision)
+        files, notes = runner.read_results_files(hub_id, revision, blobs)
+        for file in files:
+            claims += _results_claims(file, repo_id, notes)
+        for note in notes:
+            self.stderr.write(note)
+        return claims
+
+
+def _file_claims(path: Path, repo_id: str) -> list[CardClaim]:
+    text = path.read_text(encoding="utf-8", errors="replace")
+    if path.suffix in (".yaml", ".yml"):
+        return claims_from_eval_results(text, repo_id=repo_id)
+    return claims_from_readme(text, repo_id=repo_id)
+
+
+def _results_claims(file: ResultsFile, repo_id: str, notes: list[str]) -> list[CardClaim]:
+    """A results file's claims. The repo's own broken file stops the command, as a broken card
+    does; a pull request's costs only its claims, as in a run."""
+    try:
+        return claims_from_eval_results(
+            file.text, repo_id=repo_id, source_ref=file.source_ref, base_text=file.base_text
+        )
+    except CardError as error:
+        if not file.source_ref:
+            raise CardError(f"{file.path}: {error}") from error
+        notes.append(f"Not imported: {file.path} ({file.source_ref}): {error}.")
+        return []

@@ -1,57 +1,24 @@
-"""The hub, as the workers see it: inspect a submitted repo, then download what the run needs.
-
-The only module that imports ``huggingface_hub``. ``inspect_repo`` decides from model_info and
-a few small JSON files whether a repo may be evaluated, and refuses before any weights are
-downloaded; ``download_repo`` fetches configs, tokenizer files and ``*.safetensors`` only, at
-the inspected commit, and checks every file against the checksums the hub published.
-
-The endpoint is ``HF_ENDPOINT`` read at call time (``huggingface_hub`` reads it once, at import),
-so production (no ``HF_ENDPOINT``: the real hub) and tests (the stand-in hub) take one path.
-"""
+"""Whether a submitted repo may be evaluated: decided from model_info and a few small JSON files,
+before any weights are downloaded. The refusals below run in the order ``inspect_repo`` makes
+them."""
 
 from __future__ import annotations
 
-import contextlib
-import fnmatch
-import hashlib
 import json
-import os
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx2
-from huggingface_hub import HfApi, hf_hub_download
-from huggingface_hub.errors import (
-    DisabledRepoError,
-    EntryNotFoundError,
-    GatedRepoError,
-    HfHubHTTPError,
-    LocalEntryNotFoundError,
-    OfflineModeIsEnabled,
-    RepositoryNotFoundError,
-    RevisionNotFoundError,
-    SafetensorsParsingError,
-)
+from huggingface_hub import HfApi
+from huggingface_hub.errors import SafetensorsParsingError
 from huggingface_hub.hf_api import ModelInfo
 
 from evaluations.errors import EvaluationError
+from workers.hub.connection import HUB_TIMEOUT_SECONDS, download, endpoint, hub_errors
 
 PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle")
-# What a transformers load reads from the repo root; never pickle weights, never .py files.
-DOWNLOAD_PATTERNS = (
-    "*.json",
-    "*.safetensors",
-    "*.txt",
-    "*.jinja",
-    "tokenizer.model",
-    "spiece.model",
-    "sentencepiece.bpe.model",
-)
-HUB_TIMEOUT_SECONDS = 30.0
-RETRYABLE_STATUS = (429, 500, 502, 503, 504)
 
 
 @dataclass(frozen=True)
@@ -83,8 +50,8 @@ def inspect_repo(
     Raises EvaluationError with a ``eval:user:*`` code when the repo is refused, or
     ``eval:infra:hub-unreachable`` when the hub cannot be asked. Downloads no weights.
     """
-    api = HfApi(endpoint=_endpoint(), token=token)
-    with _hub_errors(repo_id, ref):
+    api = HfApi(endpoint=endpoint(), token=token)
+    with hub_errors(repo_id, ref):
         info = api.model_info(
             repo_id, revision=ref, files_metadata=True, timeout=HUB_TIMEOUT_SECONDS
         )
@@ -114,116 +81,6 @@ def inspect_repo(
         model_type=model_type,
         card_data=card_data,
     )
-
-
-def download_repo(inspection: RepoInspection, dest_dir: Path, *, token: str | None = None) -> Path:
-    """Download the files a model load needs into ``dest_dir`` and return that directory.
-
-    Everything is fetched at ``inspection.commit_sha``, so a push after the inspection changes
-    nothing. Each file is then checked against the size and checksum the hub published
-    (huggingface_hub checks only the size); a mismatch deletes the file and raises
-    ``eval:user:checksum-mismatch``.
-    """
-    dest_dir = Path(dest_dir)
-    dest_dir.mkdir(parents=True, exist_ok=True)
-    for file in files_to_download(inspection.files):
-        local_path = _download_checked(inspection, file, dest_dir, token)
-        _verify(file, local_path, dest_dir)
-    return dest_dir
-
-
-def read_model_card(repo_id: str, ref: str = "main", *, token: str | None = None) -> str | None:
-    """The README.md of ``repo_id`` at ``ref``, or None when the repo has none."""
-    return read_text_file(repo_id, ref, "README.md", token=token)
-
-
-def read_text_file(
-    repo_id: str, ref: str, path: str, *, token: str | None = None, max_bytes: int = 1 << 20
-) -> str | None:
-    """A small text file of the repo (a card, an .eval_results entry); None when absent.
-    Larger files than ``max_bytes`` are not read: these are data, not weights."""
-    with _hub_errors(repo_id, ref), tempfile.TemporaryDirectory() as scratch:
-        try:
-            local = Path(_download(repo_id, ref, path, Path(scratch), token))
-        except EntryNotFoundError:
-            return None
-        if local.stat().st_size > max_bytes:
-            return None
-        return local.read_text(encoding="utf-8", errors="replace")
-
-
-def files_to_download(files: tuple[RepoFile, ...]) -> list[RepoFile]:
-    """Root-level files matching DOWNLOAD_PATTERNS: what ``from_pretrained`` reads."""
-    return [
-        file
-        for file in files
-        if "/" not in file.path
-        and any(fnmatch.fnmatch(file.path, pattern) for pattern in DOWNLOAD_PATTERNS)
-    ]
-
-
-# --- talking to the hub ---------------------------------------------------------------------
-
-
-def _download_checked(
-    inspection: RepoInspection, file: RepoFile, dest_dir: Path, token: str | None
-) -> Path:
-    try:
-        with _hub_errors(inspection.repo_id, inspection.commit_sha):
-            return Path(
-                _download(inspection.repo_id, inspection.commit_sha, file.path, dest_dir, token)
-            )
-    except OSError as error:
-        # huggingface_hub's own size check: the bytes served were not the size published.
-        if "Consistency check failed" not in str(error):
-            raise
-        detail = f"{file.path}: expected {file.size} bytes, got a different size"
-        raise EvaluationError("eval:user:checksum-mismatch", detail) from error
-
-
-def _endpoint() -> str | None:
-    endpoint = os.environ.get("HF_ENDPOINT", "").strip().rstrip("/")
-    return endpoint or None
-
-
-def _download(
-    repo_id: str, commit_sha: str, filename: str, local_dir: Path, token: str | None
-) -> str:
-    # local_dir gives plain files a model load can read; the cache_dir inside it keeps the
-    # lookup that hf_hub_download makes in a shared cache from copying files in from outside.
-    return hf_hub_download(
-        repo_id,
-        filename,
-        revision=commit_sha,
-        local_dir=local_dir,
-        cache_dir=local_dir / ".cache" / "huggingface" / "hub",
-        endpoint=_endpoint(),
-        token=token,
-    )
-
-
-@contextlib.contextmanager
-def _hub_errors(repo_id: str, revision: str) -> Iterator[None]:
-    """Turn the client's exceptions into the run's error ids."""
-    try:
-        yield
-    except GatedRepoError as error:  # before RepositoryNotFoundError: it is a subclass
-        raise EvaluationError("eval:user:gated", f"{repo_id} is gated") from error
-    except (RepositoryNotFoundError, DisabledRepoError) as error:
-        raise EvaluationError("eval:user:repo-not-found", f"{repo_id} was not found") from error
-    except RevisionNotFoundError as error:
-        detail = f"{revision!r} is not a branch, tag or commit of {repo_id}"
-        raise EvaluationError("eval:user:revision-not-found", detail) from error
-    except (httpx2.TransportError, LocalEntryNotFoundError, OfflineModeIsEnabled) as error:
-        # hf_hub_download reports a failed connection as LocalEntryNotFoundError.
-        detail = f"{type(error).__name__} while asking the hub about {repo_id}"
-        raise EvaluationError("eval:infra:hub-unreachable", detail) from error
-    except HfHubHTTPError as error:
-        status = error.response.status_code if error.response is not None else None
-        if status in RETRYABLE_STATUS:
-            detail = f"the hub answered HTTP {status} for {repo_id}"
-            raise EvaluationError("eval:infra:hub-unreachable", detail) from error
-        raise
 
 
 # --- the decisions, in the order inspect_repo makes them --------------------------------------
@@ -277,7 +134,7 @@ def _read_configs(
     configs: dict[str, dict[str, Any]] = {}
     with tempfile.TemporaryDirectory(prefix="hub-inspect-") as scratch:
         for path in _config_paths(files):
-            local_path = _download(repo_id, commit_sha, path, Path(scratch), token)
+            local_path = download(repo_id, commit_sha, path, Path(scratch), token)
             configs[path] = _load_json_object(path, Path(local_path))
     return configs
 
@@ -387,46 +244,3 @@ def _licence(card_data: dict[str, Any]) -> str | None:
     if licence == "other" and card_data.get("license_name"):
         return f"other ({card_data['license_name']})"
     return licence if isinstance(licence, str) else None
-
-
-# --- checking downloads ---------------------------------------------------------------------
-
-
-def _verify(file: RepoFile, local_path: Path, dest_dir: Path) -> None:
-    actual_size = local_path.stat().st_size
-    if actual_size != file.size:
-        _discard(local_path, dest_dir, file.path)
-        detail = f"{file.path}: expected {file.size} bytes, got {actual_size}"
-        raise EvaluationError("eval:user:checksum-mismatch", detail)
-    expected, actual = _expected_and_actual_digest(file, local_path)
-    if expected is not None and expected != actual:
-        _discard(local_path, dest_dir, file.path)
-        detail = f"{file.path}: expected {expected}, got {actual}"
-        raise EvaluationError("eval:user:checksum-mismatch", detail)
-
-
-def _expected_and_actual_digest(file: RepoFile, local_path: Path) -> tuple[str | None, str]:
-    if file.sha256 is not None:
-        return f"sha256 {file.sha256}", f"sha256 {_sha256(local_path)}"
-    # Small files have no sha256 on the hub, but their git object id covers the content.
-    return (f"git {file.blob_id}" if file.blob_id else None), f"git {_git_blob_id(local_path)}"
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1024 * 1024), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def _git_blob_id(path: Path) -> str:
-    data = path.read_bytes()  # small files only: LFS files are checked by sha256
-    return hashlib.sha1(b"blob %d\0" % len(data) + data, usedforsecurity=False).hexdigest()
-
-
-def _discard(local_path: Path, dest_dir: Path, filename: str) -> None:
-    # Remove the bad file and the client's note that it is up to date, so a retry fetches anew.
-    local_path.unlink(missing_ok=True)
-    metadata = dest_dir / ".cache" / "huggingface" / "download" / f"{filename}.metadata"
-    metadata.unlink(missing_ok=True)

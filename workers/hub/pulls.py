@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from huggingface_hub import HfApi
 
-from workers import hub
+from workers.hub.connection import HUB_TIMEOUT_SECONDS, endpoint, hub_errors
 
 MAX_PULL_REQUESTS = 20  # the most recent open ones; each costs a model_info and a download
 
@@ -27,8 +27,8 @@ class PullRequest:
 
 def open_pull_requests(repo_id: str, *, token: str | None = None) -> list[PullRequest]:
     """The repo's open pull requests with the commit each points to, newest first."""
-    api = HfApi(endpoint=hub._endpoint(), token=token)
-    with hub._hub_errors(repo_id, "refs/pr/*"):
+    api = HfApi(endpoint=endpoint(), token=token)
+    with hub_errors(repo_id, "refs/pr/*"):
         refs = api.list_repo_refs(repo_id, include_pull_requests=True)
         discussions = api.get_repo_discussions(
             repo_id, discussion_type="pull_request", discussion_status="open"
@@ -46,10 +46,10 @@ def eval_results_blobs(
     repo_id: str, commit_sha: str, *, token: str | None = None
 ) -> dict[str, str | None]:
     """``.eval_results`` YAML files at a commit, path to git blob id."""
-    api = HfApi(endpoint=hub._endpoint(), token=token)
-    with hub._hub_errors(repo_id, commit_sha):
+    api = HfApi(endpoint=endpoint(), token=token)
+    with hub_errors(repo_id, commit_sha):
         info = api.model_info(
-            repo_id, revision=commit_sha, files_metadata=True, timeout=hub.HUB_TIMEOUT_SECONDS
+            repo_id, revision=commit_sha, files_metadata=True, timeout=HUB_TIMEOUT_SECONDS
         )
     return {
         sibling.rfilename: sibling.blob_id
