@@ -20,36 +20,9 @@ from django.views.decorators.http import require_GET, require_POST
 
 from evaluations import discussion_selectors
 from evaluations.evidence.matching import flag_review
-from evaluations.markup import MAX_BODY
 from evaluations.models import Flag, FlagAction, FlagState
 from evaluations.services import discussions, moderation
-from leaderboard.moderation_views import FlagDecisionForm
-
-
-class CommentForm(forms.Form):
-    body = forms.CharField(
-        label="Comment",
-        max_length=MAX_BODY,
-        widget=forms.Textarea(attrs={"rows": 5}),
-        error_messages={
-            "required": "Write something before posting.",
-            "max_length": f"Keep a comment under {MAX_BODY:,} characters.",
-        },
-        help_text="Markdown: **bold**, *italic*, `code`, [links](https://…), lists, quotes.",
-    )
-    internal = forms.BooleanField(
-        required=False, label="Internal note (only moderators will see it)"
-    )
-
-
-class ReasonForm(forms.Form):
-    reason = forms.CharField(
-        max_length=moderation.MAX_REASON, error_messages={"required": "Give a reason."}
-    )
-
-
-class LockForm(ReasonForm):
-    locked = forms.BooleanField(required=False)
+from leaderboard.forms import CommentForm, FlagDecisionForm, LockForm, ReasonForm
 
 
 @require_GET

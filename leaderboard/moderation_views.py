@@ -6,7 +6,6 @@ refusal into a 403 and a bad reason into a 400 with the message.
 
 from __future__ import annotations
 
-from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -18,26 +17,7 @@ from django.views.decorators.http import require_GET, require_POST
 from evaluations import discussion_selectors, selectors
 from evaluations.models import Flag, ModelRepo
 from evaluations.services import moderation
-
-
-class FlagDecisionForm(forms.Form):
-    action = forms.ChoiceField(
-        choices=[
-            ("confirm", "Confirm the flag"),
-            ("dismiss", "Dismiss the flag"),
-            ("ask-author", "Ask the author to respond"),
-        ]
-    )
-    reason = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 2}),
-        max_length=4000,
-        help_text="Shown publicly with the decision.",
-    )
-
-
-class VisibilityForm(forms.Form):
-    hidden = forms.BooleanField(required=False)
-    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), max_length=4000)
+from leaderboard.forms import FlagDecisionForm, VisibilityForm
 
 
 def _moderator_or_403(request: HttpRequest) -> None:
