@@ -4,27 +4,26 @@ from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
 from django.urls import include, path
 
-from leaderboard import (
-    account_views,
-    compare_views,
-    discussion_views,
-    moderation_views,
-    views,
-)
+from leaderboard import account_views, compare_views, discussion_views, moderation_views
 from leaderboard.api import api
+from leaderboard.views import model_pages, rankings, runs, submissions
 
 # The admin's own sign-in form has no rate limit: send it to allauth's sign-in, whose
 # ACCOUNT_RATE_LIMITS (per address and per account) then guard the admin too.
 admin.site.login = secure_admin_login(admin.site.login)  # type: ignore[method-assign]
 
 urlpatterns = [
-    path("", views.home, name="home"),
-    path("submit/", views.submit, name="submit"),
-    path("runs/<int:run_id>/", views.run_detail, name="run-detail"),
-    path("runs/<int:run_id>/status.json", views.run_status, name="run-status"),
-    path("runs/<int:run_id>/artifacts/<str:kind>/", views.artifact_download, name="run-artifact"),
-    path("models/<str:owner>/<str:name>/", views.model_detail, name="model-detail"),
-    path("models/<str:owner>/<str:name>/history.json", views.model_history, name="model-history"),
+    path("", rankings.home, name="home"),
+    path("submit/", submissions.submit, name="submit"),
+    path("runs/<int:run_id>/", runs.run_detail, name="run-detail"),
+    path("runs/<int:run_id>/status.json", runs.run_status, name="run-status"),
+    path("runs/<int:run_id>/artifacts/<str:kind>/", runs.artifact_download, name="run-artifact"),
+    path("models/<str:owner>/<str:name>/", model_pages.model_detail, name="model-detail"),
+    path(
+        "models/<str:owner>/<str:name>/history.json",
+        model_pages.model_history,
+        name="model-history",
+    ),
     path("compare/", compare_views.compare, name="compare"),
     path("scatter/", compare_views.scatter, name="scatter"),
     path("api/v1/", api.urls),

@@ -1,0 +1,9 @@
+"""The site's pages, one module per family of pages; ``leaderboard/urls.py`` maps each address.
+
+``rankings``: the home page (the rankings and the recent runs). ``submissions``: the submit
+form. ``runs``: a run's page, its live status and its artifacts. ``model_pages``: a model's
+page and its charts' data.
+
+Views only read the request, call a service (writes) or a selector (reads), and render; the
+forms they validate live in ``leaderboard/forms.py``.
+"""
