@@ -2,7 +2,8 @@
 
 ``rankings``: the home page (the rankings and the recent runs). ``submissions``: the submit
 form. ``runs``: a run's page, its live status and its artifacts. ``model_pages``: a model's
-page and its charts' data.
+page and its charts' data. ``moderation``: the moderators' queue, their decisions on flags
+and on models, and the audit log.
 
 Views only read the request, call a service (writes) or a selector (reads), and render; the
 forms they validate live in ``leaderboard/forms.py``.
