@@ -4,9 +4,9 @@ from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
 from django.urls import include, path
 
-from leaderboard import account_views, compare_views, discussion_views
+from leaderboard import account_views, compare_views
 from leaderboard.api import api
-from leaderboard.views import model_pages, moderation, rankings, runs, submissions
+from leaderboard.views import discussions, model_pages, moderation, rankings, runs, submissions
 
 # The admin's own sign-in form has no rate limit: send it to allauth's sign-in, whose
 # ACCOUNT_RATE_LIMITS (per address and per account) then guard the admin too.
@@ -27,13 +27,13 @@ urlpatterns = [
     path("compare/", compare_views.compare, name="compare"),
     path("scatter/", compare_views.scatter, name="scatter"),
     path("api/v1/", api.urls),
-    path("flags/<int:flag_id>/", discussion_views.flag_detail, name="flag-detail"),
-    path("flags/<int:flag_id>/comments/", discussion_views.comment, name="flag-comment"),
+    path("flags/<int:flag_id>/", discussions.flag_detail, name="flag-detail"),
+    path("flags/<int:flag_id>/comments/", discussions.comment, name="flag-comment"),
     path("moderation/", moderation.queue, name="moderation-queue"),
     path("moderation/log/", moderation.audit_log, name="moderation-log"),
     path("moderation/flags/<int:flag_id>/", moderation.decide, name="flag-decide"),
-    path("moderation/flags/<int:flag_id>/lock/", discussion_views.lock, name="flag-lock"),
-    path("moderation/flags/<int:flag_id>/rerun/", discussion_views.rerun, name="flag-rerun"),
+    path("moderation/flags/<int:flag_id>/lock/", discussions.lock, name="flag-lock"),
+    path("moderation/flags/<int:flag_id>/rerun/", discussions.rerun, name="flag-rerun"),
     path(
         "moderation/models/<str:owner>/<str:name>/visibility/",
         moderation.set_visibility,

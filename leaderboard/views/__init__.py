@@ -1,9 +1,12 @@
 """The site's pages, one module per family of pages; ``leaderboard/urls.py`` maps each address.
 
-``rankings``: the home page (the rankings and the recent runs). ``submissions``: the submit
-form. ``runs``: a run's page, its live status and its artifacts. ``model_pages``: a model's
-page and its charts' data. ``moderation``: the moderators' queue, their decisions on flags
-and on models, and the audit log.
+- ``rankings``: the home page, the rankings of a suite and the recent runs.
+- ``submissions``: the submit form.
+- ``runs``: a run's page, its live status and its artifacts.
+- ``model_pages``: a model's page and its charts' data.
+- ``discussions``: a flag's public page, its comments, and the lock and re-run a moderator
+  starts there.
+- ``moderation``: the moderators' queue, their decisions on flags and on models, the audit log.
 
 Views only read the request, call a service (writes) or a selector (reads), and render; the
 forms they validate live in ``leaderboard/forms.py``.
