@@ -4,9 +4,17 @@ from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
 from django.urls import include, path
 
-from leaderboard import account_views, compare_views
+from leaderboard import account_views
 from leaderboard.api import api
-from leaderboard.views import discussions, model_pages, moderation, rankings, runs, submissions
+from leaderboard.views import (
+    compare,
+    discussions,
+    model_pages,
+    moderation,
+    rankings,
+    runs,
+    submissions,
+)
 
 # The admin's own sign-in form has no rate limit: send it to allauth's sign-in, whose
 # ACCOUNT_RATE_LIMITS (per address and per account) then guard the admin too.
@@ -24,8 +32,8 @@ urlpatterns = [
         model_pages.model_history,
         name="model-history",
     ),
-    path("compare/", compare_views.compare, name="compare"),
-    path("scatter/", compare_views.scatter, name="scatter"),
+    path("compare/", compare.compare, name="compare"),
+    path("scatter/", compare.scatter, name="scatter"),
     path("api/v1/", api.urls),
     path("flags/<int:flag_id>/", discussions.flag_detail, name="flag-detail"),
     path("flags/<int:flag_id>/comments/", discussions.comment, name="flag-comment"),

@@ -4,6 +4,8 @@
 - ``submissions``: the submit form.
 - ``runs``: a run's page, its live status and its artifacts.
 - ``model_pages``: a model's page and its charts' data.
+- ``compare``: two to five models side by side, and claimed against measured on one
+  benchmark (a scatter).
 - ``discussions``: a flag's public page, its comments, and the lock and re-run a moderator
   starts there.
 - ``moderation``: the moderators' queue, their decisions on flags and on models, the audit log.
