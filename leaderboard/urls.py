@@ -4,9 +4,9 @@ from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
 from django.urls import include, path
 
-from leaderboard import account_views
 from leaderboard.api import api
 from leaderboard.views import (
+    accounts,
     compare,
     discussions,
     model_pages,
@@ -48,11 +48,9 @@ urlpatterns = [
         name="model-visibility",
     ),
     path("accounts/", include("allauth.urls")),
-    path("account/", account_views.account, name="account"),
-    path("account/tokens/", account_views.token_create, name="api-token-create"),
-    path(
-        "account/tokens/<int:token_id>/revoke/", account_views.token_revoke, name="api-token-revoke"
-    ),
+    path("account/", accounts.account, name="account"),
+    path("account/tokens/", accounts.token_create, name="api-token-create"),
+    path("account/tokens/<int:token_id>/revoke/", accounts.token_revoke, name="api-token-revoke"),
     path("admin/", admin.site.urls),
 ]
 

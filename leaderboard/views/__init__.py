@@ -9,6 +9,7 @@
 - ``discussions``: a flag's public page, its comments, and the lock and re-run a moderator
   starts there.
 - ``moderation``: the moderators' queue, their decisions on flags and on models, the audit log.
+- ``accounts``: a signed-in user's own page and API tokens.
 
 Views only read the request, call a service (writes) or a selector (reads), and render; the
 forms they validate live in ``leaderboard/forms.py``.
