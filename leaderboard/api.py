@@ -28,7 +28,6 @@ from evaluations.models import EvaluationRun, ModelRepo, RunState
 from evaluations.services import ClaimInput, tokens
 from evaluations.services.claims import MAX_CLAIMS_PER_BATCH
 from evaluations.services.limits import RateLimited
-from leaderboard import csv_views
 from leaderboard.api_schemas import (
     ClaimOut,
     FlagOut,
@@ -42,6 +41,7 @@ from leaderboard.api_schemas import (
     document_invalid_input,
 )
 from leaderboard.page_cache import cached_page
+from leaderboard.views import csv_downloads
 
 PAGE_SIZE = 50
 MAX_PAGE_SIZE = 100
@@ -378,7 +378,7 @@ def model_flags(request: HttpRequest, owner: str, name: str) -> list[dict[str, A
 @decorate_view(cached_page)
 def model_evidence_csv(request: HttpRequest, owner: str, name: str) -> HttpResponse:
     """Every current claim beside its measurement and verdict, as CSV."""
-    return csv_views.evidence_csv(_repo_or_404(owner, name))
+    return csv_downloads.evidence_csv(_repo_or_404(owner, name))
 
 
 def runs_in_flight() -> str:
@@ -522,4 +522,4 @@ def rankings(
 def rankings_csv(request: HttpRequest, filters: Query[RankingFiltersIn]) -> HttpResponse:
     """The rankings as CSV, every row the filters keep in the asked order: rank, average ±
     stderr, raw average, flag and verdict, raw value and stderr per benchmark."""
-    return csv_views.rankings_csv(_ranking_query(filters))
+    return csv_downloads.rankings_csv(_ranking_query(filters))

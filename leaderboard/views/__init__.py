@@ -10,6 +10,7 @@
   starts there.
 - ``moderation``: the moderators' queue, their decisions on flags and on models, the audit log.
 - ``accounts``: a signed-in user's own page and API tokens.
+- ``csv_downloads``: the rankings and a model's evidence as CSV files (the API serves them).
 
 Views only read the request, call a service (writes) or a selector (reads), and render; the
 forms they validate live in ``leaderboard/forms.py``.
