@@ -118,18 +118,27 @@ class FlagDecisionForm(forms.Form):
             ("confirm", "Confirm the flag"),
             ("dismiss", "Dismiss the flag"),
             ("ask-author", "Ask the author to respond"),
-        ]
+        ],
+        error_messages={
+            "required": "Choose an action.",
+            "invalid_choice": "Choose an action: confirm, dismiss or ask the author.",
+        },
     )
     reason = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 2}),
         max_length=4000,
         help_text="Shown publicly with the decision.",
+        error_messages={"required": "Give a reason."},
     )
 
 
 class VisibilityForm(forms.Form):
     hidden = forms.BooleanField(required=False)
-    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), max_length=4000)
+    reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2}),
+        max_length=4000,
+        error_messages={"required": "Give a reason."},
+    )
 
 
 class ReasonForm(forms.Form):

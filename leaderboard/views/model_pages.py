@@ -20,7 +20,12 @@ from leaderboard.page_cache import cached_page
 @require_GET
 @cached_page
 def model_detail(request: HttpRequest, owner: str, name: str) -> HttpResponse:
-    repo = get_object_or_404(ModelRepo, hub_id=f"{owner}/{name}")
+    return model_page(request, get_object_or_404(ModelRepo, hub_id=f"{owner}/{name}"))
+
+
+def model_page(request: HttpRequest, repo: ModelRepo, *, status: int = 200) -> HttpResponse:
+    """The page itself; a refused moderator action on the model shows it again, with 400."""
+    owner, name = repo.hub_id.split("/", 1)
     evidence = claim_evidence(repo.id)
     revisions = selectors.model_revisions(repo)
     visibility = list(repo.decisions.order_by("-created_at", "-id"))  # newest in force
@@ -50,7 +55,7 @@ def model_detail(request: HttpRequest, owner: str, name: str) -> HttpResponse:
         .filter(submission__repo=repo)
         .select_related("submission"),
     }
-    return render(request, "leaderboard/model.html", context)
+    return render(request, "leaderboard/model.html", context, status=status)
 
 
 @require_GET
