@@ -11,7 +11,8 @@ from django import forms
 from evaluations.catalogue import SUITE_DESCRIPTIONS, SUITES, Benchmark, suite_benchmarks
 from evaluations.markup import MAX_BODY
 from evaluations.models import Precision, Unit
-from evaluations.services import ClaimInput, moderation
+from evaluations.services.claims import ClaimInput
+from evaluations.services.permissions import MAX_REASON
 from evaluations.validation import clean_ref, clean_repo_id
 
 
@@ -142,9 +143,7 @@ class VisibilityForm(forms.Form):
 
 
 class ReasonForm(forms.Form):
-    reason = forms.CharField(
-        max_length=moderation.MAX_REASON, error_messages={"required": "Give a reason."}
-    )
+    reason = forms.CharField(max_length=MAX_REASON, error_messages={"required": "Give a reason."})
 
 
 class LockForm(ReasonForm):

@@ -10,9 +10,9 @@ from ninja import Router, Status
 from ninja.decorators import decorate_view
 from ninja.security import django_auth
 
-from evaluations import services
 from evaluations.evidence.matching import ClaimEvidence, claim_evidence
-from evaluations.services import ClaimInput
+from evaluations.services import contributions
+from evaluations.services.claims import ClaimInput
 from leaderboard.api.common import CSV_RESPONSE, ApiTokenAuth, repo_or_404
 from leaderboard.api.schemas import ClaimOut, ClaimsIn, EvidenceOut, Message
 from leaderboard.page_cache import cached_page
@@ -32,7 +32,7 @@ def create_claims(request: HttpRequest, payload: ClaimsIn) -> Status:
 
     Author claims need an account the hub says owns the repo or belongs to its organisation;
     anyone signed in may send third-party claims, each with a source link."""
-    claims = services.claims_submit(
+    claims = contributions.claims_submit(
         user=request.auth,
         repo_id=payload.repo_id,
         commit_sha=payload.commit_sha,

@@ -9,10 +9,10 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
-from evaluations import services
 from evaluations.catalogue import SUITES
-from evaluations.services import authors
+from evaluations.services import authors, contributions
 from evaluations.services.limits import RateLimited
+from evaluations.services.submissions import SubmissionOutcome
 from leaderboard.errors import too_many_requests
 from leaderboard.forms import SubmissionForm, claim_forms
 
@@ -53,9 +53,9 @@ def submit(request: HttpRequest) -> HttpResponse:
     return render(request, "leaderboard/submit.html", context, status=400 if data else 200)
 
 
-def _submit(request: HttpRequest, cleaned: dict, claims: list) -> services.SubmissionOutcome:
+def _submit(request: HttpRequest, cleaned: dict, claims: list) -> SubmissionOutcome:
     inputs = [claim.to_input() for claim in claims]
-    return services.submission_submit(
+    return contributions.submission_submit(
         user=request.user,
         repo_id=cleaned["repo_id"],
         ref=cleaned["ref"],
