@@ -1,12 +1,18 @@
-"""The submit form. It only validates input; the service decides and records."""
+"""Every form of the site. Forms only validate input; the services decide and record.
+
+The submit form and its claim rows; the moderators' decisions (on a flag, on a model's
+visibility, a lock, a re-run); a comment on a flag's discussion.
+"""
 
 from __future__ import annotations
 
 from django import forms
 
 from evaluations.catalogue import SUITE_DESCRIPTIONS, SUITES, Benchmark, suite_benchmarks
+from evaluations.markup import MAX_BODY
 from evaluations.models import Precision, Unit
-from evaluations.services import ClaimInput
+from evaluations.services.claims import ClaimInput
+from evaluations.services.permissions import MAX_REASON
 from evaluations.validation import clean_ref, clean_repo_id
 
 
@@ -102,3 +108,62 @@ def claim_forms(suite: str, data: object = None) -> list[ClaimForm]:
         ClaimForm(data, benchmark=benchmark, prefix=f"claim-{benchmark.key}")
         for benchmark in suite_benchmarks(suite)
     ]
+
+
+# --- Moderators' decisions ------------------------------------------------------------
+
+
+class FlagDecisionForm(forms.Form):
+    action = forms.ChoiceField(
+        choices=[
+            ("confirm", "Confirm the flag"),
+            ("dismiss", "Dismiss the flag"),
+            ("ask-author", "Ask the author to respond"),
+        ],
+        error_messages={
+            "required": "Choose an action.",
+            "invalid_choice": "Choose an action: confirm, dismiss or ask the author.",
+        },
+    )
+    reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2}),
+        max_length=4000,
+        help_text="Shown publicly with the decision.",
+        error_messages={"required": "Give a reason."},
+    )
+
+
+class VisibilityForm(forms.Form):
+    hidden = forms.BooleanField(required=False)
+    reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2}),
+        max_length=4000,
+        error_messages={"required": "Give a reason."},
+    )
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(max_length=MAX_REASON, error_messages={"required": "Give a reason."})
+
+
+class LockForm(ReasonForm):
+    locked = forms.BooleanField(required=False)
+
+
+# --- A flag's discussion ---------------------------------------------------------------
+
+
+class CommentForm(forms.Form):
+    body = forms.CharField(
+        label="Comment",
+        max_length=MAX_BODY,
+        widget=forms.Textarea(attrs={"rows": 5}),
+        error_messages={
+            "required": "Write something before posting.",
+            "max_length": f"Keep a comment under {MAX_BODY:,} characters.",
+        },
+        help_text="Markdown: **bold**, *italic*, `code`, [links](https://…), lists, quotes.",
+    )
+    internal = forms.BooleanField(
+        required=False, label="Internal note (only moderators will see it)"
+    )

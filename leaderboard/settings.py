@@ -173,7 +173,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "leaderboard.context_processors.moderation",
+                "leaderboard.context_processors.visitor",
             ],
         },
     },

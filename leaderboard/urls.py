@@ -4,48 +4,53 @@ from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
 from django.urls import include, path
 
-from leaderboard import (
-    account_views,
-    compare_views,
-    discussion_views,
-    moderation_views,
-    views,
-)
 from leaderboard.api import api
+from leaderboard.views import (
+    accounts,
+    compare,
+    discussions,
+    model_pages,
+    moderation,
+    rankings,
+    runs,
+    submissions,
+)
 
 # The admin's own sign-in form has no rate limit: send it to allauth's sign-in, whose
 # ACCOUNT_RATE_LIMITS (per address and per account) then guard the admin too.
 admin.site.login = secure_admin_login(admin.site.login)  # type: ignore[method-assign]
 
 urlpatterns = [
-    path("", views.home, name="home"),
-    path("submit/", views.submit, name="submit"),
-    path("runs/<int:run_id>/", views.run_detail, name="run-detail"),
-    path("runs/<int:run_id>/status.json", views.run_status, name="run-status"),
-    path("runs/<int:run_id>/artifacts/<str:kind>/", views.artifact_download, name="run-artifact"),
-    path("models/<str:owner>/<str:name>/", views.model_detail, name="model-detail"),
-    path("models/<str:owner>/<str:name>/history.json", views.model_history, name="model-history"),
-    path("compare/", compare_views.compare, name="compare"),
-    path("scatter/", compare_views.scatter, name="scatter"),
+    path("", rankings.home, name="home"),
+    path("submit/", submissions.submit, name="submit"),
+    path("runs/<int:run_id>/", runs.run_detail, name="run-detail"),
+    path("runs/<int:run_id>/status.json", runs.run_status, name="run-status"),
+    path("runs/<int:run_id>/artifacts/<str:kind>/", runs.artifact_download, name="run-artifact"),
+    path("models/<str:owner>/<str:name>/", model_pages.model_detail, name="model-detail"),
+    path(
+        "models/<str:owner>/<str:name>/history.json",
+        model_pages.model_history,
+        name="model-history",
+    ),
+    path("compare/", compare.compare, name="compare"),
+    path("scatter/", compare.scatter, name="scatter"),
     path("api/v1/", api.urls),
-    path("flags/<int:flag_id>/", discussion_views.flag_detail, name="flag-detail"),
-    path("flags/<int:flag_id>/comments/", discussion_views.comment, name="flag-comment"),
-    path("moderation/", moderation_views.queue, name="moderation-queue"),
-    path("moderation/log/", moderation_views.audit_log, name="moderation-log"),
-    path("moderation/flags/<int:flag_id>/", moderation_views.decide, name="flag-decide"),
-    path("moderation/flags/<int:flag_id>/lock/", discussion_views.lock, name="flag-lock"),
-    path("moderation/flags/<int:flag_id>/rerun/", discussion_views.rerun, name="flag-rerun"),
+    path("flags/<int:flag_id>/", discussions.flag_detail, name="flag-detail"),
+    path("flags/<int:flag_id>/comments/", discussions.comment, name="flag-comment"),
+    path("moderation/", moderation.queue, name="moderation-queue"),
+    path("moderation/log/", moderation.audit_log, name="moderation-log"),
+    path("moderation/flags/<int:flag_id>/", moderation.decide, name="flag-decide"),
+    path("moderation/flags/<int:flag_id>/lock/", discussions.lock, name="flag-lock"),
+    path("moderation/flags/<int:flag_id>/rerun/", discussions.rerun, name="flag-rerun"),
     path(
         "moderation/models/<str:owner>/<str:name>/visibility/",
-        moderation_views.set_visibility,
+        moderation.set_visibility,
         name="model-visibility",
     ),
     path("accounts/", include("allauth.urls")),
-    path("account/", account_views.account, name="account"),
-    path("account/tokens/", account_views.token_create, name="api-token-create"),
-    path(
-        "account/tokens/<int:token_id>/revoke/", account_views.token_revoke, name="api-token-revoke"
-    ),
+    path("account/", accounts.account, name="account"),
+    path("account/tokens/", accounts.token_create, name="api-token-create"),
+    path("account/tokens/<int:token_id>/revoke/", accounts.token_revoke, name="api-token-revoke"),
     path("admin/", admin.site.urls),
 ]
 

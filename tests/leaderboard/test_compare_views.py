@@ -14,7 +14,7 @@ from django.test.utils import CaptureQueriesContext
 from evaluations import comparison, services
 from evaluations.models import ClaimSource
 from evaluations.services.claims import ClaimInput
-from leaderboard import compare_views
+from leaderboard.views import compare
 from tests.factories import finished_run
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_broker")]
@@ -147,7 +147,7 @@ def test_it_lists_the_points_in_a_table_that_needs_no_javascript(client: Client)
 def five_points(monkeypatch: pytest.MonkeyPatch) -> None:
     """Five claims, two of them flagged; tables of two rows, WebGL from three points."""
     monkeypatch.setattr(comparison, "SCATTER_ROWS_PER_PAGE", 2)
-    monkeypatch.setattr(compare_views, "WEBGL_FROM", 3)
+    monkeypatch.setattr(compare, "WEBGL_FROM", 3)
     for index, (measured, claimed) in enumerate(
         [(0.5, 0.52), (0.5, 0.95), (0.6, 0.61), (0.3, 0.9), (0.7, 0.69)]
     ):

@@ -2,7 +2,8 @@
 
 Who may post what, and who may lock a discussion or queue a re-run, is decided in
 ``evaluations.services``; these views turn a refusal into a 403 and bad input into a 400
-that shows the page again with the message (and keeps what was typed).
+that shows the page again with the message (and keeps what was typed). A lock or a re-run
+answers as every moderator action does (``moderator_actions``).
 """
 
 from __future__ import annotations
@@ -20,36 +21,10 @@ from django.views.decorators.http import require_GET, require_POST
 
 from evaluations import discussion_selectors
 from evaluations.evidence.matching import flag_review
-from evaluations.markup import MAX_BODY
 from evaluations.models import Flag, FlagAction, FlagState
 from evaluations.services import discussions, moderation
-from leaderboard.moderation_views import FlagDecisionForm
-
-
-class CommentForm(forms.Form):
-    body = forms.CharField(
-        label="Comment",
-        max_length=MAX_BODY,
-        widget=forms.Textarea(attrs={"rows": 5}),
-        error_messages={
-            "required": "Write something before posting.",
-            "max_length": f"Keep a comment under {MAX_BODY:,} characters.",
-        },
-        help_text="Markdown: **bold**, *italic*, `code`, [links](https://…), lists, quotes.",
-    )
-    internal = forms.BooleanField(
-        required=False, label="Internal note (only moderators will see it)"
-    )
-
-
-class ReasonForm(forms.Form):
-    reason = forms.CharField(
-        max_length=moderation.MAX_REASON, error_messages={"required": "Give a reason."}
-    )
-
-
-class LockForm(ReasonForm):
-    locked = forms.BooleanField(required=False)
+from leaderboard.forms import CommentForm, FlagDecisionForm, LockForm, ReasonForm
+from leaderboard.views.moderator_actions import moderator_action
 
 
 @require_GET
@@ -121,17 +96,17 @@ def comment(request: HttpRequest, flag_id: int) -> HttpResponse:
 def lock(request: HttpRequest, flag_id: int) -> HttpResponse:
     flag = _flag(flag_id)
     form = LockForm(request.POST)
-    return _moderator_action(
-        request,
-        flag,
-        form,
-        lambda: discussions.discussion_lock_set(
+
+    def act() -> str:
+        action = discussions.discussion_lock_set(
             flag_id=flag.id,
             user=request.user,
             locked=form.cleaned_data["locked"],
             reason=form.cleaned_data["reason"],
-        ),
-    )
+        )
+        return _recorded(action)
+
+    return _flag_action(request, flag, form, act)
 
 
 @require_POST
@@ -139,28 +114,27 @@ def lock(request: HttpRequest, flag_id: int) -> HttpResponse:
 def rerun(request: HttpRequest, flag_id: int) -> HttpResponse:
     flag = _flag(flag_id)
     form = ReasonForm(request.POST)
-    return _moderator_action(
-        request,
-        flag,
-        form,
-        lambda: moderation.flag_rerun_queue(
+
+    def act() -> str:
+        action = moderation.flag_rerun_queue(
             flag_id=flag.id, user=request.user, reason=form.cleaned_data["reason"]
-        ),
-    )
+        )
+        return _recorded(action)
+
+    return _flag_action(request, flag, form, act)
 
 
-def _moderator_action(
-    request: HttpRequest, flag: Flag, form: forms.Form, act: Callable[[], FlagAction]
+def _recorded(action: FlagAction) -> str:
+    return f"{action.get_action_display()}: recorded."
+
+
+def _flag_action(
+    request: HttpRequest, flag: Flag, form: forms.Form, act: Callable[[], str]
 ) -> HttpResponse:
-    """Run ``act`` (a service call) if the form is valid; a refusal propagates as a 403."""
-    if not moderation.is_moderator(request.user):
-        raise PermissionDenied("Only moderators can do this.")
-    try:
-        if not form.is_valid():
-            raise ValidationError([m for ms in form.errors.values() for m in ms])
-        action = act()
-    except ValidationError as error:
-        messages.error(request, " ".join(error.messages))
-        return flag_page(request, flag, status=400)
-    messages.success(request, f"{action.get_action_display()}: recorded.")
-    return redirect(reverse("flag-detail", args=[flag.id]) + "#moderator-actions")
+    return moderator_action(
+        request,
+        form,
+        act,
+        page=lambda status: flag_page(request, flag, status=status),
+        done_url=reverse("flag-detail", args=[flag.id]) + "#moderator-actions",
+    )

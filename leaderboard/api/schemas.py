@@ -1,14 +1,84 @@
-"""Response schemas of the read API (what the OpenAPI document describes)."""
+"""The API's schemas: what it takes (claims, ranking filters) and what it answers, as the
+OpenAPI document describes them."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from django.urls import reverse
 from ninja import Field, Schema
 
 from evaluations.models import EvaluationRun, ModelRepo
+from evaluations.services.claims import MAX_CLAIMS_PER_BATCH
+
+
+class Message(Schema):
+    detail: str
+
+
+class ClaimIn(Schema):
+    benchmark: str = Field(..., max_length=40, description="catalogue key, e.g. mmlu")
+    value: float = Field(..., description="the claimed score, in `unit`")
+    unit: Literal["percent", "fraction", "normalised"] = "fraction"
+    shots: int = Field(..., ge=0, le=100)
+    chat_template: bool = False
+    chain_of_thought: bool = False
+    system_prompt: str = Field("", max_length=5000)
+    stderr: float | None = Field(None, ge=0, description="stated standard error, in `unit`")
+    source_url: str = Field("", max_length=500)
+    supersedes: int | None = Field(None, description="id of the claim this one corrects")
+
+
+class ClaimsIn(Schema):
+    repo_id: str = Field(..., max_length=200)
+    commit_sha: str | None = Field(
+        None,
+        description="the commit the claims are about; "
+        "omit for the model in general (its latest evaluated commit)",
+    )
+    third_party: bool = Field(
+        False, description="true when the reporter is not the author; then a source_url is required"
+    )
+    claims: list[ClaimIn] = Field(..., min_length=1, max_length=MAX_CLAIMS_PER_BATCH)
+
+
+class EvidenceOut(Schema):
+    claim: ClaimOut
+    verdict: str = Field(
+        ...,
+        description="supported | under-claim | inconclusive | pending | not comparable | "
+        "harness in doubt | contradicted: the public verdict, a moderator's decision in force "
+        "counted",
+    )
+    rule_verdict: str = Field(..., description="the automatic check's verdict, before any decision")
+    severity: str | None = Field(
+        ..., description="the automatic check's, when it rejects the claim"
+    )
+    explanation: str = Field(..., description="why, in one sentence with the numbers")
+    measured: float | None
+    measured_stderr: float | None
+    run_id: int | None
+    gap: float | None
+    z: float | None
+    p_holm: float | None
+    q_value: float | None
+    tolerance: float | None
+    flagged: bool = Field(
+        ...,
+        description="whether the claim's flag stands, as the rankings "
+        "count it: a moderator's decision in force outranks the verdict",
+    )
+    flag_url: str | None = Field(None, description="the flag's public page, if flagged once")
+    decision: str | None = Field(None, description="confirmed | dismissed | author-asked")
+    decided_by: str | None = None
+    decided_at: datetime | None = None
+    decision_reason: str | None = None
+    decision_predates_evidence: bool = Field(
+        False,
+        description="the automatic check opened the flag again after the decision, "
+        "so the decision is no longer in force",
+    )
 
 
 class ClaimOut(Schema):
@@ -202,6 +272,12 @@ class RankingsOut(Schema):
     order: str
     benchmarks: list[BenchmarkOut]
     rows: list[RankingRowOut]
+
+
+class RankingsPageOut(RankingsOut):
+    total: int = Field(..., description="ranked rows after the filters, on all pages")
+    limit: int
+    offset: int
 
 
 class RankingFiltersIn(Schema):

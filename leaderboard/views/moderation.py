@@ -1,43 +1,27 @@
 """Moderators' pages: the queue, decisions on flags and models, the audit log.
 
-Who may act is decided in ``evaluations.services.moderation``; these views only turn a
-refusal into a 403 and a bad reason into a 400 with the message.
+Who may act is decided in ``evaluations.services.moderation``; a decision answers as every
+moderator action does (``moderator_actions``): a refusal is a 403, a bad reason a 400 that
+shows the page again with the message.
 """
 
 from __future__ import annotations
 
-from django import forms
-from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import InvalidPage, Paginator
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from evaluations import discussion_selectors, selectors
 from evaluations.models import Flag, ModelRepo
 from evaluations.services import moderation
-
-
-class FlagDecisionForm(forms.Form):
-    action = forms.ChoiceField(
-        choices=[
-            ("confirm", "Confirm the flag"),
-            ("dismiss", "Dismiss the flag"),
-            ("ask-author", "Ask the author to respond"),
-        ]
-    )
-    reason = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 2}),
-        max_length=4000,
-        help_text="Shown publicly with the decision.",
-    )
-
-
-class VisibilityForm(forms.Form):
-    hidden = forms.BooleanField(required=False)
-    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), max_length=4000)
+from leaderboard.forms import FlagDecisionForm, VisibilityForm
+from leaderboard.views.discussions import flag_page
+from leaderboard.views.model_pages import model_page
+from leaderboard.views.moderator_actions import moderator_action
 
 
 def _moderator_or_403(request: HttpRequest) -> None:
@@ -64,23 +48,25 @@ def queue(request: HttpRequest) -> HttpResponse:
 @require_POST
 @login_required
 def decide(request: HttpRequest, flag_id: int) -> HttpResponse:
-    flag = get_object_or_404(Flag, id=flag_id)
+    flag = get_object_or_404(Flag.objects.select_related("claim__repo"), id=flag_id)
     form = FlagDecisionForm(request.POST)
-    if not form.is_valid():
-        messages.error(request, "Choose an action and give a reason.")
-        return redirect("flag-detail", flag_id=flag.id)
-    try:
+
+    def act() -> str:
         moderation.flag_moderate(
             flag_id=flag.id,
             user=request.user,
             action=form.cleaned_data["action"],
             reason=form.cleaned_data["reason"],
         )
-    except ValidationError as error:
-        messages.error(request, " ".join(error.messages))
-    else:
-        messages.success(request, "Decision recorded.")
-    return redirect("flag-detail", flag_id=flag.id)
+        return "Decision recorded."
+
+    return moderator_action(
+        request,
+        form,
+        act,
+        page=lambda status: flag_page(request, flag, status=status),
+        done_url=reverse("flag-detail", args=[flag.id]),
+    )
 
 
 @require_POST
@@ -88,21 +74,23 @@ def decide(request: HttpRequest, flag_id: int) -> HttpResponse:
 def set_visibility(request: HttpRequest, owner: str, name: str) -> HttpResponse:
     repo = get_object_or_404(ModelRepo, hub_id=f"{owner}/{name}")
     form = VisibilityForm(request.POST)
-    if not form.is_valid():
-        messages.error(request, "Give a reason.")
-    else:
-        try:
-            moderation.repo_set_hidden(
-                repo_id=repo.id,
-                user=request.user,
-                hidden=form.cleaned_data["hidden"],
-                reason=form.cleaned_data["reason"],
-            )
-        except ValidationError as error:
-            messages.error(request, " ".join(error.messages))
-        else:
-            messages.success(request, "Decision recorded.")
-    return redirect("model-detail", owner=owner, name=name)
+
+    def act() -> str:
+        moderation.repo_set_hidden(
+            repo_id=repo.id,
+            user=request.user,
+            hidden=form.cleaned_data["hidden"],
+            reason=form.cleaned_data["reason"],
+        )
+        return "Decision recorded."
+
+    return moderator_action(
+        request,
+        form,
+        act,
+        page=lambda status: model_page(request, repo, status=status),
+        done_url=reverse("model-detail", args=[owner, name]),
+    )
 
 
 @require_GET

@@ -1,0 +1,97 @@
+"""Models: the list, one model with its revisions and runs, and the flags on its claims."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+from ninja import Query, Router
+from ninja.decorators import decorate_view
+from ninja.pagination import paginate
+
+from evaluations import open_data, selectors
+from evaluations.evidence.matching import flag_review
+from leaderboard.api.common import CappedLimitOffset, repo_or_404, text_filter, yes_no
+from leaderboard.api.schemas import FlagOut, Message, ModelDetailOut, ModelOut, RevisionOut
+from leaderboard.page_cache import cached_page
+
+router = Router()
+
+
+@router.get("/models", response={200: list[ModelOut], 400: Message}, tags=["models"])
+@decorate_view(cached_page)
+@paginate(CappedLimitOffset)
+def models(
+    request: HttpRequest,
+    q: str = Query("", description="part of the hub id"),
+    flagged: str = Query(
+        "", description="true: only models with an open flag; false: only those without"
+    ),
+) -> Any:
+    """Every model on the leaderboard, by hub id, with its latest evaluated commit."""
+    return open_data.models_list(query=text_filter(q, "q"), flagged=yes_no(flagged, "flagged"))
+
+
+def _revision_row(view: selectors.RevisionView) -> dict[str, Any]:
+    revision = view.revision
+    fields = (
+        "commit_sha",
+        "parameter_count",
+        "dtype",
+        "licence",
+        "model_type",
+        "inspected_at",
+        "files",
+    )
+    return {
+        **{field: getattr(revision, field) for field in fields},
+        "changes": view.changes,
+        "runs": view.runs,
+    }
+
+
+@router.get("/models/{owner}/{name}", response={200: ModelDetailOut, 404: Message}, tags=["models"])
+@decorate_view(cached_page)
+def model_detail(request: HttpRequest, owner: str, name: str) -> dict[str, Any]:
+    """One model: its revisions, newest first, each with its runs and their scores."""
+    repo = open_data.model_summary(repo_or_404(owner, name))
+    revisions = [_revision_row(view) for view in selectors.model_revisions(repo)]
+    return {**ModelOut.from_orm(repo).model_dump(), "revisions": revisions}
+
+
+@router.get(
+    "/models/{owner}/{name}/revisions",
+    response={200: list[RevisionOut], 404: Message},
+    tags=["models"],
+)
+@decorate_view(cached_page)
+def model_revisions(request: HttpRequest, owner: str, name: str) -> list[dict[str, Any]]:
+    """The commits of a model the workers inspected, newest first, with what changed."""
+    return [_revision_row(view) for view in selectors.model_revisions(repo_or_404(owner, name))]
+
+
+@router.get(
+    "/models/{owner}/{name}/flags", response={200: list[FlagOut], 404: Message}, tags=["flags"]
+)
+@decorate_view(cached_page)
+def model_flags(request: HttpRequest, owner: str, name: str) -> list[dict[str, Any]]:
+    """Every flag raised on a claim of the model, with its full history of events."""
+    rows = []
+    for flag in open_data.repo_flags(repo_or_404(owner, name).id):
+        events = list(flag.events.all())
+        last = events[-1] if events else None
+        review = flag_review(flag.id, events)
+        rows.append(
+            {
+                "id": flag.id,
+                "claim": flag.claim,
+                "created_at": flag.created_at,
+                "state": last.state if last else "",
+                "is_open": bool(last and last.is_open),
+                "flagged": review.stands,
+                "decision": review.decision.state if review.decision else None,
+                "decision_predates_evidence": review.stale,
+                "events": events,
+            }
+        )
+    return rows

@@ -1,0 +1,103 @@
+"""The rankings, as JSON one page at a time and as a CSV file."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+from ninja import Query, Router
+from ninja.decorators import decorate_view
+from ninja.errors import HttpError
+
+from evaluations import rankings as ranking_rows
+from evaluations import selectors
+from evaluations.catalogue import BENCHMARKS, suite_benchmarks
+from leaderboard.api.common import CSV_RESPONSE, MAX_PAGE_SIZE, PAGE_SIZE
+from leaderboard.api.schemas import Message, RankingFiltersIn, RankingsPageOut
+from leaderboard.page_cache import cached_page
+from leaderboard.views import csv_downloads
+
+router = Router()
+
+
+def _ranking_query(filters: RankingFiltersIn) -> ranking_rows.RankingQuery:
+    """The page's own parser, so the API and CSV take what the page takes and refuse it
+    with the same sentence (page and per_page are the page's; the API pages by offset)."""
+    params = filters.model_dump()
+    try:
+        return ranking_rows.parse_query(params, suite=params["suite"] or selectors.default_suite())
+    except ValueError as error:
+        raise HttpError(400, str(error)) from None
+
+
+def _ranking_row(row: ranking_rows.RankedRow, benchmarks: list[str]) -> dict[str, Any]:
+    scores = [
+        {
+            "benchmark": key,
+            "value": row.scores[key].value if key in row.scores else None,
+            "stderr": row.scores[key].stderr if key in row.scores else None,
+        }
+        for key in benchmarks
+    ]
+    return {
+        "rank": row.rank,
+        "tied": row.tied,
+        "hub_id": row.repo.hub_id,
+        "run_id": row.run.id,
+        "commit_sha": row.run.revision.commit_sha if row.run.revision else None,
+        "precision": row.run.submission.precision,
+        "parameter_count": row.parameter_count,
+        "average": row.average,
+        "average_stderr": row.average_stderr,
+        "raw_average": row.raw_average,
+        "flagged": row.flagged,
+        "severity": row.severity,
+        "verdict": row.verdict,
+        "not_comparable": row.not_comparable,
+        "scores": scores,
+    }
+
+
+@router.get("/rankings", response={200: RankingsPageOut, 400: Message}, tags=["rankings"])
+@decorate_view(cached_page)
+def rankings(
+    request: HttpRequest,
+    filters: Query[RankingFiltersIn],
+    limit: int = Query(PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE),
+    offset: int = Query(0, ge=0, le=10**9),
+) -> dict[str, Any]:
+    """Each model's latest finished run of a suite, ranked by its normalised average of
+    measured scores, filtered and sorted as on the rankings page, one page at a time.
+    Claimed scores are never ranked."""
+    query = _ranking_query(filters)
+    keys = [benchmark.key for benchmark in suite_benchmarks(query.suite)]
+    rows, total = ranking_rows.ranked_slice(query, offset=offset, limit=limit)
+    return {
+        "suite": query.suite,
+        "min_params": query.min_params,
+        "max_params": query.max_params,
+        "precision": query.precision,
+        "licence": query.licence,
+        "hide_flagged": query.hide_flagged,
+        "hide_not_comparable": query.hide_not_comparable,
+        "sort": query.sort,
+        "order": query.order,
+        "total": total,
+        "limit": limit,
+        "offset": offset,
+        "benchmarks": [BENCHMARKS[key] for key in keys],
+        "rows": [_ranking_row(row, keys) for row in rows],
+    }
+
+
+@router.get(
+    "/rankings.csv",
+    response={200: None, 400: Message},
+    tags=["rankings"],
+    openapi_extra=CSV_RESPONSE,
+)
+@decorate_view(cached_page)
+def rankings_csv(request: HttpRequest, filters: Query[RankingFiltersIn]) -> HttpResponse:
+    """The rankings as CSV, every row the filters keep in the asked order: rank, average ±
+    stderr, raw average, flag and verdict, raw value and stderr per benchmark."""
+    return csv_downloads.rankings_csv(_ranking_query(filters))

@@ -1,0 +1,67 @@
+"""A model's page: its claims beside the measurements, its revisions and runs, its flags
+and moderation history; and the JSON of its charts."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, render
+from django.views.decorators.http import require_GET
+from plotly.utils import PlotlyJSONEncoder
+
+from evaluations import selectors
+from evaluations.evidence.matching import claim_evidence, headline_verdict
+from evaluations.evidence.verdicts import Verdict
+from evaluations.models import EvaluationRun, ModelRepo, RunState
+from leaderboard import charts as charts_module
+from leaderboard.page_cache import cached_page
+
+
+@require_GET
+@cached_page
+def model_detail(request: HttpRequest, owner: str, name: str) -> HttpResponse:
+    return model_page(request, get_object_or_404(ModelRepo, hub_id=f"{owner}/{name}"))
+
+
+def model_page(request: HttpRequest, repo: ModelRepo, *, status: int = 200) -> HttpResponse:
+    """The page itself; a refused moderator action on the model shows it again, with 400."""
+    owner, name = repo.hub_id.split("/", 1)
+    evidence = claim_evidence(repo.id)
+    revisions = selectors.model_revisions(repo)
+    visibility = list(repo.decisions.newest_first())  # newest in force
+    context = {
+        "repo": repo,
+        "owner": owner,
+        "name": name,
+        "hub_url": f"{settings.HF_ENDPOINT.rstrip('/')}/{repo.hub_id}",
+        "worst_verdict": headline_verdict(evidence),
+        "verdict_legend": list(Verdict),
+        "latest_run": next(
+            (
+                run
+                for view in revisions
+                for run in view.runs
+                if run.state == RunState.FINISHED and run.duplicate_of_id is None
+            ),
+            None,
+        ),
+        "evidence": evidence,
+        "flag_events": selectors.flag_history(repo.id),
+        "superseded_claims": repo.claims.filter(superseded_by__isnull=False),
+        "visibility": visibility[0] if visibility else None,
+        "visibility_history": visibility,
+        "revisions": revisions,
+        "pending_runs": EvaluationRun.objects.active()
+        .filter(submission__repo=repo)
+        .select_related("submission"),
+    }
+    return render(request, "leaderboard/model.html", context, status=status)
+
+
+@require_GET
+@cached_page
+def model_history(request: HttpRequest, owner: str, name: str) -> JsonResponse:
+    """The model page's chart figures (fetched by the page's script)."""
+    repo = get_object_or_404(ModelRepo, hub_id=f"{owner}/{name}")
+    charts = charts_module.benchmark_figures(*selectors.history_data(repo.id))
+    return JsonResponse({"charts": charts}, encoder=PlotlyJSONEncoder)

@@ -1,0 +1,40 @@
+"""The home page: the rankings of a suite, filtered and sorted, and the recent runs."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from evaluations import open_data, rankings, selectors
+from evaluations.catalogue import SUITE_DESCRIPTIONS, SUITES
+from evaluations.models import Precision
+from leaderboard.page_cache import cached_page
+
+
+@require_GET
+@cached_page(live=open_data.active_runs_tag)  # recent runs show their progress
+def home(request: HttpRequest) -> HttpResponse:
+    suite = request.GET.get("suite") or selectors.default_suite()
+    try:
+        query = rankings.parse_query(request.GET, suite=suite)
+    except ValueError as error:
+        return render(
+            request,
+            "leaderboard/error.html",
+            {"title": "These rankings cannot be shown", "message": str(error)},
+            status=400,
+        )
+    page = rankings.rankings(query)
+    context = {
+        "query": query,
+        "page": page,
+        "links": rankings.table_links(page),
+        "suites": [(key, SUITE_DESCRIPTIONS.get(key, key)) for key in SUITES],
+        "suite_label": SUITE_DESCRIPTIONS.get(suite, suite),
+        "precisions": Precision.choices,
+        "licences": rankings.licence_choices(suite),
+        "per_page_choices": (25, 50, 100),
+        "recent_runs": selectors.recent_runs(15),
+    }
+    return render(request, "leaderboard/home.html", context)
