@@ -31,7 +31,6 @@ from evaluations.models import (
 from evaluations.services.read_models import (  # noqa: F401 - shared names, read from here too
     ANY_PRECISION,
     SEVERITIES,
-    normalised_stderr,
 )
 
 SORT_AVERAGE, SORT_NAME, SORT_PARAMS = "average", "name", "params"

@@ -17,7 +17,7 @@ from django.db.models import (
     When,
 )
 
-from evaluations.catalogue import SUITES, Benchmark
+from evaluations.catalogue import SUITES
 from evaluations.models import (
     AUTOMATIC_STATES,
     DECISION_STATES,
@@ -49,12 +49,6 @@ def queue_position(run: EvaluationRun) -> int | None:
         state=RunState.QUEUED, queue=run.queue, created_at__lt=run.created_at
     ).count()
     return ahead + 1
-
-
-def normalised(value: float, benchmark: Benchmark) -> float:
-    """The score above the random baseline on a 0–100 scale, clipped at 0 (display only)."""
-    baseline = benchmark.random_baseline
-    return max(0.0, (value - baseline) / (1.0 - baseline)) * 100.0
 
 
 def default_suite() -> str:

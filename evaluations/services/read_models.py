@@ -20,7 +20,7 @@ from evaluations.catalogue import SUITES, Benchmark, suite_benchmarks
 from evaluations.evidence.matching import evidence_for_repos, headline_verdict
 from evaluations.evidence.verdicts import Verdict
 from evaluations.models import EvaluationRun, FlagEvent, RankingEntry, Score
-from evaluations.selectors import hidden_repo_ids, normalised, open_flags
+from evaluations.selectors import hidden_repo_ids, open_flags
 from evaluations.services.generation import generation_bump
 
 SEVERITIES = ("", "minor", "major", "severe")
@@ -144,18 +144,12 @@ def run_averages(scores: Measured, benchmarks: list[Benchmark]) -> tuple[float, 
     measured = [(b, *scores[b.key]) for b in benchmarks if b.key in scores]
     count = len(benchmarks)
     # Benchmarks are independent samples: variances add, and the mean divides by n.
-    variance = sum(normalised_stderr(stderr, b) ** 2 for b, _, stderr in measured)
+    variance = sum(b.normalise_stderr(stderr) ** 2 for b, _, stderr in measured)
     return (
-        sum(normalised(value, b) for b, value, _ in measured) / count,
+        sum(b.normalise(value) for b, value, _ in measured) / count,
         sum(value for _, value, _ in measured) / count,
         math.sqrt(variance) / count,
     )
-
-
-def normalised_stderr(stderr: float | None, benchmark: Benchmark) -> float:
-    """A standard error on the normalised scale (a shift does not move it; the stretch
-    does). lm-eval's N/A counts as 0, as in the discrepancy rule."""
-    return (stderr or 0.0) / (1.0 - benchmark.random_baseline) * 100.0
 
 
 # --- Flags and claims, in one query each -----------------------------------------------------
