@@ -2,15 +2,13 @@
 
 Every paged list reads a page's ids first and then loads only those rows with what the API
 shows, so that a page costs the same few queries, and about the same time, at any offset.
-``site_generation`` and ``active_runs_tag`` are what the page cache
-(``leaderboard.page_cache``) keys responses and ETags on.
+``active_runs_tag`` is what the page cache (``leaderboard.page_cache``) keys live responses
+on beyond the site's generation (``evaluations.generation``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from django.db.models import Count, Max, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
@@ -21,25 +19,10 @@ from evaluations.models import (
     EvaluationRun,
     Flag,
     FlagEvent,
-    GenerationBump,
     ModelRepo,
 )
 
 # --- What cached pages rest on ---------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Generation:
-    """The site's generation (``services.generation_bump``) and when it last moved."""
-
-    value: int
-    changed_at: datetime | None
-
-
-def site_generation() -> Generation:
-    """The newest bump: one read of the primary key's index, shared by every process."""
-    row = GenerationBump.objects.order_by("-id").values_list("id", "created_at").first()
-    return Generation(*row) if row else Generation(0, None)
 
 
 def active_runs_tag(*, heartbeats: bool = False) -> str:

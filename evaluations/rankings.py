@@ -19,7 +19,7 @@ from django.db.models import F, FloatField, QuerySet
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast, Lower
 
-from evaluations import open_data
+from evaluations import generation
 from evaluations.catalogue import BENCHMARKS, SUITES, Benchmark, suite_benchmarks
 from evaluations.models import (
     EvaluationRun,
@@ -331,7 +331,7 @@ def ordering(query: RankingQuery, *, fresh: bool = False) -> list[int]:
 def _kept_for_generation(name: str, compute: Callable[[], Kept], *, fresh: bool = False) -> Kept:
     """``compute()``, kept in the cache under ``name`` until the site's generation moves (every
     change to the read table moves it). ``fresh`` computes again and keeps the new value."""
-    key = f"{name}:{open_data.site_generation().value}"
+    key = f"{name}:{generation.site_generation().value}"
     value: Kept | None = None if fresh else cache.get(key)
     if value is None:
         value = compute()

@@ -19,9 +19,9 @@ from django.db.models import OuterRef, Subquery
 from evaluations.catalogue import SUITES, Benchmark, suite_benchmarks
 from evaluations.evidence.matching import evidence_for_repos, headline_verdict
 from evaluations.evidence.verdicts import Verdict
+from evaluations.generation import generation_bump
 from evaluations.models import EvaluationRun, FlagEvent, RankingEntry, Score
 from evaluations.selectors import hidden_repo_ids, open_flags
-from evaluations.services.generation import generation_bump
 
 SEVERITIES = ("", "minor", "major", "severe")
 ANY_PRECISION = ""  # the scope of a repo's latest run whatever its precision

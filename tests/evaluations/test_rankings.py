@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from evaluations import dispatch, open_data, rankings
+from evaluations import dispatch, generation, rankings
 from evaluations.evidence.matching import claim_evidence
 from evaluations.models import Revision
 from evaluations.rankings import RankingQuery, parse_query
@@ -295,8 +295,8 @@ def test_ranks_follow_a_new_run_at_once_in_any_sort() -> None:
 
 @pytest.mark.django_db
 def test_a_row_the_stored_standings_miss_is_ranked_afresh(monkeypatch: Any) -> None:
-    stuck = open_data.Generation(7, None)  # as if a bump were not seen yet
-    monkeypatch.setattr(open_data, "site_generation", lambda: stuck)
+    stuck = generation.Generation(7, None)  # as if a bump were not seen yet
+    monkeypatch.setattr(generation, "site_generation", lambda: stuck)
     model("alpha", 0.3)
     assert [r.rank for r in rankings.rankings(RankingQuery(suite="smoke")).rows] == [1]
     model("beta", 0.6)
