@@ -1,0 +1,49 @@
+"""Every read of the domain: what pages, the admin, the API and the services look up. No
+writes here, and no module of this package imports a service (services may import these).
+
+The modules mirror ``services``: ``runs`` (runs and the commits they measured), ``flags``
+(which flags stand), ``moderation`` (the queue, hidden models). The reads that pages and the
+API share most are named here too; the rest are read from their modules.
+"""
+
+from evaluations.selectors.flags import (
+    flag_history,
+    flagged_repo_ids,
+    flags_with_state,
+    history_data,
+    open_flags,
+)
+from evaluations.selectors.moderation import (
+    QUEUE_SORTS,
+    SEVERITY_ORDER,
+    hidden_repo_ids,
+    moderation_queue,
+)
+from evaluations.selectors.runs import (
+    RevisionView,
+    default_suite,
+    latest_full_run,
+    model_revisions,
+    queue_position,
+    recent_runs,
+    revision_changes,
+)
+
+__all__ = [
+    "QUEUE_SORTS",
+    "SEVERITY_ORDER",
+    "RevisionView",
+    "default_suite",
+    "flag_history",
+    "flagged_repo_ids",
+    "flags_with_state",
+    "hidden_repo_ids",
+    "history_data",
+    "latest_full_run",
+    "model_revisions",
+    "moderation_queue",
+    "open_flags",
+    "queue_position",
+    "recent_runs",
+    "revision_changes",
+]
