@@ -18,10 +18,10 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from evaluations import discussion_selectors
 from evaluations.evidence.matching import flag_review
 from evaluations.markup import MAX_BODY
 from evaluations.models import Flag, FlagAction, FlagState
+from evaluations.selectors import discussions as discussion_selectors
 from evaluations.services import discussions, moderation
 from leaderboard.moderation_views import FlagDecisionForm
 

@@ -15,8 +15,9 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from evaluations import discussion_selectors, selectors
+from evaluations import selectors
 from evaluations.models import Flag, ModelRepo
+from evaluations.selectors import discussions as discussion_selectors
 from evaluations.services import moderation
 
 

@@ -2,8 +2,9 @@
 writes here, and no module of this package imports a service (services may import these).
 
 The modules mirror ``services``: ``runs`` (runs and the commits they measured), ``flags``
-(which flags stand), ``moderation`` (the queue, hidden models). The reads that pages and the
-API share most are named here too; the rest are read from their modules.
+(which flags stand), ``moderation`` (the queue, hidden models), ``discussions`` (a flag's
+comments and actions, the audit log). The reads that pages and the API share most are named
+here too; the rest are read from their modules.
 """
 
 from evaluations.selectors.flags import (
