@@ -20,11 +20,12 @@ from ninja.errors import HttpError
 from ninja.pagination import LimitOffsetPagination, paginate
 from ninja.security import HttpBearer, django_auth
 
-from evaluations import every_eval_ever, open_data, selectors, services
+from evaluations import every_eval_ever, selectors, services
 from evaluations import rankings as ranking_rows
 from evaluations.catalogue import BENCHMARKS, SUITES, suite_benchmarks
 from evaluations.evidence.matching import ClaimEvidence, claim_evidence, flag_review
 from evaluations.models import EvaluationRun, ModelRepo, RunState
+from evaluations.selectors import open_data
 from evaluations.services import ClaimInput, tokens
 from evaluations.services.claims import MAX_CLAIMS_PER_BATCH
 from evaluations.services.limits import RateLimited

@@ -1,10 +1,16 @@
 """Every read of the domain: what pages, the admin, the API and the services look up. No
-writes here, and no module of this package imports a service (services may import these).
+writes here.
 
-The modules mirror ``services``: ``runs`` (runs and the commits they measured), ``flags``
-(which flags stand), ``moderation`` (the queue, hidden models), ``discussions`` (a flag's
-comments and actions, the audit log). The reads that pages and the API share most are named
-here too; the rest are read from their modules.
+The modules mirror ``services`` where a concern has both:
+
+- ``runs``: runs and the commits they measured;
+- ``flags``: which flags stand, a model's history;
+- ``moderation``: the queue of flags to decide, the models moderators hid;
+- ``discussions``: a flag's comments and actions, the audit log;
+- ``open_data``: the open-data API's paged lists.
+
+The reads that pages and the API share most are named here too; the rest are read from
+their modules.
 """
 
 from evaluations.selectors.flags import (

@@ -13,7 +13,6 @@ from typing import Any
 
 from django.db.models import Count, Max, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
 
-from evaluations import selectors
 from evaluations.models import (
     ACTIVE_STATES,
     EvaluationRun,
@@ -21,6 +20,7 @@ from evaluations.models import (
     FlagEvent,
     ModelRepo,
 )
+from evaluations.selectors.flags import flagged_repo_ids, open_flags
 
 # --- What cached pages rest on ---------------------------------------------------------
 
@@ -79,7 +79,7 @@ def models_list(*, query: str = "", flagged: bool | None = None) -> IdsFirst:
     if query:
         repos = repos.filter(hub_id__icontains=query)
     if flagged is not None:
-        ids = selectors.flagged_repo_ids()
+        ids = flagged_repo_ids()
         repos = repos.filter(id__in=ids) if flagged else repos.exclude(id__in=ids)
     return IdsFirst(repos, _with_latest_commit)
 
@@ -93,7 +93,7 @@ def _with_latest_commit(repos: QuerySet[ModelRepo]) -> QuerySet[ModelRepo]:
     )
     open_count = (
         # The flags that stand, as the rankings and the model page count them.
-        selectors.open_flags()
+        open_flags()
         .filter(claim__repo=OuterRef("pk"))
         .order_by()
         .values("claim__repo")
