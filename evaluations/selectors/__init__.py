@@ -7,7 +7,8 @@ The modules mirror ``services`` where a concern has both:
 - ``flags``: which flags stand, a model's history;
 - ``moderation``: the queue of flags to decide, the models moderators hid;
 - ``discussions``: a flag's comments and actions, the audit log;
-- ``open_data``: the open-data API's paged lists.
+- ``open_data``: the open-data API's paged lists;
+- ``comparison``: the compare and scatter pages.
 
 The reads that pages and the API share most are named here too; the rest are read from
 their modules.
