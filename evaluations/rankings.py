@@ -9,7 +9,7 @@ costs the same few queries whatever the number of models. Claimed scores never e
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 from urllib.parse import urlencode
@@ -20,11 +20,10 @@ from django.db.models.fields.json import KT
 from django.db.models.functions import Cast, Lower
 
 from evaluations import generation
-from evaluations.catalogue import BENCHMARKS, SUITES, Benchmark, suite_benchmarks
+from evaluations.catalogue import SUITES, Benchmark, suite_benchmarks
 from evaluations.models import (
     EvaluationRun,
     ModelRepo,
-    Precision,
     RankingEntry,
     Revision,
 )
@@ -40,8 +39,6 @@ STANDINGS_SECONDS = 300  # only bounds how long old generations' standings stay 
 UNPAGED = 10**9  # every row on one "page": the API and CSV do their own paging
 Z_95 = 1.959963984540054  # two-sided 95 % normal quantile
 BILLION = 1_000_000_000
-MAX_BILLIONS = 1_000_000  # far above any model; keeps the count inside a 64-bit column
-_TRUE, _FALSE = {"1", "on", "true", "yes"}, {"", "0", "off", "false", "no"}
 
 
 # --- What the visitor asked for ------------------------------------------------------------
@@ -87,7 +84,8 @@ class RankingQuery:
         )
 
     def params(self, **changes: object) -> dict[str, str]:
-        """The query string's values, defaults left out so shared links stay short."""
+        """The query string's values (with ``changes``), defaults left out so shared links
+        stay short."""
         query = replace(self, **changes)  # type: ignore[arg-type]
         values = {
             "suite": query.suite,
@@ -104,91 +102,13 @@ class RankingQuery:
         }
         return {key: value for key, value in values.items() if value}
 
-    def url(self, **changes: object) -> str:
-        return "?" + urlencode(self.params(**changes))
-
-    def data_query(self) -> str:
-        """The filters and sort without the page, as the CSV and the API take them (they
-        page with limit and offset, or not at all)."""
-        return urlencode(self.params(page=1, per_page=DEFAULT_PER_PAGE))
-
-
-def parse_query(params: Mapping[str, str], *, suite: str) -> RankingQuery:
-    """The query in ``params`` (request.GET). Raises ValueError with a sentence a visitor can
-    act on; the page answers it with 400, never 500."""
-    if suite not in SUITES:
-        raise ValueError(f"There is no suite “{suite}”. Choose one of: {', '.join(SUITES)}.")
-    sort = params.get("sort") or SORT_AVERAGE
-    if sort in BENCHMARKS and sort not in SUITES[suite]:
-        # The filter form carries the sort; switching suite there must not end on an error.
-        sort, params = SORT_AVERAGE, {k: v for k, v in params.items() if k != "order"}
-    if sort not in sort_keys(suite):
-        raise ValueError(f"Cannot sort by “{sort}”. Sort by one of: {', '.join(sort_keys(suite))}.")
-    order = params.get("order") or default_order(sort)
-    if order not in ("asc", "desc"):
-        raise ValueError(f"The order must be “asc” or “desc”, not “{order}”.")
-    min_params, max_params = _billions(params, "min_params"), _billions(params, "max_params")
-    if min_params is not None and max_params is not None and min_params > max_params:
-        raise ValueError("The smallest parameter count is above the largest.")
-    precision = params.get("precision") or ""
-    if precision and precision not in Precision.values:
-        raise ValueError(
-            f"Unknown precision “{precision}”. Choose one of: {', '.join(Precision.values)}."
-        )
-    licence = (params.get("licence") or "").strip()
-    if len(licence) > 100:
-        raise ValueError("A licence name has at most 100 characters.")
-    return RankingQuery(
-        suite=suite,
-        min_params=min_params,
-        max_params=max_params,
-        precision=precision,
-        licence=licence,
-        hide_flagged=_flag(params, "hide_flagged"),
-        hide_not_comparable=_flag(params, "hide_not_comparable"),
-        sort=sort,
-        order=order,
-        page=_count(params, "page", 1, maximum=None),
-        per_page=_count(params, "per_page", DEFAULT_PER_PAGE, maximum=MAX_PER_PAGE),
-    )
+    def key(self) -> str:
+        """The query in one line (its values, encoded as in a URL): its name in caches."""
+        return urlencode(self.params())
 
 
 def sort_keys(suite: str) -> tuple[str, ...]:
     return (SORT_AVERAGE, SORT_NAME, SORT_PARAMS, *SUITES[suite])
-
-
-def _billions(params: Mapping[str, str], name: str) -> float | None:
-    text = (params.get(name) or "").strip()
-    if not text:
-        return None
-    try:
-        value = float(text)
-    except ValueError:
-        raise ValueError(
-            f"{name} must be a number of billions of parameters, such as 7 or 0.5, not “{text}”."
-        ) from None
-    if not math.isfinite(value) or not 0 <= value <= MAX_BILLIONS:
-        raise ValueError(
-            f"{name} must be a number of billions of parameters from 0 to {MAX_BILLIONS:,}."
-        )
-    return value
-
-
-def _count(params: Mapping[str, str], name: str, default: int, *, maximum: int | None) -> int:
-    text = (params.get(name) or "").strip()
-    if not text:
-        return default
-    if not text.isdigit() or int(text) < 1 or (maximum is not None and int(text) > maximum):
-        bound = f"1 to {maximum}" if maximum is not None else "1 or more"
-        raise ValueError(f"{name} must be a whole number from {bound}, not “{text}”.")
-    return int(text)
-
-
-def _flag(params: Mapping[str, str], name: str) -> bool:
-    text = (params.get(name) or "").strip().lower()
-    if text not in _TRUE | _FALSE:
-        raise ValueError(f"{name} must be 1 or 0, not “{text}”.")
-    return text in _TRUE
 
 
 # --- The rows ----------------------------------------------------------------------------
@@ -313,7 +233,7 @@ def standings(query: RankingQuery, *, fresh: bool = False) -> Places:
         return {entry_id: group for (entry_id, _, _), group in zip(rows, groups, strict=True)}
 
     filters = replace(query, sort=SORT_AVERAGE, order="desc", page=1, per_page=DEFAULT_PER_PAGE)
-    return _kept_for_generation(f"standings:{filters.url()}", compute, fresh=fresh)
+    return _kept_for_generation(f"standings:{filters.key()}", compute, fresh=fresh)
 
 
 def ordering(query: RankingQuery, *, fresh: bool = False) -> list[int]:
@@ -325,7 +245,7 @@ def ordering(query: RankingQuery, *, fresh: bool = False) -> list[int]:
         return list(_entries(query).order_by(*_order(query)).values_list("id", flat=True))
 
     order = replace(query, page=1, per_page=DEFAULT_PER_PAGE)
-    return _kept_for_generation(f"ordering:{order.url()}", compute, fresh=fresh)
+    return _kept_for_generation(f"ordering:{order.key()}", compute, fresh=fresh)
 
 
 def _kept_for_generation(name: str, compute: Callable[[], Kept], *, fresh: bool = False) -> Kept:
@@ -471,54 +391,3 @@ def _tie_groups(intervals: list[tuple[float, float]]) -> list[tuple[int, bool]]:
     for group in groups:
         result += [(group[0], len(group) > 1)] * len(group)
     return result
-
-
-# --- Links for the table -------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Column:
-    key: str
-    label: str
-    url: str  # sorts on this column; the active one flips its order
-    active: bool
-    arrow: str
-    benchmark: Benchmark | None = None
-
-
-@dataclass(frozen=True)
-class TableLinks:
-    columns: dict[str, Column]  # name, params, average
-    benchmark_columns: list[Column]
-    first: str
-    previous: str
-    next: str
-    last: str
-    clear: str
-
-
-def table_links(page: RankingPage) -> TableLinks:
-    """Every link on the table carries the full filter state, so a shared link shows the same."""
-    query = page.query
-
-    def column(key: str, label: str, benchmark: Benchmark | None = None) -> Column:
-        active = query.sort == key
-        order = ("asc" if query.descending else "desc") if active else default_order(key)
-        arrow = ("▼" if query.descending else "▲") if active else ""
-        return Column(
-            key, label, query.url(sort=key, order=order, page=1), active, arrow, benchmark
-        )
-
-    return TableLinks(
-        columns={
-            SORT_NAME: column(SORT_NAME, "Model"),
-            SORT_PARAMS: column(SORT_PARAMS, "Params"),
-            SORT_AVERAGE: column(SORT_AVERAGE, "Average"),
-        },
-        benchmark_columns=[column(b.key, b.display_name, b) for b in page.benchmarks],
-        first=query.url(page=1) if page.page > 1 else "",
-        previous=query.url(page=page.page - 1) if page.page > 1 else "",
-        next=query.url(page=page.page + 1) if page.page < page.num_pages else "",
-        last=query.url(page=page.num_pages) if page.page < page.num_pages else "",
-        clear=RankingQuery(suite=query.suite).url(),
-    )

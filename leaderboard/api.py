@@ -29,7 +29,7 @@ from evaluations.selectors import open_data
 from evaluations.services import ClaimInput, tokens
 from evaluations.services.claims import MAX_CLAIMS_PER_BATCH
 from evaluations.services.limits import RateLimited
-from leaderboard import csv_views
+from leaderboard import csv_views, ranking_params
 from leaderboard.api_schemas import (
     ClaimOut,
     FlagOut,
@@ -441,8 +441,9 @@ def _ranking_query(filters: RankingFiltersIn) -> ranking_rows.RankingQuery:
     """The page's own parser, so the API and CSV take what the page takes and refuse it
     with the same sentence (page and per_page are the page's; the API pages by offset)."""
     params = filters.model_dump()
+    suite = params["suite"] or selectors.default_suite()
     try:
-        return ranking_rows.parse_query(params, suite=params["suite"] or selectors.default_suite())
+        return ranking_params.parse_query(params, suite=suite)
     except ValueError as error:
         raise HttpError(400, str(error)) from None
 

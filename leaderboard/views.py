@@ -29,6 +29,7 @@ from evaluations.services import authors
 from evaluations.services.limits import RateLimited
 from evaluations.storage import artifact_path
 from leaderboard import charts as charts_module
+from leaderboard import ranking_params
 from leaderboard.errors import too_many_requests
 from leaderboard.forms import SubmissionForm, claim_forms
 from leaderboard.page_cache import cached_page
@@ -39,7 +40,7 @@ from leaderboard.page_cache import cached_page
 def home(request: HttpRequest) -> HttpResponse:
     suite = request.GET.get("suite") or selectors.default_suite()
     try:
-        query = rankings.parse_query(request.GET, suite=suite)
+        query = ranking_params.parse_query(request.GET, suite=suite)
     except ValueError as error:
         return render(
             request,
@@ -51,7 +52,7 @@ def home(request: HttpRequest) -> HttpResponse:
     context = {
         "query": query,
         "page": page,
-        "links": rankings.table_links(page),
+        "links": ranking_params.table_links(page),
         "suites": [(key, SUITE_DESCRIPTIONS.get(key, key)) for key in SUITES],
         "suite_label": SUITE_DESCRIPTIONS.get(suite, suite),
         "precisions": Precision.choices,
