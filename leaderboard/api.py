@@ -21,11 +21,12 @@ from ninja.pagination import LimitOffsetPagination, paginate
 from ninja.security import HttpBearer, django_auth
 
 from evaluations import every_eval_ever, selectors, services
-from evaluations import rankings as ranking_rows
 from evaluations.catalogue import BENCHMARKS, SUITES, suite_benchmarks
 from evaluations.evidence.matching import ClaimEvidence, claim_evidence, flag_review
 from evaluations.models import EvaluationRun, ModelRepo, RunState
 from evaluations.selectors import open_data
+from evaluations.selectors import rankings as ranking_rows
+from evaluations.selectors.ranking_query import RankingQuery
 from evaluations.services import ClaimInput, tokens
 from evaluations.services.claims import MAX_CLAIMS_PER_BATCH
 from evaluations.services.limits import RateLimited
@@ -437,7 +438,7 @@ def run_every_eval_ever(
         raise HttpError(400, str(error)) from None
 
 
-def _ranking_query(filters: RankingFiltersIn) -> ranking_rows.RankingQuery:
+def _ranking_query(filters: RankingFiltersIn) -> RankingQuery:
     """The page's own parser, so the API and CSV take what the page takes and refuse it
     with the same sentence (page and per_page are the page's; the API pages by offset)."""
     params = filters.model_dump()

@@ -15,17 +15,17 @@ from urllib.parse import urlencode
 
 from evaluations.catalogue import BENCHMARKS, SUITES, Benchmark
 from evaluations.models import Precision
-from evaluations.rankings import (
+from evaluations.selectors.ranking_query import (
     DEFAULT_PER_PAGE,
     MAX_PER_PAGE,
     SORT_AVERAGE,
     SORT_NAME,
     SORT_PARAMS,
-    RankingPage,
     RankingQuery,
     default_order,
     sort_keys,
 )
+from evaluations.selectors.rankings import RankingPage
 
 MAX_BILLIONS = 1_000_000  # far above any model; keeps the count inside a 64-bit column
 _TRUE, _FALSE = {"1", "on", "true", "yes"}, {"", "0", "off", "false", "no"}

@@ -18,13 +18,13 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 from plotly.utils import PlotlyJSONEncoder
 
-from evaluations import rankings, selectors, services
+from evaluations import selectors, services
 from evaluations.catalogue import BENCHMARKS, SUITE_DESCRIPTIONS, SUITES
 from evaluations.evidence.health import health_doubts, health_summary
 from evaluations.evidence.matching import claim_evidence, headline_verdict
 from evaluations.evidence.verdicts import Verdict
 from evaluations.models import EvaluationRun, ModelRepo, Precision, RunArtifact, RunState
-from evaluations.selectors import open_data
+from evaluations.selectors import open_data, rankings
 from evaluations.services import authors
 from evaluations.services.limits import RateLimited
 from evaluations.storage import artifact_path

@@ -8,7 +8,9 @@ The modules mirror ``services`` where a concern has both:
 - ``moderation``: the queue of flags to decide, the models moderators hid;
 - ``discussions``: a flag's comments and actions, the audit log;
 - ``open_data``: the open-data API's paged lists;
-- ``comparison``: the compare and scatter pages.
+- ``comparison``: the compare and scatter pages;
+- ``rankings``: the rankings' rows and pages, over ``ranking_query`` (filters, sort) and
+  ``standings`` (ranks and ties, kept per generation).
 
 The reads that pages and the API share most are named here too; the rest are read from
 their modules.

@@ -6,10 +6,11 @@ from typing import Any
 
 import pytest
 
-from evaluations import dispatch, generation, rankings
+from evaluations import dispatch, generation
 from evaluations.evidence.matching import claim_evidence
 from evaluations.models import Revision
-from evaluations.rankings import RankingQuery
+from evaluations.selectors import rankings
+from evaluations.selectors.ranking_query import RankingQuery
 from evaluations.services import read_models
 from tests.factories import arc_claim as claim
 from tests.factories import finished_run

@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 
 from evaluations.catalogue import suite_benchmarks
-from evaluations.rankings import RankingPage, RankingQuery
+from evaluations.selectors.ranking_query import RankingQuery
+from evaluations.selectors.rankings import RankingPage
 from leaderboard.ranking_params import data_query, parse_query, query_url, table_links
 
 
