@@ -1,5 +1,6 @@
 """Every read of the domain: what pages, the admin, the API and the services look up. No
-writes here.
+writes here, and no selector imports a service (services may import selectors; the import
+contract in pyproject.toml holds it).
 
 The modules mirror ``services`` where a concern has both:
 
@@ -10,7 +11,9 @@ The modules mirror ``services`` where a concern has both:
 - ``open_data``: the open-data API's paged lists;
 - ``comparison``: the compare and scatter pages;
 - ``rankings``: the rankings' rows and pages, over ``ranking_query`` (filters, sort) and
-  ``standings`` (ranks and ties, kept per generation).
+  ``standings`` (ranks and ties, kept per generation);
+- ``read_models``: the rows the rankings' read table is derived from (``services.read_models``
+  writes the table).
 
 The reads that pages and the API share most are named here too; the rest are read from
 their modules.

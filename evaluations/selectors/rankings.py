@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from evaluations.catalogue import Benchmark, suite_benchmarks
 from evaluations.models import EvaluationRun, ModelRepo, RankingEntry, Revision
 from evaluations.selectors.ranking_query import BILLION, RankingQuery, entry_order, kept_entries
+from evaluations.selectors.read_models import ANY_PRECISION
 from evaluations.selectors.standings import (
     Z_95,
     Places,
@@ -24,7 +25,6 @@ from evaluations.selectors.standings import (
     ordering,
     standings,
 )
-from evaluations.services.read_models import ANY_PRECISION
 
 UNPAGED = 10**9  # every row on one "page": the API and CSV do their own paging
 

@@ -40,7 +40,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from evaluations.models import ModelRepo, RankingEntry
 from evaluations.selectors.ranking_query import DEFAULT_PER_PAGE, sort_keys
-from evaluations.services.read_models import ANY_PRECISION
+from evaluations.selectors.read_models import ANY_PRECISION
 
 PORT = 8765
 SUITE = "classic"  # seed_demo's suite
