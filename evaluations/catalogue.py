@@ -40,6 +40,15 @@ class Benchmark:
     def random_baseline(self) -> float:
         return 1.0 / self.choices if self.choices else 0.0
 
+    def normalise(self, value: float) -> float:
+        """The score above the random baseline on a 0–100 scale, clipped at 0 (display only)."""
+        return max(0.0, (value - self.random_baseline) / (1.0 - self.random_baseline)) * 100.0
+
+    def normalise_stderr(self, stderr: float | None) -> float:
+        """A standard error on the normalised scale (a shift does not move it; the stretch
+        does). lm-eval's N/A counts as 0, as in the discrepancy rule."""
+        return (stderr or 0.0) / (1.0 - self.random_baseline) * 100.0
+
 
 BENCHMARKS: dict[str, Benchmark] = {
     b.key: b

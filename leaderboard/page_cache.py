@@ -3,7 +3,7 @@
 ``@cached_page`` wraps a GET view. For a visitor without a session the response is looked up
 under (generation, live tag, full URL with its query string, Accept): a hit costs one
 primary-key read of the generation and no rendering. Services bump the generation after every
-commit that changes a public page (``evaluations.services.generation``), so a page is never
+commit that changes a public page (``evaluations.generation``), so a page is never
 served stale; the live tag covers what moves without a bump (the progress of runs in flight).
 The ETag is derived from the same key: an If-None-Match that names it gets a 304 before any
 work. Old generations are never read again and age out of the cache.
@@ -32,7 +32,7 @@ from django.http.response import HttpResponseBase
 from django.utils.cache import patch_vary_headers
 from django.utils.http import http_date, parse_etags
 
-from evaluations import open_data
+from evaluations.generation import site_generation
 
 ViewFunc = Callable[..., HttpResponseBase]
 LiveTag = Callable[[], str]
@@ -92,7 +92,7 @@ def _shareable(request: HttpRequest) -> bool:
 
 
 def _version(request: HttpRequest, live: LiveTag | None) -> Version:
-    generation = open_data.site_generation()
+    generation = site_generation()
     tag = live() if live is not None else ""
     what = "\n".join(
         (

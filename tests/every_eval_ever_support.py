@@ -8,8 +8,9 @@ from typing import Any
 
 import jsonschema_rs
 
-from evaluations import open_data, services
+from evaluations import services
 from evaluations.models import EvaluationRun
+from evaluations.selectors import open_data
 from tests.factories import SHA_A, inspected_run
 
 SCHEMA_PATH = (

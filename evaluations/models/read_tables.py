@@ -65,7 +65,7 @@ class RankingEntry(models.Model):
 
 class GenerationBump(models.Model):
     """One row per change to what the public pages show. The id of the newest row is the
-    site's generation (``services.generation``); old rows are pruned, never edited."""
+    site's generation (``evaluations.generation``); old rows are pruned, never edited."""
 
     created_at = models.DateTimeField(default=timezone.now)
 

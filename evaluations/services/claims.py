@@ -19,6 +19,7 @@ from django.core.validators import URLValidator
 from django.db import IntegrityError, transaction
 
 from evaluations.catalogue import BENCHMARKS
+from evaluations.generation import generation_bump
 from evaluations.models import (
     Claim,
     ClaimSource,
@@ -28,7 +29,6 @@ from evaluations.models import (
     Unit,
 )
 from evaluations.services.evidence import evidence_changed
-from evaluations.services.generation import generation_bump
 from evaluations.validation import clean_repo_id
 
 MAX_CLAIMS_PER_BATCH = 50

@@ -12,9 +12,9 @@ from __future__ import annotations
 from evaluations import selectors
 from evaluations.catalogue import SUITES
 from evaluations.evidence.matching import claim_evidence
+from evaluations.generation import generation_bump
 from evaluations.models import Submission
 from evaluations.services.flags import flags_recompute
-from evaluations.services.generation import generation_bump
 from evaluations.services.read_models import ranking_entries_refresh
 from evaluations.services.submissions import submission_create
 

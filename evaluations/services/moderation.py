@@ -13,6 +13,7 @@ from django.db import transaction
 from evaluations import selectors
 from evaluations.catalogue import SUITES
 from evaluations.evidence.matching import never_comparable
+from evaluations.generation import generation_bump
 from evaluations.models import (
     FINAL_STATES,
     EvaluationRun,
@@ -24,7 +25,6 @@ from evaluations.models import (
     RepoDecision,
 )
 from evaluations.services.evidence import evidence_changed
-from evaluations.services.generation import generation_bump
 from evaluations.services.notifications import authors_notify
 from evaluations.services.permissions import (  # noqa: F401 - moderation's public names
     MAX_REASON,

@@ -5,26 +5,31 @@ of any precision, and the latest in each precision the repo was run in) with eve
 rankings filter and sort on. The services that change what the rankings show (a recorded
 run, recomputed flags, a moderator's decision) call ``ranking_entries_refresh`` inside their
 own transaction; ``ranking_entries_rebuild`` recomputes the whole table for deployments and
-after bulk loads. Nobody writes the table by hand.
+after bulk loads. Nobody writes the table by hand. The source rows are read by
+``selectors.read_models``; the rankings read the table through ``selectors.rankings``.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
 
 from django.db import transaction
-from django.db.models import OuterRef, Subquery
 
 from evaluations.catalogue import SUITES, Benchmark, suite_benchmarks
 from evaluations.evidence.matching import evidence_for_repos, headline_verdict
 from evaluations.evidence.verdicts import Verdict
-from evaluations.models import EvaluationRun, FlagEvent, RankingEntry, Score
-from evaluations.selectors import hidden_repo_ids, normalised, open_flags
-from evaluations.services.generation import generation_bump
+from evaluations.generation import generation_bump
+from evaluations.models import RankingEntry
+from evaluations.selectors import hidden_repo_ids
+from evaluations.selectors.read_models import (
+    Measured,
+    RunFacts,
+    latest_runs,
+    measured_repo_ids,
+    open_flag_severities,
+    run_measurements,
+)
 
-SEVERITIES = ("", "minor", "major", "severe")
-ANY_PRECISION = ""  # the scope of a repo's latest run whatever its precision
 REBUILD_CHUNK = 1000  # repos per round of the bulk rebuild
 
 
@@ -38,13 +43,7 @@ def ranking_entries_refresh(*, repo_id: int) -> None:
 
 def ranking_entries_rebuild() -> int:
     """Recompute every entry (a deployment, a bulk load); returns how many there are."""
-    repo_ids = sorted(
-        set(
-            EvaluationRun.objects.finished_ok()
-            .whole_suite()
-            .values_list("submission__repo_id", flat=True)
-        )
-    )
+    repo_ids = measured_repo_ids()
     with transaction.atomic():
         RankingEntry.objects.all().delete()
         for first in range(0, len(repo_ids), REBUILD_CHUNK):
@@ -57,32 +56,10 @@ def ranking_entries_rebuild() -> int:
 # --- From source rows to entries ----------------------------------------------------------
 
 
-RunFacts = tuple[int, int, str, str, str, int | None, str]  # id, repo, suite, precision, ...
-Measured = dict[str, tuple[float, float | None]]  # benchmark → (raw value, stderr)
-
-
 def _entries(repo_ids: list[int]) -> list[RankingEntry]:
     """The repos' entries, from a handful of queries of plain values (a bulk rebuild makes
     thousands at a time; model instances would cost most of its time)."""
-    runs = (
-        EvaluationRun.objects.finished_ok()
-        .whole_suite()
-        .filter(submission__repo_id__in=repo_ids)
-        .order_by("-finished_at", "-id")
-        .values_list(
-            "id",
-            "submission__repo_id",
-            "submission__suite",
-            "submission__precision",
-            "submission__repo__hub_id",
-            "revision__parameter_count",
-            "revision__licence",
-        )
-    )
-    latest: dict[tuple[int, str, str], RunFacts] = {}
-    for run in runs:
-        for scope in (ANY_PRECISION, run[3]):
-            latest.setdefault((run[1], run[2], scope), run)
+    latest = latest_runs(repo_ids)
     severities = open_flag_severities(repo_ids)
     evidence = evidence_for_repos(repo_ids)
     run_scores = run_measurements(repo_ids)
@@ -144,47 +121,9 @@ def run_averages(scores: Measured, benchmarks: list[Benchmark]) -> tuple[float, 
     measured = [(b, *scores[b.key]) for b in benchmarks if b.key in scores]
     count = len(benchmarks)
     # Benchmarks are independent samples: variances add, and the mean divides by n.
-    variance = sum(normalised_stderr(stderr, b) ** 2 for b, _, stderr in measured)
+    variance = sum(b.normalise_stderr(stderr) ** 2 for b, _, stderr in measured)
     return (
-        sum(normalised(value, b) for b, value, _ in measured) / count,
+        sum(b.normalise(value) for b, value, _ in measured) / count,
         sum(value for _, value, _ in measured) / count,
         math.sqrt(variance) / count,
     )
-
-
-def normalised_stderr(stderr: float | None, benchmark: Benchmark) -> float:
-    """A standard error on the normalised scale (a shift does not move it; the stretch
-    does). lm-eval's N/A counts as 0, as in the discrepancy rule."""
-    return (stderr or 0.0) / (1.0 - benchmark.random_baseline) * 100.0
-
-
-# --- Flags and claims, in one query each -----------------------------------------------------
-
-
-def open_flag_severities(repo_ids: Iterable[int]) -> dict[int, str]:
-    """Repos with a flag that stands (selectors.open_flags: the rule's, unless a moderator
-    dismissed it, or a moderator's confirmation), each with its worst severity."""
-    latest = FlagEvent.objects.filter(flag=OuterRef("pk")).order_by("-created_at", "-id")
-    flags = (
-        open_flags()
-        .filter(claim__repo_id__in=repo_ids)
-        .annotate(
-            last_severity=Subquery(latest.values("severity")[:1]),
-        )
-    )
-    worst: dict[int, str] = {}
-    for repo_id, severity in flags.values_list("claim__repo_id", "last_severity"):
-        known = severity if severity in SEVERITIES else ""
-        worst[repo_id] = max(worst.get(repo_id, ""), known, key=SEVERITIES.index)
-    return worst
-
-
-def run_measurements(repo_ids: list[int]) -> dict[int, Measured]:
-    """Each finished run's scores of the repos, by run (one query)."""
-    scores = Score.objects.filter(
-        run__in=EvaluationRun.objects.finished_ok(), run__submission__repo_id__in=repo_ids
-    ).values_list("run_id", "benchmark", "value", "stderr")
-    by_run: dict[int, Measured] = {}
-    for run_id, benchmark, value, stderr in scores:
-        by_run.setdefault(run_id, {})[benchmark] = (value, stderr)
-    return by_run

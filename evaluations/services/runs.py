@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from evaluations import dispatch
 from evaluations.errors import MESSAGES
+from evaluations.generation import generation_bump
 from evaluations.models import (
     ACTIVE_STATES,
     FINAL_STATES,
@@ -32,7 +33,6 @@ from evaluations.models import (
     Score,
 )
 from evaluations.services.evidence import evidence_changed
-from evaluations.services.generation import generation_bump
 from evaluations.services.permissions import User, clean_reason, require_moderator
 from evaluations.services.submissions import _run_create, same_setting
 

@@ -15,8 +15,8 @@ from django.utils import timezone
 
 from evaluations import dispatch
 from evaluations.catalogue import SUITES
+from evaluations.generation import generation_bump
 from evaluations.models import Backend, EvaluationRun, ModelRepo, Precision, Submission
-from evaluations.services.generation import generation_bump
 from evaluations.validation import COMMIT_SHA_RE, clean_ref, clean_repo_id
 
 

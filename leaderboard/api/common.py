@@ -10,9 +10,10 @@ from ninja.errors import HttpError
 from ninja.pagination import LimitOffsetPagination
 from ninja.security import HttpBearer
 
-from evaluations import open_data, selectors
+from evaluations import selectors
 from evaluations.catalogue import SUITES
 from evaluations.models import ModelRepo
+from evaluations.selectors import open_data
 from evaluations.services import tokens
 
 PAGE_SIZE = 50

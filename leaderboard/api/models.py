@@ -9,8 +9,9 @@ from ninja import Query, Router
 from ninja.decorators import decorate_view
 from ninja.pagination import paginate
 
-from evaluations import open_data, selectors
+from evaluations import selectors
 from evaluations.evidence.matching import flag_review
+from evaluations.selectors import open_data
 from leaderboard.api.common import CappedLimitOffset, repo_or_404, text_filter, yes_no
 from leaderboard.api.schemas import FlagOut, Message, ModelDetailOut, ModelOut, RevisionOut
 from leaderboard.page_cache import cached_page

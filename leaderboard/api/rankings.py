@@ -9,9 +9,11 @@ from ninja import Query, Router
 from ninja.decorators import decorate_view
 from ninja.errors import HttpError
 
-from evaluations import rankings as ranking_rows
 from evaluations import selectors
 from evaluations.catalogue import BENCHMARKS, suite_benchmarks
+from evaluations.selectors import rankings as ranking_rows
+from evaluations.selectors.ranking_query import RankingQuery
+from leaderboard import ranking_params
 from leaderboard.api.common import CSV_RESPONSE, MAX_PAGE_SIZE, PAGE_SIZE
 from leaderboard.api.schemas import Message, RankingFiltersIn, RankingsPageOut
 from leaderboard.page_cache import cached_page
@@ -20,12 +22,13 @@ from leaderboard.views import csv_downloads
 router = Router()
 
 
-def _ranking_query(filters: RankingFiltersIn) -> ranking_rows.RankingQuery:
+def _ranking_query(filters: RankingFiltersIn) -> RankingQuery:
     """The page's own parser, so the API and CSV take what the page takes and refuse it
     with the same sentence (page and per_page are the page's; the API pages by offset)."""
     params = filters.model_dump()
+    suite = params["suite"] or selectors.default_suite()
     try:
-        return ranking_rows.parse_query(params, suite=params["suite"] or selectors.default_suite())
+        return ranking_params.parse_query(params, suite=suite)
     except ValueError as error:
         raise HttpError(400, str(error)) from None
 

@@ -10,9 +10,10 @@ from ninja.decorators import decorate_view
 from ninja.errors import HttpError
 from ninja.pagination import paginate
 
-from evaluations import every_eval_ever, open_data
+from evaluations import every_eval_ever
 from evaluations.catalogue import SUITES
 from evaluations.models import EvaluationRun, RunState
+from evaluations.selectors import open_data
 from leaderboard.api.common import MAX_ID, CappedLimitOffset, suite_or_400, text_filter
 from leaderboard.api.schemas import Message, RunOut, RunSummaryOut
 from leaderboard.page_cache import cached_page

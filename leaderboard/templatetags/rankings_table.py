@@ -15,7 +15,7 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.text import slugify
 
 from evaluations.catalogue import Benchmark
-from evaluations.rankings import RankedRow
+from evaluations.selectors.rankings import RankedRow
 from leaderboard.templatetags.scores import (
     NO_SCORE,
     fixed,

@@ -17,10 +17,11 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from evaluations import comparison, selectors
+from evaluations import selectors
 from evaluations.catalogue import BENCHMARKS, SUITE_DESCRIPTIONS, SUITES
-from evaluations.comparison import ComparisonError, ScatterPoint
 from evaluations.models import ModelRepo
+from evaluations.selectors import comparison
+from evaluations.selectors.comparison import ComparisonError, ScatterPoint
 from leaderboard.page_cache import cached_page
 from leaderboard.templatetags.scores import model_url
 

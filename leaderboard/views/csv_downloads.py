@@ -13,10 +13,11 @@ from collections.abc import Iterable, Sequence
 
 from django.http import HttpResponse
 
-from evaluations import rankings
 from evaluations.catalogue import suite_benchmarks
 from evaluations.evidence.matching import ClaimEvidence, claim_evidence
 from evaluations.models import Claim, ModelRepo
+from evaluations.selectors import rankings
+from evaluations.selectors.ranking_query import RankingQuery
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
@@ -95,7 +96,7 @@ RANKING_COLUMNS = (
 )
 
 
-def rankings_csv(query: rankings.RankingQuery) -> HttpResponse:
+def rankings_csv(query: RankingQuery) -> HttpResponse:
     """One row per ranked model, as the rankings page shows it for the same filters and sort:
     rank (and whether it is shared), normalised average ± stderr, raw average, flag and
     verdict, then each benchmark's raw value and stderr. Read from the read table only."""

@@ -19,9 +19,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from evaluations import discussion_selectors
 from evaluations.evidence.matching import flag_review
 from evaluations.models import Flag, FlagAction, FlagState
+from evaluations.selectors import discussions as discussion_selectors
 from evaluations.services import discussions, moderation
 from leaderboard.forms import CommentForm, FlagDecisionForm, LockForm, ReasonForm
 from leaderboard.views.moderator_actions import moderator_action

@@ -15,8 +15,9 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from evaluations import discussion_selectors, selectors
+from evaluations import selectors
 from evaluations.models import Flag, ModelRepo
+from evaluations.selectors import discussions as discussion_selectors
 from evaluations.services import moderation
 from leaderboard.forms import FlagDecisionForm, VisibilityForm
 from leaderboard.views.discussions import flag_page

@@ -6,9 +6,11 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from evaluations import open_data, rankings, selectors
+from evaluations import selectors
 from evaluations.catalogue import SUITE_DESCRIPTIONS, SUITES
 from evaluations.models import Precision
+from evaluations.selectors import open_data, rankings
+from leaderboard import ranking_params
 from leaderboard.page_cache import cached_page
 
 
@@ -17,7 +19,7 @@ from leaderboard.page_cache import cached_page
 def home(request: HttpRequest) -> HttpResponse:
     suite = request.GET.get("suite") or selectors.default_suite()
     try:
-        query = rankings.parse_query(request.GET, suite=suite)
+        query = ranking_params.parse_query(request.GET, suite=suite)
     except ValueError as error:
         return render(
             request,
@@ -29,7 +31,7 @@ def home(request: HttpRequest) -> HttpResponse:
     context = {
         "query": query,
         "page": page,
-        "links": rankings.table_links(page),
+        "links": ranking_params.table_links(page),
         "suites": [(key, SUITE_DESCRIPTIONS.get(key, key)) for key in SUITES],
         "suite_label": SUITE_DESCRIPTIONS.get(suite, suite),
         "precisions": Precision.choices,

@@ -43,3 +43,15 @@ def test_result_key_is_what_lm_eval_writes() -> None:
     assert BENCHMARKS["gsm8k"].result_key == "exact_match,strict-match"
     assert benchmark_for_task("leaderboard_gpqa").key == "gpqa"
     assert benchmark_for_task("no_such_task") is None
+
+
+def test_a_score_is_normalised_above_the_random_baseline_and_clipped_at_zero() -> None:
+    winogrande = BENCHMARKS["winogrande"]  # two choices: a coin scores 0.5
+    assert winogrande.normalise(0.75) == 50.0
+    assert winogrande.normalise(0.4) == 0.0
+    assert BENCHMARKS["gsm8k"].normalise(0.3) == 30.0
+
+
+def test_a_standard_error_is_stretched_like_the_score_and_na_counts_as_zero() -> None:
+    assert BENCHMARKS["winogrande"].normalise_stderr(0.01) == 2.0
+    assert BENCHMARKS["winogrande"].normalise_stderr(None) == 0.0

@@ -10,9 +10,10 @@ from typing import Any
 
 import pytest
 
-from evaluations import comparison, services
-from evaluations.comparison import PAIRED, UNPAIRED, ComparisonError
+from evaluations import services
 from evaluations.models import ClaimSource, EvaluationRun, RunArtifact
+from evaluations.selectors import comparison
+from evaluations.selectors.comparison import PAIRED, UNPAIRED, ComparisonError
 from evaluations.services.claims import ClaimInput
 from tests.factories import SHA_B, finished_run
 

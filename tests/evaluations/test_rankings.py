@@ -1,4 +1,4 @@
-"""The rankings read: the query a URL carries, filters, sort, ties, pages and verdicts."""
+"""The rankings read: filters, sort, ties, pages and verdicts."""
 
 from __future__ import annotations
 
@@ -6,94 +6,15 @@ from typing import Any
 
 import pytest
 
-from evaluations import dispatch, open_data, rankings
+from evaluations import dispatch, generation
 from evaluations.evidence.matching import claim_evidence
 from evaluations.models import Revision
-from evaluations.rankings import RankingQuery, parse_query
+from evaluations.selectors import rankings
+from evaluations.selectors.ranking_query import RankingQuery
 from evaluations.services import read_models
 from tests.factories import arc_claim as claim
 from tests.factories import finished_run
 from tests.factories import model_run as model
-
-# --- The query a URL carries (no database) -------------------------------------------------
-
-
-def test_it_reads_every_filter_from_the_url() -> None:
-    query = parse_query(
-        {
-            "min_params": "0.5",
-            "max_params": "8",
-            "precision": "bfloat16",
-            "licence": " MIT ",
-            "hide_flagged": "1",
-            "hide_not_comparable": "on",
-            "sort": "smoke_arc",
-            "order": "asc",
-            "page": "3",
-            "per_page": "100",
-        },
-        suite="smoke",
-    )
-    assert query == RankingQuery(
-        suite="smoke",
-        min_params=0.5,
-        max_params=8.0,
-        precision="bfloat16",
-        licence="MIT",
-        hide_flagged=True,
-        hide_not_comparable=True,
-        sort="smoke_arc",
-        order="asc",
-        page=3,
-        per_page=100,
-    )
-
-
-def test_defaults_are_the_average_best_first_and_names_a_to_z() -> None:
-    assert parse_query({}, suite="smoke") == RankingQuery(suite="smoke")
-    assert parse_query({"sort": "name"}, suite="smoke").order == "asc"
-    assert parse_query({"sort": "params"}, suite="smoke").order == "desc"
-
-
-def test_a_shared_link_carries_the_whole_state_and_no_defaults() -> None:
-    query = parse_query({"hide_flagged": "1", "sort": "smoke_arc", "page": "2"}, suite="smoke")
-    assert query.url() == "?suite=smoke&hide_flagged=1&sort=smoke_arc&page=2"
-    assert parse_query(dict(query.params()), suite="smoke") == query
-    assert query.url(page=1) == "?suite=smoke&hide_flagged=1&sort=smoke_arc"
-
-
-@pytest.mark.parametrize(
-    "params, message",
-    [
-        ({"sort": "bogus"}, "Cannot sort by “bogus”"),
-        ({"order": "up"}, "“asc” or “desc”"),
-        ({"page": "0"}, "page must be a whole number from 1 or more"),
-        ({"page": "two"}, "page must be a whole number"),
-        ({"per_page": "500"}, "per_page must be a whole number from 1 to 100"),
-        ({"min_params": "-1"}, "from 0 to 1,000,000"),
-        ({"max_params": "seven"}, "such as 7 or 0.5"),
-        ({"min_params": "nan"}, "from 0 to 1,000,000"),
-        ({"max_params": "1e300"}, "from 0 to 1,000,000"),
-        ({"min_params": "8", "max_params": "7"}, "smallest parameter count is above"),
-        ({"precision": "int4"}, "Unknown precision “int4”"),
-        ({"hide_flagged": "maybe"}, "hide_flagged must be 1 or 0"),
-        ({"licence": "x" * 101}, "at most 100 characters"),
-    ],
-)
-def test_it_refuses_a_bad_query_with_a_sentence(params: dict[str, str], message: str) -> None:
-    with pytest.raises(ValueError, match=message):
-        parse_query(params, suite="smoke")
-
-
-def test_switching_suite_drops_a_sort_on_the_old_suites_benchmark() -> None:
-    query = parse_query({"sort": "mmlu", "order": "asc", "hide_flagged": "1"}, suite="smoke")
-    assert query == RankingQuery(suite="smoke", hide_flagged=True)
-
-
-def test_it_refuses_an_unknown_suite() -> None:
-    with pytest.raises(ValueError, match="There is no suite “nope”"):
-        parse_query({}, suite="nope")
-
 
 # --- Rows from the database ------------------------------------------------------------------
 
@@ -295,8 +216,8 @@ def test_ranks_follow_a_new_run_at_once_in_any_sort() -> None:
 
 @pytest.mark.django_db
 def test_a_row_the_stored_standings_miss_is_ranked_afresh(monkeypatch: Any) -> None:
-    stuck = open_data.Generation(7, None)  # as if a bump were not seen yet
-    monkeypatch.setattr(open_data, "site_generation", lambda: stuck)
+    stuck = generation.Generation(7, None)  # as if a bump were not seen yet
+    monkeypatch.setattr(generation, "site_generation", lambda: stuck)
     model("alpha", 0.3)
     assert [r.rank for r in rankings.rankings(RankingQuery(suite="smoke")).rows] == [1]
     model("beta", 0.6)

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from django.core.management import CommandError, call_command
 
-from evaluations import rankings
 from evaluations.evidence.matching import claim_evidence
 from evaluations.models import Claim, EvaluationRun, FlagEvent, FlagState, ModelRepo, Score
 from evaluations.reproduce import run_reproduction
+from evaluations.selectors import rankings
 
 pytestmark = pytest.mark.django_db
 

@@ -11,8 +11,9 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from evaluations import comparison, services
+from evaluations import services
 from evaluations.models import ClaimSource
+from evaluations.selectors import comparison
 from evaluations.services.claims import ClaimInput
 from leaderboard.views import compare
 from tests.factories import finished_run

@@ -11,10 +11,10 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.test import Client
 
-from evaluations import open_data, services
+from evaluations import services
+from evaluations.generation import generation_bump, site_generation
 from evaluations.models import Flag, ModelRepo
 from evaluations.services import moderation
-from evaluations.services.generation import generation_bump
 from tests.factories import arc_claim, inspected_run, model_run
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_broker")]
@@ -151,13 +151,13 @@ def test_if_none_match_star_is_304_only_for_a_page_that_exists(client: Client) -
 def test_a_bump_inside_a_transaction_moves_the_generation_again_on_commit(
     django_capture_on_commit_callbacks: Any,
 ) -> None:
-    start = open_data.site_generation().value
+    start = site_generation().value
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         with transaction.atomic():
             generation_bump()
             generation_bump()
-            inside = open_data.site_generation().value
-    assert start < inside < open_data.site_generation().value
+            inside = site_generation().value
+    assert start < inside < site_generation().value
     assert len(callbacks) == 1  # one more row per transaction, however many bumps
 
 

@@ -16,9 +16,9 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from evaluations import open_data
 from evaluations.every_eval_ever import RecordError, record_path, run_record
 from evaluations.models import EvaluationRun
+from evaluations.selectors import open_data
 
 
 class Command(BaseCommand):

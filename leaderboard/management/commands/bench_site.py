@@ -39,7 +39,8 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from evaluations.models import ModelRepo, RankingEntry
-from evaluations.rankings import ANY_PRECISION, DEFAULT_PER_PAGE, sort_keys
+from evaluations.selectors.ranking_query import DEFAULT_PER_PAGE, sort_keys
+from evaluations.selectors.read_models import ANY_PRECISION
 
 PORT = 8765
 SUITE = "classic"  # seed_demo's suite

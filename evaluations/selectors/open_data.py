@@ -2,44 +2,27 @@
 
 Every paged list reads a page's ids first and then loads only those rows with what the API
 shows, so that a page costs the same few queries, and about the same time, at any offset.
-``site_generation`` and ``active_runs_tag`` are what the page cache
-(``leaderboard.page_cache``) keys responses and ETags on.
+``active_runs_tag`` is what the page cache (``leaderboard.page_cache``) keys live responses
+on beyond the site's generation (``evaluations.generation``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from django.db.models import Count, Max, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
 
-from evaluations import selectors
 from evaluations.models import (
     ACTIVE_STATES,
     EvaluationRun,
     Flag,
     FlagEvent,
-    GenerationBump,
     ModelRepo,
 )
+from evaluations.selectors.flags import flagged_repo_ids, open_flags
 
 # --- What cached pages rest on ---------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Generation:
-    """The site's generation (``services.generation_bump``) and when it last moved."""
-
-    value: int
-    changed_at: datetime | None
-
-
-def site_generation() -> Generation:
-    """The newest bump: one read of the primary key's index, shared by every process."""
-    row = GenerationBump.objects.order_by("-id").values_list("id", "created_at").first()
-    return Generation(*row) if row else Generation(0, None)
 
 
 def active_runs_tag(*, heartbeats: bool = False) -> str:
@@ -96,7 +79,7 @@ def models_list(*, query: str = "", flagged: bool | None = None) -> IdsFirst:
     if query:
         repos = repos.filter(hub_id__icontains=query)
     if flagged is not None:
-        ids = selectors.flagged_repo_ids()
+        ids = flagged_repo_ids()
         repos = repos.filter(id__in=ids) if flagged else repos.exclude(id__in=ids)
     return IdsFirst(repos, _with_latest_commit)
 
@@ -110,7 +93,7 @@ def _with_latest_commit(repos: QuerySet[ModelRepo]) -> QuerySet[ModelRepo]:
     )
     open_count = (
         # The flags that stand, as the rankings and the model page count them.
-        selectors.open_flags()
+        open_flags()
         .filter(claim__repo=OuterRef("pk"))
         .order_by()
         .values("claim__repo")

@@ -1,0 +1,78 @@
+"""Reads of flags: which stand in public, what the rule and moderators said, and a model's
+history of scores, claims and flag events."""
+
+from __future__ import annotations
+
+from django.db.models import Case, CharField, F, OuterRef, Q, QuerySet, Subquery, Value, When
+
+from evaluations.models import (
+    AUTOMATIC_STATES,
+    DECISION_STATES,
+    QUEUE_STATES,
+    Claim,
+    EvaluationRun,
+    Flag,
+    FlagEvent,
+    FlagState,
+    Score,
+)
+
+
+def flag_history(repo_id: int) -> QuerySet[FlagEvent]:
+    return (
+        FlagEvent.objects.filter(flag__claim__repo_id=repo_id)
+        .select_related("flag__claim", "run")
+        .order_by("-created_at", "-id")
+    )
+
+
+def flags_with_state() -> QuerySet[Flag]:
+    """Flags annotated with the rule's latest state (``rule_state``), the latest moderator
+    decision (``latest_decision``: confirmed, dismissed or None) and the decision in force
+    (``decision``).
+
+    A decision applies to the evidence it was made on. When the rule opens or reopens the
+    flag after it (a new run, a raised claim), the decision predates the evidence: it is no
+    longer in force, the rule's state stands again, and the flag goes back to the queue until
+    a moderator decides anew. A rule event that resolves the flag does not do this: a
+    confirmation outlives a correction the moderator has not seen, as it always did."""
+    events = FlagEvent.objects.filter(flag=OuterRef("pk")).order_by("-created_at", "-id")
+    decisions = events.filter(state__in=DECISION_STATES)
+    openings = events.filter(state__in=QUEUE_STATES)
+    return Flag.objects.annotate(
+        rule_state=Subquery(events.filter(state__in=AUTOMATIC_STATES).values("state")[:1]),
+        latest_decision=Subquery(decisions.values("state")[:1]),
+        decided_at=Subquery(decisions.values("created_at")[:1]),
+        rule_opened_at=Subquery(openings.values("created_at")[:1]),
+    ).annotate(
+        decision=Case(
+            When(rule_opened_at__gt=F("decided_at"), then=Value(None)),
+            default=F("latest_decision"),
+            output_field=CharField(),
+        ),
+    )
+
+
+def open_flags() -> QuerySet[Flag]:
+    """Flags that stand in public: the rule says contradicted and no decision in force
+    dismissed them, or a decision in force confirmed them."""
+    rule_open = Q(rule_state__in=[FlagState.OPENED, FlagState.REOPENED])
+    # Spelled without NOT: "decision != dismissed" is NULL, not true, for undecided flags.
+    return flags_with_state().filter(
+        (rule_open & Q(decision__isnull=True)) | Q(decision=FlagState.CONFIRMED)
+    )
+
+
+def flagged_repo_ids() -> set[int]:
+    """Repos with at least one flag that stands."""
+    return set(open_flags().values_list("claim__repo_id", flat=True))
+
+
+def history_data(repo_id: int) -> tuple[list[Score], list[Claim], list[FlagEvent]]:
+    scores = list(
+        Score.objects.filter(
+            run__in=EvaluationRun.objects.finished_ok(), run__submission__repo_id=repo_id
+        ).select_related("run__revision")
+    )
+    claims = list(Claim.objects.filter(repo_id=repo_id))
+    return scores, claims, list(flag_history(repo_id))

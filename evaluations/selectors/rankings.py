@@ -1,0 +1,202 @@
+"""The rankings' rows: one page of ranked models, or every row the filters keep.
+
+Everything is read from the ``RankingEntry`` read table (``services.read_models`` keeps it in
+step with runs, flags, claims and moderators' decisions): filters, the sort and the page are
+SQL (WHERE, ORDER BY, LIMIT/OFFSET); only the shown rows' runs and scores are loaded. A page
+costs the same few queries whatever the number of models. Claimed scores never enter a ranking.
+The query and its filters live in ``ranking_query``; ranks and sort orders, kept per
+generation, in ``standings``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from evaluations.catalogue import Benchmark, suite_benchmarks
+from evaluations.models import EvaluationRun, ModelRepo, RankingEntry, Revision
+from evaluations.selectors.ranking_query import BILLION, RankingQuery, entry_order, kept_entries
+from evaluations.selectors.read_models import ANY_PRECISION
+from evaluations.selectors.standings import (
+    Z_95,
+    Places,
+    kept_for_generation,
+    ordering,
+    standings,
+)
+
+UNPAGED = 10**9  # every row on one "page": the API and CSV do their own paging
+
+
+@dataclass(frozen=True)
+class ShownScore:
+    """A measured score as the read table keeps it: enough for a cell, without its row."""
+
+    benchmark: str
+    value: float  # raw fraction
+    stderr: float | None
+
+
+@dataclass
+class RankedRow:
+    """One model: its latest full run of the suite, measured scores, and where it stands."""
+
+    repo: ModelRepo
+    run: EvaluationRun
+    scores: dict[str, ShownScore]  # the run's scores, from the read table
+    average: float  # normalised above the random baseline, 0–100
+    raw_average: float  # the mean of the raw fractions, for the tooltip
+    average_stderr: float  # of ``average``, in normalised points
+    rank: int = 0
+    tie_group: int = 0  # rows with the same group share a rank
+    tied: bool = False
+    flagged: bool = False
+    severity: str = ""  # the worst open flag's severity
+    not_comparable: bool = False  # a current claim no run of ours can settle
+    verdict: str = ""  # the worst verdict among the repo's current claims; "" = no claims
+
+    @property
+    def revision(self) -> Revision | None:
+        return self.run.revision
+
+    @property
+    def parameter_count(self) -> int | None:
+        return self.run.revision.parameter_count if self.run.revision else None
+
+    @property
+    def parameters_label(self) -> str:
+        """7.24 B, 494 M: the size as model names say it ("" when unknown)."""
+        count = self.parameter_count
+        if not count:
+            return ""
+        for unit, size in (("B", BILLION), ("M", 1_000_000), ("K", 1_000)):
+            if count >= size:
+                return f"{count / size:.3g} {unit}"
+        return str(count)
+
+    @property
+    def interval(self) -> tuple[float, float]:
+        margin = Z_95 * self.average_stderr
+        return self.average - margin, self.average + margin
+
+
+@dataclass
+class RankingPage:
+    query: RankingQuery
+    benchmarks: list[Benchmark]
+    rows: list[RankedRow]
+    total: int  # rows after every filter, on all pages
+    page: int  # the page shown: an out-of-range page shows the last one
+    num_pages: int
+    any_tied: bool = False
+
+    @property
+    def start(self) -> int:
+        return (self.page - 1) * self.query.per_page + 1 if self.total else 0
+
+    @property
+    def end(self) -> int:
+        return self.start + len(self.rows) - 1 if self.rows else 0
+
+    @property
+    def clamped(self) -> bool:
+        return self.page != self.query.page
+
+
+def rankings(query: RankingQuery) -> RankingPage:
+    """One page of the read table, filtered, sorted and sliced in SQL; then that page's runs
+    and scores. The same few queries at any number of models."""
+    places = standings(query)
+    total = len(places)
+    num_pages = max(1, math.ceil(total / query.per_page))
+    page = min(query.page, num_pages)
+    rows = _ranked_slice(query, places, (page - 1) * query.per_page, query.per_page)
+    return RankingPage(
+        query=query,
+        benchmarks=suite_benchmarks(query.suite),
+        rows=rows,
+        total=total,
+        page=page,
+        num_pages=num_pages,
+        any_tied=any(row.tied for row in rows),
+    )
+
+
+def ranked_slice(query: RankingQuery, *, offset: int, limit: int) -> tuple[list[RankedRow], int]:
+    """Rows ``offset`` to ``offset + limit`` in the query's order, and how many there are
+    (the API's limit/offset pages)."""
+    places = standings(query)
+    return _ranked_slice(query, places, offset, limit), len(places)
+
+
+def all_rows(suite: str, *, hide_flagged: bool = False) -> list[RankedRow]:
+    """Every ranked row of a suite, best first (small suites and tests; the CSV streams
+    ``ranked_entries`` instead)."""
+    query = RankingQuery(suite=suite, hide_flagged=hide_flagged, per_page=UNPAGED)
+    return ranked_slice(query, offset=0, limit=UNPAGED)[0]
+
+
+def ranked_entries(query: RankingQuery) -> Iterator[tuple[int, bool, RankingEntry]]:
+    """Every entry the query keeps, in its order, with its rank and whether the rank is
+    shared: the whole list read once, no runs' score rows loaded (the CSV download). Ranks are
+    the page's (``standings``)."""
+    places = standings(query)
+    ordered = kept_entries(query).select_related("run__revision").order_by(*entry_order(query))
+    for entry in ordered.iterator(2000):
+        if entry.id not in places:  # the table moved under a cached standing
+            places = standings(query, fresh=True)
+        rank, tied = places[entry.id]
+        yield rank, tied, entry
+
+
+def licence_choices(suite: str) -> list[str]:
+    """The licences of the commits ranked in the suite, for the filter's options (a scan of
+    the suite's entries, so kept for the generation like the standings)."""
+
+    def compute() -> list[str]:
+        entries = RankingEntry.objects.filter(suite=suite, precision_scope=ANY_PRECISION)
+        found = entries.exclude(licence="").values_list("licence", flat=True).distinct()
+        return sorted(found, key=str.lower)
+
+    return kept_for_generation(f"licences:{suite}", compute)
+
+
+def _ranked_slice(query: RankingQuery, places: Places, offset: int, limit: int) -> list[RankedRow]:
+    # The page's ids first, a slice of the stored order; then only those rows with their runs.
+    ids = ordering(query)[offset : offset + limit]
+    loaded = _load(ids)
+    if len(loaded) < len(ids) or any(entry_id not in places for entry_id in ids):
+        # The table moved after the generation was read: read it all again, unstored.
+        places = standings(query, fresh=True)
+        ids = ordering(query, fresh=True)[offset : offset + limit]
+        loaded = _load(ids)
+    return [_row(loaded[entry_id], *places[entry_id]) for entry_id in ids]
+
+
+def _load(ids: list[int]) -> dict[int, RankingEntry]:
+    return RankingEntry.objects.select_related("run__submission__repo", "run__revision").in_bulk(
+        ids
+    )
+
+
+def _row(entry: RankingEntry, rank: int, tied: bool) -> RankedRow:
+    run = entry.run
+    return RankedRow(
+        repo=run.submission.repo,
+        run=run,
+        scores={
+            key: ShownScore(key, score["value"], score["stderr"])
+            for key, score in entry.scores.items()
+        },
+        average=entry.average,
+        raw_average=entry.raw_average,
+        average_stderr=entry.average_stderr,
+        rank=rank,
+        tie_group=rank,
+        tied=tied,
+        flagged=entry.flagged,
+        severity=entry.severity,
+        not_comparable=entry.not_comparable,
+        verdict=entry.verdict,
+    )

@@ -1,0 +1,98 @@
+"""Reads of runs and the commits they measured, for pages, the admin and the API."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.db.models import Prefetch, QuerySet
+
+from evaluations.catalogue import SUITES
+from evaluations.models import EvaluationRun, ModelRepo, Revision, RunState, Score
+
+
+def recent_runs(limit: int = 20) -> QuerySet[EvaluationRun]:
+    return EvaluationRun.objects.select_related("submission__repo", "revision").order_by(
+        "-created_at"
+    )[:limit]
+
+
+def queue_position(run: EvaluationRun) -> int | None:
+    """1 for the next run a worker of its queue takes; None when it is not queued."""
+    if run.state != RunState.QUEUED:
+        return None
+    ahead = EvaluationRun.objects.filter(
+        state=RunState.QUEUED, queue=run.queue, created_at__lt=run.created_at
+    ).count()
+    return ahead + 1
+
+
+def default_suite() -> str:
+    """The suite with the most finished runs, so the home page opens on real data."""
+    counts = {
+        suite: EvaluationRun.objects.finished_ok()
+        .whole_suite()
+        .filter(submission__suite=suite)
+        .count()
+        for suite in SUITES
+    }
+    best = max(counts, key=lambda suite: counts[suite])
+    return best if counts[best] else "smoke"
+
+
+@dataclass
+class RevisionView:
+    revision: Revision
+    runs: list[EvaluationRun]
+    changes: list[str] = field(default_factory=list)  # against the commit inspected before
+
+
+def revision_changes(newer: Revision, older: Revision) -> list[str]:
+    """What differs between two inspected commits, in words: files and model facts."""
+
+    def manifest(revision: Revision) -> dict[str, object]:
+        return {
+            f["path"]: f.get("sha256") or f.get("blob_id") or f.get("size") for f in revision.files
+        }
+
+    before, after = manifest(older), manifest(newer)
+    changes = [f"added {path}" for path in sorted(after.keys() - before.keys())]
+    changes += [f"removed {path}" for path in sorted(before.keys() - after.keys())]
+    changes += [
+        f"changed {path}"
+        for path in sorted(after.keys() & before.keys())
+        if after[path] != before[path]
+    ]
+    for label, old, new in (
+        ("parameters", older.parameter_count, newer.parameter_count),
+        ("weights dtype", older.dtype, newer.dtype),
+        ("architecture", older.model_type, newer.model_type),
+    ):
+        if old != new:
+            changes.append(f"{label}: {old or '–'} → {new or '–'}")
+    return changes
+
+
+def model_revisions(repo: ModelRepo) -> list[RevisionView]:
+    """The repo's revisions, newest first, each with its runs (scores and artifacts loaded)."""
+    runs = EvaluationRun.objects.select_related("submission", "duplicate_of").prefetch_related(
+        Prefetch("scores", queryset=Score.objects.order_by("id")), "artifacts"
+    )
+    revisions = repo.revisions.prefetch_related(Prefetch("runs", queryset=runs)).order_by(
+        "-inspected_at"
+    )
+    views = [RevisionView(revision=r, runs=list(r.runs.all())) for r in revisions]
+    for newer, older in zip(views, views[1:], strict=False):
+        newer.changes = revision_changes(newer.revision, older.revision)
+    return views
+
+
+def latest_full_run(repo_id: int) -> EvaluationRun | None:
+    """The repo's most recent finished whole-suite run: its commit is "the model" today."""
+    return (
+        EvaluationRun.objects.finished_ok()
+        .whole_suite()
+        .filter(submission__repo_id=repo_id)
+        .select_related("submission__repo", "revision")
+        .order_by("-finished_at")
+        .first()
+    )

@@ -1,0 +1,93 @@
+"""Where each ranked entry stands: its rank by average, whether it shares it (the 95 %
+intervals of the averages overlap), and the order of a sort; each kept for one generation
+of the site, so that every page and sort order of a set of filters shares one computation."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from typing import TypeVar
+
+from django.core.cache import cache
+
+from evaluations import generation
+from evaluations.selectors.ranking_query import (
+    DEFAULT_PER_PAGE,
+    RANK_ORDER,
+    SORT_AVERAGE,
+    RankingQuery,
+    entry_order,
+    kept_entries,
+)
+
+Kept = TypeVar("Kept")
+STANDINGS_SECONDS = 300  # only bounds how long old generations' standings stay stored
+Z_95 = 1.959963984540054  # two-sided 95 % normal quantile
+
+
+Places = dict[int, tuple[int, bool]]  # entry id → (rank, whether the rank is shared)
+
+
+def standings(query: RankingQuery, *, fresh: bool = False) -> Places:
+    """Where each entry the query's filters keep stands: its rank by average and whether it
+    shares it. The ranks depend on the filters alone, not on the sort or the page, and change
+    only when the site's generation moves; so they are worked out once per generation and set
+    of filters (one read of every kept row's average) and shared, through the cache, by every
+    page and sort order, instead of a window over all rows on every request."""
+
+    def compute() -> Places:
+        rows = list(
+            kept_entries(query).order_by(*RANK_ORDER).values_list("id", "average", "average_stderr")
+        )
+        groups = tie_groups([(average, stderr) for _, average, stderr in rows])
+        return {entry_id: group for (entry_id, _, _), group in zip(rows, groups, strict=True)}
+
+    filters = replace(query, sort=SORT_AVERAGE, order="desc", page=1, per_page=DEFAULT_PER_PAGE)
+    return kept_for_generation(f"standings:{filters.key()}", compute, fresh=fresh)
+
+
+def ordering(query: RankingQuery, *, fresh: bool = False) -> list[int]:
+    """The ids of the entries the filters keep, in the asked sort order. Sorting every kept
+    row (by a benchmark's value, say) is most of a deep page's cost, and the order moves only
+    with the generation: kept per generation, filters and sort, every page is a slice."""
+
+    def compute() -> list[int]:
+        return list(kept_entries(query).order_by(*entry_order(query)).values_list("id", flat=True))
+
+    order = replace(query, page=1, per_page=DEFAULT_PER_PAGE)
+    return kept_for_generation(f"ordering:{order.key()}", compute, fresh=fresh)
+
+
+def kept_for_generation(name: str, compute: Callable[[], Kept], *, fresh: bool = False) -> Kept:
+    """``compute()``, kept in the cache under ``name`` until the site's generation moves (every
+    change to the read table moves it). ``fresh`` computes again and keeps the new value."""
+    key = f"{name}:{generation.site_generation().value}"
+    value: Kept | None = None if fresh else cache.get(key)
+    if value is None:
+        value = compute()
+        cache.set(key, value, timeout=STANDINGS_SECONDS)
+    return value
+
+
+def _interval(average: float, stderr: float) -> tuple[float, float]:
+    return average - Z_95 * stderr, average + Z_95 * stderr
+
+
+def tie_groups(intervals: list[tuple[float, float]]) -> list[tuple[int, bool]]:
+    """(rank, tied) per position, best first. A row whose 95 % interval overlaps that of the
+    first row of the group above joins that group and shares its rank. Comparing with the
+    group's first row, not merely with the neighbour, keeps a chain of small steps from tying
+    models the measurements clearly tell apart."""
+    groups: list[list[int]] = []
+    leader_low = 0.0
+    for position, (average, stderr) in enumerate(intervals, start=1):
+        low, high = _interval(average, stderr)
+        if groups and high >= leader_low:
+            groups[-1].append(position)
+        else:
+            groups.append([position])
+            leader_low = low
+    result: list[tuple[int, bool]] = []
+    for group in groups:
+        result += [(group[0], len(group) > 1)] * len(group)
+    return result
