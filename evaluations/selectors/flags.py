@@ -6,11 +6,9 @@ from __future__ import annotations
 from django.db.models import Case, CharField, F, OuterRef, Q, QuerySet, Subquery, Value, When
 
 from evaluations.models import (
-    AUTOMATIC_STATES,
     DECISION_STATES,
     QUEUE_STATES,
     Claim,
-    EvaluationRun,
     Flag,
     FlagEvent,
     FlagState,
@@ -22,7 +20,7 @@ def flag_history(repo_id: int) -> QuerySet[FlagEvent]:
     return (
         FlagEvent.objects.filter(flag__claim__repo_id=repo_id)
         .select_related("flag__claim", "run")
-        .order_by("-created_at", "-id")
+        .newest_first()
     )
 
 
@@ -36,11 +34,11 @@ def flags_with_state() -> QuerySet[Flag]:
     longer in force, the rule's state stands again, and the flag goes back to the queue until
     a moderator decides anew. A rule event that resolves the flag does not do this: a
     confirmation outlives a correction the moderator has not seen, as it always did."""
-    events = FlagEvent.objects.filter(flag=OuterRef("pk")).order_by("-created_at", "-id")
+    events = FlagEvent.objects.filter(flag=OuterRef("pk")).newest_first()
     decisions = events.filter(state__in=DECISION_STATES)
     openings = events.filter(state__in=QUEUE_STATES)
     return Flag.objects.annotate(
-        rule_state=Subquery(events.filter(state__in=AUTOMATIC_STATES).values("state")[:1]),
+        rule_state=Subquery(events.from_rule().values("state")[:1]),
         latest_decision=Subquery(decisions.values("state")[:1]),
         decided_at=Subquery(decisions.values("created_at")[:1]),
         rule_opened_at=Subquery(openings.values("created_at")[:1]),
@@ -69,10 +67,6 @@ def flagged_repo_ids() -> set[int]:
 
 
 def history_data(repo_id: int) -> tuple[list[Score], list[Claim], list[FlagEvent]]:
-    scores = list(
-        Score.objects.filter(
-            run__in=EvaluationRun.objects.finished_ok(), run__submission__repo_id=repo_id
-        ).select_related("run__revision")
-    )
+    scores = list(Score.objects.measured().of_repos([repo_id]).select_related("run__revision"))
     claims = list(Claim.objects.filter(repo_id=repo_id))
     return scores, claims, list(flag_history(repo_id))

@@ -10,7 +10,7 @@ from evaluations.selectors.flags import flags_with_state
 
 def hidden_repo_ids() -> QuerySet[ModelRepo]:
     """Repos a moderator hid from the rankings (their latest decision is "hide")."""
-    latest = RepoDecision.objects.filter(repo=OuterRef("pk")).order_by("-created_at", "-id")
+    latest = RepoDecision.objects.filter(repo=OuterRef("pk")).newest_first()
     return (
         ModelRepo.objects.annotate(last_action=Subquery(latest.values("action")[:1]))
         .filter(last_action=RepoDecision.Action.HIDE)

@@ -14,7 +14,6 @@ from typing import Any
 from django.db.models import Count, Max, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
 
 from evaluations.models import (
-    ACTIVE_STATES,
     EvaluationRun,
     Flag,
     FlagEvent,
@@ -29,7 +28,7 @@ def active_runs_tag(*, heartbeats: bool = False) -> str:
     """What a page's live part rests on beyond the generation: the progress of the runs in
     flight (a heartbeat moves it without a bump) and, with ``heartbeats``, their last
     heartbeat (the run API's duration grows with it)."""
-    totals = EvaluationRun.objects.filter(state__in=ACTIVE_STATES).aggregate(
+    totals = EvaluationRun.objects.in_flight().aggregate(
         runs=Count("id"),
         done=Sum("progress_done"),
         total=Sum("progress_total"),

@@ -59,7 +59,7 @@ def latest_runs(repo_ids: list[int]) -> dict[Scoped, RunFacts]:
 def open_flag_severities(repo_ids: Iterable[int]) -> dict[int, str]:
     """Repos with a flag that stands (``flags.open_flags``: the rule's, unless a moderator
     dismissed it, or a moderator's confirmation), each with its worst severity."""
-    latest = FlagEvent.objects.filter(flag=OuterRef("pk")).order_by("-created_at", "-id")
+    latest = FlagEvent.objects.filter(flag=OuterRef("pk")).newest_first()
     flags = (
         open_flags()
         .filter(claim__repo_id__in=repo_ids)
@@ -76,10 +76,9 @@ def open_flag_severities(repo_ids: Iterable[int]) -> dict[int, str]:
 
 def run_measurements(repo_ids: list[int]) -> dict[int, Measured]:
     """Each finished run's scores of the repos, by run (one query)."""
-    scores = Score.objects.filter(
-        run__in=EvaluationRun.objects.finished_ok(), run__submission__repo_id__in=repo_ids
-    ).values_list("run_id", "benchmark", "value", "stderr")
+    scores = Score.objects.measured().of_repos(repo_ids)
+    rows = scores.values_list("run_id", "benchmark", "value", "stderr")
     by_run: dict[int, Measured] = {}
-    for run_id, benchmark, value, stderr in scores:
+    for run_id, benchmark, value, stderr in rows:
         by_run.setdefault(run_id, {})[benchmark] = (value, stderr)
     return by_run
