@@ -12,8 +12,9 @@ from __future__ import annotations
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 
+from evaluations.discussion_models import Comment, FlagAction
 from evaluations.markup import MAX_BODY, MalformedText, check_text, markdown_to_safe_html
-from evaluations.models import Comment, Flag, FlagAction
+from evaluations.models import Flag
 from evaluations.services import authors
 from evaluations.services.moderation import User, clean_reason, is_moderator, require_moderator
 

@@ -20,13 +20,13 @@ from django.db.models import Q
 from django.utils import timezone
 
 from evaluations import dispatch
+from evaluations.audit_models import RunAction
 from evaluations.errors import MESSAGES
 from evaluations.models import (
     ACTIVE_STATES,
     FINAL_STATES,
     EvaluationRun,
     Revision,
-    RunAction,
     RunArtifact,
     RunState,
     Score,
