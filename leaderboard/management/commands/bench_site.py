@@ -39,7 +39,8 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from evaluations.models import ModelRepo, RankingEntry
-from evaluations.rankings import ANY_PRECISION, DEFAULT_PER_PAGE, sort_keys
+from evaluations.rankings import DEFAULT_PER_PAGE, sort_keys
+from evaluations.services.read_models import ANY_PRECISION
 
 PORT = 8765
 SUITE = "classic"  # seed_demo's suite
@@ -255,9 +256,10 @@ def _figures(latencies: list[float], errors: int, elapsed: float) -> dict[str, f
 
 def _load(path: Path) -> dict[str, Any]:
     try:
-        return json.loads(path.read_text())
+        figures: dict[str, Any] = json.loads(path.read_text())
     except (OSError, ValueError) as error:
         raise CommandError(f"cannot read the earlier figures in {path}: {error}") from None
+    return figures
 
 
 def _header(earlier: dict[str, Any] | None) -> str:

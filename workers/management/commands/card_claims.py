@@ -42,8 +42,8 @@ class Command(BaseCommand):
                 else:
                     claims = claims_from_readme(text, repo_id=repo_id)
             else:
-                text = hub.read_model_card(card, options["revision"])
-                claims = claims_from_readme(text or "", repo_id=repo_id or card)
+                readme = hub.read_model_card(card, options["revision"]) or ""
+                claims = claims_from_readme(readme, repo_id=repo_id or card)
         except CardError as error:
             raise CommandError(f"The card could not be read: {error}") from error
         except EvaluationError as error:
