@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import QuerySet
+from django.db.models import Model, QuerySet
 from django.http import HttpRequest
 
 from evaluations import services
@@ -26,40 +28,42 @@ from evaluations.models import (
 )
 from evaluations.services.permissions import is_moderator
 
+RowT = TypeVar("RowT", bound=Model)
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+
+class ReadOnlyAdmin(admin.ModelAdmin[RowT]):
     """Rows that record what happened: viewable, never edited or deleted by hand."""
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+    def has_change_permission(self, request: HttpRequest, obj: RowT | None = None) -> bool:
         return False
 
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+    def has_delete_permission(self, request: HttpRequest, obj: RowT | None = None) -> bool:
         return False
 
 
 @admin.register(ModelRepo)
-class ModelRepoAdmin(ReadOnlyAdmin):
+class ModelRepoAdmin(ReadOnlyAdmin[ModelRepo]):
     list_display = ["hub_id", "created_at"]
     search_fields = ["hub_id"]
 
 
 @admin.register(Revision)
-class RevisionAdmin(ReadOnlyAdmin):
+class RevisionAdmin(ReadOnlyAdmin[Revision]):
     list_display = ["repo", "commit_sha", "parameter_count", "dtype", "licence", "inspected_at"]
     search_fields = ["repo__hub_id", "commit_sha"]
 
 
 @admin.register(Submission)
-class SubmissionAdmin(ReadOnlyAdmin):
+class SubmissionAdmin(ReadOnlyAdmin[Submission]):
     list_display = ["repo", "ref", "suite", "backend", "precision", "chat_template", "submitted_at"]
     list_filter = ["suite", "backend", "precision"]
     search_fields = ["repo__hub_id", "ref"]
 
 
-class ScoreInline(admin.TabularInline):
+class ScoreInline(admin.TabularInline[Score, EvaluationRun]):
     model = Score
     extra = 0
     can_delete = False
@@ -74,7 +78,7 @@ class ScoreInline(admin.TabularInline):
         "n_samples",
     ]
 
-    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+    def has_add_permission(self, request: HttpRequest, obj: EvaluationRun | None = None) -> bool:
         return False
 
 
@@ -90,7 +94,7 @@ class RunActionForm(ActionForm):
 
 
 @admin.register(EvaluationRun)
-class EvaluationRunAdmin(ReadOnlyAdmin):
+class EvaluationRunAdmin(ReadOnlyAdmin[EvaluationRun]):
     list_display = [
         "id",
         "submission",
@@ -145,18 +149,18 @@ def _first_message(error: PermissionDenied | ValidationError) -> str:
 
 
 @admin.register(Score)
-class ScoreAdmin(ReadOnlyAdmin):
+class ScoreAdmin(ReadOnlyAdmin[Score]):
     list_display = ["run", "benchmark", "metric", "filter", "shots", "value", "stderr", "n_samples"]
     list_filter = ["benchmark"]
 
 
 @admin.register(RunArtifact)
-class RunArtifactAdmin(ReadOnlyAdmin):
+class RunArtifactAdmin(ReadOnlyAdmin[RunArtifact]):
     list_display = ["run", "kind", "path", "sha256", "size_bytes"]
 
 
 @admin.register(Claim)
-class ClaimAdmin(ReadOnlyAdmin):
+class ClaimAdmin(ReadOnlyAdmin[Claim]):
     list_display = [
         "id",
         "repo",
@@ -173,44 +177,44 @@ class ClaimAdmin(ReadOnlyAdmin):
     search_fields = ["repo__hub_id", "label", "reported_by"]
 
 
-class FlagEventInline(admin.TabularInline):
+class FlagEventInline(admin.TabularInline[FlagEvent, Flag]):
     model = FlagEvent
     extra = 0
     can_delete = False
-    readonly_fields = ["state", "severity", "reason", "run", "actor", "created_at"]
+    readonly_fields = ("state", "severity", "reason", "run", "actor", "created_at")
     fields = readonly_fields
 
-    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+    def has_add_permission(self, request: HttpRequest, obj: Flag | None = None) -> bool:
         return False
 
 
 @admin.register(Flag)
-class FlagAdmin(ReadOnlyAdmin):
+class FlagAdmin(ReadOnlyAdmin[Flag]):
     list_display = ["id", "claim", "created_at"]
     search_fields = ["claim__repo__hub_id", "claim__label"]
     inlines = [FlagEventInline]
 
 
 @admin.register(FlagEvent)
-class FlagEventAdmin(ReadOnlyAdmin):
+class FlagEventAdmin(ReadOnlyAdmin[FlagEvent]):
     list_display = ["flag", "state", "severity", "run", "actor", "created_at"]
     list_filter = ["state", "severity"]
 
 
 @admin.register(Comment)
-class CommentAdmin(ReadOnlyAdmin):
+class CommentAdmin(ReadOnlyAdmin[Comment]):
     list_display = ["flag", "user_name", "role", "internal", "created_at"]
     list_filter = ["role", "internal"]
     search_fields = ["user_name", "body"]
 
 
 @admin.register(FlagAction)
-class FlagActionAdmin(ReadOnlyAdmin):
+class FlagActionAdmin(ReadOnlyAdmin[FlagAction]):
     list_display = ["flag", "action", "actor", "state_before", "state_after", "run", "created_at"]
     list_filter = ["action"]
 
 
 @admin.register(RunAction)
-class RunActionAdmin(ReadOnlyAdmin):
+class RunActionAdmin(ReadOnlyAdmin[RunAction]):
     list_display = ["run", "action", "actor", "state_before", "new_run", "created_at"]
     list_filter = ["action"]

@@ -12,7 +12,12 @@ import secrets
 from pathlib import Path
 
 import dj_database_url
+import django_stubs_ext
 import plotly
+
+# Django's generic classes (ModelAdmin[Claim], ...) are subscripted in class
+# definitions for mypy; this makes them subscriptable at run time too.
+django_stubs_ext.monkeypatch()
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 

@@ -26,7 +26,7 @@ import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Protocol
 
 if __name__ == "__main__":
     # Before lm-eval/datasets are imported: never reach for the hub, even if the parent
@@ -94,7 +94,26 @@ class ChildSpec:
         return extra
 
 
-class ProgressLM(LM):
+class WrappedLM(Protocol):
+    """What ProgressLM asks of the backend's LM (lm-eval ships no types of its own)."""
+
+    rank: int
+    world_size: int
+    device: Any
+    tokenizer_name: str
+    cache_hook: CacheHook
+
+    def apply_chat_template(
+        self, chat_history: list[dict[str, str]], add_generation_prompt: bool = True
+    ) -> str: ...
+    def chat_template(self, chat_template: bool | str = False) -> str | None: ...
+    def all_gather(self, tensor: Any) -> Any: ...
+    def gather_object(self, obj: Any, dst: int = 0) -> Any: ...
+    def barrier(self) -> None: ...
+    def set_cache_hook(self, cache_hook: CacheHook) -> None: ...
+
+
+class ProgressLM(LM):  # type: ignore[misc]  # lm-eval ships no types: LM is Any to mypy
     """The real LM, with ``PROGRESS <done> <total>`` lines as requests finish.
 
     Requests are handed to the real model whole, one call per request type, as in a direct
@@ -105,7 +124,7 @@ class ProgressLM(LM):
     through the cache hook, which hf and vLLM call once per finished request.
     """
 
-    def __init__(self, model: LM, tasks: list[Any], report: IO[str]) -> None:
+    def __init__(self, model: WrappedLM, tasks: list[Any], report: IO[str]) -> None:
         super().__init__()
         self._model = model
         self._tasks = tasks
@@ -140,7 +159,7 @@ class ProgressLM(LM):
             )
             self._emit()
         start = self._done
-        responses = getattr(self._model, method)(requests, **kwargs)
+        responses: list[Any] = getattr(self._model, method)(requests, **kwargs)
         # Whatever the hook counted, the call is now finished.
         self._done = max(self._done, start + len(requests))
         self._emit()
@@ -199,7 +218,7 @@ class ProgressLM(LM):
         self._inner_hook = cache_hook
 
 
-class _CountingHook(CacheHook):
+class _CountingHook(CacheHook):  # type: ignore[misc]  # lm-eval ships no types
     def __init__(self, proxy: ProgressLM) -> None:
         super().__init__(None)
         self._proxy = proxy
@@ -271,7 +290,7 @@ def evaluate(spec: ChildSpec, model: Any, report: IO[str]) -> dict[str, Any]:
     task_manager = make_task_manager(spec)
     task_objects = load_tasks(task_manager, spec.tasks)
     proxy = ProgressLM(model, leaf_tasks(task_objects), report)
-    results = lm_eval.simple_evaluate(
+    results: dict[str, Any] = lm_eval.simple_evaluate(
         model=proxy,
         tasks=task_objects,
         task_manager=task_manager,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypedDict
 
 from django.db.models import QuerySet
 
@@ -64,6 +64,28 @@ def flag_review(flag_id: int, events: list[FlagEvent]) -> FlagReview:
     return FlagReview(
         flag_id=flag_id, rule_open=bool(rule and rule[-1].is_open), decision=decision, stale=stale
     )
+
+
+class EvidenceNumbers(TypedDict, total=False):
+    """The numbers a flag event keeps as its evidence: all of them, or none where the claim
+    was not judged on a measurement."""
+
+    claimed: float | None
+    claimed_stderr: float
+    measured: float
+    measured_stderr: float | None
+    measured_stderr_used: float
+    n_items: int | None
+    gap: float
+    z: float | str
+    p: float
+    p_holm: float
+    q: float
+    p_support: float
+    tolerance: float
+    verdict: str
+    health: dict[str, Any]
+    run: int
 
 
 @dataclass
@@ -126,7 +148,7 @@ class ClaimEvidence:
             return f"Not comparable: {self.not_comparable_reason}."
         return f"Pending: {self.not_comparable_reason or 'not measured yet'}."
 
-    def evidence_numbers(self) -> dict[str, float | int | str | None]:
+    def evidence_numbers(self) -> EvidenceNumbers:
         j, s = self.judgement, self.score
         if j is None or s is None:
             return {}
@@ -254,11 +276,13 @@ def evidence_for_repos(repo_ids: Iterable[int] | QuerySet[Any]) -> dict[int, lis
     return found
 
 
-def _scores(repo_ids: list[int]) -> tuple[dict[int, list[Score]], dict[int, int]]:
+def _scores(
+    repo_ids: list[int],
+) -> tuple[dict[int | None, list[Score]], dict[int, int | None]]:
     """Finished scores by commit, newest run first, and each repo's latest whole-suite
-    commit ("the model" today)."""
-    by_revision: dict[int, list[Score]] = {}
-    latest: dict[int, int] = {}
+    commit ("the model" today). A run has no commit (None) until its ref is resolved."""
+    by_revision: dict[int | None, list[Score]] = {}
+    latest: dict[int, int | None] = {}
     scores = (
         Score.objects.measured()
         .of_repos(repo_ids)

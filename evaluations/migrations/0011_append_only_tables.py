@@ -26,7 +26,9 @@ Not guarded, on purpose: ``RankingEntry`` (a read table, rewritten from the rows
 forward in place), and API tokens (revoking and use stamp the row).
 """
 
+from django.apps.registry import Apps
 from django.db import migrations
+from django.db.backends.base.schema import BaseDatabaseSchemaEditor
 
 FUNCTION = "evaluations_refuse_change"
 
@@ -60,7 +62,7 @@ def _trigger_name(table: str) -> str:
     return f"{table}_append_only"
 
 
-def install(apps, schema_editor) -> None:
+def install(apps: Apps, schema_editor: BaseDatabaseSchemaEditor) -> None:
     if schema_editor.connection.vendor != "postgresql":
         return
     # params=None: the function's body has % signs that are PL/pgSQL's, not placeholders.
@@ -73,7 +75,7 @@ def install(apps, schema_editor) -> None:
         )
 
 
-def remove(apps, schema_editor) -> None:
+def remove(apps: Apps, schema_editor: BaseDatabaseSchemaEditor) -> None:
     if schema_editor.connection.vendor != "postgresql":
         return
     for table in APPEND_ONLY_TABLES:

@@ -20,14 +20,13 @@ from typing import Protocol
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.exceptions import PermissionDenied
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from evaluations.models import HubMembership, ModelRepo
+from evaluations.services.permissions import Account, User
 
-User = AbstractBaseUser | AnonymousUser
 LOCAL_ACCOUNT_MARK = "(local account)"  # after the name of a user the hub never vouched for
 
 
@@ -52,7 +51,7 @@ def _source_at(path: str) -> HubMembershipSource:
 
 
 def hub_membership_record(
-    *, user: AbstractBaseUser, hub_username: str, orgs: list[str], source: str
+    *, user: Account, hub_username: str, orgs: list[str], source: str
 ) -> HubMembership:
     """Keep what the hub said about ``user``'s account just now."""
     names = sorted({str(org)[:100] for org in orgs if org})
@@ -142,7 +141,7 @@ def hub_name(user: User) -> str:
     return f"{user.get_username()} {LOCAL_ACCOUNT_MARK}"
 
 
-def repo_authors(repo: ModelRepo | str) -> list[AbstractBaseUser]:
+def repo_authors(repo: ModelRepo | str) -> list[Account]:
     """Active users the hub last said are authors of ``repo``.
 
     Reads the stored answers without asking the hub: this runs for many users at once (an

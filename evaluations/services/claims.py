@@ -13,7 +13,6 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
-from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import IntegrityError, transaction
@@ -29,6 +28,7 @@ from evaluations.models import (
     Unit,
 )
 from evaluations.services.evidence import evidence_changed
+from evaluations.services.permissions import Account
 from evaluations.validation import clean_repo_id
 
 MAX_CLAIMS_PER_BATCH = 50
@@ -203,7 +203,7 @@ def claims_record(
     reported_by: str = "",
     submission: Submission | None = None,
     revision: Revision | None = None,
-    reporter: AbstractBaseUser | None = None,
+    reporter: Account | None = None,
 ) -> list[Claim]:
     """Record claims made together (one family for the Holm correction), then recompute the
     repo's flags and queue claim-matched runs for claims no measurement matches yet."""

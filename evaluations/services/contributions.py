@@ -10,8 +10,8 @@ claims carry the name of whoever reported them.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Unpack
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 
@@ -20,16 +20,19 @@ from evaluations.services.authors import hub_name, is_repo_author, require_repo_
 from evaluations.services.claims import ClaimInput, claims_record
 from evaluations.services.limits import rate_limit_claims, rate_limit_submission
 from evaluations.services.moderation import is_moderator
-from evaluations.services.submissions import SubmissionOutcome, submission_create
+from evaluations.services.permissions import Account, User
+from evaluations.services.submissions import (
+    SubmissionOutcome,
+    SubmissionSetting,
+    submission_create,
+)
 from evaluations.validation import clean_commit_sha, clean_repo_id
 
-User = AbstractBaseUser | AnonymousUser
 
-
-def _require_signed_in(user: User, doing: str) -> AbstractBaseUser:
+def _require_signed_in(user: User, doing: str) -> Account:
     if not user.is_authenticated:
         raise PermissionDenied(f"Sign in to {doing}.")
-    return user  # type: ignore[return-value]
+    return user
 
 
 def _require_source_links(claims: Sequence[ClaimInput], repo_id: str) -> None:
@@ -42,7 +45,7 @@ def _require_source_links(claims: Sequence[ClaimInput], repo_id: str) -> None:
         )
 
 
-def _check_corrections(user: AbstractBaseUser, repo_id: str, claims: Sequence[ClaimInput]) -> None:
+def _check_corrections(user: Account, repo_id: str, claims: Sequence[ClaimInput]) -> None:
     """An author claim is corrected only by an author; a third-party claim only by the
     account that reported it (or a moderator)."""
     ids = [claim.supersedes for claim in claims if claim.supersedes]
@@ -57,7 +60,11 @@ def _check_corrections(user: AbstractBaseUser, repo_id: str, claims: Sequence[Cl
 
 
 def submission_submit(
-    *, user: User, claims: Sequence[ClaimInput], repo_id: str, **submission: object
+    *,
+    user: User,
+    claims: Sequence[ClaimInput],
+    repo_id: str,
+    **submission: Unpack[SubmissionSetting],
 ) -> SubmissionOutcome:
     """A signed-in user's submission and the scores entered with it, all or nothing.
 

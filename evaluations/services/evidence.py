@@ -33,7 +33,7 @@ def claim_matched_runs_queue(*, repo_id: int) -> Submission | None:
     """Queue one run (one model load) of the benchmarks whose claims name a setting no
     measurement of the latest evaluated commit has, where the catalogue can express it."""
     latest = selectors.latest_full_run(repo_id)
-    if latest is None:
+    if latest is None or latest.revision is None:
         return None
     wanted = sorted(
         {

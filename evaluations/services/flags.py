@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from django.db import transaction
 
-from evaluations.evidence.matching import ClaimEvidence, claim_evidence
+from evaluations.evidence.matching import ClaimEvidence, EvidenceNumbers, claim_evidence
 from evaluations.evidence.verdicts import Verdict
 from evaluations.models import (
     EvaluationRun,
@@ -80,7 +80,10 @@ def _settle(row: ClaimEvidence) -> None:
         return
     if flag is not None:
         if judgement is not None:
-            opened_on = _latest_event(flag).run
+            assert row.score is not None  # a judgement is made on a measurement
+            last = _latest_event(flag)
+            assert last is not None  # a flag is made with the rule's first event
+            opened_on = last.run
             moved = opened_on is not None and opened_on.revision_id != row.score.run.revision_id
             prefix = "Resolved by a newer revision. " if moved else "No longer contradicted. "
             _close(
@@ -102,7 +105,9 @@ def _same_kind(last: str, new: str) -> bool:
     return (last == FlagState.IN_DOUBT) == (new == FlagState.IN_DOUBT)
 
 
-def _close(flag: Flag, reason: str, *, run: EvaluationRun | None, evidence: dict) -> None:
+def _close(
+    flag: Flag, reason: str, *, run: EvaluationRun | None, evidence: EvidenceNumbers
+) -> None:
     last = _latest_event(flag)
     if last is None or last.state == FlagState.RESOLVED:
         return

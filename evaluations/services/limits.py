@@ -18,9 +18,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection, transaction
-from django.db.models import Min, QuerySet
+from django.db.models import Min, Model, QuerySet
 from django.utils import timezone
 
 from evaluations.models import Claim, HubMembership, Submission
@@ -31,6 +30,7 @@ from evaluations.services.authors import (
     repo_owner,
 )
 from evaluations.services.moderation import is_moderator
+from evaluations.services.permissions import Account
 
 LOCAL_USER_PREFIX = "user:"
 WEEK, DAY = timedelta(days=7), timedelta(days=1)
@@ -53,9 +53,7 @@ class Limit:
     window: timedelta
 
 
-def _is_allowed_listed(
-    user: AbstractBaseUser, repo_id: str, membership: HubMembership | None
-) -> bool:
+def _is_allowed_listed(user: Account, repo_id: str, membership: HubMembership | None) -> bool:
     if is_moderator(user):
         return True
     allow = {name.strip().lower() for name in settings.RATE_LIMIT_ALLOW_LIST}
@@ -83,7 +81,7 @@ def _lock(*keys: str) -> None:
             cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"limits:{key}"])
 
 
-def _enforce(limit: Limit, rows: QuerySet, stamp: str, adding: int = 1) -> None:
+def _enforce(limit: Limit, rows: QuerySet[Model], stamp: str, adding: int = 1) -> None:
     if limit.allowed <= 0:
         return
     since = timezone.now() - limit.window
@@ -101,7 +99,7 @@ def _enforce(limit: Limit, rows: QuerySet, stamp: str, adding: int = 1) -> None:
     )
 
 
-def rate_limit_submission(*, user: AbstractBaseUser, repo_id: str) -> None:
+def rate_limit_submission(*, user: Account, repo_id: str) -> None:
     """Refuse a submission past the per-user or the per-organisation weekly limit. Call it
     inside the transaction that creates the submission."""
     owner = repo_owner(repo_id)
@@ -131,7 +129,7 @@ def rate_limit_submission(*, user: AbstractBaseUser, repo_id: str) -> None:
     )
 
 
-def rate_limit_claims(*, user: AbstractBaseUser, repo_id: str, count: int) -> None:
+def rate_limit_claims(*, user: Account, repo_id: str, count: int) -> None:
     """Refuse claims past the per-user daily limit. Call it inside the transaction that
     records them."""
     if _is_allowed_listed(user, repo_id, hub_membership_in_force(user)):

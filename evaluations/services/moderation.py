@@ -23,10 +23,11 @@ from evaluations.models import (
     FlagState,
     ModelRepo,
     RepoDecision,
+    Revision,
 )
 from evaluations.services.evidence import evidence_changed
 from evaluations.services.notifications import authors_notify
-from evaluations.services.permissions import (  # noqa: F401 - moderation's public names
+from evaluations.services.permissions import (
     MAX_REASON,
     MIN_REASON,
     MODERATORS_GROUP,
@@ -37,6 +38,21 @@ from evaluations.services.permissions import (  # noqa: F401 - moderation's publ
 )
 from evaluations.services.read_models import ranking_entries_refresh
 from evaluations.services.submissions import submission_create
+
+# The permission checks are moderation's public names too, so pages import them from here.
+__all__ = [
+    "FLAG_ACTIONS",
+    "MAX_REASON",
+    "MIN_REASON",
+    "MODERATORS_GROUP",
+    "User",
+    "clean_reason",
+    "flag_moderate",
+    "flag_rerun_queue",
+    "is_moderator",
+    "repo_set_hidden",
+    "require_moderator",
+]
 
 FLAG_ACTIONS = {
     "confirm": FlagState.CONFIRMED,
@@ -106,9 +122,9 @@ def flag_rerun_queue(*, flag_id: int, user: User, reason: str) -> FlagAction:
             raise ValidationError(
                 f"A re-run of this claim is already queued (run #{pending.run_id})."
             )
-        basis = _measured_on(flag)
+        basis, measured_revision = _measured_on(flag)
         claim = flag.claim
-        revision = claim.revision or basis.revision
+        revision = claim.revision or measured_revision
         outcome = submission_create(
             repo_id=claim.repo.hub_id,
             ref=revision.commit_sha,
@@ -130,8 +146,9 @@ def flag_rerun_queue(*, flag_id: int, user: User, reason: str) -> FlagAction:
         )
 
 
-def _measured_on(flag: Flag) -> EvaluationRun:
-    """The run the rule last judged the claim on; its commit and setting are re-run."""
+def _measured_on(flag: Flag) -> tuple[EvaluationRun, Revision]:
+    """The run the rule last judged the claim on, and its commit: that commit and the run's
+    setting are re-run."""
     why_not = never_comparable(flag.claim)
     if why_not:
         raise ValidationError(f"No run can settle this claim: {why_not}.")
@@ -145,4 +162,4 @@ def _measured_on(flag: Flag) -> EvaluationRun:
     basis = last.run if last else selectors.latest_full_run(flag.claim.repo_id)
     if basis is None or basis.revision is None:
         raise ValidationError("The model has no evaluated commit to run again.")
-    return basis
+    return basis, basis.revision

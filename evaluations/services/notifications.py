@@ -19,7 +19,7 @@ from evaluations.services import authors
 
 logger = logging.getLogger(__name__)
 
-SUBJECTS = {
+SUBJECTS: dict[str, str] = {  # keyed by a FlagEvent.state
     FlagState.OPENED: "A claim about {repo} was flagged",
     FlagState.REOPENED: "A claim about {repo} was flagged again",
     FlagState.CONFIRMED: "A moderator confirmed the flag on {repo}",

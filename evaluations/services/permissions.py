@@ -5,13 +5,16 @@ without an import cycle."""
 
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth import models as auth
 from django.core.exceptions import PermissionDenied, ValidationError
 
 MODERATORS_GROUP = "moderators"
 MIN_REASON, MAX_REASON = 10, 4000
 
-User = AbstractBaseUser | AnonymousUser
+# A signed-in person's row: the project keeps Django's own user model.
+Account = auth.User
+# Whoever makes a request (Django's ``request.user``): a signed-in account or a visitor.
+User = Account | auth.AnonymousUser
 
 
 def is_moderator(user: User) -> bool:

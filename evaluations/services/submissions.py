@@ -4,10 +4,9 @@ already does). The run's own life, from queued to finished, is ``runs``."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypedDict
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
@@ -17,7 +16,19 @@ from evaluations import dispatch
 from evaluations.catalogue import SUITES
 from evaluations.generation import generation_bump
 from evaluations.models import Backend, EvaluationRun, ModelRepo, Precision, Submission
+from evaluations.services.permissions import Account
 from evaluations.validation import COMMIT_SHA_RE, clean_ref, clean_repo_id
+
+
+class SubmissionSetting(TypedDict, total=False):
+    """What a submitter may choose besides the repo; ``submission_create`` fills the rest."""
+
+    ref: str
+    suite: str
+    precision: str
+    chat_template: bool
+    backend: str | None
+    tasks: list[dict[str, Any]] | None
 
 
 @dataclass(frozen=True)
@@ -46,7 +57,7 @@ def submission_create(
     chat_template: bool = False,
     backend: str | None = None,
     tasks: list[dict[str, Any]] | None = None,
-    submitted_by: AbstractBaseUser | None = None,
+    submitted_by: Account | None = None,
     deliberate_rerun: bool = False,
 ) -> SubmissionOutcome:
     """Record a submission and queue its run, or link to a run that already answers it.

@@ -5,12 +5,12 @@ from __future__ import annotations
 import hashlib
 import secrets
 
-from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
 from evaluations.models import ApiToken
+from evaluations.services.permissions import Account, User
 
 TOKEN_PREFIX = "cc_"  # noqa: S105 - a public prefix, recognisable in logs and scanners
 MAX_ACTIVE_TOKENS = 10
@@ -20,7 +20,7 @@ def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def api_token_create(*, user: AbstractBaseUser, name: str) -> tuple[ApiToken, str]:
+def api_token_create(*, user: User, name: str) -> tuple[ApiToken, str]:
     """A new token for ``user``; the plain token is returned once and never stored."""
     if not user.is_authenticated:
         raise PermissionDenied("Sign in to make an API token.")
@@ -40,7 +40,7 @@ def api_token_create(*, user: AbstractBaseUser, name: str) -> tuple[ApiToken, st
     return row, token
 
 
-def api_token_revoke(*, user: AbstractBaseUser, token_id: int) -> ApiToken:
+def api_token_revoke(*, user: User, token_id: int) -> ApiToken:
     """Revoke one of ``user``'s own tokens. The row stays, stamped with the time."""
     row = ApiToken.objects.filter(id=token_id).first()
     if row is None or row.user_id != user.pk:
@@ -50,7 +50,7 @@ def api_token_revoke(*, user: AbstractBaseUser, token_id: int) -> ApiToken:
     return row
 
 
-def api_token_authenticate(token: str) -> AbstractBaseUser | None:
+def api_token_authenticate(token: str) -> Account | None:
     """The active user a bearer token belongs to, or None. Stamps the token's last use."""
     if not token.startswith(TOKEN_PREFIX) or len(token) > 200:
         return None

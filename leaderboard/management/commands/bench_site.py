@@ -256,9 +256,10 @@ def _figures(latencies: list[float], errors: int, elapsed: float) -> dict[str, f
 
 def _load(path: Path) -> dict[str, Any]:
     try:
-        return json.loads(path.read_text())
+        figures: dict[str, Any] = json.loads(path.read_text())
     except (OSError, ValueError) as error:
         raise CommandError(f"cannot read the earlier figures in {path}: {error}") from None
+    return figures
 
 
 def _header(earlier: dict[str, Any] | None) -> str:
