@@ -34,7 +34,8 @@ class _BoundedLoader(yaml.SafeLoader):
         self.open_anchors: list[str | None] = []  # anchors of the nodes being composed
 
     def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
-        event = self.peek_event()
+        # types-PyYAML leaves peek_event unannotated.
+        event = self.peek_event()  # type: ignore[no-untyped-call]
         if isinstance(event, yaml.AliasEvent):
             self._count_alias(event.anchor)
             return super().compose_node(parent, index)
@@ -44,7 +45,7 @@ class _BoundedLoader(yaml.SafeLoader):
         finally:
             self.open_anchors.pop()
 
-    def _count_alias(self, anchor: str) -> None:
+    def _count_alias(self, anchor: str | None) -> None:
         if anchor in self.open_anchors:
             raise _AliasBomb(f"alias *{anchor} refers to the value that contains it")
         if anchor in self.anchors:  # else PyYAML itself reports the undefined alias

@@ -125,8 +125,9 @@ def read_shots(args: Any, names: list[str | None], draft: Draft) -> None:
 def chat_template_from(args: Any) -> bool | None:
     if isinstance(args, dict):
         for name in ("apply_chat_template", "chat_template"):
-            if isinstance(args.get(name), bool):
-                return args[name]
+            value = args.get(name)
+            if isinstance(value, bool):
+                return value
     return None
 
 

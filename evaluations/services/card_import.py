@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -47,9 +48,9 @@ def card_claims_import(
     not read). Every refusal and limit ends in the run's ``card_import_note``."""
     run = EvaluationRun.objects.select_related("revision", "submission__repo").get(id=run_id)
     repo_id, said = run.submission.repo.hub_id, list(notes)
-    cards = _read(lambda: claims_from_card_data(card_data, repo_id=repo_id), said)
+    cards = _read(partial(claims_from_card_data, card_data, repo_id=repo_id), said)
     for file in results_files:
-        cards += _read(lambda file=file: _results_claims(file, repo_id), said, file.path)
+        cards += _read(partial(_results_claims, file, repo_id), said, file.path)
     recorded: list[Claim] = []
     for (source, reporter), group in _groups(cards).items():
         recorded += _record(repo_id, run.revision, source, reporter, group, said)

@@ -55,11 +55,15 @@ def inspect_repo(
         info = api.model_info(
             repo_id, revision=ref, files_metadata=True, timeout=HUB_TIMEOUT_SECONDS
         )
+        commit_sha = info.sha
+        if commit_sha is None:  # the hub names the commit of every answer
+            detail = f"the hub named no commit for {repo_id}@{ref}"
+            raise EvaluationError("eval:infra:hub-unreachable", detail)
         try:
             _refuse_hidden_or_gated(info)
             files = _repo_files(info)
             _refuse_unloadable_files(files)
-            configs = _read_configs(repo_id, info.sha, files, token)
+            configs = _read_configs(repo_id, commit_sha, files, token)
             _refuse_auto_map(configs)
             model_type = configs["config.json"].get("model_type")
             _refuse_unregistered_model_type(model_type)
@@ -67,13 +71,14 @@ def inspect_repo(
             _refuse_too_large(parameter_count, max_parameters)
         except EvaluationError as refusal:
             # A verdict holds for one commit (the next may differ): say which one.
-            detail = f"{refusal.detail} (commit {info.sha})".strip()
+            detail = f"{refusal.detail} (commit {commit_sha})".strip()
             raise EvaluationError(refusal.code, detail) from refusal
-    card_data = info.card_data.to_dict() if info.card_data is not None else {}
+    # huggingface_hub leaves CardData.to_dict unannotated.
+    card_data = info.card_data.to_dict() if info.card_data is not None else {}  # type: ignore[no-untyped-call]
     return RepoInspection(
         repo_id=repo_id,
         ref=ref,
-        commit_sha=info.sha,
+        commit_sha=commit_sha,
         files=files,
         parameter_count=parameter_count,
         dtype=dtype,
