@@ -70,12 +70,14 @@ def evaluate_run(run_id: int, *, worker_name: str, task_id: str) -> str:
 
 
 def _stages(run_id: int, work_dir: Path) -> str:
-    run = EvaluationRun.objects.select_related("submission__repo").get(id=run_id)
+    run = EvaluationRun.objects.select_related("submission__repo", "revision").get(id=run_id)
     submission = run.submission
+    # A new attempt of a run whose worker was lost comes pinned to that run's commit.
+    ref = run.revision.commit_sha if run.revision else submission.ref
 
     # 1. fetch: resolve the ref, refuse before downloading weights, then download and verify.
     inspection = hub.inspect_repo(
-        submission.repo.hub_id, submission.ref, max_parameters=settings.WORKER_MAX_PARAMETERS
+        submission.repo.hub_id, ref, max_parameters=settings.WORKER_MAX_PARAMETERS
     )
     original = services.run_record_inspection(
         run_id=run_id,
