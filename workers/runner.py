@@ -25,6 +25,7 @@ from evaluations.errors import EvaluationError
 from evaluations.models import EvaluationRun
 from workers import artifacts, hub, hub_pulls, results
 from workers.child import log_tail, run_child
+from workers.heartbeat import beating
 
 logger = logging.getLogger(__name__)
 
@@ -37,7 +38,8 @@ def evaluate_run(run_id: int, *, worker_name: str, task_id: str) -> str:
     work_dir = Path(settings.WORKER_SCRATCH_DIR) / f"run-{run_id}"
     work_dir.mkdir(parents=True, exist_ok=True)
     try:
-        return _stages(run_id, work_dir)
+        with beating(run_id, settings.EVAL_HEARTBEAT_INTERVAL):
+            return _stages(run_id, work_dir)
     except EvaluationError as error:
         if error.code == "eval:cancelled":
             return "cancelled"
