@@ -4,6 +4,11 @@ folders of runs that are no longer its own."""
 
 from __future__ import annotations
 
+import json
+import os
+import signal
+import subprocess
+import sys
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -91,3 +96,66 @@ def test_a_new_attempt_evaluates_the_commit_of_the_lost_one(
     again = _lose_worker(inspected_run(ref="main", sha=SHA_A))
     runner.evaluate_run(again.id, worker_name="w2", task_id="t2")
     assert refs == [SHA_A]
+
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+# A worker in miniature: it starts the real evaluation child the way the runner does.
+WORKER_SCRIPT = """
+import json, sys
+from pathlib import Path
+from workers.child import run_child
+run_child(json.loads(sys.argv[1]), Path(sys.argv[2]), lambda done, total: True)
+"""
+SPEC = {
+    "backend": "hf",
+    "model_dir": "/nonexistent/model",
+    "commit_sha": SHA_A,
+    "dtype": "float32",
+    "device": "cpu",
+    "tasks": [{"task": "smoke_arc", "shots": 0}],
+}
+
+
+def _child_of(spec_path: Path) -> int | None:
+    for entry in Path("/proc").iterdir():
+        try:
+            command = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"workers.evaluate_child" in command and str(spec_path).encode() in command:
+            return int(entry.name)
+    return None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"  # a zombie waits for init to reap it: it no longer runs
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
+def test_the_evaluation_child_dies_with_its_worker_even_by_sigkill(tmp_path: Path) -> None:
+    worker = subprocess.Popen(
+        [sys.executable, "-c", WORKER_SCRIPT, json.dumps(SPEC), str(tmp_path)],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    child = None
+    try:
+        deadline = time.monotonic() + 30
+        while (child := _child_of(tmp_path / "spec.json")) is None:
+            assert time.monotonic() < deadline and worker.poll() is None, "no child started"
+            time.sleep(0.01)
+        worker.send_signal(signal.SIGKILL)
+        worker.wait()
+        deadline = time.monotonic() + 2  # its own end (lm-eval failing to load) takes longer
+        while _alive(child) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert not _alive(child), "the evaluation child outlived its worker"
+        assert "Traceback" not in (tmp_path / "evaluation.log").read_text()  # killed, not ended
+    finally:
+        worker.kill()
+        if child is not None and _alive(child):
+            os.kill(child, signal.SIGKILL)
