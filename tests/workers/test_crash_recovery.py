@@ -21,7 +21,7 @@ from evaluations import services
 from evaluations.errors import EvaluationError
 from evaluations.models import EvaluationRun
 from tests.factories import SHA_A, inspected_run
-from workers import hub, runner
+from workers import hub, runner, scratch
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_broker")]
 
@@ -159,3 +159,29 @@ def test_the_evaluation_child_dies_with_its_worker_even_by_sigkill(tmp_path: Pat
         worker.kill()
         if child is not None and _alive(child):
             os.kill(child, signal.SIGKILL)
+
+
+def _folders(scratch_dir: Path, *runs: EvaluationRun) -> dict[int, Path]:
+    folders = {run.id: scratch_dir / f"run-{run.id}" for run in runs}
+    for folder in folders.values():
+        (folder / "model").mkdir(parents=True)
+        (folder / "model" / "model.safetensors").write_bytes(b"weights")
+    return folders
+
+
+def test_a_starting_worker_sweeps_the_folders_of_runs_no_longer_its_own(tmp_path: Path) -> None:
+    ended = inspected_run("demo-org/ended")
+    services.run_fail(run_id=ended.id, code="eval:infra:worker-lost")
+    mine = inspected_run("demo-org/mine")  # in flight on worker-1: the worker that restarts
+    elsewhere = inspected_run("demo-org/elsewhere")
+    EvaluationRun.objects.filter(id=elsewhere.id).update(worker_name="worker-2")
+    queued = services.submission_create(repo_id="demo-org/queued").run
+    folders = _folders(tmp_path, ended, mine, elsewhere, queued)
+    (tmp_path / "run-999999").mkdir()  # a run the database no longer has
+    (tmp_path / "notes").mkdir()  # not a run's folder: not ours to judge
+
+    swept = scratch.sweep(tmp_path, worker_name="worker-1")
+    assert set(swept) == {folders[ended.id], folders[mine.id], tmp_path / "run-999999"}
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        ["notes", f"run-{elsewhere.id}", f"run-{queued.id}"]
+    )
