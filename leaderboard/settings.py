@@ -283,10 +283,10 @@ EVAL_SOFT_TIME_LIMIT = env_int("EVAL_SOFT_TIME_LIMIT", 4 * 3600)
 EVAL_HARD_TIME_LIMIT = int(EVAL_SOFT_TIME_LIMIT * 1.2)
 # A worker stamps its run's heartbeat this often in every stage, downloads included; a run
 # whose heartbeat is older than the timeout is presumed lost. The reaper looks every
-# EVAL_REAP_INTERVAL seconds, so a dead worker's run ends within timeout + interval.
-EVAL_HEARTBEAT_INTERVAL = env_int("EVAL_HEARTBEAT_INTERVAL", 10)
+# EVAL_REAP_INTERVAL seconds, so a dead worker's run ends within the sum of the three (75 s).
+EVAL_HEARTBEAT_INTERVAL = env_int("EVAL_HEARTBEAT_INTERVAL", 5)
 EVAL_HEARTBEAT_TIMEOUT = env_int("EVAL_HEARTBEAT_TIMEOUT", 60)
-EVAL_REAP_INTERVAL = env_int("EVAL_REAP_INTERVAL", 15)
+EVAL_REAP_INTERVAL = env_int("EVAL_REAP_INTERVAL", 10)
 # A run whose worker was lost is attempted again, as a new run, up to this many attempts.
 EVAL_MAX_ATTEMPTS = env_int("EVAL_MAX_ATTEMPTS", 3)
 # A run still queued after this long has its message sent again (the row is the truth).

@@ -185,3 +185,42 @@ def test_a_starting_worker_sweeps_the_folders_of_runs_no_longer_its_own(tmp_path
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
         ["notes", f"run-{elsewhere.id}", f"run-{queued.id}"]
     )
+
+
+def test_a_dead_workers_run_is_declared_lost_within_75_seconds_at_the_default_settings() -> None:
+    """The worst case: killed just before a beat, found stale just after a reaper pass."""
+    from django.conf import settings
+
+    worst = (
+        settings.EVAL_HEARTBEAT_INTERVAL
+        + settings.EVAL_HEARTBEAT_TIMEOUT
+        + settings.EVAL_REAP_INTERVAL
+    )
+    assert worst <= 75
+    assert settings.EVAL_HEARTBEAT_TIMEOUT >= 5 * settings.EVAL_HEARTBEAT_INTERVAL  # hiccups
+
+
+@pytest.mark.e2e
+@pytest.mark.django_db(transaction=True)  # the worker process reads the rows
+def test_a_real_worker_sweeps_a_killed_runs_folder_as_it_starts(tmp_path: Path) -> None:
+    from tests.test_end_to_end import _database_url
+
+    ended = inspected_run()
+    services.run_fail(run_id=ended.id, code="eval:infra:worker-lost")
+    folder = _folders(tmp_path / "scratch", ended)[ended.id]
+    env = {
+        **os.environ,
+        "DATABASE_URL": _database_url(),
+        "WORKER_SCRATCH_DIR": str(tmp_path / "scratch"),
+    }
+    command = [sys.executable, "-m", "celery", "-A", "leaderboard", "worker", "--queues"]
+    command += ["sweep-test", "--concurrency", "1", "--without-mingle", "--without-gossip"]
+    worker = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while folder.exists():
+            assert time.monotonic() < deadline and worker.poll() is None, "not swept"
+            time.sleep(0.2)
+    finally:
+        worker.terminate()
+        worker.wait(timeout=30)
