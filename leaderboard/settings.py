@@ -286,10 +286,17 @@ WORKER_MAX_PARAMETERS = env_int("WORKER_MAX_PARAMETERS", 3_000_000_000)
 # Soft limit T is reported to the submitter; the hard one (1.2 T) kills the process.
 EVAL_SOFT_TIME_LIMIT = env_int("EVAL_SOFT_TIME_LIMIT", 4 * 3600)
 EVAL_HARD_TIME_LIMIT = int(EVAL_SOFT_TIME_LIMIT * 1.2)
-# A run whose worker has not stamped a heartbeat for this long is presumed lost.
-EVAL_HEARTBEAT_TIMEOUT = env_int("EVAL_HEARTBEAT_TIMEOUT", 120)
+# A worker stamps its run's heartbeat this often in every stage, downloads included; a run
+# whose heartbeat is older than the timeout is presumed lost. The reaper looks every
+# EVAL_REAP_INTERVAL seconds, so a dead worker's run ends within the sum of the three (75 s).
+EVAL_HEARTBEAT_INTERVAL = env_int("EVAL_HEARTBEAT_INTERVAL", 5)
+EVAL_HEARTBEAT_TIMEOUT = env_int("EVAL_HEARTBEAT_TIMEOUT", 60)
+EVAL_REAP_INTERVAL = env_int("EVAL_REAP_INTERVAL", 10)
+# A run whose worker was lost is attempted again, as a new run, up to this many attempts.
+EVAL_MAX_ATTEMPTS = env_int("EVAL_MAX_ATTEMPTS", 3)
 # A run still queued after this long has its message sent again (the row is the truth).
 EVAL_REQUEUE_AFTER = env_int("EVAL_REQUEUE_AFTER", 600)
+EVAL_REQUEUE_INTERVAL = env_int("EVAL_REQUEUE_INTERVAL", 300)
 ARTIFACTS_DIR = Path(env_str("ARTIFACTS_DIR", str(VAR_DIR / "artifacts")))
 WORKER_SCRATCH_DIR = Path(env_str("WORKER_SCRATCH_DIR", str(VAR_DIR / "scratch")))
 HF_ENDPOINT = env_str("HF_ENDPOINT", "https://huggingface.co")
@@ -329,7 +336,22 @@ CELERY_TASK_TIME_LIMIT = EVAL_HARD_TIME_LIMIT
 CELERY_TASK_DEFAULT_QUEUE = "cpu"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# Housekeeping has a queue and a worker of its own: a long evaluation queue never delays the
+# reaper. A beat message not taken within its interval is dropped; the next one does its work.
+HOUSEKEEPING_QUEUE = "housekeeping"
+CELERY_TASK_ROUTES = {
+    "workers.reap_stale_runs": {"queue": HOUSEKEEPING_QUEUE},
+    "workers.requeue_stalled_runs": {"queue": HOUSEKEEPING_QUEUE},
+}
 CELERY_BEAT_SCHEDULE = {
-    "reap-stale-runs": {"task": "workers.reap_stale_runs", "schedule": 60.0},
-    "requeue-stalled-runs": {"task": "workers.requeue_stalled_runs", "schedule": 300.0},
+    "reap-stale-runs": {
+        "task": "workers.reap_stale_runs",
+        "schedule": float(EVAL_REAP_INTERVAL),
+        "options": {"queue": HOUSEKEEPING_QUEUE, "expires": float(EVAL_REAP_INTERVAL)},
+    },
+    "requeue-stalled-runs": {
+        "task": "workers.requeue_stalled_runs",
+        "schedule": float(EVAL_REQUEUE_INTERVAL),
+        "options": {"queue": HOUSEKEEPING_QUEUE, "expires": float(EVAL_REQUEUE_INTERVAL)},
+    },
 }

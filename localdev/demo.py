@@ -1,8 +1,8 @@
 """`make demo`: the whole product on one machine, with nothing to install but the venv.
 
-Migrates, publishes tiny models on a stand-in hub (127.0.0.1), starts a real Celery worker
-(with beat) and the site under gunicorn on http://127.0.0.1:8000, then submits the demo
-models. Ctrl-C stops everything it started.
+Migrates, publishes tiny models on a stand-in hub (127.0.0.1), starts real Celery workers
+(one evaluating, one with beat for housekeeping) and the site under gunicorn on
+http://127.0.0.1:8000, then submits the demo models. Ctrl-C stops everything it started.
 """
 
 from __future__ import annotations
@@ -59,31 +59,11 @@ def main() -> None:
             "HF_OAUTH_SERVER_URL": hub_url,
         }
         say(f"Stand-in hub on {hub_url}")
-        processes.append(
-            subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "celery",
-                    "-A",
-                    "leaderboard",
-                    "worker",
-                    "-B",
-                    "--queues",
-                    "cpu",
-                    "--concurrency",
-                    "1",
-                    "--loglevel",
-                    "INFO",
-                    "--schedule",
-                    str(var_dir / "celerybeat-schedule"),
-                    "--hostname",
-                    "demo-cpu@%h",
-                ],
-                cwd=PROJECT_ROOT,
-                env=env,
-            )
-        )
+        processes.append(start_worker("cpu", env))
+        # Beat and the reaper on a worker of their own, as in production: a busy evaluation
+        # queue never delays them.
+        beat = ["-B", "--schedule", str(var_dir / "celerybeat-schedule")]
+        processes.append(start_worker("housekeeping", env, beat))
         processes.append(
             subprocess.Popen(
                 [
@@ -127,6 +107,14 @@ def main() -> None:
                 process.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 process.kill()
+
+
+def start_worker(
+    queue: str, env: dict[str, str], extra: list[str] | None = None
+) -> subprocess.Popen[bytes]:
+    command = [sys.executable, "-m", "celery", "-A", "leaderboard", "worker", "--queues", queue]
+    command += ["--concurrency", "1", "--loglevel", "INFO", "--hostname", f"demo-{queue}@%h"]
+    return subprocess.Popen(command + (extra or []), cwd=PROJECT_ROOT, env=env)
 
 
 def say(message: str) -> None:

@@ -60,6 +60,8 @@ def child_environment(home: Path) -> dict[str, str]:
         TOKENIZERS_PARALLELISM="false",
         PYTHONPATH=str(PROJECT_ROOT),
         PYTHONUNBUFFERED="1",
+        # The child dies with this process: it checks it was not orphaned before it could ask.
+        EVALUATION_PARENT_PID=str(os.getpid()),
     )
     return env
 

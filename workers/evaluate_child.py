@@ -19,8 +19,10 @@ SPEC_JSON::
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import json
 import os
+import signal
 import sys
 import traceback
 from collections.abc import Callable
@@ -28,7 +30,28 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Protocol
 
+# The worker's pid, set by the parent: a child that finds another parent was orphaned early.
+PARENT_PID_VARIABLE = "EVALUATION_PARENT_PID"
+_PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent() -> None:
+    """Have the kernel kill this process when the worker process that started it dies (even
+    by SIGKILL), so no evaluation goes on unsupervised. Linux only; elsewhere the worker's
+    own stop of the child is all there is."""
+    if not sys.platform.startswith("linux"):
+        return
+    libc = ctypes.CDLL(None, use_errno=True)
+    signal_number = ctypes.c_ulong(signal.SIGKILL)
+    if libc.prctl(_PR_SET_PDEATHSIG, signal_number, ctypes.c_ulong(0), ctypes.c_ulong(0)):
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG) failed")
+    expected = os.environ.get(PARENT_PID_VARIABLE)
+    if expected and os.getppid() != int(expected):  # the worker died before prctl took hold
+        os._exit(1)
+
+
 if __name__ == "__main__":
+    die_with_parent()  # first, before seconds of imports
     # Before lm-eval/datasets are imported: never reach for the hub, even if the parent
     # forgot. Only as a process of its own: importing this module changes no environment.
     os.environ.setdefault("HF_HUB_OFFLINE", "1")

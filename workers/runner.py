@@ -25,6 +25,7 @@ from evaluations.errors import EvaluationError
 from evaluations.models import EvaluationRun
 from workers import artifacts, hub, results
 from workers.child import log_tail, run_child
+from workers.heartbeat import beating
 
 logger = logging.getLogger(__name__)
 
@@ -37,7 +38,8 @@ def evaluate_run(run_id: int, *, worker_name: str, task_id: str) -> str:
     work_dir = Path(settings.WORKER_SCRATCH_DIR) / f"run-{run_id}"
     work_dir.mkdir(parents=True, exist_ok=True)
     try:
-        return _stages(run_id, work_dir)
+        with beating(run_id, settings.EVAL_HEARTBEAT_INTERVAL):
+            return _stages(run_id, work_dir)
     except EvaluationError as error:
         if error.code == "eval:cancelled":
             return "cancelled"
@@ -70,12 +72,14 @@ def evaluate_run(run_id: int, *, worker_name: str, task_id: str) -> str:
 
 
 def _stages(run_id: int, work_dir: Path) -> str:
-    run = EvaluationRun.objects.select_related("submission__repo").get(id=run_id)
+    run = EvaluationRun.objects.select_related("submission__repo", "revision").get(id=run_id)
     submission = run.submission
+    # A new attempt of a run whose worker was lost comes pinned to that run's commit.
+    ref = run.revision.commit_sha if run.revision else submission.ref
 
     # 1. fetch: resolve the ref, refuse before downloading weights, then download and verify.
     inspection = hub.inspect_repo(
-        submission.repo.hub_id, submission.ref, max_parameters=settings.WORKER_MAX_PARAMETERS
+        submission.repo.hub_id, ref, max_parameters=settings.WORKER_MAX_PARAMETERS
     )
     original = services.run_record_inspection(
         run_id=run_id,

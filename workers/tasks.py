@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 from celery import shared_task
+from celery.signals import worker_ready
+from django.conf import settings
 
 from evaluations import services
-from workers import runner
+from workers import runner, scratch
 
 
 @shared_task(name="workers.evaluate_run", bind=True, acks_late=True)
@@ -24,3 +29,9 @@ def reap_stale_runs() -> list[int]:
 @shared_task(name="workers.requeue_stalled_runs")
 def requeue_stalled_runs() -> list[int]:
     return services.runs_requeue_stalled()
+
+
+@worker_ready.connect
+def sweep_scratch(sender: Any, **kwargs: Any) -> None:
+    """A worker that was killed left its runs' folders behind: delete them as it starts."""
+    scratch.sweep(Path(settings.WORKER_SCRATCH_DIR), worker_name=sender.hostname)

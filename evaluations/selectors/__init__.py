@@ -40,6 +40,7 @@ from evaluations.selectors.runs import (
     queue_position,
     recent_runs,
     revision_changes,
+    run_attempts,
 )
 
 __all__ = [
@@ -57,6 +58,7 @@ __all__ = [
     "moderation_queue",
     "open_flags",
     "queue_position",
+    "run_attempts",
     "recent_runs",
     "revision_changes",
 ]

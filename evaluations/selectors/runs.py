@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from django.db.models import Prefetch, QuerySet
 
 from evaluations.catalogue import SUITES
-from evaluations.models import EvaluationRun, ModelRepo, Revision, RunState, Score
+from evaluations.models import EvaluationRun, ModelRepo, Revision, RunAction, RunState, Score
 
 
 def recent_runs(limit: int = 20) -> QuerySet[EvaluationRun]:
@@ -24,6 +24,40 @@ def queue_position(run: EvaluationRun) -> int | None:
         state=RunState.QUEUED, queue=run.queue, created_at__lt=run.created_at
     ).count()
     return ahead + 1
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One run of a job that was retried: how it ended, and the retries that followed it."""
+
+    number: int
+    run: EvaluationRun
+    retries: list[RunAction]
+
+
+def run_attempts(run: EvaluationRun) -> list[Attempt]:
+    """Every attempt of the run's job, oldest first. A retry (a moderator's, or the one
+    queued when a worker was lost) is a new run linked to the one it retries."""
+    ids = frontier = {_first_attempt_id(run.id)}
+    while frontier:
+        frontier = set(_retries(frontier).values_list("new_run_id", flat=True)) - ids - {None}
+        ids = ids | frontier
+    runs = EvaluationRun.objects.filter(id__in=ids).order_by("created_at", "id")
+    runs = runs.prefetch_related(Prefetch("actions", _retries(ids)))  # only the retries
+    return [
+        Attempt(number, each, list(each.actions.all())) for number, each in enumerate(runs, start=1)
+    ]
+
+
+def _retries(run_ids: set[int]) -> QuerySet[RunAction]:
+    return RunAction.objects.filter(run_id__in=run_ids, action=RunAction.Action.RETRY)
+
+
+def _first_attempt_id(run_id: int) -> int:
+    retried = RunAction.objects.filter(action=RunAction.Action.RETRY)
+    while (previous := retried.filter(new_run_id=run_id).values_list("run_id").first()) is not None:
+        run_id = previous[0]
+    return run_id
 
 
 def default_suite() -> str:

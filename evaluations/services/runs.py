@@ -32,11 +32,15 @@ from evaluations.models import (
     RunState,
     Score,
 )
+from evaluations.selectors import run_attempts
 from evaluations.services.evidence import evidence_changed
 from evaluations.services.permissions import User, clean_reason, require_moderator
 from evaluations.services.submissions import _run_create, same_setting
 
 logger = logging.getLogger(__name__)
+
+# The actor a retry names when the reaper queued it; no user name has parentheses.
+AUTOMATIC_ACTOR = "(automatic)"
 
 ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
     RunState.QUEUED: frozenset({RunState.FETCHING, RunState.FAILED, RunState.CANCELLED}),
@@ -83,8 +87,18 @@ def run_retry(*, run_id: int, user: User, reason: str) -> EvaluationRun:
     old = EvaluationRun.objects.select_related("submission").get(id=run_id)
     if old.state not in (RunState.FAILED, RunState.CANCELLED):
         raise ValidationError("Only a failed or cancelled run can be retried.", code="not_final")
+    return _run_again(old, actor=actor, reason=reason)
+
+
+def _run_again(
+    old: EvaluationRun, *, actor: str, reason: str, revision_id: int | None = None
+) -> EvaluationRun:
+    """A new run of ``old``'s submission, linked to it by a retry on the record. With a
+    ``revision_id`` the new run evaluates that commit, even if the ref has moved since."""
     with transaction.atomic():
         new = _run_create(old.submission, deliberate_rerun=old.deliberate_rerun)
+        if revision_id is not None:  # before commit, so before its message is sent
+            EvaluationRun.objects.filter(id=new.id).update(revision_id=revision_id)
         RunAction.objects.create(
             run=old,
             action=RunAction.Action.RETRY,
@@ -277,15 +291,14 @@ def run_cancel(*, run_id: int, user: User, reason: str) -> bool:
 
 
 def runs_reap_stale(*, now: Any = None) -> list[int]:
-    """Fail active runs whose worker stopped sending heartbeats; return their ids."""
+    """Fail active runs whose worker stopped sending heartbeats and attempt each again;
+    return their ids."""
     now = now or timezone.now()
     cutoff = now - timedelta(seconds=settings.EVAL_HEARTBEAT_TIMEOUT)
     stale = EvaluationRun.objects.in_flight().filter(heartbeat_at__lt=cutoff)
     reaped = []
-    for run in stale.only("id", "celery_task_id", "worker_name"):
-        worker = run.worker_name or "the worker"
-        detail = f"no heartbeat from {worker} since before {cutoff:%H:%M:%S} UTC"
-        if run_fail(run_id=run.id, code="eval:infra:worker-lost", detail=detail):
+    for run in stale.only("id", "celery_task_id", "worker_name", "started_at"):
+        if _reap(run, cutoff, now):
             reaped.append(run.id)
             try:
                 dispatch.revoke(run.celery_task_id)
@@ -294,8 +307,37 @@ def runs_reap_stale(*, now: Any = None) -> list[int]:
     return reaped
 
 
+def _reap(run: EvaluationRun, cutoff: Any, now: Any) -> bool:
+    """End a silent run. One past the soft time limit was the submitter's to finish in time
+    (the hard limit kills a worker that way): it is not attempted again."""
+    limit = timedelta(seconds=settings.EVAL_SOFT_TIME_LIMIT)
+    if run.started_at and now - run.started_at >= limit:
+        detail = f"still running at the limit of {settings.EVAL_SOFT_TIME_LIMIT} s"
+        return run_fail(run_id=run.id, code="eval:user:time-limit", detail=detail)
+    worker = run.worker_name or "the worker"
+    detail = f"no heartbeat from {worker} since before {cutoff:%H:%M:%S} UTC"
+    if not run_fail(run_id=run.id, code="eval:infra:worker-lost", detail=detail):
+        return False  # ended meanwhile (finished, cancelled, or another reaper took it)
+    _attempt_again(run.id, detail)
+    return True
+
+
+def _attempt_again(run_id: int, detail: str) -> EvaluationRun | None:
+    """Queue a new attempt of a run whose worker was lost: the same commit and setting, as a
+    new run linked by a retry on the record, up to ``EVAL_MAX_ATTEMPTS`` attempts."""
+    old = EvaluationRun.objects.select_related("submission").get(id=run_id)
+    attempts = len(run_attempts(old))
+    if old.error_code != "eval:infra:worker-lost" or attempts >= settings.EVAL_MAX_ATTEMPTS:
+        return None
+    reason = (
+        f"Attempt {attempts + 1} of at most {settings.EVAL_MAX_ATTEMPTS}, queued "
+        f"automatically: the worker of run #{old.id} was lost ({detail})."
+    )
+    return _run_again(old, actor=AUTOMATIC_ACTOR, reason=reason, revision_id=old.revision_id)
+
+
 def runs_requeue_stalled(*, now: Any = None) -> list[int]:
-    """Send again the message of runs still queued long after they were sent.
+    """Send again the message of runs still queued long after they were sent, oldest first.
 
     A process that died between commit and enqueue loses the message; the row is the
     truth, and a second delivery of a message that did arrive finds the run claimed.
@@ -303,9 +345,9 @@ def runs_requeue_stalled(*, now: Any = None) -> list[int]:
     now = now or timezone.now()
     cutoff = now - timedelta(seconds=settings.EVAL_REQUEUE_AFTER)
     stalled = list(
-        EvaluationRun.objects.filter(state=RunState.QUEUED, enqueued_at__lt=cutoff).values_list(
-            "id", "queue"
-        )
+        EvaluationRun.objects.filter(state=RunState.QUEUED, enqueued_at__lt=cutoff)
+        .order_by("created_at", "id")
+        .values_list("id", "queue")
     )
     for run_id, queue in stalled:
         EvaluationRun.objects.filter(id=run_id, state=RunState.QUEUED).update(enqueued_at=now)

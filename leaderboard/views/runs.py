@@ -56,6 +56,7 @@ def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
             for score in run.scores.order_by("id")
         ],
         "artifacts": run.artifacts.order_by("kind"),
+        "attempts": selectors.run_attempts(run),
         "status_url": reverse("run-status", args=[run.id]),
     }
     return render(request, "leaderboard/run.html", context)

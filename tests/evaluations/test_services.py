@@ -8,8 +8,9 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from evaluations import dispatch, services
-from evaluations.models import EvaluationRun, Revision, RunState, Score, Submission
+from evaluations import dispatch, selectors, services
+from evaluations.models import EvaluationRun, Revision, RunAction, RunState, Score, Submission
+from evaluations.services.runs import AUTOMATIC_ACTOR
 from tests.factories import SHA_A, SHA_B, finished_run, inspected_run, person, queued_run
 
 pytestmark = pytest.mark.django_db
@@ -199,6 +200,74 @@ def test_runs_left_queued_are_sent_again(sent) -> None:
     assert services.runs_requeue_stalled() == [run.id]
     assert sent[-1] == (run.id, "cpu")
     assert services.runs_requeue_stalled() == []  # not again until the delay has passed
+
+
+def test_runs_left_queued_are_sent_again_oldest_first(sent) -> None:
+    older = queued_run("demo-org/older")
+    newer = queued_run("demo-org/newer")
+    long_ago = timezone.now() - timedelta(days=1)
+    EvaluationRun.objects.filter(id__in=[older.id, newer.id]).update(enqueued_at=long_ago)
+    assert services.runs_requeue_stalled() == [older.id, newer.id]
+    assert sent[-2:] == [(older.id, "cpu"), (newer.id, "cpu")]
+
+
+def _silence(run: EvaluationRun) -> None:
+    EvaluationRun.objects.filter(id=run.id).update(heartbeat_at=timezone.now() - timedelta(hours=1))
+
+
+def test_a_lost_workers_run_is_attempted_again_on_the_same_commit(
+    django_capture_on_commit_callbacks, sent
+) -> None:
+    run = inspected_run(ref="main", sha=SHA_A)
+    _silence(run)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.runs_reap_stale() == [run.id]
+    run.refresh_from_db()
+    retry = run.actions.get(action=RunAction.Action.RETRY)
+    again = retry.new_run
+    assert run.state == RunState.FAILED and run.error_code == "eval:infra:worker-lost"
+    assert again.state == RunState.QUEUED and again.submission_id == run.submission_id
+    assert again.revision.commit_sha == SHA_A  # pinned, even if "main" moves meanwhile
+    assert retry.actor == AUTOMATIC_ACTOR and "Attempt 2 of at most 3" in retry.reason
+    assert sent[-1] == (again.id, "cpu")
+    assert [a.run.id for a in selectors.run_attempts(again)] == [run.id, again.id]
+
+
+def test_attempts_stop_at_eval_max_attempts(settings) -> None:
+    settings.EVAL_MAX_ATTEMPTS = 2
+    first = inspected_run()
+    _silence(first)
+    services.runs_reap_stale()
+    second = first.actions.get().new_run
+    assert services.run_claim(run_id=second.id, worker_name="worker-2", task_id="task-2")
+    _silence(second)
+    assert services.runs_reap_stale() == [second.id]
+    assert not second.actions.exists()  # two attempts: no third
+    assert EvaluationRun.objects.count() == 2
+
+
+def test_a_run_silent_past_its_time_limit_ends_as_the_submitters_and_is_not_retried() -> None:
+    run = inspected_run()
+    long_ago = timezone.now() - timedelta(days=2)
+    EvaluationRun.objects.filter(id=run.id).update(heartbeat_at=long_ago, started_at=long_ago)
+    assert services.runs_reap_stale() == [run.id]
+    run.refresh_from_db()
+    assert run.error_code == "eval:user:time-limit" and not run.actions.exists()
+
+
+def test_a_moderators_retry_and_the_automatic_one_are_attempts_of_one_job() -> None:
+    first = inspected_run()
+    services.run_fail(run_id=first.id, code="eval:infra:hub-unreachable")
+    mona = person("mona", moderator=True)
+    second = services.run_retry(run_id=first.id, user=mona, reason="The hub is back; again.")
+    assert services.run_claim(run_id=second.id, worker_name="worker-2", task_id="task-2")
+    _silence(second)
+    services.runs_reap_stale()
+    third = second.actions.get().new_run
+    attempts = selectors.run_attempts(second)
+    assert [a.run.id for a in attempts] == [first.id, second.id, third.id]
+    assert [a.number for a in attempts] == [1, 2, 3]
+    assert attempts[0].retries[0].actor == "mona"
 
 
 def test_the_model_page_says_what_changed_between_commits() -> None:
