@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict, cast
 
-from django.db.models import CharField, F, OuterRef, QuerySet, Subquery, Value
+from django.db.models import CharField, F, Model, OuterRef, QuerySet, Subquery, Value
 
 from evaluations.models import (
     Comment,
@@ -34,7 +34,27 @@ AUDIT_ACTIONS: dict[str, str] = {
     **{action.value: action.label for action in RunAction.Action},
     INTERNAL_NOTE: "Internal note",
 }
-REPO_STATES = {RepoDecision.Action.HIDE: "hidden", RepoDecision.Action.UNHIDE: "shown"}
+REPO_STATES: dict[str, str] = {
+    RepoDecision.Action.HIDE: "hidden",
+    RepoDecision.Action.UNHIDE: "shown",
+}
+
+AuditRows = QuerySet[Model, tuple[str, int, datetime]]  # (source, id, time)
+RowsOfSource = Callable[[str, str], "QuerySet[Any] | None"]  # (action, actor): None if none
+EntriesOfSource = Callable[[list[int]], dict[int, "AuditEntry"]]
+
+
+class PreviousState(TypedDict):
+    previous: str | None  # the state (or action) of the row's predecessor, None if first
+
+
+# The models' QuerySet classes are not generic, so the plugin drops an annotation when their
+# rows are read: the readers below cast to these types, which name the annotation.
+if TYPE_CHECKING:  # WithAnnotations cannot be subscripted at run time on Python 3.11
+    from django_stubs_ext import WithAnnotations
+
+    FlagEventAfter = WithAnnotations[FlagEvent, PreviousState]
+    RepoDecisionAfter = WithAnnotations[RepoDecision, PreviousState]
 
 
 def flag_comments(flag: Flag, *, include_internal: bool) -> QuerySet[Comment]:
@@ -71,8 +91,8 @@ def audit_log(*, action: str = "", actor: str = "") -> QuerySet[Any]:
     models, locks and re-runs, runs cancelled or retried, internal notes. One query for the
     rows of a page (``Paginator`` slices it), then ``audit_entries`` reads that page's rows:
     the cost of a page does not grow with the log."""
-    parts = [_rows(source, read(action, actor)) for source, read in _SOURCES.items()]
-    parts = [part for part in parts if part is not None]
+    queries = (_rows(source, read(action, actor)) for source, read in _SOURCES.items())
+    parts = [part for part in queries if part is not None]
     if not parts:
         return FlagEvent.objects.none().values_list("id")
     first, *rest = parts
@@ -93,16 +113,17 @@ def audit_entries(rows: Iterable[tuple[str, int, datetime]]) -> list[AuditEntry]
     return [loaded[(source, row_id)] for source, row_id, _ in rows]
 
 
-def _rows(source: str, queryset: QuerySet[Any] | None) -> QuerySet[Any] | None:
+def _rows(source: str, queryset: QuerySet[Any] | None) -> AuditRows | None:
     if queryset is None:
         return None
-    return (
+    rows: AuditRows = (
         queryset.order_by()
         .annotate(
             source=Value(source, output_field=CharField()), row_id=F("id"), at=F("created_at")
         )
         .values_list("source", "row_id", "at")
     )
+    return rows
 
 
 def _by_actor(queryset: QuerySet[Any], field: str, actor: str) -> QuerySet[Any] | None:
@@ -136,10 +157,11 @@ def _internal_note_rows(action: str, actor: str) -> QuerySet[Any] | None:
 
 def _flag_events(ids: list[int]) -> dict[int, AuditEntry]:
     before = FlagEvent.objects.filter(flag=OuterRef("flag"), id__lt=OuterRef("id"))
-    events = (
+    events = cast(
+        "QuerySet[FlagEventAfter]",
         FlagEvent.objects.filter(id__in=ids)
         .select_related("flag__claim__repo")
-        .annotate(previous=Subquery(before.order_by("-id").values("state")[:1]))
+        .annotate(previous=Subquery(before.order_by("-id").values("state")[:1])),
     )
     return {
         e.id: AuditEntry(
@@ -159,10 +181,11 @@ def _flag_events(ids: list[int]) -> dict[int, AuditEntry]:
 
 def _repo_decisions(ids: list[int]) -> dict[int, AuditEntry]:
     before = RepoDecision.objects.filter(repo=OuterRef("repo"), id__lt=OuterRef("id"))
-    decisions = (
+    decisions = cast(
+        "QuerySet[RepoDecisionAfter]",
         RepoDecision.objects.filter(id__in=ids)
         .select_related("repo")
-        .annotate(previous=Subquery(before.order_by("-id").values("action")[:1]))
+        .annotate(previous=Subquery(before.order_by("-id").values("action")[:1])),
     )
     return {
         d.id: AuditEntry(
@@ -230,14 +253,14 @@ def _internal_notes(ids: list[int]) -> dict[int, AuditEntry]:
     }
 
 
-_SOURCES = {
+_SOURCES: dict[str, RowsOfSource] = {
     "flag-event": _ActionRows(FlagEvent.objects.all, "state", FlagState.values),
     "repo-decision": _ActionRows(RepoDecision.objects.all, "action", RepoDecision.Action.values),
     "flag-action": _ActionRows(FlagAction.objects.all, "action", FlagAction.Action.values),
     "run-action": _ActionRows(RunAction.objects.all, "action", RunAction.Action.values),
     "internal-note": _internal_note_rows,
 }
-_READERS = {
+_READERS: dict[str, EntriesOfSource] = {
     "flag-event": _flag_events,
     "repo-decision": _repo_decisions,
     "flag-action": _flag_actions,

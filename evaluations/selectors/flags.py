@@ -3,6 +3,9 @@ history of scores, claims and flag events."""
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import TYPE_CHECKING, TypedDict
+
 from django.db.models import Case, CharField, F, OuterRef, Q, QuerySet, Subquery, Value, When
 
 from evaluations.models import (
@@ -16,6 +19,22 @@ from evaluations.models import (
 )
 
 
+class FlagStateFields(TypedDict):
+    """The fields ``flags_with_state`` adds to a flag (each None when no event says)."""
+
+    rule_state: str | None
+    latest_decision: str | None
+    decided_at: datetime | None
+    rule_opened_at: datetime | None
+    decision: str | None
+
+
+if TYPE_CHECKING:  # WithAnnotations cannot be subscripted at run time on Python 3.11
+    from django_stubs_ext import WithAnnotations
+
+    FlagWithState = WithAnnotations[Flag, FlagStateFields]
+
+
 def flag_history(repo_id: int) -> QuerySet[FlagEvent]:
     return (
         FlagEvent.objects.filter(flag__claim__repo_id=repo_id)
@@ -24,7 +43,7 @@ def flag_history(repo_id: int) -> QuerySet[FlagEvent]:
     )
 
 
-def flags_with_state() -> QuerySet[Flag]:
+def flags_with_state() -> QuerySet[FlagWithState]:
     """Flags annotated with the rule's latest state (``rule_state``), the latest moderator
     decision (``latest_decision``: confirmed, dismissed or None) and the decision in force
     (``decision``).

@@ -42,7 +42,7 @@ def queue(request: HttpRequest) -> HttpResponse:
             {"title": "Unknown sort", "message": "Sort by severity, age or q."},
             status=400,
         )
-    context = {"flags": selectors.moderation_queue(sort), "sort": sort, "form": FlagDecisionForm()}
+    context = {"queue": selectors.moderation_queue(sort), "sort": sort, "form": FlagDecisionForm()}
     return render(request, "moderation/queue.html", context)
 
 

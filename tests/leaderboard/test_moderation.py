@@ -346,7 +346,7 @@ def test_a_flag_reopened_on_new_evidence_after_a_dismissal_returns_to_the_queue(
     finished_run("demo-org/tiny", sha=SHA_B, value=0.4)  # a newer commit, still contradicted
     assert [e.state for e in flag.events.order_by("id")] == ["opened", "dismissed", "opened"]
     [queued] = selectors.moderation_queue()
-    assert queued.id == flag.id and queued.reopened_after_decision
+    assert queued.flag.id == flag.id and queued.reopened_after_decision
     assert flag.claim.repo_id in selectors.flagged_repo_ids()  # the rule's verdict stands again
     queue = signed_in(moderator).get("/moderation/").content.decode()
     assert "reopened after a decision" in queue

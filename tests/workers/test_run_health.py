@@ -102,5 +102,5 @@ def test_an_unhealthy_run_gives_harness_in_doubt_and_no_public_flag(
     assert not doubted.flagged
     public = {flag.claim.benchmark for flag in selectors.open_flags()}
     assert public == {"smoke_arc"}
-    queue = {flag.claim.benchmark: flag.rule_state for flag in selectors.moderation_queue()}
+    queue = {i.flag.claim.benchmark: i.flag.rule_state for i in selectors.moderation_queue()}
     assert queue == {"smoke_arc": FlagState.OPENED, "smoke_gsm8k": FlagState.IN_DOUBT}
