@@ -6,6 +6,8 @@ draws them with the plotly.js served from our own static files.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import plotly.graph_objects as go
@@ -15,6 +17,16 @@ from evaluations.models import Claim, FlagEvent, Score
 
 MEASURED_COLOURS = ("#3451b2", "#0e9384", "#7a5af8", "#c4320a")  # one per setting (shots)
 CLAIM_COLOUR = "#b42318"
+
+
+@dataclass(frozen=True)
+class Point:
+    """One marker: when, the score as a fraction, its standard error and its hover text."""
+
+    at: datetime
+    value: float
+    stderr: float
+    text: str
 
 
 def benchmark_figures(
@@ -41,32 +53,29 @@ def _figure(
     figure = go.Figure()
     settings = sorted({s.shots for s in scores if s.benchmark == key})
     for index, shots in enumerate(settings):
-        mine = sorted(
-            (s for s in scores if s.benchmark == key and s.shots == shots),
-            key=lambda s: s.run.finished_at,
-        )
+        mine = _measured([s for s in scores if s.benchmark == key and s.shots == shots])
         figure.add_trace(
             go.Scatter(
-                x=[s.run.finished_at.isoformat() for s in mine],
-                y=[100 * s.value for s in mine],
-                error_y={"type": "data", "array": [100 * (s.stderr or 0) for s in mine]},
+                x=[p.at.isoformat() for p in mine],
+                y=[100 * p.value for p in mine],
+                error_y={"type": "data", "array": [100 * p.stderr for p in mine]},
                 mode="lines+markers",
                 name=f"measured, {shots}-shot",
                 marker={"color": MEASURED_COLOURS[index % len(MEASURED_COLOURS)], "size": 9},
-                text=[f"run #{s.run_id}, commit {s.run.revision.commit_sha[:10]}" for s in mine],
+                text=[p.text for p in mine],
                 hovertemplate="%{y:.1f} ± %{error_y.array:.1f}<br>%{text}<extra></extra>",
             )
         )
-    mine_claims = [c for c in claims if c.benchmark == key and c.value is not None]
+    mine_claims = _claimed([c for c in claims if c.benchmark == key])
     if mine_claims:
         figure.add_trace(
             go.Scatter(
-                x=[c.created_at.isoformat() for c in mine_claims],
-                y=[100 * c.value for c in mine_claims],
+                x=[p.at.isoformat() for p in mine_claims],
+                y=[100 * p.value for p in mine_claims],
                 mode="markers",
                 name="claimed",
                 marker={"color": CLAIM_COLOUR, "symbol": "diamond", "size": 11},
-                text=[_claim_label(c) for c in mine_claims],
+                text=[p.text for p in mine_claims],
                 hovertemplate="claimed %{y:.1f}<br>%{text}<extra></extra>",
             )
         )
@@ -85,7 +94,33 @@ def _figure(
         legend={"orientation": "h", "y": -0.2},
         template="plotly_white",
     )
-    return figure.to_plotly_json()
+    plotly_json: dict[str, Any] = figure.to_plotly_json()
+    return plotly_json
+
+
+def _measured(scores: list[Score]) -> list[Point]:
+    """Scores in the order their runs finished. A score is recorded only when its run ends
+    on a pinned commit, so every run here has both."""
+    points = [
+        Point(
+            at=run.finished_at,
+            value=score.value,
+            stderr=score.stderr or 0,
+            text=f"run #{score.run_id}, commit {run.revision.commit_sha[:10]}",
+        )
+        for score in scores
+        if (run := score.run).finished_at is not None and run.revision is not None
+    ]
+    return sorted(points, key=lambda point: point.at)
+
+
+def _claimed(claims: list[Claim]) -> list[Point]:
+    """The claims that have a value to draw."""
+    return [
+        Point(at=claim.created_at, value=claim.value, stderr=0, text=_claim_label(claim))
+        for claim in claims
+        if claim.value is not None
+    ]
 
 
 def _claim_label(claim: Claim) -> str:

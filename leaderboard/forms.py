@@ -7,12 +7,14 @@ visibility, a lock, a re-run); a comment on a flag's discussion.
 from __future__ import annotations
 
 from django import forms
+from django.http import QueryDict
 
 from evaluations.catalogue import SUITE_DESCRIPTIONS, SUITES, Benchmark, suite_benchmarks
 from evaluations.markup import MAX_BODY
 from evaluations.models import Precision, Unit
 from evaluations.services.claims import ClaimInput
 from evaluations.services.permissions import MAX_REASON
+from evaluations.services.submissions import SubmissionSetting
 from evaluations.validation import clean_ref, clean_repo_id
 
 
@@ -40,6 +42,16 @@ class SubmissionForm(forms.Form):
 
     def clean_ref(self) -> str:
         return clean_ref(self.cleaned_data.get("ref", ""))
+
+    def setting(self) -> SubmissionSetting:
+        """The submitter's choices besides the repo, once the form is valid."""
+        data = self.cleaned_data
+        return SubmissionSetting(
+            ref=data["ref"],
+            suite=data["suite"],
+            precision=data["precision"],
+            chat_template=data["chat_template"],
+        )
 
 
 class ClaimForm(forms.Form):
@@ -70,13 +82,14 @@ class ClaimForm(forms.Form):
     )
     source_url = forms.URLField(required=False, max_length=500, assume_scheme="https")
 
-    def __init__(self, *args: object, benchmark: Benchmark, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)
+    def __init__(self, data: QueryDict | None, *, benchmark: Benchmark, prefix: str) -> None:
+        super().__init__(data, prefix=prefix)
         self.benchmark = benchmark
         self.fields["shots"].initial = benchmark.shots
 
     def clean(self) -> dict[str, object]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         value, unit = data.get("value"), data.get("unit")
         if value is not None and unit == Unit.FRACTION and value > 1:
             self.add_error("value", "A fraction is between 0 and 1; choose % for percent.")
@@ -103,7 +116,7 @@ class ClaimForm(forms.Form):
         )
 
 
-def claim_forms(suite: str, data: object = None) -> list[ClaimForm]:
+def claim_forms(suite: str, data: QueryDict | None = None) -> list[ClaimForm]:
     return [
         ClaimForm(data, benchmark=benchmark, prefix=f"claim-{benchmark.key}")
         for benchmark in suite_benchmarks(suite)

@@ -15,11 +15,11 @@ from typing import Any
 import requests
 from allauth.socialaccount.models import SocialLogin, SocialToken
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.http import HttpRequest
 
 from evaluations.models import HubMembership
 from evaluations.services import authors
+from evaluations.services.permissions import Account, User
 
 PROVIDER_ID = "huggingface"
 TIMEOUT_SECONDS = 10
@@ -36,7 +36,7 @@ def _names(userinfo: dict[str, Any]) -> tuple[str, list[str]]:
     return str(userinfo.get("preferred_username") or ""), [name for name in names if name]
 
 
-def record_sign_in(request: HttpRequest, user: AbstractBaseUser, **kwargs: Any) -> None:
+def record_sign_in(request: HttpRequest, user: Account, **kwargs: Any) -> None:
     """allauth's ``user_logged_in`` signal: keep what the hub's userinfo said."""
     sociallogin: SocialLogin | None = kwargs.get("sociallogin")
     if sociallogin is None or sociallogin.account.provider != PROVIDER_ID:
@@ -49,7 +49,7 @@ def record_sign_in(request: HttpRequest, user: AbstractBaseUser, **kwargs: Any) 
         )
 
 
-def refresh_if_stale(user: AbstractBaseUser | AnonymousUser) -> None:
+def refresh_if_stale(user: User) -> None:
     """Ask the hub again when the last answer about ``user`` is too old to act on."""
     if not user.is_authenticated:
         return
@@ -91,7 +91,7 @@ class HubUserinfo:
     """The site's ``authors.HubMembershipSource`` (settings: ``AUTHOR_HUB_MEMBERSHIP_SOURCE``):
     the hub's userinfo, asked with the token it issued at sign-in."""
 
-    def refresh(self, user: AbstractBaseUser | AnonymousUser) -> None:
+    def refresh(self, user: User) -> None:
         refresh_if_stale(user)
 
 
@@ -107,4 +107,7 @@ def _userinfo(access_token: str) -> dict[str, Any]:
         headers={"Authorization": f"Bearer {access_token}"},
     )
     answer.raise_for_status()
-    return answer.json()
+    userinfo = answer.json()
+    if not isinstance(userinfo, dict):
+        raise ValueError("the hub's userinfo is not a JSON object")
+    return userinfo

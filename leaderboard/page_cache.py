@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import wraps
-from typing import Any
+from typing import Any, overload
 
 from django.conf import settings
 from django.contrib.messages.storage.cookie import CookieStorage
@@ -46,7 +46,19 @@ class Version:
     last_modified: datetime | None
 
 
-def cached_page(view: ViewFunc | None = None, *, live: LiveTag | None = None) -> Any:
+@overload
+def cached_page(view: ViewFunc, *, live: LiveTag | None = None) -> ViewFunc: ...
+
+
+@overload
+def cached_page(
+    view: None = None, *, live: LiveTag | None = None
+) -> Callable[[ViewFunc], ViewFunc]: ...
+
+
+def cached_page(
+    view: ViewFunc | None = None, *, live: LiveTag | None = None
+) -> ViewFunc | Callable[[ViewFunc], ViewFunc]:
     """``@cached_page`` or ``@cached_page(live=...)``; ``live`` returns a tag of what the
     page shows that moves without a generation bump."""
 
@@ -75,7 +87,7 @@ def _shared_response(
     if stored is not None:
         return _stamp(_thaw(stored), version)
     response = view(request, *args, **kwargs)
-    if _storable(request, response):
+    if isinstance(response, HttpResponse) and _storable(request, response):
         caches["pages"].set(version.key, _freeze(response), timeout=settings.PAGE_CACHE_SECONDS)
         _stamp(response, version)
     return response
@@ -122,12 +134,11 @@ def _matches(request: HttpRequest, etag: str, *, exists: bool) -> bool:
     return bare in [tag.removeprefix("W/") for tag in wanted]
 
 
-def _storable(request: HttpRequest, response: HttpResponseBase) -> bool:
+def _storable(request: HttpRequest, response: HttpResponse) -> bool:
     """A 200 that is the same for every visitor: no cookie set, no CSRF token used."""
     cache_control = response.get("Cache-Control", "")
     return (
         response.status_code == 200
-        and isinstance(response, HttpResponse)
         and not response.streaming
         and not response.cookies
         and not request.META.get("CSRF_COOKIE_NEEDS_UPDATE")

@@ -11,9 +11,10 @@ from ninja.decorators import decorate_view
 from ninja.security import django_auth
 
 from evaluations.evidence.matching import ClaimEvidence, claim_evidence
+from evaluations.models import Claim
 from evaluations.services import contributions
 from evaluations.services.claims import ClaimInput
-from leaderboard.api.common import CSV_RESPONSE, ApiTokenAuth, repo_or_404
+from leaderboard.api.common import CSV_RESPONSE, ApiTokenAuth, SignedInRequest, repo_or_404
 from leaderboard.api.schemas import ClaimOut, ClaimsIn, EvidenceOut, Message
 from leaderboard.page_cache import cached_page
 from leaderboard.views import csv_downloads
@@ -27,7 +28,7 @@ router = Router()
     tags=["claims"],
     auth=[ApiTokenAuth(), django_auth],
 )
-def create_claims(request: HttpRequest, payload: ClaimsIn) -> Status:
+def create_claims(request: SignedInRequest, payload: ClaimsIn) -> Status[list[Claim]]:
     """Record claims made together (one family for the Holm correction).
 
     Author claims need an account the hub says owns the repo or belongs to its organisation;
@@ -64,7 +65,7 @@ def create_claims(request: HttpRequest, payload: ClaimsIn) -> Status:
     tags=["claims"],
 )
 @decorate_view(cached_page)
-def model_claims(request: HttpRequest, owner: str, name: str) -> list[dict]:
+def model_claims(request: HttpRequest, owner: str, name: str) -> list[dict[str, Any]]:
     """Every current claim of a model beside the measurement in its setting, with the
     numbers the verdict rests on."""
     repo = repo_or_404(owner, name)

@@ -15,6 +15,7 @@ from evaluations.catalogue import SUITES
 from evaluations.models import ModelRepo
 from evaluations.selectors import open_data
 from evaluations.services import tokens
+from evaluations.services.permissions import Account
 
 PAGE_SIZE = 50
 MAX_PAGE_SIZE = 100
@@ -26,6 +27,13 @@ CSV_RESPONSE = {
         200: {"description": "a CSV file", "content": {"text/csv": {"schema": {"type": "string"}}}}
     }
 }
+
+
+class SignedInRequest(HttpRequest):
+    """A request an endpoint's ``auth`` let through: ninja puts on ``auth`` what the
+    authenticator returned, on this site always an account (the token's or the session's)."""
+
+    auth: Account
 
 
 class ApiTokenAuth(HttpBearer):

@@ -5,9 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest
-from ninja import Query, Router
+from ninja import Router
 from ninja.decorators import decorate_view
 from ninja.pagination import paginate
+
+# ``ninja.Query(...)`` calls these; under mypy ``ninja.Query`` is only the annotation alias.
+from ninja.params import functions as param
 
 from evaluations import selectors
 from evaluations.evidence.matching import flag_review
@@ -24,8 +27,8 @@ router = Router()
 @paginate(CappedLimitOffset)
 def models(
     request: HttpRequest,
-    q: str = Query("", description="part of the hub id"),
-    flagged: str = Query(
+    q: str = param.Query("", description="part of the hub id"),
+    flagged: str = param.Query(
         "", description="true: only models with an open flag; false: only those without"
     ),
 ) -> Any:

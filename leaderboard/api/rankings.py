@@ -9,6 +9,9 @@ from ninja import Query, Router
 from ninja.decorators import decorate_view
 from ninja.errors import HttpError
 
+# ``ninja.Query(...)`` calls these; under mypy ``ninja.Query`` is only the annotation alias.
+from ninja.params import functions as param
+
 from evaluations import selectors
 from evaluations.catalogue import BENCHMARKS, suite_benchmarks
 from evaluations.selectors import rankings as ranking_rows
@@ -66,8 +69,8 @@ def _ranking_row(row: ranking_rows.RankedRow, benchmarks: list[str]) -> dict[str
 def rankings(
     request: HttpRequest,
     filters: Query[RankingFiltersIn],
-    limit: int = Query(PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE),
-    offset: int = Query(0, ge=0, le=10**9),
+    limit: int = param.Query(PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE),
+    offset: int = param.Query(0, ge=0, le=10**9),
 ) -> dict[str, Any]:
     """Each model's latest finished run of a suite, ranked by its normalised average of
     measured scores, filtered and sorted as on the rankings page, one page at a time.

@@ -5,10 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest
-from ninja import Path, Query, Router
+from ninja import Router
 from ninja.decorators import decorate_view
 from ninja.errors import HttpError
 from ninja.pagination import paginate
+
+# ``ninja.Query(...)`` calls these; under mypy ``ninja.Query`` is only the annotation alias.
+from ninja.params import functions as param
 
 from evaluations import every_eval_ever
 from evaluations.catalogue import SUITES
@@ -31,9 +34,9 @@ def runs_in_flight() -> str:
 @paginate(CappedLimitOffset)
 def runs(
     request: HttpRequest,
-    state: str = Query("", description="one of " + ", ".join(RunState.values)),
-    repo: str = Query("", description="hub id, e.g. demo-org/tiny"),
-    suite: str = Query("", description="one of " + ", ".join(SUITES)),
+    state: str = param.Query("", description="one of " + ", ".join(RunState.values)),
+    repo: str = param.Query("", description="hub id, e.g. demo-org/tiny"),
+    suite: str = param.Query("", description="one of " + ", ".join(SUITES)),
 ) -> Any:
     """Evaluation runs, newest first."""
     if state and state not in RunState.values:
@@ -47,7 +50,9 @@ def runs(
 
 @router.get("/runs/{run_id}", response={200: RunOut, 404: Message}, tags=["runs"])
 @decorate_view(cached_page(live=runs_in_flight))
-def run_detail(request: HttpRequest, run_id: int = Path(..., ge=1, le=MAX_ID)) -> EvaluationRun:
+def run_detail(
+    request: HttpRequest, run_id: int = param.Path(..., ge=1, le=MAX_ID)
+) -> EvaluationRun:
     """One run: state, progress, how it ended, versions, scores and artifacts."""
     run = open_data.run_detail(run_id)
     if run is None:
@@ -62,7 +67,7 @@ def run_detail(request: HttpRequest, run_id: int = Path(..., ge=1, le=MAX_ID)) -
 )
 @decorate_view(cached_page)
 def run_every_eval_ever(
-    request: HttpRequest, run_id: int = Path(..., ge=1, le=MAX_ID)
+    request: HttpRequest, run_id: int = param.Path(..., ge=1, le=MAX_ID)
 ) -> dict[str, Any]:
     """A finished run as an Every Eval Ever record (schema 0.3.0): a third party's
     measurement, each score with its standard error, 95 % interval and number of items, and

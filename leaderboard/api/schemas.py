@@ -6,10 +6,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
+from django.http import HttpRequest
 from django.urls import reverse
 from ninja import Field, Schema
 
-from evaluations.models import EvaluationRun, ModelRepo
+from evaluations.models import EvaluationRun, ModelRepo, RunArtifact
 from evaluations.services.claims import MAX_CLAIMS_PER_BATCH
 
 
@@ -124,9 +125,9 @@ class ArtifactOut(Schema):
     url: str
 
     @staticmethod
-    def resolve_url(obj: Any, context: dict[str, Any]) -> str:
-        path = reverse("run-artifact", args=[obj.run_id, obj.kind])
-        return context["request"].build_absolute_uri(path)
+    def resolve_url(obj: RunArtifact, context: dict[str, Any]) -> str:
+        request: HttpRequest = context["request"]
+        return request.build_absolute_uri(reverse("run-artifact", args=[obj.run_id, obj.kind]))
 
 
 class RunSummaryOut(Schema):
@@ -144,7 +145,7 @@ class RunSummaryOut(Schema):
 
     @staticmethod
     def resolve_commit_sha(obj: EvaluationRun) -> str | None:
-        return obj.revision.commit_sha if obj.revision_id else None
+        return obj.revision.commit_sha if obj.revision else None
 
 
 class RunWithScoresOut(RunSummaryOut):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -11,16 +13,18 @@ from django.views.decorators.http import require_GET, require_POST
 
 from evaluations.models import ApiToken
 from evaluations.services import authors, tokens
+from evaluations.services.permissions import Account
 from leaderboard import hub_identity
 
 
 @login_required
 @require_GET
 def account(request: HttpRequest) -> HttpResponse:
-    hub_identity.refresh_if_stale(request.user)
+    user = cast(Account, request.user)  # @login_required lets only an account in
+    hub_identity.refresh_if_stale(user)
     context = {
-        "membership": authors.hub_membership_current(request.user),
-        "tokens": ApiToken.objects.filter(user=request.user),
+        "membership": authors.hub_membership_current(user),
+        "tokens": ApiToken.objects.filter(user=user),
         "new_token": request.session.pop("new_api_token", None),
     }
     return render(request, "account/profile.html", context)

@@ -104,7 +104,7 @@ def _page_links(benchmark: str, rows: comparison.ScatterRows) -> dict[str, str]:
     def url(page: int) -> str:
         return "?" + urlencode({"benchmark": benchmark, **({"page": page} if page > 1 else {})})
 
-    links = {}
+    links: dict[str, str] = {}
     if rows.page > 1:
         links |= {"first": url(1), "previous": url(rows.page - 1)}
     if rows.page < rows.num_pages:
@@ -136,7 +136,8 @@ def scatter_figure(points: list[ScatterPoint], title: str) -> dict[str, Any]:
         template="plotly_white",
         hovermode="closest",
     )
-    return figure.to_plotly_json()
+    plotly_json: dict[str, Any] = figure.to_plotly_json()
+    return plotly_json
 
 
 def _diagonal(points: list[ScatterPoint]) -> go.Scatter:

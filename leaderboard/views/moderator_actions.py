@@ -49,4 +49,4 @@ def moderator_action(
 
 def form_messages(form: forms.Form) -> list[str]:
     """Every error of the form, in the order of its fields."""
-    return [message for field_messages in form.errors.values() for message in field_messages]
+    return [str(message) for field_messages in form.errors.values() for message in field_messages]

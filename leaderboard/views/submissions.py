@@ -14,7 +14,7 @@ from evaluations.services import authors, contributions
 from evaluations.services.limits import RateLimited
 from evaluations.services.submissions import SubmissionOutcome
 from leaderboard.errors import too_many_requests
-from leaderboard.forms import SubmissionForm, claim_forms
+from leaderboard.forms import ClaimForm, SubmissionForm, claim_forms
 
 
 @login_required
@@ -31,7 +31,7 @@ def submit(request: HttpRequest) -> HttpResponse:
     claims = claim_forms(suite if suite in SUITES else "smoke", data)
     if data is not None and form.is_valid() and all(claim.is_valid() for claim in claims):
         try:
-            outcome = _submit(request, form.cleaned_data, claims)
+            outcome = _submit(request, form, claims)
         except ValidationError as error:
             form.add_error(None, error)
         except RateLimited as limited:
@@ -53,14 +53,13 @@ def submit(request: HttpRequest) -> HttpResponse:
     return render(request, "leaderboard/submit.html", context, status=400 if data else 200)
 
 
-def _submit(request: HttpRequest, cleaned: dict, claims: list) -> SubmissionOutcome:
+def _submit(
+    request: HttpRequest, form: SubmissionForm, claims: list[ClaimForm]
+) -> SubmissionOutcome:
     inputs = [claim.to_input() for claim in claims]
     return contributions.submission_submit(
         user=request.user,
-        repo_id=cleaned["repo_id"],
-        ref=cleaned["ref"],
-        suite=cleaned["suite"],
-        precision=cleaned["precision"],
-        chat_template=cleaned["chat_template"],
+        repo_id=form.cleaned_data["repo_id"],
         claims=[claim for claim in inputs if claim is not None],
+        **form.setting(),
     )

@@ -141,6 +141,24 @@ def test_an_unreachable_hub_keeps_the_last_answer(client: Client, provider, sett
     assert user.hub_memberships.count() == 1 and authors.is_repo_author(user, "demo-org/tiny")
 
 
+def test_a_userinfo_that_is_not_an_object_keeps_the_last_answer(
+    client: Client, provider, settings, monkeypatch
+) -> None:
+    user = signed_in_ada(client)
+    settings.AUTHOR_RECHECK_AFTER = 0
+    real_get = requests.get
+
+    def get(url: str, **kwargs) -> requests.Response:
+        answer = real_get(url, **kwargs)
+        if "openid-configuration" not in url:
+            answer._content = b'["ada", "demo-org"]'  # JSON, but not the userinfo object
+        return answer
+
+    monkeypatch.setattr(hub_identity.requests, "get", get)
+    hub_identity.refresh_if_stale(user)
+    assert user.hub_memberships.count() == 1 and authors.is_repo_author(user, "demo-org/tiny")
+
+
 def api_token(user: User) -> str:
     from evaluations.services import tokens
 
