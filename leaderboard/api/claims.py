@@ -8,12 +8,11 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from ninja import Router, Status
 from ninja.decorators import decorate_view
-from ninja.security import django_auth
 
 from evaluations.evidence.matching import ClaimEvidence, claim_evidence
 from evaluations.services import contributions
 from evaluations.services.claims import ClaimInput
-from leaderboard.api.common import CSV_RESPONSE, ApiTokenAuth, repo_or_404
+from leaderboard.api.common import CSV_RESPONSE, ApiTokenAuth, SignedInSession, repo_or_404
 from leaderboard.api.schemas import ClaimOut, ClaimsIn, EvidenceOut, Message
 from leaderboard.page_cache import cached_page
 from leaderboard.views import csv_downloads
@@ -25,7 +24,7 @@ router = Router()
     "/claims",
     response={201: list[ClaimOut], 400: Message, 401: Message, 403: Message, 429: Message},
     tags=["claims"],
-    auth=[ApiTokenAuth(), django_auth],
+    auth=[ApiTokenAuth(), SignedInSession()],
 )
 def create_claims(request: HttpRequest, payload: ClaimsIn) -> Status:
     """Record claims made together (one family for the Holm correction).

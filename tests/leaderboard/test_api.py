@@ -60,7 +60,7 @@ def test_a_correction_supersedes_through_the_api(client: Client) -> None:
     "body, status",
     [
         ({"repo_id": "demo-org/tiny", "claims": [arc(120.0)]}, 400),
-        ({"repo_id": "not a repo", "claims": [arc(50.0)]}, 400),
+        ({"repo_id": "not a repo", "claims": [arc(50.0)]}, 422),  # the schema says so
         (
             {"repo_id": "demo-org/tiny", "claims": [{"benchmark": "nope", "value": 1, "shots": 0}]},
             400,
