@@ -77,6 +77,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "ninja",  # its Swagger UI page then loads the assets it ships, from our static files
     "allauth",
     "allauth.account",
     "allauth.socialaccount",

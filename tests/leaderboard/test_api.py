@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.test import Client
 
@@ -89,3 +91,12 @@ def test_malformed_json_is_a_4xx(client: Client) -> None:
 def test_the_api_publishes_an_openapi_document(client: Client) -> None:
     document = client.get("/api/v1/openapi.json").json()
     assert "/api/v1/claims" in document["paths"]
+
+
+def test_the_api_documentation_loads_every_asset_from_our_own_server(client: Client) -> None:
+    page = client.get("/api/v1/docs").content.decode()
+    assets = re.findall(r'(?:src|href)="([^"]+)"', page)
+    assert "https://" not in page and "cdn" not in page.lower()
+    assert any(url.endswith("swagger-ui-bundle.js") for url in assets)
+    for url in assets:
+        assert url.startswith("/static/") and client.get(url).status_code == 200, url
