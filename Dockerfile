@@ -15,6 +15,11 @@ COPY manage.py ./
 # torch first and pinned: the CPU build for CPU images; GPU images take vLLM's CUDA build.
 RUN if [ "$EXTRA" = "gpu" ]; then pip install "vllm>=0.18" && pip install ".[gpu]"; \
     else pip install torch==2.13.0 && pip install .; fi
+# Hashed, compressed static files, kept out of the var/ volume so each image serves its own.
+# A throwaway key and var/ folder: nothing of the build's settings stays in the image.
+ENV STATIC_ROOT=/app/staticfiles
+RUN LEADERBOARD_VAR_DIR=/tmp/build-var SECRET_KEY=collectstatic-only \
+    python manage.py collectstatic --noinput --verbosity 0 && rm -rf /tmp/build-var
 RUN useradd --create-home app && mkdir -p /app/var && chown app /app/var
 USER app
 EXPOSE 8000

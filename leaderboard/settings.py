@@ -77,6 +77,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "ninja",  # its Swagger UI page then loads the assets it ships, from our static files
     "allauth",
     "allauth.account",
     "allauth.socialaccount",
@@ -241,13 +242,18 @@ USE_I18N = False
 USE_TZ = True
 
 STATIC_URL = "/static/"
-STATIC_ROOT = VAR_DIR / "staticfiles"
-STATIC_ROOT.mkdir(exist_ok=True)
-# plotly.js comes from the plotly package itself: served locally, no CDN, nothing vendored.
+# `collectstatic` writes here the hashed and compressed (gzip; brotli when the Brotli package
+# is installed) copies the site serves; `make demo` and the Docker image run it. whitenoise
+# then sends a hashed name with a one-year, immutable Cache-Control.
+STATIC_ROOT = Path(env_str("STATIC_ROOT", str(VAR_DIR / "staticfiles")))
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+# The model page's charts use the basic plotly.js bundle vendored in static/vendor/; the
+# scatter page the full one, from the plotly package itself (see static/vendor/plotly-basic).
 STATICFILES_DIRS = [BASE_DIR / "static", ("plotly", Path(plotly.__file__).parent / "package_data")]
-# whitenoise serves static files straight from the finders, so gunicorn serves the site
-# with DEBUG off and no collectstatic step is needed.
-WHITENOISE_USE_FINDERS = True
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
 
 # Security headers. HTTPS-only settings switch on with HTTPS=1 (production behind TLS).
 HTTPS = env_bool("HTTPS", False)

@@ -36,6 +36,8 @@ def main() -> None:
     say("Migrating the database")
     call_command("migrate", verbosity=0)
     call_command("refresh_read_tables", verbosity=0)  # read tables of an older install
+    say("Collecting static files (hashed and compressed, as production serves them)")
+    call_command("collectstatic", interactive=False, verbosity=0)
     say("Building tiny models and publishing them on the stand-in hub (first run: ~1 min)")
     hub_root = var_dir / "demo" / "hub"
     publish_once(hub_root, var_dir / "demo" / "models")

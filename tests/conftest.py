@@ -9,6 +9,7 @@ import huggingface_hub.constants
 import pytest
 from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache
+from django.test import override_settings
 
 from evaluations import dispatch
 
@@ -26,6 +27,22 @@ def clear_caches() -> None:
                 client.delete(*keys)
         else:
             backend.clear()
+
+
+@pytest.fixture(autouse=True, scope="session")
+def static_files_from_their_sources() -> Iterator[None]:
+    """Pages name static files unhashed and whitenoise serves them from the source folders.
+
+    The site's manifest storage needs `collectstatic` first, which hashes and compresses
+    some 15 MB (gzip alone takes seconds, brotli far longer) before every test run:
+    tests/leaderboard/test_static.py does it once, in a folder of its own, and checks what
+    the site then serves."""
+    storages = {
+        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+    with override_settings(STORAGES=storages, WHITENOISE_USE_FINDERS=True):
+        yield
 
 
 @pytest.fixture(autouse=True)

@@ -8,6 +8,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from ninja import NinjaAPI
+from ninja.errors import AuthenticationError
 from ninja.operation import Operation
 
 from evaluations.services.limits import RateLimited
@@ -55,4 +56,24 @@ def permission_denied(request: HttpRequest, error: PermissionDenied) -> HttpResp
 def rate_limited(request: HttpRequest, error: RateLimited) -> HttpResponse:
     response = api.create_response(request, {"detail": error.message}, status=429)
     response["Retry-After"] = str(error.retry_after)
+    return response
+
+
+@api.exception_handler(AuthenticationError)
+def unauthenticated(request: HttpRequest, error: AuthenticationError) -> HttpResponse:
+    """401 with a sentence about the token, and the scheme to use (RFC 6750)."""
+    if "Authorization" in request.headers:
+        detail = (
+            "The API token is not valid: it may be mistyped, revoked or expired. "
+            "Make a new one on your account page (/account/)."
+        )
+        challenge = 'Bearer error="invalid_token"'
+    else:
+        detail = (
+            "This needs an API token: send it as “Authorization: Bearer cc_…”, "
+            "with a token made on your account page (/account/)."
+        )
+        challenge = "Bearer"
+    response = api.create_response(request, {"detail": detail}, status=401)
+    response["WWW-Authenticate"] = challenge
     return response

@@ -8,13 +8,18 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from ninja import Router, Status
 from ninja.decorators import decorate_view
-from ninja.security import django_auth
 
 from evaluations.evidence.matching import ClaimEvidence, claim_evidence
 from evaluations.models import Claim
 from evaluations.services import contributions
 from evaluations.services.claims import ClaimInput
-from leaderboard.api.common import CSV_RESPONSE, ApiTokenAuth, SignedInRequest, repo_or_404
+from leaderboard.api.common import (
+    CSV_RESPONSE,
+    ApiTokenAuth,
+    SignedInRequest,
+    SignedInSession,
+    repo_or_404,
+)
 from leaderboard.api.schemas import ClaimOut, ClaimsIn, EvidenceOut, Message
 from leaderboard.page_cache import cached_page
 from leaderboard.views import csv_downloads
@@ -26,7 +31,7 @@ router = Router()
     "/claims",
     response={201: list[ClaimOut], 400: Message, 401: Message, 403: Message, 429: Message},
     tags=["claims"],
-    auth=[ApiTokenAuth(), django_auth],
+    auth=[ApiTokenAuth(), SignedInSession()],
 )
 def create_claims(request: SignedInRequest, payload: ClaimsIn) -> Status[list[Claim]]:
     """Record claims made together (one family for the Holm correction).

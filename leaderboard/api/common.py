@@ -8,7 +8,7 @@ from django.http import HttpRequest
 from ninja import Field, Schema
 from ninja.errors import HttpError
 from ninja.pagination import LimitOffsetPagination
-from ninja.security import HttpBearer
+from ninja.security import HttpBearer, SessionAuth
 
 from evaluations import selectors
 from evaluations.catalogue import SUITES
@@ -43,6 +43,17 @@ class ApiTokenAuth(HttpBearer):
 
     def authenticate(self, request: HttpRequest, token: str) -> Any:
         return tokens.api_token_authenticate(token)
+
+
+class SignedInSession(SessionAuth):
+    """The site's own session, for its pages' scripts. Its CSRF check runs only when someone
+    is signed in: a request with neither a session nor a valid token is then answered 401
+    about the token, not 403 about a CSRF cookie it never had."""
+
+    def __call__(self, request: HttpRequest) -> Any:
+        if not request.user.is_authenticated:
+            return None
+        return super().__call__(request)
 
 
 def repo_or_404(owner: str, name: str) -> ModelRepo:

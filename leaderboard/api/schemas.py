@@ -9,9 +9,15 @@ from typing import Any, Literal
 from django.http import HttpRequest
 from django.urls import reverse
 from ninja import Field, Schema
+from pydantic import ConfigDict
 
 from evaluations.models import EvaluationRun, ModelRepo, RunArtifact
 from evaluations.services.claims import MAX_CLAIMS_PER_BATCH
+from evaluations.validation import REPO_ID_RE
+
+# What clean_repo_id accepts, as the document can say it: the hub's rules ("--" and ".."
+# refused by the look-ahead), optionally as the model page's address.
+REPO_ID_PATTERN = r"^(?!.*(?:--|\.\.))(?:https://huggingface\.co/)?" + REPO_ID_RE.pattern[1:]
 
 
 class Message(Schema):
@@ -32,7 +38,14 @@ class ClaimIn(Schema):
 
 
 class ClaimsIn(Schema):
-    repo_id: str = Field(..., max_length=200)
+    model_config = ConfigDict(regex_engine="python-re")  # the pattern's look-ahead
+
+    repo_id: str = Field(
+        ...,
+        max_length=200,
+        pattern=REPO_ID_PATTERN,
+        description="the hub's repo id, owner/name, e.g. demo-org/tiny",
+    )
     commit_sha: str | None = Field(
         None,
         description="the commit the claims are about; "

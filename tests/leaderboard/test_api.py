@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.test import Client
 
@@ -60,7 +62,7 @@ def test_a_correction_supersedes_through_the_api(client: Client) -> None:
     "body, status",
     [
         ({"repo_id": "demo-org/tiny", "claims": [arc(120.0)]}, 400),
-        ({"repo_id": "not a repo", "claims": [arc(50.0)]}, 400),
+        ({"repo_id": "not a repo", "claims": [arc(50.0)]}, 422),  # the schema says so
         (
             {"repo_id": "demo-org/tiny", "claims": [{"benchmark": "nope", "value": 1, "shots": 0}]},
             400,
@@ -89,3 +91,12 @@ def test_malformed_json_is_a_4xx(client: Client) -> None:
 def test_the_api_publishes_an_openapi_document(client: Client) -> None:
     document = client.get("/api/v1/openapi.json").json()
     assert "/api/v1/claims" in document["paths"]
+
+
+def test_the_api_documentation_loads_every_asset_from_our_own_server(client: Client) -> None:
+    page = client.get("/api/v1/docs").content.decode()
+    assets = re.findall(r'(?:src|href)="([^"]+)"', page)
+    assert "https://" not in page and "cdn" not in page.lower()
+    assert any(url.endswith("swagger-ui-bundle.js") for url in assets)
+    for url in assets:
+        assert url.startswith("/static/") and client.get(url).status_code == 200, url

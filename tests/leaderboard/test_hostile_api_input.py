@@ -97,3 +97,13 @@ def test_a_correction_that_loses_a_race_gets_a_400(
     )
     assert response.status_code == 400 and "at the same time" in response.json()["detail"]
     assert Claim.objects.count() == 2
+
+
+@pytest.mark.parametrize(
+    "repo_id", ["demo-org--x/tiny", "demo-org/ti..ny", "demo-org/tiny/extra", "-demo/tiny", "tiny"]
+)
+def test_the_schema_refuses_repo_ids_the_hub_would_not_take(client: Client, repo_id: str) -> None:
+    client.force_login(person("ada", hub="ada", orgs=("demo-org",)))
+    response = client.post("/api/v1/claims", body(repo_id=repo_id), content_type="application/json")
+    assert response.status_code == 422, response.content[:300]
+    assert response.json()["detail"][0]["loc"][-1] == "repo_id" and not Claim.objects.exists()

@@ -247,3 +247,34 @@ def test_sign_in_limits_hold_across_web_processes(
         del caches[alias]
     response = client.post("/accounts/login/", {"login": "mona", "password": "wrong"})
     assert response.status_code == 429
+
+
+def test_a_request_without_a_token_gets_401_about_the_token() -> None:
+    # CSRF is enforced as in a browser: no session cookie, no CSRF cookie, no token.
+    response = Client(enforce_csrf_checks=True).post(
+        "/api/v1/claims", {"repo_id": REPO, "claims": [arc()]}, content_type="application/json"
+    )
+    assert response.status_code == 401, response.content
+    assert response["WWW-Authenticate"] == "Bearer"
+    assert "API token" in response.json()["detail"] and "CSRF" not in response.json()["detail"]
+
+
+def test_a_wrong_token_gets_401_saying_the_token_is_not_valid() -> None:
+    response = Client(enforce_csrf_checks=True).post(
+        "/api/v1/claims",
+        {"repo_id": REPO, "claims": [arc()]},
+        content_type="application/json",
+        headers={"Authorization": "Bearer cc_made-up"},
+    )
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"] == 'Bearer error="invalid_token"'
+    assert "token is not valid" in response.json()["detail"] and not Claim.objects.exists()
+
+
+def test_a_signed_in_session_without_the_csrf_token_is_still_refused(ada: User) -> None:
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(ada)
+    response = browser.post(
+        "/api/v1/claims", {"repo_id": REPO, "claims": [arc()]}, content_type="application/json"
+    )
+    assert response.status_code == 403 and not Claim.objects.exists()
