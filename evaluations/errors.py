@@ -34,6 +34,16 @@ MESSAGES: dict[str, str] = {
         "without custom code."
     ),
     "eval:user:no-config": "The repository has no config.json, so the model cannot be loaded.",
+    "eval:user:config-too-deep": (
+        "A configuration file nests its objects or lists far deeper than any model's "
+        "configuration does, so it was refused before loading. Flatten it (a real "
+        "configuration nests a few levels) and push a new commit."
+    ),
+    "eval:user:unsupported-quantisation": (
+        "The model's config.json asks for a quantisation method (its quantization_config) "
+        "that this worker cannot load. Submit unquantised weights (bf16 or fp16), or a "
+        "version quantised with a method the detail below lists as supported."
+    ),
     "eval:user:too-large": (
         "The model has more parameters than this worker accepts. It will be evaluated when a "
         "larger worker is available."

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import importlib
+import os
 import re
+import secrets
+import subprocess
+import sys
 from pathlib import Path
 
 import yaml
@@ -11,7 +15,10 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
 SETTINGS_SOURCE = (ROOT / "leaderboard" / "settings.py").read_text()
-APP_SERVICES = ["web", "worker-gpu", "worker-cpu", "worker-housekeeping", "beat"]
+APP_SERVICES = ["migrate", "web", "worker-gpu", "worker-cpu", "worker-housekeeping", "beat"]
+RUNNING_SERVICES = APP_SERVICES[1:]
+# What an operator must set (the compose file refuses to start without them).
+REQUIRED = {"SECRET_KEY": secrets.token_urlsafe(50), "APP_DATABASE_PASSWORD": "app-secret"}
 
 
 def _command(service: str) -> list[str]:
@@ -53,6 +60,92 @@ def test_housekeeping_has_a_worker_of_its_own_that_evaluates_nothing() -> None:
         assert settings.CELERY_TASK_ROUTES[entry["task"]]["queue"] == settings.HOUSEKEEPING_QUEUE
     reaper = settings.CELERY_BEAT_SCHEDULE["reap-stale-runs"]["schedule"]
     assert reaper == settings.EVAL_REAP_INTERVAL
+
+
+def environment(service: str, **given: str) -> dict[str, str]:
+    """A service's environment as compose would pass it, ``${NAME:-default}`` and
+    ``${NAME:?message}`` filled from ``given`` (the operator's environment)."""
+
+    def fill(match: re.Match[str]) -> str:
+        name, kind, default = match.groups()
+        if name in given:
+            return given[name]
+        assert kind != "?", f"{service}: {name} must be set"
+        return default or ""
+
+    variables = COMPOSE["services"][service]["environment"]
+    pattern = re.compile(r"\$\{(\w+)(?::([-?])([^}]*))?\}")
+    return {name: pattern.sub(fill, str(value)) for name, value in variables.items()}
+
+
+def run_with(env: dict[str, str], *args: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    """A Python process of this project under ``env`` alone (var/ in ``tmp_path``: /app/var is
+    the container's)."""
+    base = {name: os.environ[name] for name in ("PATH", "PYTHONPATH", "HOME") if name in os.environ}
+    return subprocess.run(
+        [sys.executable, *args],
+        cwd=ROOT,
+        env={**base, **env, "LEADERBOARD_VAR_DIR": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_check_deploy_is_clean_under_the_web_environment_as_shipped(tmp_path: Path) -> None:
+    env = environment("web", **REQUIRED, ALLOWED_HOSTS="leaderboard.example.org")
+    result = run_with(
+        env, "manage.py", "check", "--deploy", "--fail-level", "WARNING", tmp_path=tmp_path
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "System check identified no issues (0 silenced)." in result.stdout
+
+
+REDIRECTS = """
+import django
+django.setup()
+from django.middleware.security import SecurityMiddleware
+from django.test import RequestFactory
+middleware = SecurityMiddleware(lambda request: None)
+for proto in ("https", "http"):
+    request = RequestFactory().get("/", HTTP_HOST="localhost", HTTP_X_FORWARDED_PROTO=proto)
+    response = middleware.process_request(request)
+    print(proto, response.status_code if response else "served")
+"""
+
+
+def test_behind_the_tls_proxy_a_forwarded_https_request_is_served_not_redirected(
+    tmp_path: Path,
+) -> None:
+    env = {**environment("web", **REQUIRED), "DJANGO_SETTINGS_MODULE": "leaderboard.settings"}
+    result = run_with(env, "-c", REDIRECTS, tmp_path=tmp_path)
+    assert result.stdout.splitlines() == ["https served", "http 301"], result.stderr
+
+
+def test_the_owner_migrates_and_everything_else_connects_as_the_app_role() -> None:
+    owner = environment("migrate", **REQUIRED)["DATABASE_URL"]
+    assert owner.startswith("postgres://leaderboard:")
+    assert _command("migrate") == ["python", "manage.py", "migrate", "--noinput"]
+    for service in RUNNING_SERVICES:
+        assert environment(service, **REQUIRED)["DATABASE_URL"].startswith(
+            "postgres://app:app-secret@postgres:5432/"
+        ), service
+        assert "migrate" not in " ".join(_command(service)), service
+
+
+def test_the_app_role_is_granted_by_the_shipped_sql_after_every_migrate() -> None:
+    grants = COMPOSE["services"]["db-grants"]
+    assert grants["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+    assert grants["volumes"] == ["./deploy:/deploy:ro"]
+    script = (ROOT / "deploy" / grants["command"][-1].removeprefix("/deploy/")).read_text()
+    assert "-f /deploy/app_role.sql" in script and (ROOT / "deploy" / "app_role.sql").exists()
+    for service in RUNNING_SERVICES:
+        depends_on = COMPOSE["services"][service]["depends_on"]
+        assert depends_on["db-grants"]["condition"] == "service_completed_successfully", service
+
+
+def test_gunicorn_is_reachable_from_the_host_s_proxy_only() -> None:
+    assert COMPOSE["services"]["web"]["ports"] == ["127.0.0.1:8000:8000"]
 
 
 def test_every_environment_variable_is_one_the_settings_read() -> None:

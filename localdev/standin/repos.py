@@ -308,7 +308,7 @@ def _config_summary(contents: dict[str, bytes]) -> dict[str, Any]:
 def _json_or_empty(data: bytes | None) -> dict[str, Any]:
     try:
         loaded = json.loads(data) if data is not None else {}
-    except ValueError:
+    except (ValueError, RecursionError):  # the hub shows no summary of a config it cannot read
         return {}
     return loaded if isinstance(loaded, dict) else {}
 

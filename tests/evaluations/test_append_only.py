@@ -1,5 +1,6 @@
-"""Nothing is lost: on PostgreSQL the database itself refuses to UPDATE or DELETE the rows that
-record what happened (migration 0011), while the services keep appending new ones.
+"""Nothing is lost: on PostgreSQL the database itself refuses to UPDATE, DELETE or TRUNCATE the
+rows that record what happened (migrations 0011 and 0015), while the services keep appending new
+ones; the role the site and the workers connect as (deploy/app_role.sql) could not even try.
 
 Personas: Ada (the author of demo-org/tiny, as the hub said at her sign-in) and Mona (a
 moderator). demo-org/tiny measured 50 % on Smoke ARC and claimed 95 %: flagged.
@@ -8,10 +9,13 @@ moderator). demo-org/tiny measured 50 % on Smoke ARC and claimed 95 %: flagged.
 from __future__ import annotations
 
 import importlib
+from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+import psycopg
 import pytest
 from django.contrib.auth.models import User
 from django.db import connection, models, transaction
@@ -44,6 +48,10 @@ pytestmark = [
     ),
 ]
 migration = importlib.import_module("evaluations.migrations.0011_append_only_tables")
+truncate_migration = importlib.import_module(
+    "evaluations.migrations.0015_append_only_refuses_truncate"
+)
+APP_ROLE_SQL = Path(__file__).resolve().parents[2] / "deploy" / "app_role.sql"
 REASON = "Checked the numbers with the author; recorded for the log."
 
 # Each append-only model, with a change someone might be tempted to make in place.
@@ -194,6 +202,18 @@ def test_it_guards_exactly_the_append_only_tables() -> None:
     assert guarded == {model._meta.db_table for model in CHANGES}
 
 
+def test_it_lets_the_truncate_guard_be_reversed(history: dict) -> None:
+    refuse_truncate_in_this_session()
+    with connection.schema_editor() as editor:
+        truncate_migration.remove(None, editor)
+    truncate(Comment)
+    assert not Comment.objects.exists()
+    with connection.schema_editor() as editor:
+        truncate_migration.install(None, editor)
+    with pytest.raises(ProgrammingError, match="evaluations_score is append-only"):
+        truncate(Score)
+
+
 def test_it_lets_the_migration_be_reversed(history: dict) -> None:
     score = history[Score]
     with connection.schema_editor() as editor:
@@ -217,4 +237,135 @@ def test_it_does_nothing_on_sqlite() -> None:
     )
     migration.install(None, editor)
     migration.remove(None, editor)
+    truncate_migration.install(None, editor)
+    truncate_migration.remove(None, editor)
     assert executed == []
+
+
+# --- TRUNCATE (migration 0015) ----------------------------------------------------------------
+
+
+def refuse_truncate_in_this_session() -> None:
+    """The test database lets the suite empty its tables (tests/conftest.py); a production
+    session has no such setting."""
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL claimcheck.allow_truncate = 'off'")
+
+
+def truncate(model: type[models.Model], cascade: str = "") -> None:
+    with transaction.atomic(), connection.cursor() as cursor:
+        # The history's foreign-key checks wait for the commit; TRUNCATE waits for no check.
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        cursor.execute(f"TRUNCATE {model._meta.db_table} {cascade}")
+
+
+@pytest.mark.parametrize("model", CHANGES, ids=lambda model: model.__name__)
+def test_the_owner_cannot_truncate_an_append_only_table(
+    history: dict, model: type[models.Model]
+) -> None:
+    refuse_truncate_in_this_session()
+    table = model._meta.db_table
+    with pytest.raises(ProgrammingError) as refused:
+        truncate(model, "CASCADE")
+    assert str(refused.value).startswith(
+        f"{table} is append-only: TRUNCATE would erase what it records"
+    )
+    assert model.objects.filter(id=history[model].id).exists()
+
+
+def test_a_truncate_that_cascades_into_the_record_is_refused(history: dict) -> None:
+    refuse_truncate_in_this_session()
+    with pytest.raises(ProgrammingError, match="is append-only: TRUNCATE"):
+        truncate(ModelRepo, "CASCADE")
+    assert Claim.objects.exists() and ModelRepo.objects.exists()
+
+
+def test_a_session_that_says_it_means_it_may_empty_a_scratch_database(history: dict) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL claimcheck.allow_truncate = 'on'")
+    truncate(ModelRepo, "CASCADE")
+    assert not Claim.objects.exists() and not Score.objects.exists()
+
+
+def test_truncate_is_guarded_on_exactly_the_append_only_tables() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT tgrelid::regclass::text FROM pg_trigger WHERE tgname LIKE %s",
+            ["%\\_no\\_truncate"],
+        )
+        guarded = {table for (table,) in cursor.fetchall()}
+    assert guarded == {model._meta.db_table for model in CHANGES}
+
+
+# --- the role the site and the workers connect as (deploy/app_role.sql) -----------------------
+
+
+def connect(user: str, *, autocommit: bool = False) -> psycopg.Connection[Any]:
+    database = connection.settings_dict
+    return psycopg.connect(
+        host=database["HOST"] or "127.0.0.1",
+        port=database["PORT"] or 5432,
+        dbname=database["NAME"],
+        user=user,
+        autocommit=autocommit,
+    )
+
+
+@pytest.fixture
+def app_role(django_db_blocker: Any) -> Iterator[psycopg.Connection[Any]]:
+    """The test database granted as docker-compose grants production's: the same file, run by
+    the owner. Each statement of the app's runs in a transaction rolled back afterwards."""
+    with (
+        django_db_blocker.unblock(),
+        connect(connection.settings_dict["USER"], autocommit=True) as owner,
+    ):
+        owner.execute(APP_ROLE_SQL.read_text())
+    with connect("app") as app:
+        yield app
+        app.rollback()
+
+
+def refusal(app: psycopg.Connection[Any], statement: str) -> str:
+    with pytest.raises(psycopg.errors.InsufficientPrivilege) as refused:
+        app.execute(statement)
+    app.rollback()
+    return str(refused.value)
+
+
+@pytest.mark.parametrize("model", CHANGES, ids=lambda model: model.__name__)
+def test_the_app_role_may_not_rewrite_the_record(
+    app_role: psycopg.Connection[Any], model: type[models.Model]
+) -> None:
+    table = model._meta.db_table
+    denied = f"permission denied for table {table}"
+    assert refusal(app_role, f"UPDATE {table} SET id = id") == denied  # noqa: S608
+    assert refusal(app_role, f"DELETE FROM {table}") == denied  # noqa: S608
+    assert refusal(app_role, f"TRUNCATE {table}") == denied
+    assert refusal(app_role, f"ALTER TABLE {table} DISABLE TRIGGER USER") == (
+        f"must be owner of table {table}"
+    )
+
+
+def test_the_app_role_may_not_switch_the_triggers_off(app_role: psycopg.Connection[Any]) -> None:
+    assert refusal(app_role, "SET session_replication_role = replica") == (
+        'permission denied to set parameter "session_replication_role"'
+    )
+    owned = app_role.execute(
+        "SELECT count(*) FROM pg_class WHERE relowner = 'app'::regrole"
+    ).fetchone()
+    assert owned == (0,)
+
+
+def test_the_app_role_may_read_append_and_move_runs_forward(
+    app_role: psycopg.Connection[Any],
+) -> None:
+    app_role.execute("SELECT count(*) FROM evaluations_claim")
+    app_role.execute("INSERT INTO evaluations_generationbump (created_at) VALUES (now())")
+    app_role.execute("UPDATE evaluations_evaluationrun SET heartbeat_at = now()")
+    app_role.execute("DELETE FROM django_session")
+    assert (
+        refusal(
+            app_role, "INSERT INTO django_migrations (app, name, applied) VALUES ('x', 'y', now())"
+        )
+        == "permission denied for table django_migrations"
+    )

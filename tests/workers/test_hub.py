@@ -6,6 +6,7 @@ error id and, for refusals, that no weight file was ever requested.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import socket
 import threading
@@ -23,6 +24,7 @@ from evaluations.errors import EvaluationError
 from localdev.standin.hub_server import StandinHubServer, serve_in_thread
 from localdev.standin.repos import publish_repo, tamper_file
 from workers import hub
+from workers.hub import inspection
 
 WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".ckpt", ".pkl")
 LLAMA_CONFIG: dict[str, Any] = {
@@ -340,6 +342,110 @@ def test_it_refuses_unsupported_model_type(standin: StandinHub) -> None:
     assert caught.value.code == "eval:user:unsupported-architecture"
     assert "brand_new_arch" in caught.value.detail
     assert standin.requested_weights("alice/novel") == []
+
+
+def nested(depth: int) -> bytes:
+    """A config.json whose rope_scaling is ``depth`` lists deep."""
+    head, tail = with_config(rope_scaling=None).rsplit(b"null", 1)
+    return head + b"[" * depth + b"]" * depth + tail
+
+
+def test_it_refuses_a_config_nested_200_000_levels_deep_as_the_submitter_s(
+    standin: StandinHub,
+) -> None:
+    standin.publish("alice/bomb", tiny_llama(**{"config.json": nested(200_000)}))
+
+    with pytest.raises(EvaluationError) as caught:
+        hub.inspect_repo("alice/bomb", max_parameters=None)
+
+    assert caught.value.code == "eval:user:config-too-deep"
+    assert caught.value.detail.startswith("config.json nests more than 64 levels deep")
+    assert standin.requested_weights("alice/bomb") == []
+
+
+def test_it_refuses_an_optional_config_too_deep_for_the_loaders(standin: StandinHub) -> None:
+    # 500 levels: json reads it, but transformers' recursive walks of a config would not.
+    deep = b'{"chat_template": ' + b"[" * 500 + b"]" * 500 + b"}"
+    standin.publish("alice/deep", tiny_llama(**{"tokenizer_config.json": deep}))
+
+    with pytest.raises(EvaluationError) as caught:
+        hub.inspect_repo("alice/deep", max_parameters=None)
+
+    assert caught.value.code == "eval:user:config-too-deep"
+    assert "tokenizer_config.json" in caught.value.detail
+    assert standin.requested_weights("alice/deep") == []
+
+
+def test_it_accepts_a_config_nested_as_deep_as_allowed(standin: StandinHub) -> None:
+    # rope_scaling sits one level inside config.json: 63 lists make 64 levels.
+    standin.publish("alice/nested", tiny_llama(**{"config.json": nested(63)}))
+
+    assert hub.inspect_repo("alice/nested", max_parameters=None).model_type == "llama"
+
+
+def test_nesting_depth_counts_objects_and_lists_without_recursing() -> None:
+    assert inspection.nesting_depth({"a": [1, {"b": {}}], "c": "x"}) == 4
+    assert inspection.nesting_depth("flat") == 0
+    deep: list[Any] = []
+    for _ in range(200_000):
+        deep = [deep]
+    assert inspection.nesting_depth(deep) == 200_001
+
+
+BITSANDBYTES = {"quant_method": "bitsandbytes", "load_in_4bit": True}
+
+
+def test_it_refuses_bitsandbytes_weights_on_a_cpu_worker(
+    standin: StandinHub, settings: Any
+) -> None:
+    settings.WORKER_BACKEND, settings.WORKER_DEVICE = "hf", "cpu"
+    files = tiny_llama(**{"config.json": with_config(quantization_config=BITSANDBYTES)})
+    sha = standin.publish("alice/tiny-4bit", files)
+
+    with pytest.raises(EvaluationError) as caught:
+        hub.inspect_repo("alice/tiny-4bit", max_parameters=None)
+
+    assert caught.value.code == "eval:user:unsupported-quantisation"
+    assert caught.value.detail == (
+        "config.json's quantization_config asks for bitsandbytes; this worker loads no "
+        f"quantised weights (commit {sha})"
+    )
+    assert standin.requested_weights("alice/tiny-4bit") == []
+
+
+def test_it_reads_bare_load_in_8bit_as_bitsandbytes(standin: StandinHub) -> None:
+    files = tiny_llama(**{"config.json": with_config(quantization_config={"load_in_8bit": True})})
+    standin.publish("alice/tiny-8bit", files)
+
+    with pytest.raises(EvaluationError) as caught:
+        hub.inspect_repo("alice/tiny-8bit", max_parameters=None, quant_methods=frozenset({"fp8"}))
+
+    assert caught.value.code == "eval:user:unsupported-quantisation"
+    assert "asks for bitsandbytes; this worker loads fp8 only" in caught.value.detail
+
+
+def test_it_accepts_a_quantisation_the_worker_loads(standin: StandinHub) -> None:
+    fp8 = {"quant_method": "fp8", "weight_block_size": [128, 128]}
+    standin.publish(
+        "alice/tiny-fp8", tiny_llama(**{"config.json": with_config(quantization_config=fp8)})
+    )
+
+    accepted = hub.inspect_repo(
+        "alice/tiny-fp8", max_parameters=None, quant_methods=frozenset({"fp8"})
+    )
+
+    assert accepted.model_type == "llama"
+
+
+def test_a_gpu_worker_loads_what_its_backend_and_packages_support(settings: Any) -> None:
+    settings.WORKER_BACKEND, settings.WORKER_DEVICE = "vllm", "cuda"
+    assert inspection.worker_quant_methods() >= {"awq", "compressed-tensors", "fp8", "gptq"}
+    settings.WORKER_BACKEND = "hf"
+    assert "fp8" in inspection.worker_quant_methods()  # transformers' own
+    bitsandbytes_installed = importlib.util.find_spec("bitsandbytes") is not None
+    assert ("bitsandbytes" in inspection.worker_quant_methods()) == bitsandbytes_installed
+    settings.WORKER_DEVICE = "cpu"
+    assert inspection.worker_quant_methods() == frozenset()
 
 
 def test_it_reports_hub_unreachable(monkeypatch: pytest.MonkeyPatch) -> None:

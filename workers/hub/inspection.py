@@ -4,6 +4,7 @@ them."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import tempfile
 from collections.abc import Iterator
@@ -11,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from huggingface_hub import HfApi
 from huggingface_hub.errors import SafetensorsParsingError
 from huggingface_hub.hf_api import ModelInfo
@@ -19,6 +21,19 @@ from evaluations.errors import EvaluationError
 from workers.hub.connection import HUB_TIMEOUT_SECONDS, download, endpoint, hub_errors
 
 PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle")
+# Real configs nest a few levels; far deeper ones only exhaust the loaders' recursion (json,
+# transformers), and then the failure would read as ours.
+MAX_CONFIG_DEPTH = 64
+# quant_method -> the package that loads it with the hf backend (None: transformers itself).
+# vLLM has all but bitsandbytes built in. Each needs CUDA kernels: a CPU worker loads none.
+QUANT_PACKAGES: dict[str, str | None] = {
+    "awq": "awq",
+    "bitsandbytes": "bitsandbytes",
+    "compressed-tensors": "compressed_tensors",
+    "fp8": None,
+    "gptq": "gptqmodel",
+}
+VLLM_BUILT_IN_QUANT_METHODS = frozenset(QUANT_PACKAGES) - {"bitsandbytes"}
 
 
 @dataclass(frozen=True)
@@ -43,12 +58,19 @@ class RepoInspection:
 
 
 def inspect_repo(
-    repo_id: str, ref: str = "main", *, max_parameters: int | None, token: str | None = None
+    repo_id: str,
+    ref: str = "main",
+    *,
+    max_parameters: int | None,
+    token: str | None = None,
+    quant_methods: frozenset[str] | None = None,
 ) -> RepoInspection:
     """Resolve ``ref`` to a commit and decide whether the repo may be evaluated.
 
-    Raises EvaluationError with a ``eval:user:*`` code when the repo is refused, or
-    ``eval:infra:hub-unreachable`` when the hub cannot be asked. Downloads no weights.
+    ``quant_methods``: the quantisation methods the worker loads (None: this worker's, from
+    its backend and device settings). Raises EvaluationError with a ``eval:user:*`` code when
+    the repo is refused, or ``eval:infra:hub-unreachable`` when the hub cannot be asked.
+    Downloads no weights.
     """
     api = HfApi(endpoint=endpoint(), token=token)
     with hub_errors(repo_id, ref):
@@ -67,6 +89,7 @@ def inspect_repo(
             _refuse_auto_map(configs)
             model_type = configs["config.json"].get("model_type")
             _refuse_unregistered_model_type(model_type)
+            _refuse_unsupported_quantisation(configs["config.json"], quant_methods)
             parameter_count, dtype = _parameters(api, info)
             _refuse_too_large(parameter_count, max_parameters)
         except EvaluationError as refusal:
@@ -147,12 +170,31 @@ def _read_configs(
 def _load_json_object(path: str, local_path: Path) -> dict[str, Any]:
     try:
         loaded = json.loads(local_path.read_text(encoding="utf-8"))
+    except RecursionError as error:  # json's own limit, near a thousand levels
+        detail = f"{path} nests more than {MAX_CONFIG_DEPTH} levels deep"
+        raise EvaluationError("eval:user:config-too-deep", detail) from error
     except (ValueError, UnicodeDecodeError) as error:
         if path == "config.json":
             detail = f"config.json is not JSON: {error}"
             raise EvaluationError("eval:user:no-config", detail) from error
         return {}  # a broken optional config fails the load later, with its own message
+    if nesting_depth(loaded) > MAX_CONFIG_DEPTH:
+        detail = f"{path} nests more than {MAX_CONFIG_DEPTH} levels deep"
+        raise EvaluationError("eval:user:config-too-deep", detail)
     return loaded if isinstance(loaded, dict) else {}
+
+
+def nesting_depth(value: Any) -> int:
+    """How many objects and lists deep ``value`` goes; a loop, so no depth can exhaust it."""
+    deepest, pending = 0, [(value, 1)]
+    while pending:
+        item, depth = pending.pop()
+        if isinstance(item, dict):
+            item = list(item.values())
+        if isinstance(item, list):
+            deepest = max(deepest, depth)
+            pending.extend((child, depth + 1) for child in item)
+    return deepest
 
 
 def _refuse_auto_map(configs: dict[str, dict[str, Any]]) -> None:
@@ -200,6 +242,45 @@ def _refuse_unregistered_model_type(model_type: Any) -> None:
     if model_type not in CONFIG_MAPPING:
         detail = f"model_type {model_type!r} is not registered in the installed transformers"
         raise EvaluationError("eval:user:unsupported-architecture", detail)
+
+
+def _refuse_unsupported_quantisation(
+    config: dict[str, Any], quant_methods: frozenset[str] | None
+) -> None:
+    if "quantization_config" not in config:
+        return
+    method = _quant_method(config["quantization_config"])
+    supported = worker_quant_methods() if quant_methods is None else quant_methods
+    if method not in supported:
+        offered = ", ".join(sorted(supported)) + " only" if supported else "no quantised weights"
+        detail = f"config.json's quantization_config asks for {method}; this worker loads {offered}"
+        raise EvaluationError("eval:user:unsupported-quantisation", detail)
+
+
+def _quant_method(quantization_config: Any) -> str:
+    """The method a quantization_config names; transformers reads bare load_in_4bit/8bit
+    flags as bitsandbytes."""
+    if not isinstance(quantization_config, dict):
+        return "an unnamed method"
+    method = quantization_config.get("quant_method")
+    if isinstance(method, str) and method:
+        return method
+    if quantization_config.get("load_in_4bit") or quantization_config.get("load_in_8bit"):
+        return "bitsandbytes"
+    return "an unnamed method"
+
+
+def worker_quant_methods() -> frozenset[str]:
+    """The quantisation methods this worker's backend loads on its device."""
+    if settings.WORKER_DEVICE != "cuda":
+        return frozenset()
+    return frozenset(
+        method
+        for method, package in QUANT_PACKAGES.items()
+        if package is None
+        or (settings.WORKER_BACKEND == "vllm" and method in VLLM_BUILT_IN_QUANT_METHODS)
+        or importlib.util.find_spec(package) is not None
+    )
 
 
 def _parameters(api: HfApi, info: ModelInfo) -> tuple[int | None, str | None]:
