@@ -3,6 +3,7 @@ OpenAPI document describes them."""
 
 from __future__ import annotations
 
+from datetime import date as date_type
 from datetime import datetime
 from typing import Any, Literal
 
@@ -11,7 +12,7 @@ from django.urls import reverse
 from ninja import Field, Schema
 from pydantic import ConfigDict
 
-from evaluations.models import EvaluationRun, ModelRepo, RunArtifact
+from evaluations.models import Claim, EvaluationRun, ModelRepo, RunArtifact
 from evaluations.services.claims import MAX_CLAIMS_PER_BATCH
 from evaluations.validation import REPO_ID_RE
 
@@ -95,6 +96,17 @@ class EvidenceOut(Schema):
     )
 
 
+class HubResultOut(Schema):
+    dataset_id: str = Field(..., description="the hub benchmark dataset it names")
+    task_id: str
+    dataset_revision: str
+    matched_to_catalogue: bool = Field(..., description="whether a catalogue benchmark is it")
+    source_org: str
+    source_ref: str = Field(..., description="refs/pr/N when read from an open pull request")
+    date: date_type | None
+    verify_token_present: bool = Field(..., description="stored, not checked by this site")
+
+
 class ClaimOut(Schema):
     id: int
     benchmark: str
@@ -106,6 +118,24 @@ class ClaimOut(Schema):
     source_url: str
     reported_by: str
     supersedes: int | None = Field(None, alias="supersedes_id")
+    hub_result: HubResultOut | None = Field(
+        None, description="what a hub .eval_results entry said beside the score; null otherwise"
+    )
+
+    @staticmethod
+    def resolve_hub_result(obj: Claim) -> HubResultOut | None:
+        if not (obj.dataset_id or obj.source_ref or obj.source_org):
+            return None
+        return HubResultOut(
+            dataset_id=obj.dataset_id,
+            task_id=obj.dataset_task_id,
+            dataset_revision=obj.dataset_revision,
+            matched_to_catalogue=bool(obj.benchmark),
+            source_org=obj.source_org,
+            source_ref=obj.source_ref,
+            date=obj.result_date,
+            verify_token_present=bool(obj.verify_token),
+        )
 
 
 class ModelOut(Schema):

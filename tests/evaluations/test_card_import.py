@@ -101,3 +101,15 @@ def test_the_claim_row_shows_the_hub_benchmark_and_its_catalogue_match(client) -
     assert "task <code>mmlu_pro</code>: matched to the catalogue's mmlu_pro" in page
     assert "task <code>hle</code>: not in the catalogue; community-provided" in page
     assert page.count('class="muted hub-result"') == 2  # the model-index claim has no hub line
+
+
+def test_the_claims_api_gives_what_the_hub_results_entry_said(client) -> None:
+    files = [services.ResultsFile(path=".eval_results/a.yaml", text=FULL_ENTRY)]
+    import_into(inspected_run(REPO), card_data=card_with(1), results_files=files)
+
+    rows = client.get(f"/api/v1/models/{REPO}/claims").json()
+    by_source = {row["claim"]["source"]: row["claim"] for row in rows}
+    hub = by_source["eval-results"]["hub_result"]
+    assert hub["dataset_id"] == "TIGER-Lab/MMLU-Pro" and hub["task_id"] == "mmlu_pro"
+    assert hub["matched_to_catalogue"] is True
+    assert by_source["model-card"]["hub_result"] is None  # a model-index entry names no dataset
