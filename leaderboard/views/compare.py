@@ -30,6 +30,9 @@ POINT_COLOUR = "#3451b2"
 DIAGONAL_COLOUR = "#98a2b3"
 MODEL_SUGGESTIONS = 200
 WEBGL_FROM = 1000  # points; SVG markers slow the page down past a few thousand
+# The basic bundle draws SVG scatters; only WebGL traces (``scattergl``) need the full one.
+PLOTLY_BASIC = "vendor/plotly-basic/plotly-basic.min.js"
+PLOTLY_FULL = "plotly/plotly.min.js"
 
 
 def _error(request: HttpRequest, title: str, error: ComparisonError) -> HttpResponse:
@@ -88,16 +91,22 @@ def scatter(request: HttpRequest) -> HttpResponse:
     except ComparisonError as error:
         return _error(request, "This chart cannot be shown", error)
     rows = comparison.scatter_rows(result.points, page)
+    figure = scatter_figure(result.points, result.benchmark.display_name) if result.points else None
     context = {
         "scatter": result,
         "rows": rows,
         "pages": _page_links(result.benchmark.key, rows),
         "benchmarks": [(b.key, b.display_name) for b in BENCHMARKS.values()],
-        "figure": scatter_figure(result.points, result.benchmark.display_name)
-        if result.points
-        else None,
+        "figure": figure,
+        "plotly_bundle": plotly_bundle(figure) if figure else None,
     }
     return render(request, "leaderboard/scatter.html", context)
+
+
+def plotly_bundle(figure: dict[str, Any]) -> str:
+    """The smallest plotly.js bundle that draws every trace of ``figure``."""
+    webgl = any(trace.get("type", "").endswith("gl") for trace in figure["data"])
+    return PLOTLY_FULL if webgl else PLOTLY_BASIC
 
 
 def _page_links(benchmark: str, rows: comparison.ScatterRows) -> dict[str, str]:

@@ -189,6 +189,11 @@ def test_the_figure_keeps_every_point_on_every_page_drawn_with_webgl_when_many(
         ]
         assert {trace["type"] for trace in traces} == {"scattergl"}
         assert all(isinstance(x, float) and x == round(x, 2) for t in traces for x in t["x"])
+        assert plotly_scripts(html) == ["/static/plotly/plotly.min.js"]  # WebGL needs it all
+
+
+def plotly_scripts(page: str) -> list[str]:
+    return re.findall(r'<script src="([^"]*plotly[^"]*)"', page)
 
 
 def test_a_few_points_are_drawn_as_svg(client: Client) -> None:
@@ -196,6 +201,7 @@ def test_a_few_points_are_drawn_as_svg(client: Client) -> None:
     claim(ALICE, 0.9)
     page = client.get("/scatter/", {"benchmark": "smoke_arc"}).content.decode()
     assert embedded_figure(page)["data"][1]["type"] == "scatter"
+    assert plotly_scripts(page) == ["/static/vendor/plotly-basic/plotly-basic.min.js"]
 
 
 def test_it_opens_on_a_benchmark_that_has_claims(client: Client) -> None:
