@@ -7,7 +7,7 @@ draws them with the plotly.js served from our own static files.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import plotly.graph_objects as go
@@ -17,6 +17,13 @@ from evaluations.models import Claim, FlagEvent, Score
 
 MEASURED_COLOURS = ("#3451b2", "#0e9384", "#7a5af8", "#c4320a")  # one per setting (shots)
 CLAIM_COLOUR = "#b42318"
+# Plotly stretches a lone instant into sub-millisecond ticks and a lone value into a band of
+# ±1 point, so noise would read as signal. Points closer in time than SHORT_SPAN get a week of
+# date ticks around them; points that share one value get the whole 0–100 scale.
+SHORT_SPAN = timedelta(days=1)
+WINDOW = timedelta(days=7)
+DAY_MS = 24 * 60 * 60 * 1000
+FULL_SCALE = [0.0, 100.0]  # every benchmark's metric is a fraction, drawn in points
 
 
 @dataclass(frozen=True)
@@ -52,8 +59,8 @@ def _figure(
 ) -> dict[str, Any]:
     figure = go.Figure()
     settings = sorted({s.shots for s in scores if s.benchmark == key})
-    for index, shots in enumerate(settings):
-        mine = _measured([s for s in scores if s.benchmark == key and s.shots == shots])
+    measured = {shots: _measured(_of(scores, key, shots)) for shots in settings}
+    for index, (shots, mine) in enumerate(measured.items()):
         figure.add_trace(
             go.Scatter(
                 x=[p.at.isoformat() for p in mine],
@@ -79,7 +86,8 @@ def _figure(
                 hovertemplate="claimed %{y:.1f}<br>%{text}<extra></extra>",
             )
         )
-    for event in (e for e in events if e.flag.claim.benchmark == key):
+    mine_events = [e for e in events if e.flag.claim.benchmark == key]
+    for event in mine_events:
         figure.add_vline(
             x=event.created_at.isoformat(),
             line_dash="dot",
@@ -94,8 +102,30 @@ def _figure(
         legend={"orientation": "h", "y": -0.2},
         template="plotly_white",
     )
+    points = [p for mine in measured.values() for p in mine] + mine_claims
+    figure.update_layout(
+        _axes(
+            [p.at for p in points] + [e.created_at for e in mine_events], [p.value for p in points]
+        )
+    )
     plotly_json: dict[str, Any] = figure.to_plotly_json()
     return plotly_json
+
+
+def _of(scores: list[Score], key: str, shots: int) -> list[Score]:
+    return [s for s in scores if s.benchmark == key and s.shots == shots]
+
+
+def _axes(times: list[datetime], values: list[float]) -> dict[str, Any]:
+    """Fixed ranges for the axes Plotly's own would make unreadable (see SHORT_SPAN)."""
+    axes: dict[str, Any] = {}
+    if times and max(times) - min(times) < SHORT_SPAN:
+        middle = min(times) + (max(times) - min(times)) / 2
+        window = [(middle + sign * WINDOW / 2).isoformat() for sign in (-1, 1)]
+        axes["xaxis"] = {"type": "date", "range": window, "dtick": DAY_MS, "tickformat": "%b %-d"}
+    if len({round(100 * value, 2) for value in values}) <= 1:
+        axes["yaxis"] = {"range": FULL_SCALE}
+    return axes
 
 
 def _measured(scores: list[Score]) -> list[Point]:
