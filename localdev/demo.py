@@ -2,7 +2,9 @@
 
 Migrates, publishes tiny models on a stand-in hub (127.0.0.1), starts real Celery workers
 (one evaluating, one with beat for housekeeping) and the site under gunicorn on
-http://127.0.0.1:8000, then submits the demo models. Ctrl-C stops everything it started.
+http://127.0.0.1:8000 (DEMO_ADDRESS), then submits the demo models and prints, last and in
+a box, the accounts to sign in with. The children log to var/demo/logs/, so the console
+keeps only the demo's own lines. Ctrl-C stops everything it started, in one line.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from pathlib import Path
 
 import django
 
+from localdev.standin.demo_repos import SUBMITTED_CLAIMS
 from localdev.standin.oidc import add_oauth_client, subject_for
 from localdev.standin.repos import add_user
 
@@ -24,11 +27,26 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SITE_ADDRESS = os.environ.get("DEMO_ADDRESS", "127.0.0.1:8000")
 DEMO_OAUTH_CLIENT = "claimcheck-demo"
 DEMO_AUTHOR, DEMO_AUTHOR_ORGS = "ada", ("demo-org", "other-lab")
+PUBLISHED_STAMP = "published.json"
+STOP_TIMEOUT = 15.0  # seconds a child has to stop on SIGTERM before it is killed
 
 
 def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "leaderboard.settings")
     django.setup()
+    processes: list[subprocess.Popen[bytes]] = []
+    try:
+        start_demo(processes)
+        wait(processes)
+    except KeyboardInterrupt:
+        pass  # Ctrl-C: the one expected way to end the demo
+    finally:
+        say(stop(processes))
+
+
+def start_demo(processes: list[subprocess.Popen[bytes]]) -> None:
+    """Everything up to the accounts box; each child is appended to ``processes`` as it
+    starts, so that Ctrl-C at any point stops what has started."""
     from django.conf import settings
     from django.core.management import call_command
 
@@ -38,85 +56,69 @@ def main() -> None:
     call_command("refresh_read_tables", verbosity=0)  # read tables of an older install
     say("Collecting static files (hashed and compressed, as production serves them)")
     call_command("collectstatic", interactive=False, verbosity=0)
-    say("Building tiny models and publishing them on the stand-in hub (first run: ~1 min)")
     hub_root = var_dir / "demo" / "hub"
+    say(publish_line(already=(hub_root / PUBLISHED_STAMP).exists()))
     publish_once(hub_root, var_dir / "demo" / "models")
+    logs = var_dir / "demo" / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    hub_url = start_hub(hub_root, processes, logs)
+    client_secret = demo_secret(var_dir, "oauth-client-secret")
+    add_oauth_client(
+        hub_root,
+        DEMO_OAUTH_CLIENT,
+        client_secret,
+        [f"http://{SITE_ADDRESS}/accounts/oidc/huggingface/login/callback/"],
+    )
+    env = {
+        **os.environ,
+        "HF_ENDPOINT": hub_url,
+        "DJANGO_SETTINGS_MODULE": "leaderboard.settings",
+        "HF_OAUTH_CLIENT_ID": DEMO_OAUTH_CLIENT,
+        "HF_OAUTH_CLIENT_SECRET": client_secret,
+        "HF_OAUTH_SERVER_URL": hub_url,
+    }
+    say(f"Stand-in hub on {hub_url}; workers and site log to {logs}")
+    processes.append(start_worker("cpu", env, logs))
+    # Beat and the reaper on a worker of their own, as in production: a busy evaluation
+    # queue never delays them.
+    beat = ["-B", "--schedule", str(var_dir / "celerybeat-schedule")]
+    processes.append(start_worker("housekeeping", env, logs, beat))
+    processes.append(start_site(env, logs))
+    author_password = demo_author(var_dir, hub_root)
+    submit_demo_models()
+    moderator_password = demo_moderator(var_dir)
+    say(progress_line(latest_states(list(SUBMITTED_CLAIMS))))
+    print(accounts_box(moderator_password, author_password), flush=True)
 
-    processes: list[subprocess.Popen[bytes]] = []
-    try:
-        hub_url = start_hub(hub_root, processes)
-        client_secret = demo_secret(var_dir, "oauth-client-secret")
-        add_oauth_client(
-            hub_root,
-            DEMO_OAUTH_CLIENT,
-            client_secret,
-            [f"http://{SITE_ADDRESS}/accounts/oidc/huggingface/login/callback/"],
+
+def start_child(
+    command: list[str], log: Path, env: dict[str, str] | None = None, stdout: int | None = None
+) -> subprocess.Popen[bytes]:
+    """A child in a session of its own, so that Ctrl-C reaches the demo alone and the demo
+    stops it (see ``stop``); its output goes to ``log``, so the console keeps the demo's."""
+    with log.open("ab") as output:
+        return subprocess.Popen(
+            command,
+            cwd=PROJECT_ROOT,
+            env=env,
+            stdout=output if stdout is None else stdout,
+            stderr=output,
+            start_new_session=True,
         )
-        env = {
-            **os.environ,
-            "HF_ENDPOINT": hub_url,
-            "DJANGO_SETTINGS_MODULE": "leaderboard.settings",
-            "HF_OAUTH_CLIENT_ID": DEMO_OAUTH_CLIENT,
-            "HF_OAUTH_CLIENT_SECRET": client_secret,
-            "HF_OAUTH_SERVER_URL": hub_url,
-        }
-        say(f"Stand-in hub on {hub_url}")
-        processes.append(start_worker("cpu", env))
-        # Beat and the reaper on a worker of their own, as in production: a busy evaluation
-        # queue never delays them.
-        beat = ["-B", "--schedule", str(var_dir / "celerybeat-schedule")]
-        processes.append(start_worker("housekeeping", env, beat))
-        processes.append(
-            subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "gunicorn",
-                    "leaderboard.wsgi",
-                    "--bind",
-                    SITE_ADDRESS,
-                    "--workers",
-                    "2",
-                    "--access-logfile",
-                    "-",
-                ],
-                cwd=PROJECT_ROOT,
-                env=env,
-            )
-        )
-        author_password = demo_author(var_dir, hub_root)
-        submit_demo_models()
-        password = demo_moderator(var_dir)
-        say(
-            f"Moderator account: user 'moderator', password '{password}' "
-            f"(sign in at http://{SITE_ADDRESS}/accounts/login/)"
-        )
-        say(
-            f"Author account: 'Sign in with Hugging Face' on the same page, then on the "
-            f"stand-in hub user '{DEMO_AUTHOR}', password '{author_password}' "
-            f"(a member of demo-org and other-lab, so an author of their repos)"
-        )
-        say(f"Open http://{SITE_ADDRESS}/ : the demo runs are queued. Ctrl-C stops the demo.")
-        wait(processes)
-    except KeyboardInterrupt:
-        say("Stopping")
-    finally:
-        for process in processes:
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-        for process in processes:
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
 
 
 def start_worker(
-    queue: str, env: dict[str, str], extra: list[str] | None = None
+    queue: str, env: dict[str, str], logs: Path, extra: list[str] | None = None
 ) -> subprocess.Popen[bytes]:
     command = [sys.executable, "-m", "celery", "-A", "leaderboard", "worker", "--queues", queue]
     command += ["--concurrency", "1", "--loglevel", "INFO", "--hostname", f"demo-{queue}@%h"]
-    return subprocess.Popen(command + (extra or []), cwd=PROJECT_ROOT, env=env)
+    return start_child(command + (extra or []), logs / f"worker-{queue}.log", env=env)
+
+
+def start_site(env: dict[str, str], logs: Path) -> subprocess.Popen[bytes]:
+    command = [sys.executable, "-m", "gunicorn", "leaderboard.wsgi", "--bind", SITE_ADDRESS]
+    command += ["--workers", "2", "--access-logfile", "-"]
+    return start_child(command, logs / "site.log", env=env)
 
 
 def say(message: str) -> None:
@@ -127,7 +129,7 @@ def publish_once(hub_root: Path, models_dir: Path) -> dict[str, str]:
     """Publish the demo repos the first time; later runs serve the same commits."""
     from localdev.standin.demo_repos import publish_demo_hub
 
-    stamp = hub_root / "published.json"
+    stamp = hub_root / PUBLISHED_STAMP
     if stamp.exists():
         return json.loads(stamp.read_text())
     shas = publish_demo_hub(hub_root, models_dir)
@@ -135,8 +137,8 @@ def publish_once(hub_root: Path, models_dir: Path) -> dict[str, str]:
     return shas
 
 
-def start_hub(hub_root: Path, processes: list[subprocess.Popen[bytes]]) -> str:
-    process = subprocess.Popen(
+def start_hub(hub_root: Path, processes: list[subprocess.Popen[bytes]], logs: Path) -> str:
+    process = start_child(
         [
             sys.executable,
             "-m",
@@ -148,7 +150,7 @@ def start_hub(hub_root: Path, processes: list[subprocess.Popen[bytes]]) -> str:
             "--port",
             "0",
         ],
-        cwd=PROJECT_ROOT,
+        logs / "hub.log",
         stdout=subprocess.PIPE,
     )
     processes.append(process)
@@ -215,7 +217,6 @@ def submit_demo_models() -> None:
 
     from evaluations import services
     from evaluations.models import Submission
-    from localdev.standin.demo_repos import SUBMITTED_CLAIMS
 
     author = User.objects.get(username=DEMO_AUTHOR)
 
@@ -256,7 +257,81 @@ def wait(processes: list[subprocess.Popen[bytes]]) -> None:
     while all(process.poll() is None for process in processes):
         time.sleep(1)
     stopped = [p.args for p in processes if p.poll() is not None]
-    say(f"a process stopped, ending the demo: {stopped}")
+    say(f"a process stopped, ending the demo (its log is in var/demo/logs/): {stopped}")
+
+
+def stop(processes: list[subprocess.Popen[bytes]], timeout: float = STOP_TIMEOUT) -> str:
+    """SIGTERM to every child still running, SIGKILL to any that outlasts ``timeout``; a
+    second Ctrl-C meanwhile is ignored, so stopping never ends in a traceback."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    running = [process for process in processes if process.poll() is None]
+    for process in running:
+        process.terminate()
+    killed = 0
+    for process in running:
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+            killed += 1
+    how = f"ended ({killed} killed after {timeout:.0f} s)" if killed else "ended cleanly"
+    return f"Demo stopped: the workers, the site and the stand-in hub {how}."
+
+
+def publish_line(*, already: bool) -> str:
+    if already:
+        return "Tiny models already published on the stand-in hub (built on the first start)"
+    return "Building tiny models and publishing them on the stand-in hub (first start: ~1 min)"
+
+
+def latest_states(repo_ids: list[str]) -> dict[str, str | None]:
+    """Each demo model's latest run state; None for a model never submitted."""
+    from evaluations.models import EvaluationRun
+
+    latest = {
+        run.submission.repo.hub_id: run.state
+        for run in EvaluationRun.objects.filter(submission__repo__hub_id__in=repo_ids)
+        .select_related("submission__repo")
+        .order_by("created_at", "id")
+    }
+    return {repo_id: latest.get(repo_id) for repo_id in repo_ids}
+
+
+def progress_line(states: dict[str, str | None]) -> str:
+    """What the demo's models are doing, e.g. "3 demo models already evaluated; nothing
+    queued" on a second start."""
+    from evaluations.models import FINAL_STATES, RunState
+
+    evaluated = sum(state == RunState.FINISHED for state in states.values())
+    waiting = sum(state is not None and state not in FINAL_STATES for state in states.values())
+    ended = sum(state in (RunState.FAILED, RunState.CANCELLED) for state in states.values())
+    parts = [f"{_models(evaluated)} already evaluated"] if evaluated else []
+    parts += [f"{_models(ended)} ended without scores (see its run page)"] if ended else []
+    if waiting:
+        parts.append(f"{_models(waiting)} queued or running (each takes a minute or so)")
+    else:
+        parts.append("nothing queued")
+    return "; ".join(parts)
+
+
+def _models(count: int) -> str:
+    return f"{count} demo model{'s' if count != 1 else ''}"
+
+
+def accounts_box(moderator_password: str, author_password: str) -> str:
+    """The accounts to sign in with, boxed, printed last so that nothing scrolls them away."""
+    lines = [
+        f"Open http://{SITE_ADDRESS}/   (Ctrl-C stops the demo)",
+        "",
+        f"Sign in at http://{SITE_ADDRESS}/accounts/login/",
+        f"  Moderator: user 'moderator', password '{moderator_password}'",
+        f"  Author:    'Sign in with Hugging Face', then on the stand-in hub user '{DEMO_AUTHOR}',",
+        f"             password '{author_password}' (a member of {' and '.join(DEMO_AUTHOR_ORGS)})",
+    ]
+    width = max(len(line) for line in lines)
+    rule = "+" + "-" * (width + 2) + "+"
+    return "\n".join([rule, *(f"| {line.ljust(width)} |" for line in lines), rule])
 
 
 if __name__ == "__main__":

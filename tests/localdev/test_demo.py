@@ -1,0 +1,115 @@
+"""What the demo prints, and how Ctrl-C ends it (``make demo`` itself is not run here)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from localdev import demo
+from tests.factories import finished_run, queued_run
+
+SLEEPER = [sys.executable, "-c", "import time; time.sleep(60)"]
+STUBBORN = [
+    sys.executable,
+    "-c",
+    "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN);"
+    " print('ready', flush=True); time.sleep(60)",
+]
+
+
+@pytest.fixture(autouse=True)
+def keep_sigint_handler() -> Iterator[None]:
+    """``stop`` ignores a second Ctrl-C; the test run must get its own handler back."""
+    handler = signal.getsignal(signal.SIGINT)
+    yield
+    signal.signal(signal.SIGINT, handler)
+
+
+def test_a_second_start_says_every_model_is_evaluated_and_nothing_queued() -> None:
+    states: dict[str, str | None] = {
+        "a/one": "finished",
+        "a/two": "finished",
+        "a/three": "finished",
+    }
+    assert demo.progress_line(states) == "3 demo models already evaluated; nothing queued"
+
+
+def test_a_first_start_says_the_runs_are_queued() -> None:
+    line = demo.progress_line({"a/one": "queued", "a/two": "running", "a/three": "finished"})
+    assert line.startswith("1 demo model already evaluated; 2 demo models queued or running")
+    assert "failed" not in line and "without scores" not in line
+    assert "1 demo model ended without scores" in demo.progress_line({"a/one": "failed"})
+
+
+def test_it_says_whether_the_tiny_models_must_be_built() -> None:
+    assert "first start" in demo.publish_line(already=False)
+    assert "already published" in demo.publish_line(already=True)
+    assert "first" not in demo.publish_line(already=True).split("(")[0]
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("no_broker")
+def test_it_reads_each_models_latest_run_from_the_database() -> None:
+    finished_run("demo-org/done")
+    queued_run("demo-org/done")  # a later run of the same model
+    finished_run("demo-org/other", sha="3" * 40)
+    assert demo.latest_states(["demo-org/done", "demo-org/other", "demo-org/never"]) == {
+        "demo-org/done": "queued",
+        "demo-org/other": "finished",
+        "demo-org/never": None,
+    }
+
+
+def test_the_accounts_come_in_a_box() -> None:
+    box = demo.accounts_box("moderator-secret", "author-secret").splitlines()
+    assert box[0] == box[-1] and set(box[0]) == {"+", "-"}
+    assert {len(line) for line in box} == {len(box[0])}
+    assert all(line.startswith("| ") and line.endswith(" |") for line in box[1:-1])
+    text = "\n".join(box)
+    assert "'moderator-secret'" in text and "'author-secret'" in text and "'ada'" in text
+
+
+def test_stop_ends_every_child_and_kills_one_that_ignores_sigterm(tmp_path: Path) -> None:
+    calm = demo.start_child(SLEEPER, tmp_path / "calm.log")
+    stubborn = demo.start_child(STUBBORN, tmp_path / "stubborn.log", stdout=subprocess.PIPE)
+    assert stubborn.stdout is not None and stubborn.stdout.readline() == b"ready\n"
+    line = demo.stop([calm, stubborn], timeout=1)
+    assert calm.returncode == -signal.SIGTERM and stubborn.returncode == -signal.SIGKILL
+    assert line == (
+        "Demo stopped: the workers, the site and the stand-in hub ended (1 killed after 1 s)."
+    )
+    assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN  # a second Ctrl-C is no traceback
+
+
+def test_ctrl_c_stops_the_children_and_prints_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    children: list[subprocess.Popen[bytes]] = []
+
+    def start_then_interrupt(processes: list[subprocess.Popen[bytes]]) -> None:
+        processes.append(demo.start_child(SLEEPER, tmp_path / "site.log"))
+        children.extend(processes)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(demo, "start_demo", start_then_interrupt)
+    demo.main()
+    [child] = children
+    assert child.returncode == -signal.SIGTERM
+    assert capsys.readouterr().out == (
+        "[demo] Demo stopped: the workers, the site and the stand-in hub ended cleanly.\n"
+    )
+
+
+def test_children_do_not_share_the_terminals_ctrl_c(tmp_path: Path) -> None:
+    child = demo.start_child(SLEEPER, tmp_path / "child.log")
+    try:
+        assert child.pid != 0 and os.getsid(child.pid) == child.pid
+    finally:
+        child.kill()
+        child.wait()
