@@ -35,6 +35,7 @@ def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "leaderboard.settings")
     django.setup()
     processes: list[subprocess.Popen[bytes]] = []
+    signal.signal(signal.SIGTERM, interrupt)
     try:
         start_demo(processes)
         wait(processes)
@@ -42,6 +43,12 @@ def main() -> None:
         pass  # Ctrl-C: the one expected way to end the demo
     finally:
         say(stop(processes))
+
+
+def interrupt(signum: int, frame: object) -> None:
+    """SIGTERM ends the demo as Ctrl-C does: the children, in sessions of their own, would
+    otherwise outlive it."""
+    raise KeyboardInterrupt
 
 
 def start_demo(processes: list[subprocess.Popen[bytes]]) -> None:

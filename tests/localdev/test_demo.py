@@ -26,9 +26,10 @@ STUBBORN = [
 @pytest.fixture(autouse=True)
 def keep_sigint_handler() -> Iterator[None]:
     """``stop`` ignores a second Ctrl-C; the test run must get its own handler back."""
-    handler = signal.getsignal(signal.SIGINT)
+    handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
     yield
-    signal.signal(signal.SIGINT, handler)
+    for sig, handler in handlers.items():
+        signal.signal(sig, handler)
 
 
 def test_a_second_start_says_every_model_is_evaluated_and_nothing_queued() -> None:
@@ -113,3 +114,12 @@ def test_children_do_not_share_the_terminals_ctrl_c(tmp_path: Path) -> None:
     finally:
         child.kill()
         child.wait()
+
+
+def test_sigterm_ends_the_demo_as_ctrl_c_does(monkeypatch: pytest.MonkeyPatch) -> None:
+    def wait_for_sigterm(processes: list[subprocess.Popen[bytes]]) -> None:
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    monkeypatch.setattr(demo, "start_demo", wait_for_sigterm)
+    demo.main()  # returns: the SIGTERM became a KeyboardInterrupt that main handles
+    assert signal.getsignal(signal.SIGTERM) is demo.interrupt
