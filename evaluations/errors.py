@@ -45,8 +45,8 @@ MESSAGES: dict[str, str] = {
         "version quantised with a method the detail below lists as supported."
     ),
     "eval:user:too-large": (
-        "The model has more parameters than this worker accepts. It will be evaluated when a "
-        "larger worker is available."
+        "Refused: the model has more parameters than the worker's limit, so nothing was "
+        "downloaded or evaluated, and nothing queues the run again."
     ),
     "eval:user:checksum-mismatch": (
         "A downloaded file did not match the checksum the hub published for it. The download "
@@ -76,6 +76,33 @@ MESSAGES: dict[str, str] = {
     ),
     "eval:cancelled": "The run was cancelled before it finished.",
 }
+
+
+# The submitter's errors raised when the worker inspects the repo, before any weights are
+# downloaded: the repo is refused, not failed (nothing was evaluated, nothing retries it).
+REFUSAL_CODES = frozenset(
+    {
+        "eval:user:repo-not-found",
+        "eval:user:gated",
+        "eval:user:revision-not-found",
+        "eval:user:no-safetensors",
+        "eval:user:remote-code",
+        "eval:user:unsupported-architecture",
+        "eval:user:no-config",
+        "eval:user:too-large",
+    }
+)
+
+
+def is_refusal(code: str) -> bool:
+    """Whether a run that failed with ``code`` was refused before evaluation."""
+    return code in REFUSAL_CODES
+
+
+def reason_for(code: str, detail: str = "") -> str:
+    """The sentence for an error id followed by its detail, e.g. a refusal's limit."""
+    message = message_for(code)
+    return f"{message.rstrip('.')} ({detail})." if detail else message
 
 
 def message_for(code: str) -> str:

@@ -6,17 +6,31 @@ from __future__ import annotations
 from django.db import models
 
 
+class ModelRepoQuerySet(models.QuerySet["ModelRepo"]):
+    def resolved(self) -> ModelRepoQuerySet:
+        """Repos the hub has shown us: a worker pinned a run of them to a commit (a
+        ``Revision``). The others (a typo, a private repo, one refused at inspection) stay
+        off the public lists; their submissions and claims stay on record."""
+        return self.filter(models.Exists(Revision.objects.filter(repo=models.OuterRef("pk"))))
+
+
 class ModelRepo(models.Model):
     """A repository on the hub, by its id (``org/name``)."""
 
     hub_id = models.CharField(max_length=200, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
+    objects = ModelRepoQuerySet.as_manager()
+
     class Meta:
         ordering = ["hub_id"]
 
     def __str__(self) -> str:
         return self.hub_id
+
+    @property
+    def is_resolved(self) -> bool:
+        return self.revisions.exists()
 
 
 class Revision(models.Model):

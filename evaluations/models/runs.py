@@ -10,7 +10,7 @@ from django.db import models
 from django.utils import timezone
 
 from evaluations.catalogue import BENCHMARKS, SUITES
-from evaluations.errors import message_for
+from evaluations.errors import REFUSAL_CODES, is_refusal, message_for, reason_for
 from evaluations.models.repos import ModelRepo, Revision
 
 
@@ -85,6 +85,10 @@ class EvaluationRunQuerySet(models.QuerySet["EvaluationRun"]):
     def finished_ok(self) -> EvaluationRunQuerySet:
         return self.filter(state=RunState.FINISHED, duplicate_of__isnull=True)
 
+    def refused(self) -> EvaluationRunQuerySet:
+        """Runs refused before evaluation (see ``evaluations.errors.REFUSAL_CODES``)."""
+        return self.filter(state=RunState.FAILED, error_code__in=REFUSAL_CODES)
+
     def whole_suite(self) -> EvaluationRunQuerySet:
         """Runs of the whole suite in the catalogue's setting (not claim-matched ones)."""
         return self.filter(submission__tasks=[])
@@ -155,6 +159,32 @@ class EvaluationRun(models.Model):
     @property
     def error_message(self) -> str:
         return message_for(self.error_code) if self.error_code else ""
+
+    @property
+    def error_reason(self) -> str:
+        """The error's sentence with its detail (a refusal's limit, say)."""
+        return reason_for(self.error_code, self.error_detail) if self.error_code else ""
+
+    @property
+    def is_refused(self) -> bool:
+        """Failed before evaluation because the repo was refused: shown as refused."""
+        return self.state == RunState.FAILED and is_refusal(self.error_code)
+
+    @property
+    def shown_state(self) -> str:
+        """The state as pages and the API name it: "refused" and "duplicate" are failed and
+        finished runs that evaluated nothing."""
+        if self.is_refused:
+            return "refused"
+        return "duplicate" if self.duplicate_of_id else self.state
+
+    @property
+    def state_label(self) -> str:
+        if self.is_refused:
+            return "Refused"
+        if self.duplicate_of_id:
+            return f"Duplicate of run #{self.duplicate_of_id}"
+        return self.get_state_display()
 
     @property
     def duration_seconds(self) -> float | None:

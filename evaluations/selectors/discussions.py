@@ -67,6 +67,37 @@ def flag_actions(flag: Flag) -> QuerySet[FlagAction]:
 
 
 @dataclass(frozen=True)
+class ModeratorStep:
+    """Something a moderator did on a flag short of deciding it: asked the author, queued a
+    re-run, locked or unlocked the discussion."""
+
+    created_at: datetime
+    actor: str
+    done: str  # "asked the author to respond", "queued a re-run", ...
+    reason: str
+    run_id: int | None = None
+
+
+STEP_WORDS = {
+    FlagState.AUTHOR_ASKED: "asked the author to respond",
+    FlagAction.Action.RERUN: "queued a re-run",
+    FlagAction.Action.LOCK: "locked the discussion",
+    FlagAction.Action.UNLOCK: "unlocked the discussion",
+}
+
+
+def moderator_steps(flag: Flag) -> list[ModeratorStep]:
+    """What moderators did on the flag besides confirming or dismissing it, oldest first."""
+    asked = flag.events.filter(state=FlagState.AUTHOR_ASKED)
+    steps = [ModeratorStep(e.created_at, e.actor, STEP_WORDS[e.state], e.reason) for e in asked]
+    steps += [
+        ModeratorStep(a.created_at, a.actor, STEP_WORDS[a.action], a.reason, a.run_id)
+        for a in flag.actions.all()
+    ]
+    return sorted(steps, key=lambda step: step.created_at)
+
+
+@dataclass(frozen=True)
 class AuditEntry:
     """One change on the record, whatever row recorded it."""
 

@@ -74,7 +74,7 @@ class IdsFirst:
 def models_list(*, query: str = "", flagged: bool | None = None) -> IdsFirst:
     """Repos by hub id, each with its latest evaluated commit (the revision of its latest
     finished whole-suite run) and its number of open flags, read a page at a time."""
-    repos = ModelRepo.objects.order_by("hub_id")
+    repos = ModelRepo.objects.resolved().order_by("hub_id")
     if query:
         repos = repos.filter(hub_id__icontains=query)
     if flagged is not None:

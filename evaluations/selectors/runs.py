@@ -7,7 +7,17 @@ from dataclasses import dataclass, field
 from django.db.models import Prefetch, QuerySet
 
 from evaluations.catalogue import SUITES
-from evaluations.models import EvaluationRun, ModelRepo, Revision, RunAction, RunState, Score
+from evaluations.models import (
+    FINAL_STATES,
+    Claim,
+    EvaluationRun,
+    ModelRepo,
+    Revision,
+    RunAction,
+    RunState,
+    Score,
+    Submission,
+)
 
 
 def recent_runs(limit: int = 20) -> QuerySet[EvaluationRun]:
@@ -130,3 +140,24 @@ def latest_full_run(repo_id: int) -> EvaluationRun | None:
         .order_by("-finished_at")
         .first()
     )
+
+
+def latest_refusal(repo: ModelRepo) -> EvaluationRun | None:
+    """The repo's newest run that ended, if it was refused before evaluation: why nothing of
+    the repo is measured (yet). None once a later run ended otherwise."""
+    newest = (
+        EvaluationRun.objects.filter(
+            submission__repo=repo, state__in=FINAL_STATES, duplicate_of__isnull=True
+        )
+        .order_by("-finished_at", "-id")
+        .first()
+    )
+    return newest if newest is not None and newest.is_refused else None
+
+
+def is_repo_contributor(repo: ModelRepo, user_id: int | None) -> bool:
+    """Whether the user submitted the repo for evaluation or reported a claim of it."""
+    if user_id is None:
+        return False
+    submitted = Submission.objects.filter(repo=repo, submitted_by_id=user_id).exists()
+    return submitted or Claim.objects.filter(repo=repo, reporter_id=user_id).exists()

@@ -7,6 +7,7 @@ from typing import Any
 from django.http import HttpRequest
 from ninja import Router
 from ninja.decorators import decorate_view
+from ninja.errors import HttpError
 from ninja.pagination import paginate
 
 # ``ninja.Query(...)`` calls these; under mypy ``ninja.Query`` is only the annotation alias.
@@ -14,6 +15,7 @@ from ninja.params import functions as param
 
 from evaluations import selectors
 from evaluations.evidence.matching import flag_review
+from evaluations.models import ModelRepo
 from evaluations.selectors import open_data
 from leaderboard.api.common import CappedLimitOffset, repo_or_404, text_filter, yes_no
 from leaderboard.api.schemas import FlagOut, Message, ModelDetailOut, ModelOut, RevisionOut
@@ -34,6 +36,14 @@ def models(
 ) -> Any:
     """Every model on the leaderboard, by hub id, with its latest evaluated commit."""
     return open_data.models_list(query=text_filter(q, "q"), flagged=yes_no(flagged, "flagged"))
+
+
+def listed_or_404(owner: str, name: str) -> ModelRepo:
+    """A repo never found on the hub (no run reached a commit) is on no public list."""
+    repo = repo_or_404(owner, name)
+    if not repo.is_resolved:
+        raise HttpError(404, f"The model “{owner}/{name}” was never found on the hub.")
+    return repo
 
 
 def _revision_row(view: selectors.RevisionView) -> dict[str, Any]:
@@ -58,7 +68,7 @@ def _revision_row(view: selectors.RevisionView) -> dict[str, Any]:
 @decorate_view(cached_page)
 def model_detail(request: HttpRequest, owner: str, name: str) -> dict[str, Any]:
     """One model: its revisions, newest first, each with its runs and their scores."""
-    repo = open_data.model_summary(repo_or_404(owner, name))
+    repo = open_data.model_summary(listed_or_404(owner, name))
     revisions = [_revision_row(view) for view in selectors.model_revisions(repo)]
     return {**ModelOut.from_orm(repo).model_dump(), "revisions": revisions}
 
@@ -71,7 +81,7 @@ def model_detail(request: HttpRequest, owner: str, name: str) -> dict[str, Any]:
 @decorate_view(cached_page)
 def model_revisions(request: HttpRequest, owner: str, name: str) -> list[dict[str, Any]]:
     """The commits of a model the workers inspected, newest first, with what changed."""
-    return [_revision_row(view) for view in selectors.model_revisions(repo_or_404(owner, name))]
+    return [_revision_row(view) for view in selectors.model_revisions(listed_or_404(owner, name))]
 
 
 @router.get(
@@ -81,7 +91,7 @@ def model_revisions(request: HttpRequest, owner: str, name: str) -> list[dict[st
 def model_flags(request: HttpRequest, owner: str, name: str) -> list[dict[str, Any]]:
     """Every flag raised on a claim of the model, with its full history of events."""
     rows = []
-    for flag in open_data.repo_flags(repo_or_404(owner, name).id):
+    for flag in open_data.repo_flags(listed_or_404(owner, name).id):
         events = list(flag.events.all())
         last = events[-1] if events else None
         review = flag_review(flag.id, events)

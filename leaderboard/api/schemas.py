@@ -179,6 +179,9 @@ class RunSummaryOut(Schema):
     commit_sha: str | None
     suite: str = Field(..., alias="submission.suite")
     state: str
+    state_label: str = Field(
+        ..., description="Refused for a repo refused before evaluation; Duplicate of run #N"
+    )
     progress_percent: int
     error_code: str
     created_at: datetime
@@ -190,13 +193,16 @@ class RunSummaryOut(Schema):
     def resolve_commit_sha(obj: EvaluationRun) -> str | None:
         return obj.revision.commit_sha if obj.revision else None
 
+    @staticmethod
+    def resolve_state_label(obj: EvaluationRun) -> str:
+        return obj.state_label
+
 
 class RunWithScoresOut(RunSummaryOut):
     scores: list[ScoreOut]
 
 
 class RunOut(RunWithScoresOut):
-    state_label: str
     ref: str = Field(..., alias="submission.ref")
     backend: str = Field(..., alias="submission.backend")
     precision: str = Field(..., alias="submission.precision")
@@ -210,10 +216,6 @@ class RunOut(RunWithScoresOut):
     error_detail: str
     versions: dict[str, Any]
     artifacts: list[ArtifactOut]
-
-    @staticmethod
-    def resolve_state_label(obj: EvaluationRun) -> str:
-        return obj.get_state_display()
 
 
 class RevisionOut(Schema):

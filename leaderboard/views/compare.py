@@ -60,7 +60,9 @@ def compare(request: HttpRequest) -> HttpResponse:
         "suite": suite,
         "suites": [(key, SUITE_DESCRIPTIONS.get(key, key)) for key in SUITES],
         "inputs": (named + [""] * comparison.MAX_MODELS)[: comparison.MAX_MODELS],
-        "suggestions": ModelRepo.objects.values_list("hub_id", flat=True)[:MODEL_SUGGESTIONS],
+        "suggestions": ModelRepo.objects.resolved().values_list("hub_id", flat=True)[
+            :MODEL_SUGGESTIONS
+        ],
         "table": None,
     }
     if not named:  # the empty form: nothing asked yet

@@ -60,6 +60,7 @@ def flag_page(
         "lock": lock,
         "comments": discussion_selectors.flag_comments(flag, include_internal=is_moderator),
         "actions": discussion_selectors.flag_actions(flag),
+        "steps": discussion_selectors.moderator_steps(flag),
         "comment_form": comment_form or CommentForm(),
         "can_post": signed_in and (lock is None or is_moderator),
         "viewer_role": discussions.comment_role(user=request.user, flag=flag) if signed_in else "",

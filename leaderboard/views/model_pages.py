@@ -4,7 +4,7 @@ and moderation history; and the JSON of its charts."""
 from __future__ import annotations
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET
 from plotly.utils import PlotlyJSONEncoder
@@ -13,6 +13,7 @@ from evaluations import selectors
 from evaluations.evidence.matching import claim_evidence, headline_verdict
 from evaluations.evidence.verdicts import Verdict
 from evaluations.models import EvaluationRun, ModelRepo, RunState
+from evaluations.services.permissions import is_moderator
 from leaderboard import charts as charts_module
 from leaderboard.page_cache import cached_page
 
@@ -20,7 +21,24 @@ from leaderboard.page_cache import cached_page
 @require_GET
 @cached_page
 def model_detail(request: HttpRequest, owner: str, name: str) -> HttpResponse:
-    return model_page(request, get_object_or_404(ModelRepo, hub_id=f"{owner}/{name}"))
+    return model_page(request, _shown_repo_or_404(request, f"{owner}/{name}"))
+
+
+def _shown_repo_or_404(request: HttpRequest, hub_id: str) -> ModelRepo:
+    """A repo never found on the hub (no run reached a commit: a typo, a private repo, one
+    refused at inspection) has no public page. Its submitters and the moderators see the page,
+    which says so and why: they are the ones who can act on it."""
+    repo = get_object_or_404(ModelRepo, hub_id=hub_id)
+    if repo.is_resolved or _may_see_unresolved(request, repo):
+        return repo
+    raise Http404("No model with this id was ever found on the hub.")
+
+
+def _may_see_unresolved(request: HttpRequest, repo: ModelRepo) -> bool:
+    user = request.user
+    if not user.is_authenticated:
+        return False
+    return is_moderator(user) or selectors.is_repo_contributor(repo, user.pk)
 
 
 def model_page(request: HttpRequest, repo: ModelRepo, *, status: int = 200) -> HttpResponse:
@@ -51,6 +69,8 @@ def model_page(request: HttpRequest, repo: ModelRepo, *, status: int = 200) -> H
         "visibility": visibility[0] if visibility else None,
         "visibility_history": visibility,
         "revisions": revisions,
+        "never_resolved": not revisions,
+        "refusal": selectors.latest_refusal(repo),
         "pending_runs": EvaluationRun.objects.active()
         .filter(submission__repo=repo)
         .select_related("submission"),
@@ -62,6 +82,6 @@ def model_page(request: HttpRequest, repo: ModelRepo, *, status: int = 200) -> H
 @cached_page
 def model_history(request: HttpRequest, owner: str, name: str) -> JsonResponse:
     """The model page's chart figures (fetched by the page's script)."""
-    repo = get_object_or_404(ModelRepo, hub_id=f"{owner}/{name}")
+    repo = _shown_repo_or_404(request, f"{owner}/{name}")
     charts = charts_module.benchmark_figures(*selectors.history_data(repo.id))
     return JsonResponse({"charts": charts}, encoder=PlotlyJSONEncoder)

@@ -25,7 +25,8 @@ def _run_status(run: EvaluationRun) -> dict[str, object]:
     return {
         "id": run.id,
         "state": run.state,
-        "state_label": run.get_state_display(),
+        "state_label": run.state_label,
+        "refused": run.is_refused,
         "final": run.is_final,
         "progress_done": run.progress_done,
         "progress_total": run.progress_total,

@@ -387,3 +387,24 @@ def test_a_page_of_the_log_costs_the_same_queries_at_any_size(
         page = client.get("/moderation/log/").content.decode()
     assert "Resolved by a newer revision" in page and "Hidden while the weights" in page
     assert "Personal attacks" in page and "does not hold at all" in page
+
+
+# --- What moderators did short of deciding ------------------------------------------------------
+
+
+def test_the_flag_page_says_what_moderators_did_before_deciding(
+    flag: Flag, moderator: User
+) -> None:
+    """Mona asked the author, queued a re-run and locked the thread: the page says so, with
+    who and when, instead of "not yet reviewed"."""
+    client = Client()
+    assert "not yet reviewed by a moderator" in client.get(f"/flags/{flag.id}/").content.decode()
+    moderation.flag_moderate(flag_id=flag.id, user=moderator, action="ask-author", reason=REASON)
+    rerun = moderation.flag_rerun_queue(flag_id=flag.id, user=moderator, reason=REASON)
+    discussions.discussion_lock_set(flag_id=flag.id, user=moderator, locked=True, reason=REASON)
+    page = client.get(f"/flags/{flag.id}/").content.decode()
+    assert "not yet reviewed" not in page and "no moderator's decision yet" in page
+    steps = page.split('id="moderator-steps"')[1].split("</p>")[0]
+    assert "asked the author to respond" in steps and "locked the discussion" in steps
+    assert f'queued a re-run\n      as <a href="/runs/{rerun.run_id}/">' in steps
+    assert steps.count("(mona, ") == 3

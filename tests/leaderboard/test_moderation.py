@@ -262,7 +262,7 @@ def test_it_shows_a_dismissal_beside_the_verdict_on_the_model_page(
     moderator: User, flag: Flag
 ) -> None:
     before = Client().get("/models/demo-org/tiny/").content.decode()
-    assert "Dismissed by a moderator" not in before and "not yet reviewed" in before
+    assert "Dismissed by a moderator" not in before and "no moderator's decision yet" in before
     moderation.flag_moderate(flag_id=flag.id, user=moderator, action="dismiss", reason=REASON)
     page = Client().get("/models/demo-org/tiny/").content.decode()  # the cache was bumped
     evidence = page.split('id="evidence"')[1].split("</table>")[0]

@@ -71,7 +71,8 @@ def read_csv(response: Any) -> list[dict[str, str]]:
 
 def test_it_lists_models_with_their_latest_commit(client: Client) -> None:
     finished_run("demo-org/tiny")
-    queued_run("demo-org/waiting")
+    inspected_run("demo-org/waiting")  # pinned to a commit, not evaluated yet
+    queued_run("demo-org/typo")  # never found on the hub (yet): on no public list
     body = get(client, "/api/v1/models").json()
     assert body["count"] == 2
     tiny, waiting = body["items"]
@@ -87,7 +88,7 @@ def test_it_lists_models_with_their_latest_commit(client: Client) -> None:
 
 def test_it_pages_the_models(client: Client) -> None:
     for index in range(3):
-        queued_run(f"org/model-{index}")
+        inspected_run(f"org/model-{index}")
     first = get(client, "/api/v1/models?limit=2").json()
     rest = get(client, "/api/v1/models?limit=2&offset=2").json()
     assert first["count"] == rest["count"] == 3
@@ -355,8 +356,8 @@ def test_a_run_in_progress_is_never_served_stale(client: Client) -> None:
 
 
 def test_each_query_string_has_its_own_etag(client: Client) -> None:
-    queued_run("org/a")
-    queued_run("org/b")
+    inspected_run("org/a")
+    inspected_run("org/b")
     whole = get(client, "/api/v1/models")
     page = get(client, "/api/v1/models?limit=1", if_none_match=whole["ETag"])
     assert page.status_code == 200 and len(page.json()["items"]) == 1
@@ -412,7 +413,8 @@ def test_a_page_reads_its_ids_first_and_loads_only_those_rows(
     assert [item["hub_id"] for item in body["items"]] == expected
     sql = [query["sql"] for query in captured.captured_queries]
     [paged] = [query for query in sql if "OFFSET" in query]
-    assert paged.count("SELECT") == 1 and loaded_by not in paged  # ids alone, sliced in SQL
+    # ids alone, sliced in SQL (the model list keeps repos with a commit: one EXISTS)
+    assert paged.count("SELECT") == 1 + paged.count("EXISTS") and loaded_by not in paged
     [loaded] = [query for query in sql if loaded_by in query and '"id" IN (' in query]
     assert "OFFSET" not in loaded
 

@@ -89,8 +89,15 @@ def test_a_failed_run_says_why_in_words(client: Client) -> None:
         log_tail="",
     )
     page = client.get(f"/runs/{run.id}/").content.decode()
-    assert "Why it failed" in page and "no safetensors weights" in page
+    assert "Why it was refused" in page and "no safetensors weights" in page
     assert "found pytorch_model.bin" in page
+
+
+def test_a_run_that_failed_while_evaluating_is_failed_not_refused(client: Client) -> None:
+    run = inspected_run()
+    services.run_fail(run_id=run.id, code="eval:user:model-load-failed", detail="bad weights")
+    page = client.get(f"/runs/{run.id}/").content.decode()
+    assert "Why it failed" in page and "state-failed" in page and "Refused" not in page
 
 
 def test_the_model_page_shows_each_revision_with_its_scores(client: Client) -> None:
@@ -347,3 +354,122 @@ def test_a_nul_character_in_a_submitted_form_is_a_400(client: Client) -> None:
     response = client.post("/account/tokens/", {"name": "laptop\x00"})
     assert response.status_code == 400
     assert b"NUL character" in response.content
+
+
+# --- Refusals, duplicates and repos never found on the hub ----------------------------------
+
+TOO_LARGE = "70,000,000,000 parameters; this worker accepts at most 3,000,000,000"
+
+
+def refused_run(repo_id: str = "demo-org/huge", code: str = "eval:user:too-large") -> EvaluationRun:
+    """A run the worker refused at inspection: no commit was ever recorded for the repo."""
+    run = queued_run(repo_id)
+    assert services.run_claim(run_id=run.id, worker_name="worker-1", task_id="task-1")
+    assert services.run_fail(run_id=run.id, code=code, detail=TOO_LARGE)
+    return EvaluationRun.objects.get(id=run.id)
+
+
+def arc_claim_on(repo_id: str, **kwargs: str) -> None:
+    claims = [services.ClaimInput(benchmark="smoke_arc", value=90.0, unit="percent", shots=0)]
+    services.claims_record(repo_id=repo_id, source="submission", claims=claims, **kwargs)
+
+
+def test_a_refused_run_is_shown_as_refused_with_its_limit(client: Client) -> None:
+    run = refused_run()
+    page = client.get(f"/runs/{run.id}/").content.decode()
+    assert "state-refused" in page and ">Refused<" in page and "Why it was refused" in page
+    assert "accepts at most 3,000,000,000" in page
+    assert "larger worker is available" not in page and "nothing queues the run again" in page
+    status = client.get(f"/runs/{run.id}/status.json").json()
+    assert status["state_label"] == "Refused" and status["refused"] is True
+    assert client.get(f"/api/v1/runs/{run.id}").json()["state_label"] == "Refused"
+    listed = client.get("/api/v1/runs").json()["items"]
+    assert [row["state_label"] for row in listed] == ["Refused"]
+
+
+def test_the_home_pages_recent_runs_say_refused(client: Client) -> None:
+    refused_run()
+    page = client.get("/").content.decode()
+    assert "state-refused" in page and "state-failed" not in page
+
+
+def test_a_refused_repos_page_links_the_refusal_and_its_reason(client: Client) -> None:
+    run = refused_run()
+    arc_claim_on("demo-org/huge")
+    client.force_login(person("mona", moderator=True))
+    page = client.get("/models/demo-org/huge/").content.decode()
+    header = page.split('id="refusal"')[1].split("</p>")[0]
+    assert f'href="/runs/{run.id}/"' in header and "Refused" in header
+    assert "accepts at most 3,000,000,000" in header
+    evidence = page.split('id="evidence"')[1]
+    assert "not measured yet" not in evidence.lower() and f"run #{run.id}" in evidence
+    assert "the repo was refused" in evidence
+    assert "No commit of this repo has been inspected yet" not in page
+
+
+def test_a_later_finished_run_ends_the_refusal_notice(client: Client) -> None:
+    refused_run("demo-org/tiny", code="eval:user:gated")
+    finished_run("demo-org/tiny")
+    page = client.get("/models/demo-org/tiny/").content.decode()
+    assert 'id="refusal"' not in page
+
+
+def test_a_repo_never_found_on_the_hub_has_no_public_page(client: Client) -> None:
+    refused_run("demo-org/does-not-exist", code="eval:user:repo-not-found")
+    assert client.get("/models/demo-org/does-not-exist/").status_code == 404
+    assert client.get("/models/demo-org/does-not-exist/history.json").status_code == 404
+    assert client.get("/api/v1/models/demo-org/does-not-exist").status_code == 404
+    client.force_login(person("uma"))
+    assert client.get("/models/demo-org/does-not-exist/").status_code == 404
+
+
+def test_its_submitter_and_moderators_see_it_was_never_found(client: Client) -> None:
+    run = refused_run("demo-org/does-not-exist", code="eval:user:repo-not-found")
+    submitter = person("sam")
+    Submission.objects.filter(id=run.submission_id).update(submitted_by=submitter)
+    for viewer in (submitter, person("mona", moderator=True)):
+        client.force_login(viewer)
+        response = client.get("/models/demo-org/does-not-exist/")
+        assert response.status_code == 200
+        assert "Never found on the hub" in response.content.decode()
+
+
+def test_a_repo_never_found_stays_off_the_public_lists_but_on_record(client: Client) -> None:
+    finished_run("demo-org/tiny")
+    refused_run("demo-org/does-not-exist", code="eval:user:repo-not-found")
+    arc_claim_on("demo-org/ghost", reported_by="jo-journalist")
+    listed = [row["hub_id"] for row in client.get("/api/v1/models").json()["items"]]
+    assert listed == ["demo-org/tiny"]
+    assert client.get("/api/v1/models?q=does").json()["count"] == 0
+    compare = client.get("/compare/").content.decode().split('id="known-models"')[1]
+    compare = compare.split("</datalist>")[0]
+    assert "demo-org/tiny" in compare and "ghost" not in compare and "does-not-exist" not in compare
+    assert "demo-org/ghost" not in client.get("/?suite=smoke").content.decode()
+    assert client.get("/models/demo-org/ghost/").status_code == 404
+    assert Claim.objects.filter(repo__hub_id="demo-org/ghost").exists()
+    assert Submission.objects.filter(repo__hub_id="demo-org/does-not-exist").exists()
+
+
+def test_a_duplicate_run_is_a_link_to_the_run_it_duplicates(client: Client) -> None:
+    done = finished_run("demo-org/tiny")
+    again = queued_run("demo-org/tiny")
+    assert services.run_claim(run_id=again.id, worker_name="worker-1", task_id="task-2")
+    assert services.run_record_inspection(
+        run_id=again.id,
+        commit_sha=done.revision.commit_sha,
+        files=[],
+        parameter_count=1000,
+        dtype="F32",
+        licence="mit",
+        model_type="llama",
+    )
+    model = client.get("/models/demo-org/tiny/").content.decode()
+    assert f"Run #{again.id}</a>" not in model and f"Run #{done.id}</a>" in model
+    line = model.split(f'id="run-{again.id}"')[1].split("</p>")[0]
+    assert f'href="/runs/{done.id}/"' in line
+    page = client.get(f"/runs/{again.id}/").content.decode()
+    state = page.split('id="run-state"')[1].split("</span>")[0]
+    assert f'href="/runs/{done.id}/"' in state and f"Duplicate of run #{done.id}" in state
+    assert ">Finished<" not in state
+    api = client.get(f"/api/v1/runs/{again.id}").json()
+    assert api["state_label"] == f"Duplicate of run #{done.id}" and api["duplicate_of"] == done.id
