@@ -78,7 +78,7 @@ class ModeratorStep:
     run_id: int | None = None
 
 
-STEP_WORDS = {
+STEP_WORDS: dict[str, str] = {
     FlagState.AUTHOR_ASKED: "asked the author to respond",
     FlagAction.Action.RERUN: "queued a re-run",
     FlagAction.Action.LOCK: "locked the discussion",
