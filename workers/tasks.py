@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from celery import shared_task
+from celery import Task, shared_task
 from celery.signals import worker_ready
 from django.conf import settings
 
@@ -14,7 +14,7 @@ from workers import runner, scratch
 
 
 @shared_task(name="workers.evaluate_run", bind=True, acks_late=True)
-def evaluate_run(self, run_id: int) -> str:  # type: ignore[no-untyped-def]
+def evaluate_run(self: Task[[int], str], run_id: int) -> str:
     # The row, not the broker, is the truth: a second delivery finds the run claimed.
     return runner.evaluate_run(
         run_id, worker_name=self.request.hostname or "worker", task_id=self.request.id or ""

@@ -63,6 +63,8 @@ class RankingQuery:
     def params(self, **changes: object) -> dict[str, str]:
         """The query string's values (with ``changes``), defaults left out so shared links
         stay short."""
+        # dataclasses.replace types its changes as the fields; ours come from a query string
+        # already parsed into them, so they are checked at run time by the caller's parse.
         query = replace(self, **changes)  # type: ignore[arg-type]
         values = {
             "suite": query.suite,
