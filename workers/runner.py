@@ -23,7 +23,7 @@ from evaluations import services
 from evaluations.catalogue import BENCHMARKS, Benchmark, suite_benchmarks
 from evaluations.errors import EvaluationError
 from evaluations.models import EvaluationRun
-from workers import artifacts, hub, results
+from workers import artifacts, card_files, hub, results
 from workers.child import log_tail, run_child
 from workers.heartbeat import beating
 
@@ -126,55 +126,10 @@ def _import_card_claims(run_id: int, inspection: hub.RepoInspection) -> None:
     """Read the evaluated commit's ``.eval_results`` files and those that open pull requests
     add; the service records their claims and the model card's, once per commit."""
     blobs = {f.path: f.blob_id for f in inspection.files if hub.is_eval_results_path(f.path)}
-    files, notes = read_results_files(inspection.repo_id, inspection.commit_sha, blobs)
+    files, notes = card_files.read_results_files(inspection.repo_id, inspection.commit_sha, blobs)
     services.card_claims_import(
         run_id=run_id, card_data=inspection.card_data, results_files=files, notes=notes
     )
-
-
-def read_results_files(
-    repo_id: str, revision: str, blobs: dict[str, str | None]
-) -> tuple[list[services.ResultsFile], list[str]]:
-    """The ``.eval_results`` files at ``revision`` (``blobs``: their paths and git blob ids),
-    then those each open pull request adds or changes, with notes on what was not read."""
-    notes: list[str] = []
-    files = [
-        services.ResultsFile(path=path, text=text)
-        for path in sorted(blobs)
-        if (text := _read_results(repo_id, revision, path, notes)) is not None
-    ]
-    base_texts = {file.path: file.text for file in files}
-    files += _pull_request_files(repo_id, blobs, base_texts, notes)
-    return files, notes
-
-
-def _read_results(repo_id: str, revision: str, path: str, notes: list[str]) -> str | None:
-    text = hub.read_text_file(repo_id, revision, path)
-    if text is None:
-        notes.append(
-            f"Not imported: {path} at {revision[:12]} is larger than the hub reader takes."
-        )
-    return text
-
-
-def _pull_request_files(
-    repo_id: str, base_blobs: dict[str, str | None], base_texts: dict[str, str], notes: list[str]
-) -> list[services.ResultsFile]:
-    """The results files each open pull request adds or changes: community-provided."""
-    files: list[services.ResultsFile] = []
-    try:
-        for pull in hub.open_pull_requests(repo_id):
-            blobs = hub.eval_results_blobs(repo_id, pull.commit_sha)
-            for path in sorted(
-                path for path, blob in blobs.items() if base_blobs.get(path) != blob
-            ):
-                text = _read_results(repo_id, pull.commit_sha, path, notes)
-                if text is not None:
-                    base = base_texts.get(path, "")
-                    files.append(services.ResultsFile(path, text, pull.ref, base))
-    except EvaluationError as error:  # the commit's own claims still count
-        notes.append(f"Open pull requests not read: {error.detail or error.code}.")
-    return files
 
 
 def submission_tasks(suite: str, tasks: list[dict[str, Any]]) -> list[tuple[Benchmark, int]]:

@@ -26,7 +26,7 @@ from evaluations.cards import (
 )
 from evaluations.errors import EvaluationError
 from evaluations.services import ResultsFile
-from workers import hub, runner
+from workers import card_files, hub
 
 
 class Command(BaseCommand):
@@ -57,7 +57,7 @@ class Command(BaseCommand):
         """The README's claims, then each results file's, as a run of ``revision`` reads them."""
         claims = claims_from_readme(hub.read_model_card(hub_id, revision) or "", repo_id=repo_id)
         blobs = hub.eval_results_blobs(hub_id, revision)
-        files, notes = runner.read_results_files(hub_id, revision, blobs)
+        files, notes = card_files.read_results_files(hub_id, revision, blobs)
         for file in files:
             claims += _results_claims(file, repo_id, notes)
         for note in notes:
