@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
 import pytest
 from celery.exceptions import SoftTimeLimitExceeded
 
+from evaluations import services
 from evaluations.errors import EvaluationError
-from evaluations.models import RunState
+from evaluations.models import Claim, RunState
+from localdev.standin.hub_server import serve_in_thread
+from localdev.standin.pulls import publish_pull_request
+from localdev.standin.repos import publish_repo
 from tests.factories import queued_run
+from tests.workers.test_hub import tiny_llama
 from workers import hub, runner
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_broker")]
@@ -44,22 +53,15 @@ def test_a_second_delivery_does_nothing(monkeypatch: pytest.MonkeyPatch) -> None
     assert runner.evaluate_run(run.id, worker_name="w", task_id="t2") == "not-claimed"
 
 
-def test_card_and_eval_results_claims_are_imported_once_per_commit(
-    monkeypatch: pytest.MonkeyPatch, tmp_path
-) -> None:
-    from pathlib import Path
+CARDS = Path(__file__).resolve().parent.parent / "evaluations" / "cards"
 
-    from evaluations import services
-    from evaluations.models import Claim
-    from localdev.standin.hub_server import serve_in_thread
-    from localdev.standin.repos import publish_repo
-    from tests.workers.test_hub import tiny_llama
 
-    cards = Path(__file__).resolve().parent.parent / "evaluations" / "cards"
-    files = tiny_llama()
-    files["README.md"] = (cards / "oll_v1.md").read_bytes()
-    files[".eval_results/gpqa.yaml"] = (cards / "eval_results_gpqa.yaml").read_bytes()
-    publish_repo(tmp_path, "ridge-ai/Ridge-32B", files)
+@contextmanager
+def inspected_on_standin(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> Iterator[tuple[int, hub.RepoInspection]]:
+    """Serve the stand-in hub from ``tmp_path`` (the test publishes into it first), inspect
+    ridge-ai/Ridge-32B there and give a claimed run with that inspection recorded."""
     server, url = serve_in_thread(tmp_path)
     monkeypatch.setenv("HF_ENDPOINT", url)
     try:
@@ -75,10 +77,21 @@ def test_card_and_eval_results_claims_are_imported_once_per_commit(
             licence="",
             model_type="llama",
         )
-        runner._import_card_claims(run.id, inspection)
-        runner._import_card_claims(run.id, inspection)  # a second delivery adds nothing
+        yield run.id, inspection
     finally:
         server.shutdown()
+
+
+def test_card_and_eval_results_claims_are_imported_once_per_commit(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    files = tiny_llama()
+    files["README.md"] = (CARDS / "oll_v1.md").read_bytes()
+    files[".eval_results/gpqa.yaml"] = (CARDS / "eval_results_gpqa.yaml").read_bytes()
+    publish_repo(tmp_path, "ridge-ai/Ridge-32B", files)
+    with inspected_on_standin(monkeypatch, tmp_path) as (run_id, inspection):
+        runner._import_card_claims(run_id, inspection)
+        runner._import_card_claims(run_id, inspection)  # a second delivery adds nothing
     claims = Claim.objects.all()
     sources = {c.source for c in claims}
     assert sources == {"model-card", "eval-results", "third-party"}
@@ -89,19 +102,9 @@ def test_card_and_eval_results_claims_are_imported_once_per_commit(
 
 
 def test_results_in_an_open_pull_request_are_imported_as_community_claims(
-    monkeypatch: pytest.MonkeyPatch, tmp_path
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    from pathlib import Path
-
-    from evaluations import services
-    from evaluations.models import Claim
-    from localdev.standin.hub_server import serve_in_thread
-    from localdev.standin.pulls import publish_pull_request
-    from localdev.standin.repos import publish_repo
-    from tests.workers.test_hub import tiny_llama
-
-    cards = Path(__file__).resolve().parent.parent / "evaluations" / "cards"
-    main_results = (cards / "eval_results_gpqa.yaml").read_bytes()
+    main_results = (CARDS / "eval_results_gpqa.yaml").read_bytes()
     files = tiny_llama()
     files[".eval_results/gpqa.yaml"] = main_results
     publish_repo(tmp_path, "ridge-ai/Ridge-32B", files)
@@ -110,24 +113,8 @@ def test_results_in_an_open_pull_request_are_imported_as_community_claims(
     publish_pull_request(tmp_path, "ridge-ai/Ridge-32B", changed, author="quill-reviewer")
     closed = {".eval_results/closed.yaml": added.replace(b"55.0", b"99.0")}
     publish_pull_request(tmp_path, "ridge-ai/Ridge-32B", closed, author="x", status="closed")
-    server, url = serve_in_thread(tmp_path)
-    monkeypatch.setenv("HF_ENDPOINT", url)
-    try:
-        inspection = hub.inspect_repo("ridge-ai/Ridge-32B", max_parameters=None)
-        run = services.submission_create(repo_id="ridge-ai/Ridge-32B").run
-        services.run_claim(run_id=run.id, worker_name="w", task_id="t")
-        services.run_record_inspection(
-            run_id=run.id,
-            commit_sha=inspection.commit_sha,
-            files=[],
-            parameter_count=1,
-            dtype="F32",
-            licence="",
-            model_type="llama",
-        )
-        runner._import_card_claims(run.id, inspection)
-    finally:
-        server.shutdown()
+    with inspected_on_standin(monkeypatch, tmp_path) as (run_id, inspection):
+        runner._import_card_claims(run_id, inspection)
     from_pull = Claim.objects.filter(source_ref="refs/pr/1")
     assert [(c.typed_value, c.source, c.reported_by) for c in from_pull] == [
         ("57.0", "third-party", "pull request refs/pr/1")
