@@ -103,6 +103,11 @@ class Claim(models.Model):
     def __str__(self) -> str:
         return f"{self.label} = {self.typed_value} ({self.repo.hub_id})"
 
+    @property
+    def from_hub_results(self) -> bool:
+        """Read from a hub ``.eval_results`` entry, which names its dataset or its source."""
+        return bool(self.dataset_id or self.source_ref or self.source_org)
+
 
 class FlagState(models.TextChoices):
     # Set by the rule (no actor).

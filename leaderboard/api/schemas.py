@@ -124,7 +124,7 @@ class ClaimOut(Schema):
 
     @staticmethod
     def resolve_hub_result(obj: Claim) -> HubResultOut | None:
-        if not (obj.dataset_id or obj.source_ref or obj.source_org):
+        if not obj.from_hub_results:
             return None
         return HubResultOut(
             dataset_id=obj.dataset_id,
