@@ -90,8 +90,12 @@ REFUSAL_CODES = frozenset(
         "eval:user:unsupported-architecture",
         "eval:user:no-config",
         "eval:user:too-large",
+        "eval:user:config-too-deep",
+        "eval:user:unsupported-quantisation",
     }
 )
+# The refusals in which the hub never showed us the repo (a typo, a private repo, a bad ref).
+NOT_FOUND_CODES = frozenset({"eval:user:repo-not-found", "eval:user:revision-not-found"})
 
 
 def is_refusal(code: str) -> bool:

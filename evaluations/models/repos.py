@@ -3,15 +3,26 @@ hide a repo from the rankings or show it again."""
 
 from __future__ import annotations
 
+from django.apps import apps
 from django.db import models
+
+from evaluations.errors import NOT_FOUND_CODES, REFUSAL_CODES
 
 
 class ModelRepoQuerySet(models.QuerySet["ModelRepo"]):
     def resolved(self) -> ModelRepoQuerySet:
         """Repos the hub has shown us: a worker pinned a run of them to a commit (a
-        ``Revision``). The others (a typo, a private repo, one refused at inspection) stay
-        off the public lists; their submissions and claims stay on record."""
-        return self.filter(models.Exists(Revision.objects.filter(repo=models.OuterRef("pk"))))
+        ``Revision``), or refused one for what the hub showed (too large, custom code…). The
+        others (a typo, a private repo, a bad ref) stay off the public lists; their
+        submissions and claims stay on record."""
+        # By name, as foreign keys name models: runs sit above repos in the model modules.
+        runs = apps.get_model("evaluations", "EvaluationRun").objects
+        refused_on_sight = runs.filter(
+            submission__repo=models.OuterRef("pk"),
+            error_code__in=REFUSAL_CODES - NOT_FOUND_CODES,
+        )
+        pinned = Revision.objects.filter(repo=models.OuterRef("pk"))
+        return self.filter(models.Exists(pinned) | models.Exists(refused_on_sight))
 
 
 class ModelRepo(models.Model):
@@ -30,7 +41,7 @@ class ModelRepo(models.Model):
 
     @property
     def is_resolved(self) -> bool:
-        return self.revisions.exists()
+        return ModelRepo.objects.resolved().filter(pk=self.pk).exists()
 
 
 class Revision(models.Model):

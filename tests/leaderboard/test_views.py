@@ -450,6 +450,14 @@ def test_a_repo_never_found_stays_off_the_public_lists_but_on_record(client: Cli
     assert Submission.objects.filter(repo__hub_id="demo-org/does-not-exist").exists()
 
 
+def test_a_repo_refused_for_what_the_hub_showed_keeps_its_public_page(client: Client) -> None:
+    refused_run("demo-org/huge", code="eval:user:too-large")  # refused before any commit
+    refused_run("demo-org/does-not-exist", code="eval:user:repo-not-found")
+    assert client.get("/models/demo-org/huge/").status_code == 200
+    listed = [row["hub_id"] for row in client.get("/api/v1/models").json()["items"]]
+    assert listed == ["demo-org/huge"]
+
+
 def test_a_duplicate_run_is_a_link_to_the_run_it_duplicates(client: Client) -> None:
     done = finished_run("demo-org/tiny")
     again = queued_run("demo-org/tiny")
