@@ -14,7 +14,7 @@ import re
 import shutil
 from pathlib import Path
 
-from evaluations.models import ACTIVE_STATES, FINAL_STATES, EvaluationRun
+from evaluations.models import ACTIVE_STATES, EvaluationRun
 
 logger = logging.getLogger(__name__)
 
@@ -26,8 +26,8 @@ def sweep(scratch_dir: Path, *, worker_name: str) -> list[Path]:
     return them."""
     folders = _run_folders(scratch_dir)
     still_used = set(
-        EvaluationRun.objects.filter(id__in=folders)
-        .exclude(state__in=FINAL_STATES)
+        EvaluationRun.objects.active()
+        .filter(id__in=folders)
         .exclude(state__in=ACTIVE_STATES, worker_name=worker_name)
         .values_list("id", flat=True)
     )
