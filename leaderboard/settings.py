@@ -303,6 +303,10 @@ EVAL_MAX_ATTEMPTS = env_int("EVAL_MAX_ATTEMPTS", 3)
 # A run still queued after this long has its message sent again (the row is the truth).
 EVAL_REQUEUE_AFTER = env_int("EVAL_REQUEUE_AFTER", 600)
 EVAL_REQUEUE_INTERVAL = env_int("EVAL_REQUEUE_INTERVAL", 300)
+# The re-upload watch asks the hub about this many evaluated repos per tick, those checked
+# longest ago first: 50 every 5 minutes goes round 10,000 repos in about 17 hours.
+PROVENANCE_WATCH_INTERVAL = env_int("PROVENANCE_WATCH_INTERVAL", 300)
+PROVENANCE_WATCH_BATCH = env_int("PROVENANCE_WATCH_BATCH", 50)
 ARTIFACTS_DIR = Path(env_str("ARTIFACTS_DIR", str(VAR_DIR / "artifacts")))
 WORKER_SCRATCH_DIR = Path(env_str("WORKER_SCRATCH_DIR", str(VAR_DIR / "scratch")))
 HF_ENDPOINT = env_str("HF_ENDPOINT", "https://huggingface.co")
@@ -348,6 +352,7 @@ HOUSEKEEPING_QUEUE = "housekeeping"
 CELERY_TASK_ROUTES = {
     "workers.reap_stale_runs": {"queue": HOUSEKEEPING_QUEUE},
     "workers.requeue_stalled_runs": {"queue": HOUSEKEEPING_QUEUE},
+    "workers.watch_reuploads": {"queue": HOUSEKEEPING_QUEUE},
 }
 CELERY_BEAT_SCHEDULE = {
     "reap-stale-runs": {
@@ -359,5 +364,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "workers.requeue_stalled_runs",
         "schedule": float(EVAL_REQUEUE_INTERVAL),
         "options": {"queue": HOUSEKEEPING_QUEUE, "expires": float(EVAL_REQUEUE_INTERVAL)},
+    },
+    "watch-reuploads": {
+        "task": "workers.watch_reuploads",
+        "schedule": float(PROVENANCE_WATCH_INTERVAL),
+        "options": {"queue": HOUSEKEEPING_QUEUE, "expires": float(PROVENANCE_WATCH_INTERVAL)},
     },
 }
