@@ -82,9 +82,12 @@ def watch_record_commit(
 def _watch_update(repo_id: int, ref: str, **fields: Any) -> None:
     fields.setdefault("detail", "")
     fields.setdefault("commit_sha", "")
+    before = RepoWatch.objects.filter(repo_id=repo_id).values_list("outcome", flat=True).first()
     RepoWatch.objects.update_or_create(
         repo_id=repo_id, defaults={"ref": ref, "checked_at": timezone.now(), **fields}
     )
+    if before != fields["outcome"]:  # the model page says what the watch last found
+        generation_bump()
 
 
 def _open_event(
