@@ -104,3 +104,12 @@ def test_an_event_is_never_changed(client: Client) -> None:
 
     with pytest.raises(ProgrammingError, match="append-only"), transaction.atomic():
         ProvenanceEvent.objects.filter(id=event.id).update(weights_changed=False)
+
+
+def test_a_re_upload_flag_leaves_the_lists_of_flagged_models_as_they_were(client: Client) -> None:
+    reupload()  # its one claim (50 %) is supported: no score gap
+    finished_run("demo-org/other", sha=SHA_A)
+
+    unflagged = client.get("/api/v1/models?flagged=false").json()["items"]
+
+    assert {row["hub_id"] for row in unflagged} == {"demo-org/tiny", "demo-org/other"}
