@@ -20,10 +20,12 @@ from datetime import datetime
 from typing import Any
 
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from evaluations.generation import generation_bump
 from evaluations.models import (
+    Claim,
     EvaluationRun,
     Flag,
     FlagEvent,
@@ -115,7 +117,7 @@ def _open_event(
     )
     claims = claims_on(old, before=event.detected_at)
     if weights_changed and claims.exists():
-        _open_flag(event, claims.count())
+        _open_flag(event, claims)
     generation_bump()  # the model page shows the event
     return event
 
@@ -178,7 +180,7 @@ def _queue_reevaluation(old: Revision, commit_sha: str) -> EvaluationRun | None:
     return outcome.run
 
 
-def _open_flag(event: ProvenanceEvent, claims_count: int) -> None:
+def _open_flag(event: ProvenanceEvent, claims: QuerySet[Claim]) -> None:
     changed = [
         entry["path"]
         for group in event.changes.values()
@@ -186,10 +188,13 @@ def _open_flag(event: ProvenanceEvent, claims_count: int) -> None:
         if entry["kind"] == "weights"
     ]
     old_sha, new_sha = event.old_revision.commit_sha, event.new_commit_sha
+    first_claim = min(claim.created_at for claim in claims)
+    days = max(0, ((event.new_commit_at or event.detected_at) - first_claim).days)
+    claims_count = len(claims)
     reason = (
         f"Weights replaced after evaluation: {claims_count} claim(s) were made on commit "
-        f"{old_sha[:10]}; {event.ref} now names {new_sha[:10]}, which changes "
-        f"{', '.join(changed)}. {HONEST_NOTE}"
+        f"{old_sha[:10]} ({first_claim:%Y-%m-%d}); {event.ref} names {new_sha[:10]} "
+        f"{days} day(s) later, which changes {', '.join(changed)}. {HONEST_NOTE}"
     )
     flag = Flag.objects.create(kind=FlagKind.WEIGHTS_REPLACED, provenance_event=event)
     opened = FlagEvent.objects.create(

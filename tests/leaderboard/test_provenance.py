@@ -113,3 +113,13 @@ def test_a_re_upload_flag_leaves_the_lists_of_flagged_models_as_they_were(client
     unflagged = client.get("/api/v1/models?flagged=false").json()["items"]
 
     assert {row["hub_id"] for row in unflagged} == {"demo-org/tiny", "demo-org/other"}
+
+
+def test_the_new_commits_run_page_says_the_watch_queued_it(client: Client) -> None:
+    event = reupload()
+    assert event.reevaluation is not None
+
+    html = client.get(f"/runs/{event.reevaluation.id}/").content.decode()
+
+    assert 'id="reupload-note"' in html and "queued this run" in html
+    assert f"#reupload-{event.id}" in html

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from django.conf import settings
 from safetensors.numpy import save
 
 from evaluations import selectors, services
@@ -36,7 +37,7 @@ from localdev.standin import demo_repos
 from localdev.standin.hub_server import StandinHubServer, serve_in_thread
 from localdev.standin.repos import move_branch, publish_repo
 from tests.factories import person
-from workers import hub, watch
+from workers import hub, tasks, watch
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_broker", "isolated_hub_client")]
 
@@ -155,6 +156,7 @@ def test_weights_replaced_after_claims_open_an_event_a_new_run_and_a_flag(
     assert item.flag.id == flag.id
     assert item.rule_event.evidence["weight_files"] == ["model.safetensors"]
     assert "not wrongdoing by itself" in item.rule_event.reason
+    assert "0 day(s) later" in item.rule_event.reason
     assert standin.requested_weights(REPO) == []
     assert RepoWatch.objects.get().outcome == WatchOutcome.NEW_COMMIT
 
@@ -260,6 +262,20 @@ def test_a_revert_to_a_commit_already_measured_reuses_its_run(standin: Standin) 
     revert = ProvenanceEvent.objects.order_by("-id").first()
     assert revert is not None and revert.new_commit_sha == first_sha
     assert revert.reevaluation == first  # no worker time spent on a commit already measured
+
+
+def test_the_beat_runs_the_watch_on_the_housekeeping_queue(standin: Standin) -> None:
+    publish_repo(standin.root, REPO, tiny_files(0.0))
+    evaluated()
+    publish_repo(standin.root, REPO, tiny_files(1.0))
+    beat = settings.CELERY_BEAT_SCHEDULE["watch-reuploads"]
+
+    result = tasks.watch_reuploads.apply().get()  # what the beat's message runs
+
+    assert beat["task"] == tasks.watch_reuploads.name == "workers.watch_reuploads"
+    assert beat["options"]["queue"] == settings.HOUSEKEEPING_QUEUE
+    assert beat["schedule"] == settings.PROVENANCE_WATCH_INTERVAL
+    assert result == {"event-opened": 1}
 
 
 # --- the hub cannot say -------------------------------------------------------------------
