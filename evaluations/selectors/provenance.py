@@ -177,16 +177,19 @@ def provenance_signals(repo: ModelRepo) -> list[Signal]:
     reuploads = reupload_views(repo)
     watch = getattr(repo, "watch", None)
     flagged = any(hasattr(view.event, "flag") for view in reuploads)
+    failed = watch is not None and watch.outcome not in ("", "unchanged", "new-commit")
     if flagged:
         verdict, summary = "flagged", "Weights were replaced after claims were made."
     elif reuploads:
         verdict, summary = "changed", "Files changed after evaluation; no weights after claims."
+    elif failed:
+        verdict, summary = "inconclusive", "The hub could not say which commit the ref names now."
     elif watch is not None and watch.checked_at is not None:
         verdict, summary = "consistent", "The hub still serves the commit evaluated."
     else:
         verdict, summary = "not checked", "The re-upload watch has not asked the hub yet."
     note = ""
-    if watch is not None and watch.outcome and watch.outcome not in ("unchanged", "new-commit"):
+    if watch is not None and failed:
         note = f"Last check: {watch.get_outcome_display()}. {watch.detail}".strip()
     return [
         Signal(

@@ -123,3 +123,18 @@ def test_the_new_commits_run_page_says_the_watch_queued_it(client: Client) -> No
 
     assert 'id="reupload-note"' in html and "queued this run" in html
     assert f"#reupload-{event.id}" in html
+
+
+def test_a_repo_the_hub_no_longer_shows_is_inconclusive_not_consistent(client: Client) -> None:
+    run = finished_run("demo-org/tiny")
+    provenance.watch_record_failure(
+        repo_id=run.submission.repo_id,
+        ref="main",
+        outcome="repo-gone",
+        detail="demo-org/tiny was not found",
+    )
+
+    html = client.get("/models/demo-org/tiny/").content.decode()
+
+    assert ">inconclusive</span>" in html
+    assert "Last check: the repo is gone or private. demo-org/tiny was not found" in html
