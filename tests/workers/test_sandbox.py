@@ -1,7 +1,8 @@
 """The evaluation child's sandbox: no network, limits in force, a snapshot it cannot write.
 
 A probe (tests/workers/sandbox_probe.py) runs in the child's place through the real
-``run_child``. Namespaces need root or user namespaces: where a run as another user finds
+``run_child``; the end-to-end test (tests/test_end_to_end.py) runs lm-eval itself in the
+sandbox. Namespaces need root or user namespaces: where a run as another user finds
 neither, the tests that need them skip and say so; as root (CI) they must work.
 """
 
@@ -124,22 +125,3 @@ def test_limits_follow_the_workers_settings() -> None:
 
     assert limits == sandbox.Limits(address_space=None, open_files=512, cpu_seconds=100 * cpus)
     assert "--as" not in " ".join(limits.prlimit_arguments())  # 0: no address-space limit
-
-
-def test_a_real_evaluation_finishes_inside_the_sandbox(tmp_path: Path) -> None:
-    """lm-eval and torch load and score a tiny model with no network, no capabilities, a
-    read-only snapshot and the default limits (the machine's memory as address space)."""
-    from localdev.smoke import smoke_task_dir
-    from localdev.tiny_models import build_tiny_model
-    from tests.workers.test_evaluate_child import smoke_spec
-
-    work_dir = tmp_path / "run-1"
-    model = build_tiny_model(work_dir / "model", seed=3)
-    spec = smoke_spec(model, smoke_task_dir(tmp_path / "tasks"), limit=4)
-
-    outcome = run_child(spec, work_dir, lambda done, total: True)
-
-    results = json.loads(outcome.results_path.read_text())
-    assert set(results["results"]) >= {"smoke_arc", "smoke_gsm8k"}
-    assert outcome.log_path.read_text().startswith("sandbox: ")
-    assert (model / "config.json").stat().st_mode & 0o777 == 0o444
