@@ -107,6 +107,22 @@ def test_the_log_says_which_protections_applied(tmp_path: Path, listener: int) -
         assert "network own namespace" in first_line and "read-only bind mount" in first_line
 
 
+def test_without_namespaces_the_child_keeps_its_limits_and_mode_bits(
+    tmp_path: Path, listener: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The fallback, as on a machine that allows no namespaces: said so in the log."""
+    monkeypatch.setattr(sandbox, "namespace_form", lambda: None)
+
+    report, log = probe(tmp_path, listener)
+
+    assert log.startswith("sandbox: network shared with the worker")
+    assert "read-only by mode bits only" in log.splitlines()[0]
+    assert report["connect"] == "ok"  # the fallback's limit, stated rather than hidden
+    assert limit(report, "Max open files") == ["256", "256"]
+    # Mode bits stop another user, not root: the fallback's other stated limit.
+    assert (report["overwrite"] == "ok") == (os.geteuid() == 0)
+
+
 def test_a_read_only_snapshot_is_deleted_with_its_run(tmp_path: Path) -> None:
     folder = tmp_path / "run-7"
     (folder / "model" / "sub").mkdir(parents=True)
