@@ -309,6 +309,16 @@ PROVENANCE_WATCH_INTERVAL = env_int("PROVENANCE_WATCH_INTERVAL", 300)
 PROVENANCE_WATCH_BATCH = env_int("PROVENANCE_WATCH_BATCH", 50)
 ARTIFACTS_DIR = Path(env_str("ARTIFACTS_DIR", str(VAR_DIR / "artifacts")))
 WORKER_SCRATCH_DIR = Path(env_str("WORKER_SCRATCH_DIR", str(VAR_DIR / "scratch")))
+# A file whose download breaks off or arrives damaged is fetched again up to this many times.
+WORKER_DOWNLOAD_RETRIES = env_int("WORKER_DOWNLOAD_RETRIES", 2)
+# The evaluation child's limits (workers/sandbox.py). Address space in GiB, 0 for none: by
+# default the machine's memory on CPU workers and none on GPU ones (CUDA and vLLM reserve
+# virtual ranges far larger than memory). CPU seconds: the hard time limit times the CPUs.
+_MEMORY_GB = -(-os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 1024**3)
+EVAL_CHILD_ADDRESS_SPACE_GB = env_int(
+    "EVAL_CHILD_ADDRESS_SPACE_GB", 0 if WORKER_DEVICE == "cuda" else _MEMORY_GB
+)
+EVAL_CHILD_OPEN_FILES = env_int("EVAL_CHILD_OPEN_FILES", 4096)
 HF_ENDPOINT = env_str("HF_ENDPOINT", "https://huggingface.co")
 # The task definitions lm-eval does not ship (the smoke suite's): a dotted path to a function
 # that writes them into a folder and returns it; the worker loads it only for a `smoke_` task.
