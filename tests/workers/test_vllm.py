@@ -110,6 +110,10 @@ def test_vllm_is_installed_the_way_lm_eval_can_load_it() -> None:
     for cuda_package in ("torchvision", "torchaudio", "torchcodec"):
         with pytest.raises(metadata.PackageNotFoundError):
             metadata.version(cuda_package)
+    # vLLM's ninja build tool ships a package `ninja` too; the site's API needs django-ninja's.
+    from ninja import NinjaAPI
+
+    assert NinjaAPI.__module__ == "ninja.main"
 
 
 def test_the_child_runs_the_vllm_backend_and_logs_the_engine(
