@@ -12,8 +12,12 @@ COPY localdev localdev
 COPY templates templates
 COPY static static
 COPY manage.py ./
-# torch first and pinned: the CPU build for CPU images; GPU images take vLLM's CUDA build.
-RUN if [ "$EXTRA" = "gpu" ]; then pip install "vllm>=0.18" && pip install ".[gpu]"; \
+# torch first and pinned: the CPU build for CPU images. GPU images install the project with
+# vLLM's CUDA wheel (the gpu extra, which pins vLLM) in one resolve, so vLLM's torch and
+# transformers stay within the ranges vLLM declares. vLLM's ninja build tool ships a Python
+# package `ninja` that overwrites django-ninja's ninja/__init__.py: reinstall django-ninja.
+RUN if [ "$EXTRA" = "gpu" ]; then pip install ".[gpu]" && pip install --no-deps \
+      --force-reinstall "$(pip freeze | grep -i '^django-ninja==')"; \
     else pip install torch==2.13.0 && pip install .; fi
 # Hashed, compressed static files, kept out of the var/ volume so each image serves its own.
 # A throwaway key and var/ folder: nothing of the build's settings stays in the image.

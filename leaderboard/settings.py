@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from dataclasses import dataclass
 from pathlib import Path
 
 import dj_database_url
@@ -36,6 +37,16 @@ def env_bool(name: str, default: bool = False) -> bool:
 def env_int(name: str, default: int) -> int:
     value = os.environ.get(name, "")
     return int(value) if value.strip() else default
+
+
+def env_optional_int(name: str) -> int | None:
+    value = os.environ.get(name, "")
+    return int(value) if value.strip() else None
+
+
+def env_optional_float(name: str) -> float | None:
+    value = os.environ.get(name, "")
+    return float(value) if value.strip() else None
 
 
 def env_list(name: str, default: str) -> list[str]:
@@ -289,6 +300,25 @@ WORKER_BACKEND = env_str("WORKER_BACKEND", "hf")
 WORKER_DEVICE = env_str("WORKER_DEVICE", "cpu")
 WORKER_BATCH_SIZE = env_str("WORKER_BATCH_SIZE", "8")
 WORKER_MAX_PARAMETERS = env_int("WORKER_MAX_PARAMETERS", 3_000_000_000)
+
+
+@dataclass(frozen=True)
+class VllmEngineSettings:
+    """The vLLM engine arguments a worker with the ``vllm`` backend passes to lm-eval (None:
+    vLLM's own default). The run records them with its setting."""
+
+    enforce_eager: bool = False  # no CUDA graphs / compilation: a faster start
+    max_model_len: int | None = None  # None: the model's own context length
+    gpu_memory_utilization: float | None = None
+    tensor_parallel_size: int = 1
+
+
+WORKER_VLLM = VllmEngineSettings(
+    enforce_eager=env_bool("WORKER_VLLM_ENFORCE_EAGER", False),
+    max_model_len=env_optional_int("WORKER_VLLM_MAX_MODEL_LEN"),
+    gpu_memory_utilization=env_optional_float("WORKER_VLLM_GPU_MEMORY_UTILIZATION"),
+    tensor_parallel_size=env_int("WORKER_VLLM_TENSOR_PARALLEL_SIZE", 1),
+)
 # Soft limit T is reported to the submitter; the hard one (1.2 T) kills the process.
 EVAL_SOFT_TIME_LIMIT = env_int("EVAL_SOFT_TIME_LIMIT", 4 * 3600)
 EVAL_HARD_TIME_LIMIT = int(EVAL_SOFT_TIME_LIMIT * 1.2)

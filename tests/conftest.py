@@ -12,6 +12,7 @@ from django.core.cache.backends.redis import RedisCache
 from django.test import override_settings
 
 from evaluations import dispatch
+from tests.e2e_support import Hub
 
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
 
@@ -94,3 +95,17 @@ def django_db_setup(django_db_setup: None, django_db_blocker: Any) -> None:
         name = connection.ops.quote_name(connection.settings_dict["NAME"])
         cursor.execute(f"ALTER DATABASE {name} SET claimcheck.allow_truncate = 'on'")
     connection.close()  # the next connection starts with the setting
+
+
+@pytest.fixture(scope="session")
+def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
+    """The stand-in hub on 127.0.0.1 with the demo repos, for the end-to-end tests."""
+    from localdev.standin import demo_repos
+    from localdev.standin.hub_server import serve_in_thread
+
+    root = tmp_path_factory.mktemp("hub")
+    models = tmp_path_factory.mktemp("models")
+    shas = demo_repos.publish_demo_hub(root, models)
+    server, url = serve_in_thread(root)
+    yield Hub(url, server, shas, demo_repos.build_models(models), root)
+    server.shutdown()

@@ -7,141 +7,47 @@ shows must equal those of a separate, direct ``simple_evaluate`` call with the s
 
 from __future__ import annotations
 
-import os
-import re
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
 import pytest
 from django.conf import settings
-from django.db import connection
 from django.test import Client
 from django.utils.html import escape
 
 from evaluations import dispatch
 from evaluations.models import Claim, EvaluationRun, Flag, FlagEvent, RunState, Submission
 from localdev.standin import demo_repos
-from localdev.standin.hub_server import serve_in_thread
-from tests.factories import person
+from tests.e2e_support import (
+    Hub,
+    celery_worker,
+    page_scores,
+    sign_in_author,
+    submit,
+    wait_until_final,
+)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
 def client(client: Client) -> Client:
-    """Signed in as an author: the hub says Ada belongs to both organisations of the demo."""
-    client.force_login(person("ada", hub="ada", orgs=("demo-org", "other-lab")))
-    return client
+    return sign_in_author(client)
 
 
-ROOT = Path(__file__).resolve().parent.parent
-WAIT_SECONDS = 300
 T = TypeVar("T")
-
-
-@dataclass
-class Hub:
-    url: str
-    server: object
-    shas: dict[str, str]
-    model_dirs: dict[str, Path]
-
-
-@pytest.fixture(scope="session")
-def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
-    root = tmp_path_factory.mktemp("hub")
-    models = tmp_path_factory.mktemp("models")
-    shas = demo_repos.publish_demo_hub(root, models)
-    server, url = serve_in_thread(root)
-    yield Hub(url, server, shas, demo_repos.build_models(models))
-    server.shutdown()
-
-
-def _database_url() -> str:
-    db = connection.settings_dict
-    user = db.get("USER") or "postgres"
-    host, port = db.get("HOST") or "127.0.0.1", db.get("PORT") or 5432
-    return f"postgresql://{user}@{host}:{port}/{db['NAME']}"
 
 
 @pytest.fixture(scope="session")
 def worker(
     django_db_setup: None, hub: Hub, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[subprocess.Popen[bytes]]:
-    """A real Celery worker process on the test database and the test broker."""
-    assert connection.vendor == "postgresql", "the end-to-end test runs on PostgreSQL"
-    broker = os.environ.get("REDIS_URL", "")
-    assert broker.startswith("redis://"), "the end-to-end test runs on Redis (REDIS_URL)"
-    import redis
-
-    redis.Redis.from_url(broker).flushdb()  # no message left over from an earlier run
-    log = (tmp_path_factory.mktemp("worker") / "worker.log").open("wb")
-    env = {
-        **os.environ,
-        "DATABASE_URL": _database_url(),
-        "REDIS_URL": broker,
-        "HF_ENDPOINT": hub.url,
-        "LEADERBOARD_VAR_DIR": str(settings.VAR_DIR),
-        "HF_HOME": str(tmp_path_factory.mktemp("hf-home")),
-    }
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "leaderboard",
-            "worker",
-            "--queues",
-            "cpu",
-            "--concurrency",
-            "1",
-            "--loglevel",
-            "INFO",
-            "--without-mingle",
-            "--without-gossip",
-            "--hostname",
-            "e2e@%h",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    yield process
-    process.terminate()
-    process.wait(timeout=30)
-    log.close()
-
-
-def _submit(client: Client, repo_id: str, ref: str = "main", **claims: str) -> EvaluationRun:
-    response = client.post(
-        "/submit/",
-        {"repo_id": repo_id, "ref": ref, "suite": "smoke", "precision": "auto", **claims},
-    )
-    assert response.status_code == 302, response.content.decode()[:2000]
-    run_id = int(re.search(r"/runs/(\d+)/", response["Location"]).group(1))
-    return EvaluationRun.objects.get(id=run_id)
-
-
-def _wait_until_final(run: EvaluationRun, worker: subprocess.Popen[bytes]) -> EvaluationRun:
-    deadline = time.monotonic() + WAIT_SECONDS
-    seen_states = []
-    while time.monotonic() < deadline:
-        run.refresh_from_db()
-        if not seen_states or seen_states[-1] != run.state:
-            seen_states.append(run.state)
-        if run.is_final:
-            run.seen_states = seen_states
-            return run
-        assert worker.poll() is None, "the worker process died"
-        time.sleep(0.2)
-    raise AssertionError(f"run {run.id} still {run.state} after {WAIT_SECONDS} s")
+    """A real Celery worker process (the hf backend) on the test database and broker."""
+    with celery_worker(hub, tmp_path_factory.mktemp("worker"), queue="cpu", name="e2e") as process:
+        yield process
 
 
 def _eventually(find: Callable[[], T | None], seconds: float = 30) -> T:
@@ -176,11 +82,6 @@ def _direct_evaluation(model_dir: Path) -> dict:
     )["results"]
 
 
-def _page_scores(html: str) -> dict[str, tuple[float, str]]:
-    cells = re.findall(r'data-benchmark="([^"]+)" data-value="([^"]+)" data-stderr="([^"]+)"', html)
-    return {benchmark: (float(value), stderr) for benchmark, value, stderr in cells}
-
-
 def _weight_downloads(hub: Hub, repo_id: str) -> int:
     return sum(path.endswith(".safetensors") for path in hub.server.file_requests(repo_id))
 
@@ -188,7 +89,7 @@ def _weight_downloads(hub: Hub, repo_id: str) -> int:
 def test_a_submitted_model_is_evaluated_and_its_page_shows_lm_evals_numbers(
     client: Client, hub: Hub, worker: subprocess.Popen[bytes]
 ) -> None:
-    run = _wait_until_final(_submit(client, demo_repos.TRAINED), worker)
+    run = wait_until_final(submit(client, demo_repos.TRAINED), worker)
 
     assert run.state == RunState.FINISHED, f"{run.error_code}: {run.error_detail}\n{run.log_tail}"
     assert (
@@ -201,7 +102,7 @@ def test_a_submitted_model_is_evaluated_and_its_page_shows_lm_evals_numbers(
     assert set(run.versions["task_config_sha256"]) == {"smoke_arc", "smoke_gsm8k"}
 
     html = client.get(f"/models/{demo_repos.TRAINED}/").content.decode()
-    shown = _page_scores(html)
+    shown = page_scores(html)
     direct = _direct_evaluation(hub.model_dirs[demo_repos.TRAINED])
     assert shown["smoke_arc"][0] == direct["smoke_arc"]["acc,none"]
     assert float(shown["smoke_arc"][1]) == direct["smoke_arc"]["acc_stderr,none"]
@@ -217,7 +118,7 @@ def test_a_submitted_model_is_evaluated_and_its_page_shows_lm_evals_numbers(
 
     # The same commit again: linked to the first run, nothing downloaded, nothing evaluated.
     weights_before = _weight_downloads(hub, demo_repos.TRAINED)
-    again = _wait_until_final(_submit(client, demo_repos.TRAINED), worker)
+    again = wait_until_final(submit(client, demo_repos.TRAINED), worker)
     assert again.duplicate_of_id == run.id and not again.scores.exists()
     assert _weight_downloads(hub, demo_repos.TRAINED) == weights_before
 
@@ -225,7 +126,7 @@ def test_a_submitted_model_is_evaluated_and_its_page_shows_lm_evals_numbers(
 def test_a_repo_with_custom_code_fails_with_its_reason_before_any_weights_download(
     client: Client, hub: Hub, worker: subprocess.Popen[bytes]
 ) -> None:
-    run = _wait_until_final(_submit(client, demo_repos.CUSTOM_CODE), worker)
+    run = wait_until_final(submit(client, demo_repos.CUSTOM_CODE), worker)
     assert run.state == RunState.FAILED and run.error_code == "eval:user:remote-code"
     assert _weight_downloads(hub, demo_repos.CUSTOM_CODE) == 0
     page = client.get(f"/runs/{run.id}/").content.decode()
@@ -235,11 +136,11 @@ def test_a_repo_with_custom_code_fails_with_its_reason_before_any_weights_downlo
 def test_a_second_delivery_of_the_same_message_changes_nothing(
     client: Client, hub: Hub, worker: subprocess.Popen[bytes]
 ) -> None:
-    first = _wait_until_final(_submit(client, demo_repos.PICKLE_ONLY), worker)
+    first = wait_until_final(submit(client, demo_repos.PICKLE_ONLY), worker)
     assert first.error_code == "eval:user:no-safetensors"
     dispatch.send_run(first.id, "cpu")  # the broker delivers the same run id again
     # One worker process takes messages in order: once the next run ends, the repeat was seen.
-    _wait_until_final(_submit(client, demo_repos.GATED), worker)
+    wait_until_final(submit(client, demo_repos.GATED), worker)
     again = EvaluationRun.objects.get(id=first.id)
     assert (again.state, again.finished_at, again.error_code) == (
         first.state,
@@ -251,8 +152,8 @@ def test_a_second_delivery_of_the_same_message_changes_nothing(
 def test_an_over_claim_ends_with_a_flag_quoting_the_measured_value(
     client: Client, hub: Hub, worker: subprocess.Popen[bytes]
 ) -> None:
-    run = _wait_until_final(
-        _submit(
+    run = wait_until_final(
+        submit(
             client,
             demo_repos.RANDOM_A,
             **{
@@ -275,8 +176,8 @@ def test_an_over_claim_ends_with_a_flag_quoting_the_measured_value(
 def test_a_claim_in_another_setting_gets_a_claim_matched_run_and_is_then_judged(
     client: Client, hub: Hub, worker: subprocess.Popen[bytes]
 ) -> None:
-    first = _wait_until_final(
-        _submit(
+    first = wait_until_final(
+        submit(
             client,
             demo_repos.RANDOM_B,
             **{"claim-smoke_arc-value": "41", "claim-smoke_arc-shots": "5"},
@@ -290,7 +191,7 @@ def test_a_claim_in_another_setting_gets_a_claim_matched_run_and_is_then_judged(
         ).first()
     )
     assert matched.ref == first.revision.commit_sha  # the same commit, pinned
-    matched_run = _wait_until_final(matched.runs.get(), worker)
+    matched_run = wait_until_final(matched.runs.get(), worker)
     assert matched_run.state == RunState.FINISHED
     assert matched_run.scores.get().shots == 5
     api = client.get(f"/api/v1/models/{demo_repos.RANDOM_B}/claims").json()

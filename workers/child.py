@@ -34,9 +34,17 @@ INHERITED = (
     "NLTK_DATA",
     "OPENBLAS_CORETYPE",
     "OPENBLAS_L2_SIZE",
+    # vLLM's run-time settings an operator may set (by name: VLLM_API_KEY and the like stay out)
+    "VLLM_HOST_IP",
+    "VLLM_CPU_KVCACHE_SPACE",
+    "VLLM_CPU_OMP_THREADS_BIND",
+    "VLLM_CPU_NUM_OF_RESERVED_CPU",
+    "VLLM_ENABLE_V1_MULTIPROCESSING",
     "VLLM_WORKER_MULTIPROC_METHOD",
+    "VLLM_LOGGING_LEVEL",
 )
 MODEL_LOAD_FAILED_EXIT = 3  # the child's exit code when lm-eval cannot load the model
+MODEL_RUN_FAILED_EXIT = 4  # ... when the model loaded but failed before its first result
 
 # on_progress(done, total) -> False asks the child to stop (the run was cancelled).
 ProgressCallback = Callable[[int | None, int | None], bool]
@@ -59,6 +67,10 @@ def child_environment(home: Path) -> dict[str, str]:
         TRANSFORMERS_OFFLINE="1",
         HF_HUB_DISABLE_TELEMETRY="1",
         TOKENIZERS_PARALLELISM="false",
+        # vLLM otherwise sends usage statistics out (and so would other libraries that
+        # honour DO_NOT_TRACK).
+        VLLM_NO_USAGE_STATS="1",
+        DO_NOT_TRACK="1",
         PYTHONPATH=str(PROJECT_ROOT),
         PYTHONUNBUFFERED="1",
         # The child dies with this process: it checks it was not orphaned before it could ask.
@@ -89,7 +101,7 @@ def run_child(
     spec_path = work_dir / "spec.json"
     spec_path.write_text(json.dumps(spec, indent=2))
     log_path = work_dir / "evaluation.log"
-    progress: dict[str, int | None] = {"done": None, "total": None}
+    progress: dict[str, Any] = {"done": None, "total": None, "failure": ""}
 
     box = sandbox.prepare(Path(spec["model_dir"]), limits or sandbox.Limits.defaults())
 
@@ -111,24 +123,30 @@ def run_child(
             _stop(process)
             reader.join(timeout=5)
 
+    # The child's one-line cause where it gave one: the log's last lines may be shutdown noise.
+    detail = progress["failure"] or log_tail(log_path, 5)
     if process.returncode == MODEL_LOAD_FAILED_EXIT:
-        raise EvaluationError("eval:user:model-load-failed", log_tail(log_path, 5))
+        raise EvaluationError("eval:user:model-load-failed", detail)
+    if process.returncode == MODEL_RUN_FAILED_EXIT:
+        raise EvaluationError("eval:user:model-run-failed", detail)
     if process.returncode != 0:
         raise EvaluationError("eval:infra:evaluation-crashed", f"exit code {process.returncode}")
     return ChildOutcome(out_dir / "results.json", out_dir / "samples.jsonl", log_path)
 
 
-def _read_progress(process: subprocess.Popen[str], progress: dict[str, int | None]) -> None:
+def _read_progress(process: subprocess.Popen[str], progress: dict[str, Any]) -> None:
     assert process.stdout is not None
     for line in process.stdout:
         parts = line.split()
         if len(parts) == 3 and parts[0] == "PROGRESS":
             progress["done"], progress["total"] = int(parts[1]), int(parts[2])
+        elif line.startswith("FAILED "):
+            progress["failure"] = line.removeprefix("FAILED ").strip()
 
 
 def _watch(
     process: subprocess.Popen[str],
-    progress: dict[str, int | None],
+    progress: dict[str, Any],
     on_progress: ProgressCallback,
 ) -> None:
     while True:

@@ -5,20 +5,25 @@
 The parent chooses this process's environment (no secrets, HF_HUB_OFFLINE=1), reads
 ``PROGRESS <done> <total>`` and a final ``DONE`` from stdout, and collects
 OUT_DIR/results.json and OUT_DIR/samples.jsonl. Everything else (lm-eval's logging, tqdm,
-stray prints) goes to stderr. Exit codes: 0 done, 2 bad spec, 3 the model failed to load,
-1 any other failure (traceback on stderr).
+stray prints, vLLM's engine processes, which write to file descriptor 1) goes to stderr. On
+exits 3 and 4 a line ``FAILED <cause>`` precedes the exit. Exit codes: 0 done, 2 bad spec,
+3 the model failed to load, 4 it loaded but failed before its first result, 1 any other
+failure (traceback on stderr).
 
 SPEC_JSON::
 
     {"backend": "hf" | "vllm", "model_dir": "/abs/dir", "commit_sha": "…",
      "dtype": "float32" | "bfloat16" | "float16" | "auto", "device": "cpu" | "cuda",
      "tasks": [{"task": "mmlu", "shots": 5}, …], "include_path": null | "/abs/dir",
-     "batch_size": 8 | "auto", "apply_chat_template": false, "seed": 1234, "limit": null}
+     "batch_size": 8 | "auto", "apply_chat_template": false, "seed": 1234, "limit": null,
+     "vllm_engine": {"enforce_eager": false, "max_model_len": null,
+                     "gpu_memory_utilization": null, "tensor_parallel_size": 1}}
+
+``vllm_engine`` (vllm only) holds the engine arguments from the worker's settings.
 """
 
 from __future__ import annotations
 
-import contextlib
 import ctypes
 import json
 import os
@@ -26,7 +31,7 @@ import signal
 import sys
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
@@ -57,11 +62,19 @@ if __name__ == "__main__":
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 
-from workers.progress_lm import ProgressLM  # noqa: E402
+from workers.progress_lm import ModelRunFailed, ProgressLM  # noqa: E402
 from workers.results import DEFAULT_MAX_GEN_TOKS, json_safe, sample_health  # noqa: E402
 
 EXIT_BAD_SPEC = 2
 EXIT_MODEL_LOAD_FAILED = 3
+EXIT_MODEL_RUN_FAILED = 4
+VLLM_ENGINE_ARGUMENTS = frozenset(
+    {"enforce_eager", "max_model_len", "gpu_memory_utilization", "tensor_parallel_size"}
+)
+# vLLM's default ("auto") takes sampling defaults (temperature, top_p, max_new_tokens, ...)
+# from the repo's generation_config.json, so an author could change how we generate by
+# editing a file. "vllm" keeps vLLM's neutral defaults; lm-eval's task settings then decide.
+VLLM_GENERATION_CONFIG = "vllm"
 
 
 @dataclass(frozen=True)
@@ -83,6 +96,7 @@ class ChildSpec:
     apply_chat_template: bool = False
     seed: int = 1234
     limit: int | float | None = None
+    vllm_engine: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> ChildSpec:
@@ -90,6 +104,8 @@ class ChildSpec:
             raise ValueError(f"unknown backend {raw.get('backend')!r}")
         if not raw.get("tasks"):
             raise ValueError("spec has no tasks")
+        if unknown := set(raw.get("vllm_engine") or {}) - VLLM_ENGINE_ARGUMENTS:
+            raise ValueError(f"unknown vLLM engine arguments {sorted(unknown)}")
         fields = {
             **raw,
             "tasks": tuple(TaskSpec(str(t["task"]), int(t["shots"])) for t in raw["tasks"]),
@@ -105,6 +121,8 @@ class ChildSpec:
         }
         if self.backend == "vllm":
             args["seed"] = self.seed
+            args["generation_config"] = VLLM_GENERATION_CONFIG
+            args.update({k: v for k, v in self.vllm_engine.items() if v is not None})
         return args
 
     def extra_model_args(self) -> dict[str, Any]:
@@ -191,7 +209,7 @@ def evaluate(spec: ChildSpec, model: Any, report: IO[str]) -> dict[str, Any]:
     # lm-eval's model_sha is the hub's and is empty for a local directory.
     results["config"]["commit_sha"] = spec.commit_sha
     results["environment"] = environment_versions()
-    results["setting"] = recorded_setting(spec)
+    results["setting"] = recorded_setting(spec, engine_setting(spec, model))
     results["health"] = sample_health(
         results.get("samples", {}),
         _token_counter(model),
@@ -228,13 +246,39 @@ def simple_evaluate_arguments(spec: ChildSpec) -> dict[str, Any]:
     }
 
 
-def recorded_setting(spec: ChildSpec) -> dict[str, Any]:
+def engine_setting(spec: ChildSpec, model: Any) -> dict[str, Any]:
+    """What the loaded engine settled on where the arguments left it open: the dtype that
+    "auto" became, the context length, and for vLLM its seed and whether the repo's
+    generation_config.json set its sampling defaults."""
+    if spec.backend != "vllm":
+        return {
+            "dtype": str(model.model.dtype).removeprefix("torch."),
+            "max_length": int(model.max_length),
+        }
+    config = model.model.llm_engine.model_config
+    return {
+        "dtype": str(config.dtype).removeprefix("torch."),
+        "max_model_len": int(config.max_model_len),
+        "seed": config.seed,
+        "generation_config": config.generation_config,
+        "repo_generation_config_applied": config.generation_config != "vllm",
+    }
+
+
+def recorded_setting(spec: ChildSpec, engine: dict[str, Any] | None = None) -> dict[str, Any]:
     """What the run needs to be repeated by hand: the backend, its arguments (less the local
-    model directory), every task with its shots, and the rest of simple_evaluate's arguments."""
+    model directory), every task with its shots, and the rest of simple_evaluate's arguments.
+
+    ``engine`` is what the loaded engine settled on (``engine_setting``). A vLLM run's
+    arguments then name the context length vLLM derived when the worker set none, so a
+    repeat pins it too."""
     model_args = {key: value for key, value in spec.model_args().items() if key != "pretrained"}
+    if engine and spec.backend == "vllm":
+        model_args.setdefault("max_model_len", engine["max_model_len"])
     return {
         "backend": spec.backend,
         "model_args": model_args,
+        **({"engine": engine} if engine else {}),
         "tasks": [{"task": item.task, "shots": item.shots} for item in spec.tasks],
         "include_path": spec.include_path is not None,
         **simple_evaluate_arguments(spec),
@@ -276,8 +320,20 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
+def protocol_stream() -> IO[str]:
+    """Our stdout, kept for the protocol alone; file descriptor 1 then points at stderr.
+
+    Libraries print to stdout (hf's batch size detection), and vLLM's engine processes write
+    their errors there: redirecting the descriptor, not only ``sys.stdout``, sends all of it
+    to the run's log."""
+    sys.stdout.flush()
+    protocol = os.fdopen(os.dup(sys.stdout.fileno()), "w", buffering=1)
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
+    return protocol
+
+
 def main(argv: list[str]) -> int:
-    protocol = sys.stdout
+    protocol = protocol_stream()
     if len(argv) != 2:
         print("usage: python -m workers.evaluate_child SPEC_JSON OUT_DIR", file=sys.stderr)
         return EXIT_BAD_SPEC
@@ -286,22 +342,29 @@ def main(argv: list[str]) -> int:
     except (OSError, ValueError, KeyError, TypeError):
         traceback.print_exc()
         return EXIT_BAD_SPEC
-    # Libraries print to stdout (hf's batch size detection); keep stdout for our protocol.
-    with contextlib.redirect_stdout(sys.stderr):
-        seed_everything(spec.seed)
-        try:
-            model = load_model(spec)
-        except Exception:
-            traceback.print_exc()
-            return EXIT_MODEL_LOAD_FAILED
-        try:
-            results = evaluate(spec, model, protocol)
-            write_outputs(results, Path(argv[1]))
-        except Exception:
-            traceback.print_exc()
-            return 1
+    seed_everything(spec.seed)
+    try:
+        model = load_model(spec)
+    except Exception as error:
+        return _failed(protocol, EXIT_MODEL_LOAD_FAILED, error)
+    try:
+        results = evaluate(spec, model, protocol)
+        write_outputs(results, Path(argv[1]))
+    except ModelRunFailed as error:
+        return _failed(protocol, EXIT_MODEL_RUN_FAILED, error)
+    except Exception:
+        traceback.print_exc()
+        return 1
     print("DONE", file=protocol, flush=True)
     return 0
+
+
+def _failed(protocol: IO[str], exit_code: int, error: Exception) -> int:
+    """The traceback to the log, its last line to the parent (the run's detail)."""
+    traceback.print_exc()
+    cause = str(error) if isinstance(error, ModelRunFailed) else f"{type(error).__name__}: {error}"
+    print(f"FAILED {' '.join(cause.split())[:500]}", file=protocol, flush=True)
+    return exit_code
 
 
 def write_outputs(results: dict[str, Any], out_dir: Path) -> None:

@@ -10,6 +10,10 @@ from typing import IO, Any, Protocol
 from lm_eval.api.model import LM, CacheHook
 
 
+class ModelRunFailed(Exception):
+    """The model failed before it produced its first result: on its first forward pass."""
+
+
 class WrappedLM(Protocol):
     """What ProgressLM asks of the backend's LM (lm-eval ships no types of its own)."""
 
@@ -75,7 +79,14 @@ class ProgressLM(LM):  # type: ignore[misc]  # lm-eval ships no types: LM is Any
             )
             self._emit()
         start = self._done
-        responses: list[Any] = getattr(self._model, method)(requests, **kwargs)
+        try:
+            responses: list[Any] = getattr(self._model, method)(requests, **kwargs)
+        except Exception as error:
+            # hf reports each finished request, vLLM each call's at its end: a failure before
+            # any is the model's own (an engine that cannot run it), not the harness's.
+            if self._done == 0:
+                raise ModelRunFailed(f"{type(error).__name__}: {error}") from error
+            raise
         # Whatever the hook counted, the call is now finished.
         self._done = max(self._done, start + len(requests))
         self._emit()

@@ -155,7 +155,7 @@ def evaluation_spec(
 ) -> dict[str, Any]:
     """What the child runs: the same arguments a person would give ``lm_eval``."""
     uses_smoke = any(benchmark.task.startswith("smoke_") for benchmark, _ in tasks)
-    return {
+    spec: dict[str, Any] = {
         "backend": settings.WORKER_BACKEND,
         "model_dir": str(model_dir),
         "commit_sha": commit_sha,
@@ -168,6 +168,9 @@ def evaluation_spec(
         "seed": 1234,
         "limit": None,
     }
+    if settings.WORKER_BACKEND == "vllm":
+        spec["vllm_engine"] = dataclasses.asdict(settings.WORKER_VLLM)
+    return spec
 
 
 def local_task_dir() -> Path:

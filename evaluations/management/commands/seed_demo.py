@@ -151,11 +151,19 @@ def _versions(precision: str) -> dict[str, Any]:
     seed = 1234
     return {
         "lm_eval_version": "0.4.13",
-        "vllm_version": "0.11.0",
+        "vllm_version": "0.30.0",
         "torch_version": "2.13.0",
         "setting": {
             "backend": "vllm",
-            "model_args": {"dtype": precision, "trust_remote_code": False, "seed": seed},
+            "model_args": {
+                "dtype": precision,
+                "trust_remote_code": False,
+                "seed": seed,
+                "generation_config": "vllm",
+                "enforce_eager": False,
+                "tensor_parallel_size": 1,
+                "max_model_len": 4096,
+            },
             "tasks": [{"task": b.task, "shots": b.shots} for b in suite_benchmarks(SUITE)],
             "include_path": False,
             "batch_size": "auto",
