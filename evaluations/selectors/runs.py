@@ -125,6 +125,9 @@ def model_revisions(repo: ModelRepo) -> list[RevisionView]:
         "-inspected_at"
     )
     views = [RevisionView(revision=r, runs=list(r.runs.all())) for r in revisions]
+    for view in views:  # each run's repo is this one (its reproduce box names it): no query
+        for run in view.runs:
+            run.submission.repo = repo
     for newer, older in zip(views, views[1:], strict=False):
         newer.changes = revision_changes(newer.revision, older.revision)
     return views
