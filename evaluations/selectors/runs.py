@@ -21,9 +21,11 @@ from evaluations.models import (
 
 
 def recent_runs(limit: int = 20) -> QuerySet[EvaluationRun]:
-    return EvaluationRun.objects.select_related("submission__repo", "revision").order_by(
-        "-created_at"
-    )[:limit]
+    # The list shows none of a run's largest columns (versions, log, the commit's file list).
+    runs = EvaluationRun.objects.select_related("submission__repo", "revision").defer(
+        "versions", "log_tail", "revision__files"
+    )
+    return runs.order_by("-created_at")[:limit]
 
 
 def queue_position(run: EvaluationRun) -> int | None:
