@@ -12,6 +12,7 @@ from django.core.cache.backends.redis import RedisCache
 from django.test import override_settings
 
 from evaluations import dispatch
+from evaluations.selectors import standings
 from tests.e2e_support import Hub
 
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
@@ -28,6 +29,7 @@ def clear_caches() -> None:
                 client.delete(*keys)
         else:
             backend.clear()
+    standings.forget_kept()
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -276,6 +276,11 @@ def evidence_for_repos(repo_ids: Iterable[int] | QuerySet[Any]) -> dict[int, lis
     return found
 
 
+# What matching never reads of a score's run and commit: their largest columns, decoded for
+# every score row otherwise (a run's versions and log, a commit's file list).
+RUN_BULK = ("run__versions", "run__log_tail", "run__error_detail", "run__revision__files")
+
+
 def _scores(
     repo_ids: list[int],
 ) -> tuple[dict[int | None, list[Score]], dict[int, int | None]]:
@@ -287,6 +292,7 @@ def _scores(
         Score.objects.measured()
         .of_repos(repo_ids)
         .select_related("run__submission", "run__revision")
+        .defer(*RUN_BULK)
         .order_by("-run__finished_at", "-run_id", "id")
     )
     for score in scores:

@@ -15,14 +15,24 @@ class ModelRepoQuerySet(models.QuerySet["ModelRepo"]):
         ``Revision``), or refused one for what the hub showed (too large, custom code…). The
         others (a typo, a private repo, a bad ref) stay off the public lists; their
         submissions and claims stay on record."""
-        # By name, as foreign keys name models: runs sit above repos in the model modules.
-        runs = apps.get_model("evaluations", "EvaluationRun").objects
-        refused_on_sight = runs.filter(
-            submission__repo=models.OuterRef("pk"),
-            error_code__in=REFUSAL_CODES - NOT_FOUND_CODES,
-        )
-        pinned = Revision.objects.filter(repo=models.OuterRef("pk"))
-        return self.filter(models.Exists(pinned) | models.Exists(refused_on_sight))
+        return self.filter(_shown_by_the_hub())
+
+    def with_resolved(self) -> ModelRepoQuerySet:
+        """Each repo with whether ``resolved`` keeps it (``is_resolved``), read in the same
+        query as the repo: a page that looks a repo up needs no second one."""
+        shown = models.ExpressionWrapper(_shown_by_the_hub(), output_field=models.BooleanField())
+        return self.annotate(resolved_flag=shown)
+
+
+def _shown_by_the_hub() -> models.Q:
+    # By name, as foreign keys name models: runs sit above repos in the model modules.
+    runs = apps.get_model("evaluations", "EvaluationRun").objects
+    refused_on_sight = runs.filter(
+        submission__repo=models.OuterRef("pk"),
+        error_code__in=REFUSAL_CODES - NOT_FOUND_CODES,
+    )
+    pinned = Revision.objects.filter(repo=models.OuterRef("pk"))
+    return models.Q(models.Exists(pinned)) | models.Q(models.Exists(refused_on_sight))
 
 
 class ModelRepo(models.Model):
@@ -41,6 +51,9 @@ class ModelRepo(models.Model):
 
     @property
     def is_resolved(self) -> bool:
+        known: bool | None = getattr(self, "resolved_flag", None)  # from ``with_resolved``
+        if known is not None:
+            return known
         return ModelRepo.objects.resolved().filter(pk=self.pk).exists()
 
 

@@ -39,6 +39,7 @@ def flag_history(repo_id: int) -> QuerySet[FlagEvent]:
     return (
         FlagEvent.objects.filter(flag__claim__repo_id=repo_id)
         .select_related("flag__claim", "run")
+        .defer("run__versions", "run__log_tail", "run__error_detail")  # a history never shows them
         .newest_first()
     )
 

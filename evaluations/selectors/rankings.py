@@ -174,10 +174,21 @@ def _ranked_slice(query: RankingQuery, places: Places, offset: int, limit: int) 
     return [_row(loaded[entry_id], *places[entry_id]) for entry_id in ids]
 
 
+# What a row never shows of its run, submission and commit: the largest columns (a run's
+# versions and log, a commit's file list), which cost more to decode than the rest of the row.
+UNSHOWN = (
+    "run__versions",
+    "run__log_tail",
+    "run__error_detail",
+    "run__card_import_note",
+    "run__submission__tasks",
+    "run__revision__files",
+)
+
+
 def _load(ids: list[int]) -> dict[int, RankingEntry]:
-    return RankingEntry.objects.select_related("run__submission__repo", "run__revision").in_bulk(
-        ids
-    )
+    entries = RankingEntry.objects.select_related("run__submission__repo", "run__revision")
+    return entries.defer(*UNSHOWN).in_bulk(ids)
 
 
 def _row(entry: RankingEntry, rank: int, tied: bool) -> RankedRow:

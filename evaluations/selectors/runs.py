@@ -21,9 +21,11 @@ from evaluations.models import (
 
 
 def recent_runs(limit: int = 20) -> QuerySet[EvaluationRun]:
-    return EvaluationRun.objects.select_related("submission__repo", "revision").order_by(
-        "-created_at"
-    )[:limit]
+    # The list shows none of a run's largest columns (versions, log, the commit's file list).
+    runs = EvaluationRun.objects.select_related("submission__repo", "revision").defer(
+        "versions", "log_tail", "revision__files"
+    )
+    return runs.order_by("-created_at")[:limit]
 
 
 def queue_position(run: EvaluationRun) -> int | None:
@@ -125,6 +127,9 @@ def model_revisions(repo: ModelRepo) -> list[RevisionView]:
         "-inspected_at"
     )
     views = [RevisionView(revision=r, runs=list(r.runs.all())) for r in revisions]
+    for view in views:  # each run's repo is this one (its reproduce box names it): no query
+        for run in view.runs:
+            run.submission.repo = repo
     for newer, older in zip(views, views[1:], strict=False):
         newer.changes = revision_changes(newer.revision, older.revision)
     return views

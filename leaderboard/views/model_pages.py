@@ -29,7 +29,7 @@ def _shown_repo_or_404(request: HttpRequest, hub_id: str) -> ModelRepo:
     """A repo never found on the hub (a typo, a private repo, a bad ref: see
     ``ModelRepo.objects.resolved``) has no public page. Its submitters and the moderators
     see the page, which says so and why: they are the ones who can act on it."""
-    repo = get_object_or_404(ModelRepo, hub_id=hub_id)
+    repo = get_object_or_404(ModelRepo.objects.with_resolved(), hub_id=hub_id)
     if repo.is_resolved or _may_see_unresolved(request, repo):
         return repo
     raise Http404("No model with this id was ever found on the hub.")

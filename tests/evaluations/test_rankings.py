@@ -9,7 +9,7 @@ import pytest
 from evaluations import dispatch, generation
 from evaluations.evidence.matching import claim_evidence
 from evaluations.models import Revision
-from evaluations.selectors import rankings
+from evaluations.selectors import rankings, standings
 from evaluations.selectors.ranking_query import RankingQuery
 from evaluations.services import read_models
 from tests.factories import arc_claim as claim
@@ -278,3 +278,21 @@ def test_ties_across_a_page_boundary_keep_the_leaders_rank() -> None:
         RankingQuery(suite="smoke", sort="name", order="asc", per_page=1, page=3)
     )
     assert [(row.rank, row.tied) for row in by_name.rows] == [(3, False)]
+
+
+@pytest.mark.django_db
+def test_kept_values_are_computed_once_per_generation_and_bounded_in_the_process() -> None:
+    computed: list[str] = []
+
+    def compute(name: str) -> Any:
+        return lambda: computed.append(name) or [name]
+
+    assert standings.kept_for_generation("a", compute("a")) == ["a"]
+    assert standings.kept_for_generation("a", compute("a")) == ["a"]
+    assert computed == ["a"]  # the second read is this process's copy
+    generation.generation_bump()
+    standings.kept_for_generation("a", compute("a"))
+    assert computed == ["a", "a"]  # a new generation computes again
+    for index in range(2 * standings.IN_PROCESS_MAX):
+        standings.kept_for_generation(f"filters {index}", compute(f"filters {index}"))
+    assert len(standings._IN_PROCESS) <= standings.IN_PROCESS_MAX

@@ -10,6 +10,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from leaderboard.management.commands import bench_site
+from tests.factories import model_run
 
 pytestmark = pytest.mark.django_db
 
@@ -46,3 +47,19 @@ def test_it_refuses_an_empty_database_and_an_unreadable_comparison(tmp_path: Pat
         bench_site._load(broken)
     broken.write_text(json.dumps({"models": 1, "pages": {}}))
     assert bench_site._load(broken)["models"] == 1
+
+
+def test_it_times_uncached_pages_in_process_and_prints_their_medians() -> None:
+    cpu = [i / 1000 for i in range(1, 101)]  # 1 ms to 100 ms
+    row = bench_site._server_figures(cpu, [2 * value for value in cpu], [7] * 99 + [9])
+    assert row["cpu_p50_ms"] == pytest.approx(50.5, abs=0.1)
+    assert row["wall_p50_ms"] == pytest.approx(101.0, abs=0.2)
+    assert row["queries"] == 9  # the most any page took
+    assert bench_site._server_row("any model page", row).split()[3] == "50.5"
+
+
+def test_it_serves_the_uncached_pages_through_the_handler() -> None:
+    model_run("alpha", 0.6)
+    cpu, wall, queries = bench_site._time_in_process(lambda draw: "/models/demo-org/alpha/", 3)
+    assert len(cpu) == len(wall) == len(queries) == 3
+    assert min(queries) > 1  # rendered each time, not one read of the page cache

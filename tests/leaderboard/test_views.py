@@ -5,12 +5,14 @@ from __future__ import annotations
 import hashlib
 
 import pytest
+from django.core.cache import caches
+from django.db import connection
 from django.test import Client
-from django.test.utils import override_settings
+from django.test.utils import CaptureQueriesContext, override_settings
 
 from evaluations import services
 from evaluations.models import Claim, EvaluationRun, RunArtifact, Submission
-from tests.factories import finished_run, inspected_run, person, queued_run
+from tests.factories import SHA_B, finished_run, inspected_run, person, queued_run
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_broker")]
 
@@ -481,3 +483,34 @@ def test_a_duplicate_run_is_a_link_to_the_run_it_duplicates(client: Client) -> N
     assert ">Finished<" not in state
     api = client.get(f"/api/v1/runs/{again.id}").json()
     assert api["state_label"] == f"Duplicate of run #{done.id}" and api["duplicate_of"] == done.id
+
+
+def _model_page_queries(client: Client) -> int:
+    with CaptureQueriesContext(connection) as queries:
+        page = client.get("/models/demo-org/tiny/")
+    assert page.status_code == 200
+    return len(queries)
+
+
+def test_the_model_page_costs_the_same_queries_however_many_commits_runs_and_claims(
+    client: Client,
+) -> None:
+    finished_run("demo-org/tiny", value=0.5)
+    services.claims_record(
+        repo_id="demo-org/tiny",
+        source="submission",
+        claims=[services.ClaimInput(benchmark="smoke_arc", value=90.0, unit="percent", shots=0)],
+    )
+    few = _model_page_queries(client)
+    caches["pages"].clear()
+    finished_run("demo-org/tiny", sha=SHA_B, value=0.6)  # a second commit, its run and scores
+    services.claims_record(
+        repo_id="demo-org/tiny",
+        source="submission",
+        claims=[
+            services.ClaimInput(benchmark="smoke_arc", value=95.0, unit="percent", shots=0),
+            services.ClaimInput(benchmark="smoke_gsm8k", value=50.0, unit="percent", shots=0),
+        ],
+    )
+    assert _model_page_queries(client) == few
+    assert few <= 16  # the page cache's generation and the page's own reads

@@ -16,6 +16,12 @@ users have); without it they send back to back (a closed loop that measures satu
 as JSON; ``--compare`` prints each row's p95 as a ratio to a saved run's. Each row starts
 after a few untimed requests (every worker connected and warm), and with a think time the
 clients arrive spread over one pause rather than in the same millisecond.
+
+Then the server time of the two rows a cache cannot hide, in this process: the same Django
+handler that gunicorn calls, with the page cache emptied before each request, timed as CPU
+(``time.process_time``: what a page costs the server, whatever else the machine runs) and as
+wall time (its database round trips included). ``--server-samples`` sets how many pages of
+each kind; ``--server-only`` skips the load.
 """
 
 from __future__ import annotations
@@ -36,7 +42,12 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import caches
+from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from evaluations.models import ModelRepo, RankingEntry
 from evaluations.selectors.ranking_query import DEFAULT_PER_PAGE, sort_keys
@@ -67,6 +78,15 @@ class Command(BaseCommand):
         parser.add_argument(
             "--compare", type=Path, help="a JSON file from --save: print each p95 as a ratio to it"
         )
+        parser.add_argument(
+            "--server-samples",
+            type=int,
+            default=100,
+            help="uncached pages of each kind timed in process (0: none)",
+        )
+        parser.add_argument(
+            "--server-only", action="store_true", help="only the in-process server time"
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         if not ModelRepo.objects.exists():
@@ -75,10 +95,23 @@ class Command(BaseCommand):
             raise CommandError("--clients ≥ 1 and 0 < --seconds ≤ 120")
         if not 0 <= options["think_ms"] <= 60_000:
             raise CommandError("0 ≤ --think-ms ≤ 60000")
+        if not 0 <= options["server_samples"] <= 10_000:
+            raise CommandError("0 ≤ --server-samples ≤ 10000")
         earlier = _load(options["compare"]) if options["compare"] else None
+        _collect_static()
+        figures: dict[str, Any] = {"models": ModelRepo.objects.count(), "pages": {}}
+        if not options["server_only"]:
+            self._load_test(options, figures, earlier)
+        if options["server_samples"]:
+            figures["server"] = self._server_time(options["server_samples"])
+        if options["save"]:
+            options["save"].write_text(json.dumps(figures, indent=2))
+
+    def _load_test(
+        self, options: dict[str, Any], figures: dict[str, Any], earlier: dict[str, Any] | None
+    ) -> None:
         think = options["think_ms"] / 1000
         server = _start_gunicorn(options["workers"])
-        figures: dict[str, Any] = {"models": ModelRepo.objects.count(), "pages": {}}
         try:
             self.stdout.write(
                 f"{figures['models']} models, {options['clients']} clients, "
@@ -96,8 +129,19 @@ class Command(BaseCommand):
                 self.stdout.write(_row(name, row, earlier))
         finally:
             _stop(server)
-        if options["save"]:
-            options["save"].write_text(json.dumps(figures, indent=2))
+
+    def _server_time(self, samples: int) -> dict[str, Any]:
+        self.stdout.write(
+            f"server time per uncached page, in process, {samples} pages each "
+            f"(DEBUG {'on' if settings.DEBUG else 'off'}):"
+        )
+        self.stdout.write(_server_header())
+        pages = _pages()
+        rows = {}
+        for name in UNCACHED:
+            rows[name] = _server_figures(*_time_in_process(pages[name], samples))
+            self.stdout.write(_server_row(name, rows[name]))
+        return rows
 
 
 def _pages() -> dict[str, Paths]:
@@ -124,6 +168,67 @@ def _pages() -> dict[str, Paths]:
             f"/?suite={SUITE}&sort={draw.choice(sorts)}&page={draw.randint(1, pages)}"
         ),
     }
+
+
+def _collect_static() -> None:
+    """With DEBUG off the pages name their static files by the manifest's hashed names: a
+    fresh clone has none until ``collectstatic`` (slow: it compresses every file) has run."""
+    if not (Path(settings.STATIC_ROOT) / "staticfiles.json").exists():
+        call_command("collectstatic", interactive=False, verbosity=0)
+
+
+UNCACHED = ("any model page", "any rankings")  # the rows whose pages a cache cannot hide
+
+
+def _time_in_process(paths: Paths, samples: int) -> tuple[list[float], list[float], list[int]]:
+    """CPU and wall seconds, and queries, of each of ``samples`` requests through Django's
+    handler, the page cache emptied before each (the standings kept per generation stay, as
+    in a running site). A few untimed requests first, as in ``_warm_up``."""
+    client = Client(HTTP_HOST="127.0.0.1")
+    draw = random.Random(1)  # noqa: S311 - addresses, not secrets
+    cpu, wall, queries = [], [], []
+    for index in range(samples + 5):
+        path = paths(draw)
+        caches["pages"].clear()
+        with CaptureQueriesContext(connection) as captured:
+            began, began_cpu = time.perf_counter(), time.process_time()
+            status = client.get(path).status_code
+            spent, spent_cpu = time.perf_counter() - began, time.process_time() - began_cpu
+        if status != 200:
+            raise CommandError(f"{path} answered {status}")
+        if index >= 5:
+            cpu.append(spent_cpu)
+            wall.append(spent)
+            queries.append(len(captured.captured_queries))
+    return cpu, wall, queries
+
+
+def _server_figures(cpu: list[float], wall: list[float], queries: list[int]) -> dict[str, float]:
+    def cut(values: list[float], percentile: int) -> float:
+        if len(values) < 2:
+            return round(1000 * values[0], 1)
+        return round(1000 * statistics.quantiles(values, n=100)[percentile - 1], 1)
+
+    return {
+        "cpu_p50_ms": cut(cpu, 50),
+        "cpu_p95_ms": cut(cpu, 95),
+        "wall_p50_ms": cut(wall, 50),
+        "wall_p95_ms": cut(wall, 95),
+        "queries": max(queries),
+    }
+
+
+def _server_header() -> str:
+    return (
+        f"{'page':16} {'CPU p50':>8} {'CPU p95':>8} {'wall p50':>9} {'wall p95':>9} {'queries':>8}"
+    )
+
+
+def _server_row(name: str, row: dict[str, float]) -> str:
+    return (
+        f"{name:16} {row['cpu_p50_ms']:8.1f} {row['cpu_p95_ms']:8.1f} {row['wall_p50_ms']:9.1f} "
+        f"{row['wall_p95_ms']:9.1f} {row['queries']:8d}"
+    )
 
 
 def _start_gunicorn(workers: int) -> subprocess.Popen[bytes]:
