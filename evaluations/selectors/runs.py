@@ -21,9 +21,14 @@ from evaluations.models import (
 
 
 def recent_runs(limit: int = 20) -> QuerySet[EvaluationRun]:
-    return EvaluationRun.objects.select_related("submission__repo", "revision").order_by(
-        "-created_at"
-    )[:limit]
+    """The newest runs of repos the hub has shown us (``ModelRepo.objects.resolved``), as the
+    other public lists have them: a typo's run is no public row, and a new repo's run shows
+    once a worker has pinned its commit."""
+    return (
+        EvaluationRun.objects.filter(submission__repo__in=ModelRepo.objects.resolved())
+        .select_related("submission__repo", "revision")
+        .order_by("-created_at")[:limit]
+    )
 
 
 def queue_position(run: EvaluationRun) -> int | None:

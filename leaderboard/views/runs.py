@@ -34,6 +34,7 @@ def _run_status(run: EvaluationRun) -> dict[str, object]:
     return {
         "id": run.id,
         "state": run.state,
+        "shown_state": run.shown_state,  # the badge's class, as the page renders it
         "state_label": run.state_label,
         "refused": run.is_refused,
         "final": run.is_final,

@@ -481,3 +481,36 @@ def test_a_duplicate_run_is_a_link_to_the_run_it_duplicates(client: Client) -> N
     assert ">Finished<" not in state
     api = client.get(f"/api/v1/runs/{again.id}").json()
     assert api["state_label"] == f"Duplicate of run #{done.id}" and api["duplicate_of"] == done.id
+    status = client.get(f"/runs/{again.id}/status.json").json()
+    assert status["shown_state"] == "duplicate" and 'class="state state-duplicate"' in state
+
+
+def test_the_live_status_names_the_badge_class_the_page_renders(client: Client) -> None:
+    """run.js sets the badge from ``shown_state`` and ``state_label``: the same class and
+    words as the server's badge, Refused and Duplicate included."""
+    runs = [queued_run("demo-org/waiting"), inspected_run("demo-org/fetched"), refused_run()]
+    for run in runs:
+        status = client.get(f"/runs/{run.id}/status.json").json()
+        page = client.get(f"/runs/{run.id}/").content.decode()
+        badge = page.split('id="run-state"')[1][:200]
+        shown = f'class="state state-{status["shown_state"]}">{status["state_label"]}</span>'
+        assert shown in badge
+    assert [client.get(f"/runs/{run.id}/status.json").json()["shown_state"] for run in runs] == [
+        "queued",
+        "fetching",
+        "refused",
+    ]
+
+
+def test_the_home_pages_recent_runs_leave_out_repos_never_found_on_the_hub(
+    client: Client,
+) -> None:
+    typo = refused_run("demo-org/does-not-exist", code="eval:user:repo-not-found")
+    huge = refused_run("demo-org/huge")
+    tiny = finished_run("demo-org/tiny")
+    waiting = queued_run("demo-org/new-model")
+    page = client.get("/").content.decode()
+    recent = page.split('id="recent-runs"')[1]
+    assert "demo-org/does-not-exist" not in recent and f"#{typo.id}<" not in recent
+    assert f"#{huge.id}<" in recent and f"#{tiny.id}<" in recent  # the hub showed both
+    assert f"#{waiting.id}<" not in recent  # listed once a worker pins its commit
