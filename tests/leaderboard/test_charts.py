@@ -9,15 +9,24 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
+from evaluations import services
+from evaluations.catalogue import BENCHMARKS, SUITES
 from evaluations.models import EvaluationRun
-from tests.factories import finished_run
+from tests.factories import finished_run, inspected_run
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_broker")]
 
 
-def figures(client: Client) -> dict[str, dict[str, Any]]:
-    charts = client.get("/models/demo-org/tiny/history.json").json()["charts"]
-    return {chart["benchmark"]: chart["figure"] for chart in charts}
+def history(client: Client, columns: str = "2") -> dict[str, Any]:
+    response = client.get(f"/models/demo-org/tiny/history.json?columns={columns}")
+    assert response.status_code == 200
+    chart: dict[str, Any] = response.json()
+    return chart
+
+
+def layout_of(client: Client) -> dict[str, Any]:
+    layout: dict[str, Any] = history(client)["figure"]["layout"]
+    return layout
 
 
 def day(text: str) -> datetime:
@@ -27,12 +36,12 @@ def day(text: str) -> datetime:
 def test_a_single_point_gets_a_week_of_date_ticks_and_the_whole_scale(client: Client) -> None:
     run = finished_run("demo-org/tiny", value=0.5)
     assert run.finished_at is not None
-    layout = figures(client)["smoke_arc"]["layout"]
+    layout = layout_of(client)
     low, high = (day(end) for end in layout["xaxis"]["range"])
     assert high - low == timedelta(days=7) and low < run.finished_at < high
     assert layout["xaxis"]["type"] == "date" and layout["xaxis"]["dtick"] == 86_400_000
-    assert layout["yaxis"]["range"] == [0, 100]  # not a band of ±1 around the point
-    assert figures(client)["smoke_gsm8k"]["layout"]["yaxis"]["range"] == [0, 100]  # at 0
+    # Smoke ARC at 50 and Smoke GSM8K at 0 share the axis: Plotly's own range, not ±1 band.
+    assert "range" not in layout["yaxis"]
 
 
 def test_points_that_differ_keep_plotlys_own_axes(client: Client) -> None:
@@ -41,6 +50,61 @@ def test_points_that_differ_keep_plotlys_own_axes(client: Client) -> None:
         finished_at=timezone.now() - timedelta(days=30)
     )
     finished_run("demo-org/tiny", sha="3" * 40, value=0.6)
-    layout = figures(client)["smoke_arc"]["layout"]
+    layout = layout_of(client)
     assert "range" not in layout.get("xaxis", {}) and "range" not in layout.get("yaxis", {})
-    assert layout["yaxis"]["title"]["text"] == "score (points)"
+    assert layout["yaxis"]["title"]["text"] == "points"
+
+
+def test_one_point_at_one_value_gets_the_whole_scale(client: Client) -> None:
+    finished_run("demo-org/tiny", value=0.0)  # both benchmarks measured 0
+    assert layout_of(client)["yaxis"]["range"] == [0, 100]
+
+
+def test_every_benchmark_is_a_panel_of_one_figure_on_shared_axes(client: Client) -> None:
+    """Eight benchmarks are one figure of small multiples, not eight stacked charts: every
+    panel's axes match the first, so the panels compare at a glance."""
+    classic_run("demo-org/tiny")
+    chart = history(client, columns="4")
+    keys = [panel["benchmark"] for panel in chart["benchmarks"]]
+    assert keys == list(SUITES["classic"])
+    layout = chart["figure"]["layout"]
+    panel_axes = [panel["yaxis"] for panel in chart["benchmarks"]]
+    assert panel_axes[0] == "y" and len(set(panel_axes)) == 8
+    for axis in ("x", "y"):
+        matched = [layout[f"{axis}axis{n}"].get("matches") for n in ("", *range(2, 9))]
+        assert matched.count(None) == 1  # one axis leads, seven match it
+        assert {m for m in matched if m} == {axis + str(matched.index(None) + 1)}
+    titles = [a["text"] for a in layout["annotations"]]
+    assert titles[:8] == [BENCHMARKS[key].display_name for key in SUITES["classic"]]
+    assert layout["height"] < 800  # two rows of four, where stacked charts took 8 × 320 px
+    names = [trace["name"] for trace in chart["figure"]["data"] if trace.get("showlegend", True)]
+    assert names == ["measured, 0-shot"]  # one legend entry, not one per panel
+    bars = chart["figure"]["data"][0]["error_y"]["array"]
+    assert bars == [pytest.approx(100 * 1.96 * 0.02)]  # a 95 % interval, as the tables' ±
+
+
+def test_the_number_of_columns_is_checked(client: Client) -> None:
+    finished_run("demo-org/tiny")
+    response = client.get("/models/demo-org/tiny/history.json?columns=99")
+    assert response.status_code == 400 and "columns must be one of" in response.json()["detail"]
+
+
+def classic_run(repo_id: str) -> EvaluationRun:
+    """A finished run of the 8-benchmark classic suite, every score 0.5 ± 0.02."""
+    run = inspected_run(repo_id, suite="classic")
+    assert services.run_start_evaluating(run_id=run.id, backend="hf")
+    scores = [
+        {
+            "benchmark_key": key,
+            "task": BENCHMARKS[key].task,
+            "metric": BENCHMARKS[key].metric,
+            "filter": BENCHMARKS[key].filter,
+            "shots": 0,
+            "value": 0.5,
+            "stderr": 0.02,
+            "n_samples": 100,
+        }
+        for key in SUITES["classic"]
+    ]
+    assert services.run_record_results(run_id=run.id, scores=scores, versions={}, artifacts=[])
+    return run
