@@ -16,6 +16,7 @@ from plotly.subplots import make_subplots
 
 from evaluations.catalogue import BENCHMARKS
 from evaluations.models import Claim, FlagEvent, Score
+from leaderboard.templatetags.scores import Z_95
 
 MEASURED_COLOURS = ("#3451b2", "#0e9384", "#7a5af8", "#c4320a")  # one per setting (shots)
 CLAIM_COLOUR = "#b42318"
@@ -26,7 +27,6 @@ SHORT_SPAN = timedelta(days=1)
 WINDOW = timedelta(days=7)
 DAY_MS = 24 * 60 * 60 * 1000
 FULL_SCALE = [0.0, 100.0]  # every benchmark's metric is a fraction, drawn in points
-Z95 = 1.96  # error bars are 95 % intervals, as the score columns' ± (normal approximation)
 
 
 @dataclass(frozen=True)
@@ -112,7 +112,7 @@ def _panel(
             go.Scatter(
                 x=[p.at.isoformat() for p in mine],
                 y=[100 * p.value for p in mine],
-                error_y={"type": "data", "array": [100 * Z95 * p.stderr for p in mine]},
+                error_y={"type": "data", "array": [100 * Z_95 * p.stderr for p in mine]},
                 mode="lines+markers",
                 name=name,
                 legendgroup=name,

@@ -18,6 +18,7 @@ from evaluations.catalogue import Benchmark
 from evaluations.selectors.rankings import RankedRow
 from leaderboard.templatetags.scores import (
     NO_SCORE,
+    Z_95,
     fixed,
     model_url,
     percent,
@@ -90,14 +91,14 @@ def _average(row: RankedRow) -> str:
     low, high = row.interval
     title = (
         f"raw average {percent(row.raw_average, 2)} %; standard error "
-        f"± {fixed(row.average_stderr, 1)} (95 % interval {fixed(low, 1)}–{fixed(high, 1)})"
+        f"{fixed(row.average_stderr, 1)} (95 % interval {fixed(low, 1)}–{fixed(high, 1)})"
     )
     return format_html(
         '<td class="num"><strong class="average" title="{}">{}</strong> '
         '<small class="muted">± {}</small></td>',
         title,
         fixed(row.average, 1),
-        fixed(row.average_stderr, 1),
+        fixed(Z_95 * row.average_stderr, 1),  # as every "±": a 95 % interval
     )
 
 

@@ -42,7 +42,7 @@ def test_it_shows_benchmark_columns_with_raw_values_and_stderr_on_hover(client: 
     model("alpha", 0.625)
     page = table(client, "/?suite=smoke")
     assert "Smoke ARC" in page and "Smoke GSM8K" in page
-    assert 'title="raw 0.6250, standard error 0.0500"' in page  # the score_cell partial
+    assert 'title="raw 0.6250, standard error 0.0500; 95 % interval 52.7–72.3"' in page  # the score_cell partial
     assert "raw average 31.25 %" in page and ">25.0</strong>" in page
     assert "Recent runs" in client.get("/?suite=smoke").content.decode()
 

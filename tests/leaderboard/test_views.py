@@ -104,7 +104,8 @@ def test_the_model_page_shows_each_revision_with_its_scores(client: Client) -> N
     run = finished_run("demo-org/tiny", value=0.625)
     page = client.get("/models/demo-org/tiny/").content.decode()
     assert run.revision.commit_sha in page
-    assert "62.5" in page and "± 5.0" in page  # 0.625 ± 0.05, shown in points
+    assert "62.5" in page and "± 9.8" in page  # 0.625, 1.96 × 0.05: the 95 % interval in points
+    assert "Measured ± 95 %" in page and "(standard error 5.0)" not in page
 
 
 def test_the_model_page_header_sums_up_verdict_run_and_hub_link(client: Client, settings) -> None:
@@ -248,7 +249,10 @@ def test_a_flagged_model_carries_a_badge_and_can_be_hidden(client: Client) -> No
     hidden = client.get("/?suite=smoke&hide_flagged=1").content.decode().split("Recent runs")[0]
     assert "demo-org/honest" in hidden and "demo-org/tiny/" not in hidden
     model_page = client.get("/models/demo-org/tiny/").content.decode()
-    assert "contradicted" in model_page and "Claimed 95.0, measured 50.0 ± 5.0" in model_page
+    assert (
+        "contradicted" in model_page
+        and "Claimed 95.0, measured 50.0, standard error 5.0" in model_page
+    )
 
 
 def test_the_history_json_has_claims_and_measurements_and_is_cached(client: Client) -> None:
