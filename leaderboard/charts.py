@@ -63,12 +63,27 @@ def history_figure(
         horizontal_spacing=0.04,
     )
     legend: set[str] = set()
+    # One colour per setting across the panels, as the one legend entry names it.
+    colours = {
+        shots: MEASURED_COLOURS[index % len(MEASURED_COLOURS)]
+        for index, shots in enumerate(sorted({s.shots for s in scores}))
+    }
     points: list[Point] = []
     times: list[datetime] = []
     panels = []
     for index, key in enumerate(keys):
         row, col = divmod(index, columns)
-        drawn = _panel(figure, key, scores, claims, events, row=row + 1, col=col + 1, legend=legend)
+        drawn = _panel(
+            figure,
+            key,
+            scores,
+            claims,
+            events,
+            row=row + 1,
+            col=col + 1,
+            legend=legend,
+            colours=colours,
+        )
         points += drawn[0]
         times += drawn[1]
         suffix = "" if index == 0 else str(index + 1)
@@ -99,12 +114,13 @@ def _panel(
     row: int,
     col: int,
     legend: set[str],
+    colours: dict[int, str],
 ) -> tuple[list[Point], list[datetime]]:
     """One benchmark's measurements (with their 95 % intervals), claims and flag events in
     the panel at ``row``, ``col``; each trace name enters the legend once."""
     settings = sorted({s.shots for s in scores if s.benchmark == key})
     drawn: list[Point] = []
-    for index, shots in enumerate(settings):
+    for shots in settings:
         mine = _measured(_of(scores, key, shots))
         drawn += mine
         name = f"measured, {shots}-shot"
@@ -117,7 +133,7 @@ def _panel(
                 name=name,
                 legendgroup=name,
                 showlegend=_first(name, legend),
-                marker={"color": MEASURED_COLOURS[index % len(MEASURED_COLOURS)], "size": 8},
+                marker={"color": colours[shots], "size": 8},
                 text=[p.text for p in mine],
                 hovertemplate="%{y:.1f} ± %{error_y.array:.1f} (95 %)<br>%{text}<extra></extra>",
             ),

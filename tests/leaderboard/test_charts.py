@@ -9,10 +9,9 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from evaluations import services
 from evaluations.catalogue import BENCHMARKS, SUITES
 from evaluations.models import EvaluationRun
-from tests.factories import finished_run, inspected_run
+from tests.factories import finished_run, suite_run
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_broker")]
 
@@ -63,7 +62,7 @@ def test_one_point_at_one_value_gets_the_whole_scale(client: Client) -> None:
 def test_every_benchmark_is_a_panel_of_one_figure_on_shared_axes(client: Client) -> None:
     """Eight benchmarks are one figure of small multiples, not eight stacked charts: every
     panel's axes match the first, so the panels compare at a glance."""
-    classic_run("demo-org/tiny")
+    suite_run("demo-org/tiny")
     chart = history(client, columns="4")
     keys = [panel["benchmark"] for panel in chart["benchmarks"]]
     assert keys == list(SUITES["classic"])
@@ -78,7 +77,8 @@ def test_every_benchmark_is_a_panel_of_one_figure_on_shared_axes(client: Client)
     assert titles[:8] == [BENCHMARKS[key].display_name for key in SUITES["classic"]]
     assert layout["height"] < 800  # two rows of four, where stacked charts took 8 × 320 px
     names = [trace["name"] for trace in chart["figure"]["data"] if trace.get("showlegend", True)]
-    assert names == ["measured, 0-shot"]  # one legend entry, not one per panel
+    shots = {BENCHMARKS[key].shots for key in SUITES["classic"]}
+    assert sorted(names) == sorted(f"measured, {n}-shot" for n in shots)  # each once, not per panel
     bars = chart["figure"]["data"][0]["error_y"]["array"]
     assert bars == [pytest.approx(100 * 1.96 * 0.02, abs=1e-3)]  # a 95 % interval, as the tables' ±
 
@@ -88,23 +88,3 @@ def test_the_number_of_columns_is_checked(client: Client) -> None:
     response = client.get("/models/demo-org/tiny/history.json?columns=99")
     assert response.status_code == 400 and "columns must be one of" in response.json()["detail"]
 
-
-def classic_run(repo_id: str) -> EvaluationRun:
-    """A finished run of the 8-benchmark classic suite, every score 0.5 ± 0.02."""
-    run = inspected_run(repo_id, suite="classic")
-    assert services.run_start_evaluating(run_id=run.id, backend="hf")
-    scores = [
-        {
-            "benchmark_key": key,
-            "task": BENCHMARKS[key].task,
-            "metric": BENCHMARKS[key].metric,
-            "filter": BENCHMARKS[key].filter,
-            "shots": 0,
-            "value": 0.5,
-            "stderr": 0.02,
-            "n_samples": 100,
-        }
-        for key in SUITES["classic"]
-    ]
-    assert services.run_record_results(run_id=run.id, scores=scores, versions={}, artifacts=[])
-    return run
