@@ -191,6 +191,13 @@ def _axes(times: list[datetime], values: list[float]) -> dict[str, Any]:
         axes["xaxis"] = {"type": "date", "range": window, "dtick": DAY_MS, "tickformat": "%b %-d"}
     if len({round(100 * value, 2) for value in values}) <= 1:
         axes["yaxis"] = {"range": FULL_SCALE}
+    elif values:
+        # Plotly's own y range fails across panels that match one axis (it draws −1…4), so the
+        # shared range is set here: every value with a margin, within 0–100.
+        low, high = 100 * min(values), 100 * max(values)
+        margin = max(5.0, 0.15 * (high - low))  # room for the error bars
+        low, high = low - margin, high + margin
+        axes["yaxis"] = {"range": [max(0.0, round(low, 1)), min(100.0, round(high, 1))]}
     return axes
 
 

@@ -30,7 +30,7 @@ KEY_ID = "standin-1"
 
 # The sign-in page stands alone (no static files on the stand-in): a small, plain style.
 SIGN_IN_STYLE = (
-    "body{margin:0;min-height:100vh;display:grid;place-items:center;background:#f5f6f9;"
+    "*{box-sizing:border-box}body{margin:0;min-height:100vh;display:grid;place-items:center;background:#f5f6f9;"
     "font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;color:#1d2330}"
     ".card{background:#fff;border:1px solid #e3e6ec;border-radius:12px;padding:2rem;"
     "width:min(22rem,calc(100vw - 2rem));box-shadow:0 4px 16px rgba(29,35,48,.06)}"

@@ -39,18 +39,22 @@ def test_a_single_point_gets_a_week_of_date_ticks_and_the_whole_scale(client: Cl
     low, high = (day(end) for end in layout["xaxis"]["range"])
     assert high - low == timedelta(days=7) and low < run.finished_at < high
     assert layout["xaxis"]["type"] == "date" and layout["xaxis"]["dtick"] == 86_400_000
-    # Smoke ARC at 50 and Smoke GSM8K at 0 share the axis: Plotly's own range, not ±1 band.
-    assert "range" not in layout["yaxis"]
+    # Smoke ARC at 50 and Smoke GSM8K at 0 share one range around both, not a ±1 band.
+    assert layout["yaxis"]["range"] == [0, 57.5]
 
 
-def test_points_that_differ_keep_plotlys_own_axes(client: Client) -> None:
+def test_points_that_differ_keep_plotlys_own_time_axis_and_share_a_range_of_values(
+    client: Client,
+) -> None:
     first = finished_run("demo-org/tiny", value=0.5)
     EvaluationRun.objects.filter(id=first.id).update(
         finished_at=timezone.now() - timedelta(days=30)
     )
     finished_run("demo-org/tiny", sha="3" * 40, value=0.6)
     layout = layout_of(client)
-    assert "range" not in layout.get("xaxis", {}) and "range" not in layout.get("yaxis", {})
+    assert "range" not in layout.get("xaxis", {})
+    # 0 (Smoke GSM8K) to 60 (Smoke ARC), with room for the error bars, on every panel.
+    assert layout["yaxis"]["range"] == layout["yaxis2"]["range"] == [0, 69]
     assert layout["yaxis"]["title"]["text"] == "points"
 
 
@@ -87,4 +91,3 @@ def test_the_number_of_columns_is_checked(client: Client) -> None:
     finished_run("demo-org/tiny")
     response = client.get("/models/demo-org/tiny/history.json?columns=99")
     assert response.status_code == 400 and "columns must be one of" in response.json()["detail"]
-
