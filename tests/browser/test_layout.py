@@ -87,13 +87,14 @@ def test_at_1920_px_the_rankings_show_every_column_with_the_claims_in_view(
 def test_at_1920_px_the_model_page_shows_the_verdict_and_one_chart_of_8_panels(
     visit: Visitor, classic: None, screenshot_dir: Path
 ) -> None:
-    page = visit(f"/models/{FLAGGED}/", width="desktop").page
+    loaded = visit(f"/models/{FLAGGED}/", width="desktop")
+    page = loaded.page
     shot(page, screenshot_dir, "layout-model-classic-desktop.png")
     verdict = page.locator("#evidence table.evidence thead th").last
     assert verdict.inner_text().strip().lower() == "verdict" and in_view(verdict, 1920)
     assert in_view(page.locator("#evidence tbody tr").first.locator("td").nth(8), 1920)
     charts = page.locator("#history-charts .js-plotly-plot")
-    assert charts.count() == 1, "one figure of small multiples, not one chart per benchmark"
+    assert charts.count() == 1, f"one figure, not one per benchmark ({loaded.console_errors})"
     titles = charts.locator(".annotation-text").all_text_contents()
     assert {BENCHMARKS[key].display_name for key in SUITES["classic"]} <= set(titles)
     assert box(charts)["height"] < 1000, "8 benchmarks took 5,600 px as stacked charts"
