@@ -1,4 +1,5 @@
-"""History charts: claims and measurements of one benchmark over time, as Plotly figures.
+"""History charts: claims and measurements over time, one panel per benchmark, as one Plotly
+figure of small multiples with shared axes.
 
 Pages render an empty container; the browser asks ``history.json`` for these figures and
 draws them with the plotly.js served from our own static files.
@@ -11,9 +12,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import plotly.graph_objects as go
+from plotly.subplots import make_subplots
 
 from evaluations.catalogue import BENCHMARKS
 from evaluations.models import Claim, FlagEvent, Score
+from leaderboard.templatetags.scores import Z_95
 
 MEASURED_COLOURS = ("#3451b2", "#0e9384", "#7a5af8", "#c4320a")  # one per setting (shots)
 CLAIM_COLOUR = "#b42318"
@@ -36,42 +39,106 @@ class Point:
     text: str
 
 
-def benchmark_figures(
-    scores: list[Score], claims: list[Claim], events: list[FlagEvent]
-) -> list[dict[str, Any]]:
+def history_figure(
+    scores: list[Score], claims: list[Claim], events: list[FlagEvent], *, columns: int = 2
+) -> dict[str, Any]:
+    """One figure of small multiples, a panel per benchmark, all on the same time axis and the
+    same 0–100 scale, so eight benchmarks read at a glance instead of as a page of charts."""
     keys = [
         key
         for key in BENCHMARKS
         if any(s.benchmark == key for s in scores) or any(c.benchmark == key for c in claims)
     ]
-    return [
-        {
-            "benchmark": key,
-            "title": BENCHMARKS[key].display_name,
-            "figure": _figure(key, scores, claims, events),
-        }
-        for key in keys
-    ]
+    if not keys:
+        return {"benchmarks": [], "figure": None}
+    columns = min(columns, len(keys))
+    rows = -(-len(keys) // columns)
+    figure = make_subplots(
+        rows=rows,
+        cols=columns,
+        subplot_titles=[BENCHMARKS[key].display_name for key in keys],
+        shared_xaxes="all",
+        shared_yaxes="all",
+        vertical_spacing=min(0.12, 0.5 / rows),
+        horizontal_spacing=0.04,
+    )
+    legend: set[str] = set()
+    # One colour per setting across the panels, as the one legend entry names it.
+    colours = {
+        shots: MEASURED_COLOURS[index % len(MEASURED_COLOURS)]
+        for index, shots in enumerate(sorted({s.shots for s in scores}))
+    }
+    points: list[Point] = []
+    times: list[datetime] = []
+    panels = []
+    for index, key in enumerate(keys):
+        row, col = divmod(index, columns)
+        drawn = _panel(
+            figure,
+            key,
+            scores,
+            claims,
+            events,
+            row=row + 1,
+            col=col + 1,
+            legend=legend,
+            colours=colours,
+        )
+        points += drawn[0]
+        times += drawn[1]
+        suffix = "" if index == 0 else str(index + 1)
+        panels.append({"benchmark": key, "xaxis": f"x{suffix}", "yaxis": f"y{suffix}"})
+    figure.update_layout(
+        height=90 + 230 * rows,
+        margin={"l": 50, "r": 20, "t": 40, "b": 40},
+        legend={"orientation": "h", "y": 1.0, "yanchor": "bottom", "x": 0, "yref": "container"},
+        template="plotly_white",
+    )
+    figure.update_yaxes(title_text="points", col=1)
+    axes = _axes(times + [p.at for p in points], [p.value for p in points])
+    if "xaxis" in axes:
+        figure.update_xaxes(axes["xaxis"])
+    if "yaxis" in axes:
+        figure.update_yaxes(axes["yaxis"])
+    plotly_json: dict[str, Any] = figure.to_plotly_json()
+    return {"benchmarks": panels, "figure": plotly_json}
 
 
-def _figure(
-    key: str, scores: list[Score], claims: list[Claim], events: list[FlagEvent]
-) -> dict[str, Any]:
-    figure = go.Figure()
+def _panel(
+    figure: go.Figure,
+    key: str,
+    scores: list[Score],
+    claims: list[Claim],
+    events: list[FlagEvent],
+    *,
+    row: int,
+    col: int,
+    legend: set[str],
+    colours: dict[int, str],
+) -> tuple[list[Point], list[datetime]]:
+    """One benchmark's measurements (with their 95 % intervals), claims and flag events in
+    the panel at ``row``, ``col``; each trace name enters the legend once."""
     settings = sorted({s.shots for s in scores if s.benchmark == key})
-    measured = {shots: _measured(_of(scores, key, shots)) for shots in settings}
-    for index, (shots, mine) in enumerate(measured.items()):
+    drawn: list[Point] = []
+    for shots in settings:
+        mine = _measured(_of(scores, key, shots))
+        drawn += mine
+        name = f"measured, {shots}-shot"
         figure.add_trace(
             go.Scatter(
                 x=[p.at.isoformat() for p in mine],
                 y=[100 * p.value for p in mine],
-                error_y={"type": "data", "array": [100 * p.stderr for p in mine]},
+                error_y={"type": "data", "array": [100 * Z_95 * p.stderr for p in mine]},
                 mode="lines+markers",
-                name=f"measured, {shots}-shot",
-                marker={"color": MEASURED_COLOURS[index % len(MEASURED_COLOURS)], "size": 9},
+                name=name,
+                legendgroup=name,
+                showlegend=_first(name, legend),
+                marker={"color": colours[shots], "size": 8},
                 text=[p.text for p in mine],
-                hovertemplate="%{y:.1f} ± %{error_y.array:.1f}<br>%{text}<extra></extra>",
-            )
+                hovertemplate="%{y:.1f} ± %{error_y.array:.1f} (95 %)<br>%{text}<extra></extra>",
+            ),
+            row=row,
+            col=col,
         )
     mine_claims = _claimed([c for c in claims if c.benchmark == key])
     if mine_claims:
@@ -81,10 +148,14 @@ def _figure(
                 y=[100 * p.value for p in mine_claims],
                 mode="markers",
                 name="claimed",
-                marker={"color": CLAIM_COLOUR, "symbol": "diamond", "size": 11},
+                legendgroup="claimed",
+                showlegend=_first("claimed", legend),
+                marker={"color": CLAIM_COLOUR, "symbol": "diamond", "size": 10},
                 text=[p.text for p in mine_claims],
                 hovertemplate="claimed %{y:.1f}<br>%{text}<extra></extra>",
-            )
+            ),
+            row=row,
+            col=col,
         )
     mine_events = [e for e in events if e.flag.claim is not None and e.flag.claim.benchmark == key]
     for event in mine_events:
@@ -94,22 +165,17 @@ def _figure(
             line_color=CLAIM_COLOUR if event.is_open else "#1f7a4d",
             annotation_text=f"flag {event.state}",
             annotation_position="top left",
+            row=row,
+            col=col,
         )
-    figure.update_layout(
-        height=320,
-        margin={"l": 50, "r": 20, "t": 30, "b": 40},
-        yaxis_title="score (points)",
-        legend={"orientation": "h", "y": -0.2},
-        template="plotly_white",
-    )
-    points = [p for mine in measured.values() for p in mine] + mine_claims
-    figure.update_layout(
-        _axes(
-            [p.at for p in points] + [e.created_at for e in mine_events], [p.value for p in points]
-        )
-    )
-    plotly_json: dict[str, Any] = figure.to_plotly_json()
-    return plotly_json
+    return drawn + mine_claims, [e.created_at for e in mine_events]
+
+
+def _first(name: str, seen: set[str]) -> bool:
+    if name in seen:
+        return False
+    seen.add(name)
+    return True
 
 
 def _of(scores: list[Score], key: str, shots: int) -> list[Score]:
@@ -125,6 +191,13 @@ def _axes(times: list[datetime], values: list[float]) -> dict[str, Any]:
         axes["xaxis"] = {"type": "date", "range": window, "dtick": DAY_MS, "tickformat": "%b %-d"}
     if len({round(100 * value, 2) for value in values}) <= 1:
         axes["yaxis"] = {"range": FULL_SCALE}
+    elif values:
+        # Plotly's own y range fails across panels that match one axis (it draws −1…4), so the
+        # shared range is set here: every value with a margin, within 0–100.
+        low, high = 100 * min(values), 100 * max(values)
+        margin = max(5.0, 0.15 * (high - low))  # room for the error bars
+        low, high = low - margin, high + margin
+        axes["yaxis"] = {"range": [max(0.0, round(low, 1)), min(100.0, round(high, 1))]}
     return axes
 
 

@@ -42,6 +42,8 @@ urlpatterns = [
     path("moderation/flags/<int:flag_id>/", moderation.decide, name="flag-decide"),
     path("moderation/flags/<int:flag_id>/lock/", discussions.lock, name="flag-lock"),
     path("moderation/flags/<int:flag_id>/rerun/", discussions.rerun, name="flag-rerun"),
+    path("moderation/runs/<int:run_id>/cancel/", runs.run_cancel, name="run-cancel"),
+    path("moderation/runs/<int:run_id>/retry/", runs.run_retry, name="run-retry"),
     path(
         "moderation/models/<str:owner>/<str:name>/visibility/",
         moderation.set_visibility,

@@ -65,6 +65,32 @@ def finished_run(
     return EvaluationRun.objects.get(id=run.id)
 
 
+def suite_run(
+    repo_id: str, *, suite: str = "classic", value: float = 0.5, sha: str = SHA_A
+) -> EvaluationRun:
+    """A finished run of every benchmark of ``suite`` in the catalogue's setting, each
+    scoring ``value`` ± 0.02."""
+    from evaluations.catalogue import suite_benchmarks
+
+    run = inspected_run(repo_id, sha, suite=suite)
+    assert services.run_start_evaluating(run_id=run.id, backend="hf")
+    scores = [
+        {
+            "benchmark_key": benchmark.key,
+            "task": benchmark.task,
+            "metric": benchmark.metric,
+            "filter": benchmark.filter,
+            "shots": benchmark.shots,
+            "value": value,
+            "stderr": 0.02,
+            "n_samples": 100,
+        }
+        for benchmark in suite_benchmarks(suite)
+    ]
+    assert services.run_record_results(run_id=run.id, scores=scores, versions={}, artifacts=[])
+    return EvaluationRun.objects.get(id=run.id)
+
+
 def model_run(name: str, value: float, **kwargs: Any) -> EvaluationRun:
     """A finished smoke run of ``demo-org/<name>`` scoring ``value`` on Smoke ARC."""
     sha = hashlib.sha1(name.encode()).hexdigest()  # noqa: S324 - a test commit id

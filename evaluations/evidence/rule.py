@@ -331,9 +331,11 @@ def _setting_head(comparison: Comparison) -> str:
         measured = f"{_points(comparison.measured)} with {stated}"
         floor = _measured_stderr(comparison)
         if floor > 0:
-            measured += f" (taken as ± {_points(floor)}, Agresti–Coull)"
+            measured += f" (taken as a standard error of {_points(floor)}, Agresti–Coull)"
     else:
-        measured = f"{_points(comparison.measured)} ± {_points(comparison.measured_stderr)}"
+        # "±" on the pages is a 95 % interval: the test's own figure is named, not signed.
+        stderr = _points(comparison.measured_stderr)
+        measured = f"{_points(comparison.measured)}, standard error {stderr}"
     setting = f"{comparison.benchmark.display_name}, {comparison.shots}-shot, {comparison.metric}"
     return f"Claimed {_points(comparison.claimed)}, measured {measured} ({setting})"
 

@@ -21,11 +21,15 @@ from evaluations.models import (
 
 
 def recent_runs(limit: int = 20) -> QuerySet[EvaluationRun]:
-    # The list shows none of a run's largest columns (versions, log, the commit's file list).
-    runs = EvaluationRun.objects.select_related("submission__repo", "revision").defer(
-        "versions", "log_tail", "revision__files"
+    """The newest runs of repos the hub has shown us (``ModelRepo.objects.resolved``), as the
+    other public lists have them: a typo's run is no public row, and a new repo's run shows
+    once a worker has pinned its commit. The list shows none of a run's largest columns."""
+    return (
+        EvaluationRun.objects.filter(submission__repo__in=ModelRepo.objects.resolved())
+        .select_related("submission__repo", "revision")
+        .defer("versions", "log_tail", "revision__files")
+        .order_by("-created_at")[:limit]
     )
-    return runs.order_by("-created_at")[:limit]
 
 
 def queue_position(run: EvaluationRun) -> int | None:

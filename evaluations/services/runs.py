@@ -84,10 +84,20 @@ def run_retry(*, run_id: int, user: User, reason: str) -> EvaluationRun:
     run of the submission, and the retry is on the record (``RunAction``)."""
     actor = require_moderator(user)
     reason = clean_reason(reason)
-    old = EvaluationRun.objects.select_related("submission").get(id=run_id)
-    if old.state not in (RunState.FAILED, RunState.CANCELLED):
-        raise ValidationError("Only a failed or cancelled run can be retried.", code="not_final")
-    return _run_again(old, actor=actor, reason=reason)
+    with transaction.atomic():  # the lock makes a form sent twice retry once
+        old = EvaluationRun.objects.select_for_update(of=("self",)).get(id=run_id)
+        if old.state not in (RunState.FAILED, RunState.CANCELLED):
+            raise ValidationError(
+                "Only a failed or cancelled run can be retried.", code="not_final"
+            )
+        earlier = old.actions.filter(action=RunAction.Action.RETRY).first()
+        if earlier is not None:
+            raise ValidationError(
+                f"Run #{old.id} was already retried as run #{earlier.new_run_id}; "
+                "retry that run if it fails too.",
+                code="retried",
+            )
+        return _run_again(old, actor=actor, reason=reason)
 
 
 def _run_again(

@@ -35,7 +35,12 @@ api = ClaimCheckAPI(
     title="ClaimCheck API",
     version="1",
     urls_namespace="api-v1",
-    description="Claimed and measured scores of language models.",
+    description=(
+        "Claimed and measured scores of language models. Units: every score, standard error, "
+        "gap and tolerance is a fraction in [0, 1], and claims are sent as fractions unless "
+        "`unit` says otherwise; only the rankings' normalised `average` and `average_stderr` "
+        "are in points (0–100). The CSV downloads use fractions throughout, named `*_fraction`."
+    ),
 )
 for resource in (claims, models, runs, rankings):
     api.add_router("", resource.router)

@@ -104,6 +104,8 @@ def rankings(
 )
 @decorate_view(cached_page)
 def rankings_csv(request: HttpRequest, filters: Query[RankingFiltersIn]) -> HttpResponse:
-    """The rankings as CSV, every row the filters keep in the asked order: rank, average ±
-    stderr, raw average, flag and verdict, raw value and stderr per benchmark."""
+    """The rankings as CSV, every row the filters keep in the asked order: rank, normalised
+    average and its stderr, raw average, flag and verdict, raw value and stderr per benchmark.
+    Every score column is a fraction in [0, 1], named `*_fraction` (for example
+    `normalised_average_fraction`, `mmlu_fraction`, `mmlu_stderr_fraction`)."""
     return csv_downloads.rankings_csv(_ranking_query(filters))

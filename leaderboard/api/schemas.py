@@ -21,19 +21,34 @@ from evaluations.validation import REPO_ID_RE
 REPO_ID_PATTERN = r"^(?!.*(?:--|\.\.))(?:https://huggingface\.co/)?" + REPO_ID_RE.pattern[1:]
 
 
+# The API's one unit: every score, error, gap and tolerance it sends is a fraction in [0, 1];
+# only the rankings' normalised average is in points, and its fields say so.
+FRACTION = "fraction in [0, 1]"
+
+
 class Message(Schema):
     detail: str
 
 
 class ClaimIn(Schema):
     benchmark: str = Field(..., max_length=40, description="catalogue key, e.g. mmlu")
-    value: float = Field(..., description="the claimed score, in `unit`")
-    unit: Literal["percent", "fraction", "normalised"] = "fraction"
+    value: float = Field(
+        ...,
+        description="the claimed score, in `unit`: a fraction unless `unit` says percent "
+        "or normalised points",
+    )
+    unit: Literal["percent", "fraction", "normalised"] = Field(
+        "fraction",
+        description="the unit of `value` and `stderr`; fraction by default, the unit of every "
+        "score this API returns (the site's form takes percent)",
+    )
     shots: int = Field(..., ge=0, le=100)
     chat_template: bool = False
     chain_of_thought: bool = False
     system_prompt: str = Field("", max_length=5000)
-    stderr: float | None = Field(None, ge=0, description="stated standard error, in `unit`")
+    stderr: float | None = Field(
+        None, ge=0, description="stated standard error, in `unit` (a fraction by default)"
+    )
     source_url: str = Field("", max_length=500)
     supersedes: int | None = Field(None, description="id of the claim this one corrects")
 
@@ -71,14 +86,14 @@ class EvidenceOut(Schema):
         ..., description="the automatic check's, when it rejects the claim"
     )
     explanation: str = Field(..., description="why, in one sentence with the numbers")
-    measured: float | None
-    measured_stderr: float | None
+    measured: float | None = Field(..., description=FRACTION)
+    measured_stderr: float | None = Field(..., description=f"standard error, {FRACTION}")
     run_id: int | None
-    gap: float | None
+    gap: float | None = Field(..., description=f"claimed − measured, {FRACTION}")
     z: float | None
     p_holm: float | None
     q_value: float | None
-    tolerance: float | None
+    tolerance: float | None = Field(..., description=FRACTION)
     flagged: bool = Field(
         ...,
         description="whether the claim's flag stands, as the rankings "
@@ -111,8 +126,8 @@ class ClaimOut(Schema):
     id: int
     benchmark: str
     label: str
-    value: float | None
-    unit: str
+    value: float | None = Field(..., description=f"{FRACTION}, whatever unit it was typed in")
+    unit: str = Field(..., description="the unit the claim was typed in")
     shots: int | None
     source: str
     source_url: str
@@ -156,8 +171,8 @@ class ScoreOut(Schema):
     metric: str
     filter: str
     shots: int
-    value: float = Field(..., description="raw fraction in [0, 1]")
-    stderr: float | None
+    value: float = Field(..., description=f"raw score, {FRACTION}")
+    stderr: float | None = Field(..., description=f"standard error, {FRACTION}")
     n_samples: int | None
 
 
@@ -242,7 +257,9 @@ class FlagEventOut(Schema):
     severity: str
     reason: str
     evidence: dict[str, Any] = Field(
-        ..., description="claimed, measured, stderrs, gap, z, p, Holm p, q, tolerance"
+        ...,
+        description=f"claimed, measured, stderrs, gap, z, p, Holm p, q, tolerance; "
+        f"scores, errors, gap and tolerance as a {FRACTION}",
     )
     run_id: int | None
     actor: str = Field(..., description="empty: the automatic rule")
@@ -298,8 +315,8 @@ class BenchmarkOut(Schema):
 
 class RankingScoreOut(Schema):
     benchmark: str
-    value: float | None = Field(..., description="raw fraction in [0, 1]")
-    stderr: float | None
+    value: float | None = Field(..., description=f"raw score, {FRACTION}")
+    stderr: float | None = Field(..., description=f"standard error, {FRACTION}")
 
 
 class RankingRowOut(Schema):
@@ -314,9 +331,13 @@ class RankingRowOut(Schema):
     run_id: int
     precision: str
     parameter_count: int | None
-    average: float = Field(..., description="normalised above the random baseline, 0–100")
-    average_stderr: float = Field(..., description="of the average, in normalised points")
-    raw_average: float = Field(..., description="mean of the raw fractions, in [0, 1]")
+    average: float = Field(
+        ..., description="normalised above the random baseline, in points 0–100 (not a fraction)"
+    )
+    average_stderr: float = Field(
+        ..., description="standard error of the average, in normalised points 0–100"
+    )
+    raw_average: float = Field(..., description=f"mean of the raw scores, {FRACTION}")
     flagged: bool = Field(..., description="a claim of the model stands contradicted")
     severity: str = Field(..., description="the worst open flag's severity; empty if none")
     verdict: str = Field(

@@ -20,6 +20,7 @@ from evaluations.catalogue import Benchmark
 from evaluations.selectors.rankings import RankedRow
 from leaderboard.templatetags.scores import (
     NO_SCORE,
+    Z_95,
     fixed,
     model_url,
     percent,
@@ -81,12 +82,13 @@ def _average(row: RankedRow) -> str:
     low, high = row.interval
     title = (
         f"raw average {percent(row.raw_average, 2)} %; standard error "
-        f"± {fixed(row.average_stderr, 1)} (95 % interval {fixed(low, 1)}–{fixed(high, 1)})"
+        f"{fixed(row.average_stderr, 1)} (95 % interval {fixed(low, 1)}–{fixed(high, 1)})"
     )
     return (
         f'<td class="num"><strong class="average" title="{_escape(title)}">'
         f'{fixed(row.average, 1)}</strong> <small class="muted">± '
-        f"{fixed(row.average_stderr, 1)}</small></td>"
+        # as every "±": the half-width of the 95 % interval
+        f"{fixed(Z_95 * row.average_stderr, 1)}</small></td>"
     )
 
 

@@ -13,6 +13,7 @@ from django.urls import get_script_prefix, reverse
 from django.utils.safestring import SafeString, mark_safe
 
 register = template.Library()
+Z_95 = 1.959963984540054  # two-sided 95 % normal quantile, as the rankings' ties use it
 NO_SCORE = mark_safe('<span class="muted">–</span>')  # noqa: S308 - a constant
 
 
@@ -22,6 +23,13 @@ def percent(value: float | None, digits: int = 1) -> str:
     if value is None:
         return "–"
     return f"{100 * float(value):.{int(digits)}f}"
+
+
+@register.filter
+def interval95(stderr: float | None) -> float | None:
+    """The half-width of a score's 95 % interval (normal approximation): what "±" means on
+    every page, in the score columns as in Compare."""
+    return None if stderr is None else Z_95 * float(stderr)
 
 
 @register.filter
@@ -98,7 +106,7 @@ def zscore(z: float | None) -> str:
 
 @register.simple_tag
 def score_cell(score: Any) -> SafeString:
-    """A measured score in points with its standard error, raw values in the tooltip; "–"
+    """A measured score in points ± its 95 % interval, raw values in the tooltip; "–"
     when there is none. A tag rather than a partial: the rankings show hundreds per page.
     Built as one string: every part is digits made here but the benchmark key, escaped."""
     if not score:
@@ -108,8 +116,12 @@ def score_cell(score: Any) -> SafeString:
     small = ""
     if stderr is not None:
         stderr = float(stderr)
-        title += f", standard error {fixed(stderr, 4)}"
-        small = f" <small>± {percent(stderr)}</small>"
+        margin = Z_95 * stderr
+        title += (
+            f", standard error {fixed(stderr, 4)}; "
+            f"95 % interval {percent(value - margin)}–{percent(value + margin)}"
+        )
+        small = f" <small>± {percent(margin)}</small>"
     return mark_safe(  # noqa: S308 - numbers formatted here, the key escaped
         f'<span class="score" data-benchmark="{escape(score.benchmark)}" '
         f'data-value="{value!r}" data-stderr="{stderr!r}" title="{title}">'

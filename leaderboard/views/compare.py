@@ -23,7 +23,7 @@ from evaluations.models import ModelRepo
 from evaluations.selectors import comparison
 from evaluations.selectors.comparison import ComparisonError, ScatterPoint
 from leaderboard.page_cache import cached_page
-from leaderboard.templatetags.scores import model_url
+from leaderboard.templatetags.scores import interval95, model_url
 
 FLAGGED_COLOUR = "#b42318"
 POINT_COLOUR = "#3451b2"
@@ -175,7 +175,10 @@ def _points(
     return trace(
         x=[_in_points(point.claimed) for point in points],
         y=[_in_points(point.measured) for point in points],
-        error_y={"type": "data", "array": [_in_points(point.measured_stderr) for point in points]},
+        error_y={  # 95 % intervals, as every "±" on the site
+            "type": "data",
+            "array": [_in_points(interval95(point.measured_stderr)) for point in points],
+        },
         mode="markers",
         name=verdict,
         marker={

@@ -26,17 +26,17 @@ EVIDENCE_COLUMNS = (
     "benchmark",
     "label",
     "setting",
-    "claimed",
+    "claimed_fraction",
     "typed_value",
     "source",
     "source_url",
-    "measured",
-    "stderr",
-    "gap",
+    "measured_fraction",
+    "measured_stderr_fraction",
+    "gap_fraction",
     "z",
     "p_holm",
     "q",
-    "tolerance",
+    "tolerance_fraction",
     "verdict",
     "rule_verdict",
     "severity",
@@ -86,9 +86,9 @@ RANKING_COLUMNS = (
     "run_id",
     "precision",
     "parameter_count",
-    "average",
-    "average_stderr",
-    "raw_average",
+    "normalised_average_fraction",
+    "normalised_average_stderr_fraction",
+    "raw_average_fraction",
     "flagged",
     "severity",
     "verdict",
@@ -98,12 +98,14 @@ RANKING_COLUMNS = (
 
 def rankings_csv(query: RankingQuery) -> HttpResponse:
     """One row per ranked model, as the rankings page shows it for the same filters and sort:
-    rank (and whether it is shared), normalised average ± stderr, raw average, flag and
-    verdict, then each benchmark's raw value and stderr. Read from the read table only."""
+    rank (and whether it is shared), normalised average and its stderr, raw average, flag and
+    verdict, then each benchmark's raw value and stderr. Every score column is a fraction in
+    [0, 1] and says so in its name (``*_fraction``): one unit for the whole file. Read from the
+    read table only."""
     benchmarks = suite_benchmarks(query.suite)
     header = list(RANKING_COLUMNS)
     for benchmark in benchmarks:
-        header += [benchmark.key, f"{benchmark.key}_stderr"]
+        header += [f"{benchmark.key}_fraction", f"{benchmark.key}_stderr_fraction"]
 
     def rows() -> Iterable[list[object]]:
         for rank, tied, entry in rankings.ranked_entries(query):
@@ -116,8 +118,8 @@ def rankings_csv(query: RankingQuery) -> HttpResponse:
                 entry.run_id,
                 entry.precision,
                 entry.parameter_count,
-                round(entry.average, 4),
-                round(entry.average_stderr, 4),
+                round(entry.average / 100, 6),  # the page's 0–100 points, as a fraction
+                round(entry.average_stderr / 100, 6),
                 round(entry.raw_average, 6),
                 entry.flagged,
                 entry.severity,
@@ -184,7 +186,8 @@ def evidence_row(row: ClaimEvidence) -> list[object]:
 
 
 def evidence_csv(repo: ModelRepo) -> HttpResponse:
-    """Every current claim of the repo beside its measurement and verdict."""
+    """Every current claim of the repo beside its measurement and verdict; scores, gaps and
+    tolerances as fractions (``*_fraction``), the claim as typed in ``typed_value``."""
     rows = [evidence_row(row) for row in claim_evidence(repo.id)]
     filename = "evidence-" + repo.hub_id.replace("/", "--") + ".csv"
     return csv_response(filename, EVIDENCE_COLUMNS, rows)

@@ -80,10 +80,19 @@ def model_page(request: HttpRequest, repo: ModelRepo, *, status: int = 200) -> H
     return render(request, "leaderboard/model.html", context, status=status)
 
 
+HISTORY_COLUMNS = ("1", "2", "3", "4")
+
+
 @require_GET
 @cached_page
 def model_history(request: HttpRequest, owner: str, name: str) -> JsonResponse:
-    """The model page's chart figures (fetched by the page's script)."""
+    """The model page's chart: one figure, a panel per benchmark (fetched by the page's
+    script, which asks for as many ``columns`` of panels as the screen has room for)."""
     repo = _shown_repo_or_404(request, f"{owner}/{name}")
-    charts = charts_module.benchmark_figures(*selectors.history_data(repo.id))
-    return JsonResponse({"charts": charts}, encoder=PlotlyJSONEncoder)
+    columns = request.GET.get("columns", "2")
+    if columns not in HISTORY_COLUMNS:
+        return JsonResponse(
+            {"detail": f"columns must be one of {', '.join(HISTORY_COLUMNS)}."}, status=400
+        )
+    chart = charts_module.history_figure(*selectors.history_data(repo.id), columns=int(columns))
+    return JsonResponse(chart, encoder=PlotlyJSONEncoder)

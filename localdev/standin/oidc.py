@@ -28,6 +28,24 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 CODE_LIFETIME_SECONDS = 300
 KEY_ID = "standin-1"
 
+# The sign-in page stands alone (no static files on the stand-in): a small, plain style.
+SIGN_IN_STYLE = (
+    "*{box-sizing:border-box}body{margin:0;min-height:100vh;display:grid;place-items:center;background:#f5f6f9;"
+    "font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;color:#1d2330}"
+    ".card{background:#fff;border:1px solid #e3e6ec;border-radius:12px;padding:2rem;"
+    "width:min(22rem,calc(100vw - 2rem));box-shadow:0 4px 16px rgba(29,35,48,.06)}"
+    ".brand{margin:0 0 .8rem;font-weight:700}h1{font-size:1.4rem;margin:0 0 .3rem}"
+    ".muted{color:#6a7282;font-size:.9rem;margin:0 0 1.2rem}"
+    "form{display:flex;flex-direction:column;gap:.9rem}"
+    "label{display:flex;flex-direction:column;gap:.3rem;font-weight:600;font-size:.9rem}"
+    "input{font:inherit;font-weight:400;padding:.55rem .65rem;border:1px solid #c9ced8;"
+    "border-radius:8px}input:focus{outline:2px solid #ffd21e;border-color:#e6b800}"
+    "button{font:inherit;font-weight:600;padding:.6rem;border:0;border-radius:8px;"
+    "background:#1d2330;color:#fff;cursor:pointer;margin-top:.3rem}"
+    ".alert{background:#fef3f2;border:1px solid #fecdca;color:#b42318;padding:.6rem;"
+    "border-radius:8px;margin:0 0 1rem}"
+)
+
 
 @dataclass(frozen=True)
 class Grant:
@@ -100,16 +118,21 @@ class IdentityProvider:
             for k, v in params.items()
             if k not in ("username", "password")
         )
-        message = f'<p role="alert">{html.escape(error)}</p>' if error else ""
+        message = f'<p class="alert" role="alert">{html.escape(error)}</p>' if error else ""
         return (
-            "<!doctype html><html><head><title>Sign in · stand-in hub</title></head><body>"
-            "<h1>Sign in to the stand-in hub</h1>"
+            '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+            '<meta name="viewport" content="width=device-width, initial-scale=1">'
+            f"<title>Sign in · stand-in hub</title><style>{SIGN_IN_STYLE}</style></head><body>"
+            '<main class="card"><p class="brand">stand-in hub</p>'
+            "<h1>Sign in</h1>"
+            '<p class="muted">A local stand-in for the Hugging Face sign-in.</p>'
             + message
             + '<form method="post">'
             + hidden
-            + '<label>Username <input name="username" autocomplete="username"></label>'
-            '<label>Password <input name="password" type="password"></label>'
-            '<button type="submit">Sign in</button></form></body></html>'
+            + '<label>Username <input name="username" autocomplete="username" required></label>'
+            '<label>Password <input name="password" type="password" '
+            'autocomplete="current-password" required></label>'
+            '<button type="submit">Sign in</button></form></main></body></html>'
         )
 
     def authorize(self, params: dict[str, str]) -> str:

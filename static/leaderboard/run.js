@@ -20,7 +20,9 @@
   function update(status) {
     var state = document.querySelector("#run-state .state");
     if (state) {
-      state.className = "state state-" + status.state;
+      // The class and label the server renders (run_state.html): "refused" and "duplicate"
+      // are failed and finished runs that evaluated nothing.
+      state.className = "state state-" + status.shown_state;
       state.textContent = status.state_label;
     }
     var bar = document.getElementById("progress-bar");

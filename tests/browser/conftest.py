@@ -22,6 +22,7 @@ from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, s
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 WIDTHS: dict[str, dict[str, Any]] = {
+    "desktop": {"viewport": {"width": 1920, "height": 1080}},
     "laptop": {"viewport": {"width": 1366, "height": 900}},
     "phone": {
         "viewport": {"width": 390, "height": 844},
@@ -89,8 +90,10 @@ def screenshot_dir(request: pytest.FixtureRequest) -> Path:
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
     folder = config.stash.get(SCREENSHOT_DIR_KEY, None)
     if folder is not None:
-        count = len(list(folder.glob("*.png")))
-        terminalreporter.write_line(f"browser screenshots: {folder} ({count} PNG files)")
+        names = sorted(path.name for path in folder.glob("*.png"))
+        terminalreporter.write_line(f"browser screenshots: {folder} ({len(names)} PNG files)")
+        for name in names:
+            terminalreporter.write_line(f"  {name}")
 
 
 @pytest.fixture

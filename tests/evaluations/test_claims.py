@@ -28,11 +28,11 @@ def events(claim: Claim) -> list[tuple[str, str]]:
 
 
 def test_an_over_claim_is_flagged_with_the_measured_value_in_words() -> None:
-    run = finished_run(REPO, value=0.5)  # measured 50.0 ± 5.0 on 40 items
+    run = finished_run(REPO, value=0.5)  # measured 50.0, standard error 5.0 on 40 items
     [over] = record(claim(95.0))
     [event] = FlagEvent.objects.filter(flag__claim=over)
     assert event.state == "opened" and event.severity == "severe" and event.run_id == run.id
-    assert "Claimed 95.0, measured 50.0 ± 5.0" in event.reason
+    assert "Claimed 95.0, measured 50.0, standard error 5.0" in event.reason
     assert event.evidence["measured"] == 0.5 and event.evidence["p_holm"] < 0.01
 
 

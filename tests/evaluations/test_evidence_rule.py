@@ -70,7 +70,7 @@ def test_it_flags_the_design_documents_example_as_major() -> None:
     assert math.isclose(judgement.claim_stderr_used, math.sqrt(0.899 * 0.101 / 14042))
     for part in (
         "Claimed 89.9",
-        "measured 79.1 ± 0.3",
+        "measured 79.1, standard error 0.3",
         "(MMLU, 5-shot, acc)",
         "10.8 points lower",
         "(claim's and measurement's errors combined)",
@@ -88,8 +88,8 @@ def test_it_supports_a_small_gap_within_the_tolerance_with_95_percent_confidence
     assert judgement.severity is None
     assert judgement.p_support < SUPPORT_ALPHA
     assert judgement.explanation == (
-        "Claimed 80.2, measured 79.1 ± 1.1 (MMLU, 5-shot, acc): 1.1 points lower, within the "
-        "3-point tolerance with 95 % confidence (equivalence test p = 0.042). Supported."
+        "Claimed 80.2, measured 79.1, standard error 1.1 (MMLU, 5-shot, acc): 1.1 points lower, "
+        "within the 3-point tolerance with 95 % confidence (equivalence test p = 0.042). Supported."
     )
 
 
@@ -131,8 +131,8 @@ def test_it_shows_an_under_claim_without_flagging_it() -> None:
     assert judgement.verdict == UNDER_CLAIM
     assert not judgement.flagged
     assert judgement.explanation == (
-        "Claimed 70.0, measured 79.1 ± 0.3 (MMLU, 5-shot, acc): the measurement is 9.1 points "
-        "higher than claimed. Under-claim, not flagged."
+        "Claimed 70.0, measured 79.1, standard error 0.3 (MMLU, 5-shot, acc): the measurement is "
+        "9.1 points higher than claimed. Under-claim, not flagged."
     )
 
 
@@ -152,7 +152,7 @@ def test_it_explains_a_gap_with_no_error_on_either_side() -> None:
 def test_it_rounds_points_half_up_as_a_reader_would() -> None:
     judgement = judge_one(a_claim(claimed=0.8005, measured=0.70, measured_stderr=0.0105))
 
-    assert judgement.explanation.startswith("Claimed 80.1, measured 70.0 ± 1.1 ")
+    assert judgement.explanation.startswith("Claimed 80.1, measured 70.0, standard error 1.1 ")
     assert "10.1 points lower, z = 9.6 " in judgement.explanation
 
 
@@ -331,7 +331,10 @@ def test_zero_of_twenty_right_is_not_a_measurement_without_error() -> None:
         math.sqrt(adjusted * (1 - adjusted) / 24)
     )
     assert math.isfinite(judgement.z)
-    assert "with an error of 0 (taken as ± 5.6, Agresti–Coull)" in judgement.explanation
+    assert (
+        "with an error of 0 (taken as a standard error of 5.6, Agresti–Coull)"
+        in judgement.explanation
+    )
 
 
 def test_a_stated_measured_error_is_used_as_given() -> None:

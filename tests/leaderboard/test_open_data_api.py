@@ -238,7 +238,14 @@ def test_the_rankings_download_as_csv(client: Client) -> None:
     assert response["Content-Disposition"] == 'attachment; filename="rankings-smoke.csv"'
     [row] = read_csv(response)
     assert row["hub_id"] == "demo-org/tiny" and row["rank"] == "1"
-    assert (row["smoke_arc"], row["smoke_arc_stderr"], row["smoke_gsm8k_stderr"]) == (
+    fractions = [name for name in row if name.endswith("_fraction")]
+    assert "normalised_average_fraction" in fractions and "smoke_arc" not in row
+    assert not [name for name in row if "average" in name and name not in fractions]
+    assert (
+        row["smoke_arc_fraction"],
+        row["smoke_arc_stderr_fraction"],
+        row["smoke_gsm8k_stderr_fraction"],
+    ) == (
         "0.5",
         "0.05",
         "",
@@ -258,12 +265,13 @@ def test_the_evidence_downloads_as_csv_without_formulas(client: Client) -> None:
     measured, unknown = read_csv(response)
     assert measured["label"] == '\'=HYPERLINK("http://evil.example","x")'
     assert (measured["verdict"], measured["severity"]) == ("contradicted", "severe")
-    assert (measured["claimed"], measured["measured"], measured["setting"]) == (
+    assert (measured["claimed_fraction"], measured["measured_fraction"], measured["setting"]) == (
         "0.95",
         "0.5",
         "0-shot",
     )
-    assert float(measured["gap"]) == pytest.approx(0.45)
+    assert float(measured["gap_fraction"]) == pytest.approx(0.45)
+    assert float(measured["measured_stderr_fraction"]) == pytest.approx(0.05)
     assert unknown["label"] == "'@SUM(1+1)" and unknown["typed_value"] == "'-2+3"
     assert unknown["verdict"] == "not comparable"
 
@@ -434,3 +442,32 @@ def test_the_openapi_document_lists_the_read_api(client: Client) -> None:
     ]:
         assert "get" in paths[path], path
     assert "text/csv" in paths["/api/v1/rankings.csv"]["get"]["responses"]["200"]["content"]
+
+
+SCORE_FIELDS = {
+    "value",
+    "stderr",
+    "measured",
+    "measured_stderr",
+    "gap",
+    "tolerance",
+    "average",
+    "average_stderr",
+    "raw_average",
+}
+
+
+def test_every_score_field_of_the_api_names_its_unit(client: Client) -> None:
+    """The API sends fractions, but for the normalised average in points: each field says
+    which, so no client has to guess (the form takes percent, the CSV names *_fraction)."""
+    document = client.get("/api/v1/openapi.json").json()
+    unnamed = [
+        f"{name}.{field}"
+        for name, schema in document["components"]["schemas"].items()
+        for field, spec in schema.get("properties", {}).items()
+        if field in SCORE_FIELDS
+        and "fraction" not in spec.get("description", "")
+        and "points" not in spec.get("description", "")
+    ]
+    assert not unnamed, unnamed
+    assert "fraction in [0, 1]" in document["info"]["description"]

@@ -42,7 +42,8 @@ def test_it_shows_benchmark_columns_with_raw_values_and_stderr_on_hover(client: 
     model("alpha", 0.625)
     page = table(client, "/?suite=smoke")
     assert "Smoke ARC" in page and "Smoke GSM8K" in page
-    assert 'title="raw 0.6250, standard error 0.0500"' in page  # the score_cell partial
+    # the score_cell partial
+    assert 'title="raw 0.6250, standard error 0.0500; 95 % interval 52.7–72.3"' in page
     assert "raw average 31.25 %" in page and ">25.0</strong>" in page
     assert "Recent runs" in client.get("/?suite=smoke").content.decode()
 
@@ -296,9 +297,13 @@ def test_each_api_and_csv_row_carries_what_the_page_shows(client: Client) -> Non
     row = in_csv["demo-org/flagged"]
     assert (row["severity"], row["verdict"], row["flagged"]) == ("severe", "contradicted", "True")
     large_csv = in_csv["demo-org/large"]
-    assert float(large_csv["average_stderr"]) == pytest.approx(large["average_stderr"], abs=1e-4)
-    assert float(large_csv["raw_average"]) == pytest.approx(0.3)
-    assert (large_csv["precision"], large_csv["smoke_arc"]) == ("bfloat16", "0.6")
+    # The API's normalised average is in points (0–100); the CSV's, named so, is a fraction.
+    stderr = float(large_csv["normalised_average_stderr_fraction"])
+    assert stderr == pytest.approx(large["average_stderr"] / 100, abs=1e-6)
+    average = float(large_csv["normalised_average_fraction"])
+    assert average == pytest.approx(large["average"] / 100, abs=1e-6)
+    assert float(large_csv["raw_average_fraction"]) == pytest.approx(0.3)
+    assert (large_csv["precision"], large_csv["smoke_arc_fraction"]) == ("bfloat16", "0.6")
 
 
 @pytest.mark.parametrize(

@@ -20,7 +20,7 @@ def test_it_rounds_as_floatformat_does(value: float, digits: int) -> None:
 def test_a_score_cell_shows_points_and_raw_values() -> None:
     cell = score_cell(Score(benchmark="arc<x>", value=0.79125, stderr=0.01))
     assert 'data-benchmark="arc&lt;x&gt;"' in cell and 'data-value="0.79125"' in cell
-    assert 'title="raw 0.7913, standard error 0.0100"' in cell
-    assert cell.endswith(">79.1 <small>± 1.0</small></span>")
+    assert 'title="raw 0.7913, standard error 0.0100; 95 % interval 77.2–81.1"' in cell
+    assert cell.endswith(">79.1 <small>± 2.0</small></span>")  # ± is the 95 % interval
     assert "standard error" not in score_cell(Score(benchmark="arc", value=0.5, stderr=None))
     assert score_cell(None) == '<span class="muted">–</span>'

@@ -106,7 +106,8 @@ def test_the_model_page_shows_each_revision_with_its_scores(client: Client) -> N
     run = finished_run("demo-org/tiny", value=0.625)
     page = client.get("/models/demo-org/tiny/").content.decode()
     assert run.revision.commit_sha in page
-    assert "62.5" in page and "± 5.0" in page  # 0.625 ± 0.05, shown in points
+    assert "62.5" in page and "± 9.8" in page  # 0.625, 1.96 × 0.05: the 95 % interval in points
+    assert "Measured ± 95 %" in page and "(standard error 5.0)" not in page
 
 
 def test_the_model_page_header_sums_up_verdict_run_and_hub_link(client: Client, settings) -> None:
@@ -250,7 +251,10 @@ def test_a_flagged_model_carries_a_badge_and_can_be_hidden(client: Client) -> No
     hidden = client.get("/?suite=smoke&hide_flagged=1").content.decode().split("Recent runs")[0]
     assert "demo-org/honest" in hidden and "demo-org/tiny/" not in hidden
     model_page = client.get("/models/demo-org/tiny/").content.decode()
-    assert "contradicted" in model_page and "Claimed 95.0, measured 50.0 ± 5.0" in model_page
+    assert (
+        "contradicted" in model_page
+        and "Claimed 95.0, measured 50.0, standard error 5.0" in model_page
+    )
 
 
 def test_the_history_json_has_claims_and_measurements_and_is_cached(client: Client) -> None:
@@ -261,10 +265,11 @@ def test_the_history_json_has_claims_and_measurements_and_is_cached(client: Clie
         claims=[services.ClaimInput(benchmark="smoke_arc", value=95.0, unit="percent", shots=0)],
     )
     response = client.get("/models/demo-org/tiny/history.json")
-    charts = {c["benchmark"]: c["figure"] for c in response.json()["charts"]}
-    traces = {trace["name"]: trace for trace in charts["smoke_arc"]["data"]}
+    chart = response.json()
+    arc = next(p for p in chart["benchmarks"] if p["benchmark"] == "smoke_arc")
+    traces = {t["name"]: t for t in chart["figure"]["data"] if t["xaxis"] == arc["xaxis"]}
     assert traces["measured, 0-shot"]["y"] == [50.0] and traces["claimed"]["y"] == [95.0]
-    assert any("flag opened" in a["text"] for a in charts["smoke_arc"]["layout"]["annotations"])
+    assert any("flag opened" in a["text"] for a in chart["figure"]["layout"]["annotations"])
     again = client.get("/models/demo-org/tiny/history.json", HTTP_IF_NONE_MATCH=response["ETag"])
     assert again.status_code == 304
     services.claims_record(
@@ -274,14 +279,8 @@ def test_the_history_json_has_claims_and_measurements_and_is_cached(client: Clie
     )
     fresh = client.get("/models/demo-org/tiny/history.json", HTTP_IF_NONE_MATCH=response["ETag"])
     assert fresh.status_code == 200  # a new claim is never hidden behind a stale cache
-    assert (
-        len(
-            [t for t in fresh.json()["charts"][0]["figure"]["data"] if t["name"] == "claimed"][0][
-                "y"
-            ]
-        )
-        == 2
-    )
+    claimed = [t for t in fresh.json()["figure"]["data"] if t["name"] == "claimed"]
+    assert len(claimed[0]["y"]) == 2
 
 
 def test_plotly_is_served_from_our_own_static_files(client: Client) -> None:
@@ -483,6 +482,39 @@ def test_a_duplicate_run_is_a_link_to_the_run_it_duplicates(client: Client) -> N
     assert ">Finished<" not in state
     api = client.get(f"/api/v1/runs/{again.id}").json()
     assert api["state_label"] == f"Duplicate of run #{done.id}" and api["duplicate_of"] == done.id
+    status = client.get(f"/runs/{again.id}/status.json").json()
+    assert status["shown_state"] == "duplicate" and 'class="state state-duplicate"' in state
+
+
+def test_the_live_status_names_the_badge_class_the_page_renders(client: Client) -> None:
+    """run.js sets the badge from ``shown_state`` and ``state_label``: the same class and
+    words as the server's badge, Refused and Duplicate included."""
+    runs = [queued_run("demo-org/waiting"), inspected_run("demo-org/fetched"), refused_run()]
+    for run in runs:
+        status = client.get(f"/runs/{run.id}/status.json").json()
+        page = client.get(f"/runs/{run.id}/").content.decode()
+        badge = page.split('id="run-state"')[1][:200]
+        shown = f'class="state state-{status["shown_state"]}">{status["state_label"]}</span>'
+        assert shown in badge
+    assert [client.get(f"/runs/{run.id}/status.json").json()["shown_state"] for run in runs] == [
+        "queued",
+        "fetching",
+        "refused",
+    ]
+
+
+def test_the_home_pages_recent_runs_leave_out_repos_never_found_on_the_hub(
+    client: Client,
+) -> None:
+    typo = refused_run("demo-org/does-not-exist", code="eval:user:repo-not-found")
+    huge = refused_run("demo-org/huge")
+    tiny = finished_run("demo-org/tiny")
+    waiting = queued_run("demo-org/new-model")
+    page = client.get("/").content.decode()
+    recent = page.split('id="recent-runs"')[1]
+    assert "demo-org/does-not-exist" not in recent and f"#{typo.id}<" not in recent
+    assert f"#{huge.id}<" in recent and f"#{tiny.id}<" in recent  # the hub showed both
+    assert f"#{waiting.id}<" not in recent  # listed once a worker pins its commit
 
 
 def _model_page_queries(client: Client) -> int:
