@@ -7,7 +7,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from evaluations import selectors
-from evaluations.catalogue import SUITE_DESCRIPTIONS, SUITES
+from evaluations.catalogue import SUITE_DESCRIPTIONS, SUITES, suite_benchmarks
 from evaluations.models import Precision
 from evaluations.selectors import open_data, rankings
 from leaderboard import ranking_params
@@ -32,6 +32,8 @@ def home(request: HttpRequest) -> HttpResponse:
         "query": query,
         "page": page,
         "links": ranking_params.table_links(page),
+        "suite_benchmarks": suite_benchmarks(suite),
+        "unknown_columns": ranking_params.known_columns(request.GET, suite=suite)[1][:5],
         "suites": [(key, SUITE_DESCRIPTIONS.get(key, key)) for key in SUITES],
         "suite_label": SUITE_DESCRIPTIONS.get(suite, suite),
         "precisions": Precision.choices,
