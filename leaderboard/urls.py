@@ -49,6 +49,7 @@ urlpatterns = [
     ),
     path("accounts/", include("allauth.urls")),
     path("account/", accounts.account, name="account"),
+    path("account/submissions/", accounts.my_submissions, name="my-submissions"),
     path("account/tokens/", accounts.token_create, name="api-token-create"),
     path("account/tokens/<int:token_id>/revoke/", accounts.token_revoke, name="api-token-revoke"),
     path("admin/", admin.site.urls),
