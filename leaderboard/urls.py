@@ -7,6 +7,7 @@ from django.urls import include, path
 from leaderboard.api import api
 from leaderboard.views import (
     accounts,
+    claims,
     compare,
     discussions,
     model_pages,
@@ -32,6 +33,8 @@ urlpatterns = [
         model_pages.model_history,
         name="model-history",
     ),
+    path("claims/<int:claim_id>/correct/", claims.correct, name="claim-correct"),
+    path("claims/<int:claim_id>/withdraw/", claims.withdraw, name="claim-withdraw"),
     path("compare/", compare.compare, name="compare"),
     path("scatter/", compare.scatter, name="scatter"),
     path("api/v1/", api.urls),
