@@ -12,6 +12,7 @@ from plotly.utils import PlotlyJSONEncoder
 from evaluations import selectors
 from evaluations.evidence.matching import claim_evidence, headline_verdict
 from evaluations.evidence.verdicts import Verdict
+from evaluations.markup import model_card_html
 from evaluations.models import EvaluationRun, ModelRepo, RunState
 from evaluations.services import contributions
 from evaluations.services.permissions import is_moderator
@@ -48,6 +49,7 @@ def model_page(request: HttpRequest, repo: ModelRepo, *, status: int = 200) -> H
     evidence = claim_evidence(repo.id)
     revisions = selectors.model_revisions(repo)
     visibility = list(repo.decisions.newest_first())  # newest in force
+    latest = revisions[0].revision if revisions else None
     context = {
         "repo": repo,
         "owner": owner,
@@ -75,6 +77,7 @@ def model_page(request: HttpRequest, repo: ModelRepo, *, status: int = 200) -> H
         "visibility": visibility[0] if visibility else None,
         "visibility_history": visibility,
         "revisions": revisions,
+        "card_html": model_card_html(latest.id, latest.card_text) if latest else "",
         "never_resolved": not revisions,
         "refusal": selectors.latest_refusal(repo),
         "pending_runs": EvaluationRun.objects.active()
