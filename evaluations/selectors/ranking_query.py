@@ -50,7 +50,7 @@ class RankingQuery:
 
     @property
     def filtered(self) -> bool:
-        """Whether a filter (not the suite, sort or page) narrows the list."""
+        """Whether a filter (not the suite, the search, the sort or the page) narrows the list."""
         return any(
             (
                 self.min_params is not None,
@@ -59,7 +59,6 @@ class RankingQuery:
                 self.licence,
                 self.hide_flagged,
                 self.hide_not_comparable,
-                self.search,
             )
         )
 
