@@ -16,6 +16,7 @@ from django.utils.text import slugify
 
 from evaluations.catalogue import Benchmark
 from evaluations.selectors.rankings import RankedRow
+from leaderboard.templatetags.intervals import interval_bar
 from leaderboard.templatetags.scores import (
     NO_SCORE,
     fixed,
@@ -37,7 +38,9 @@ def ranking_row(row: RankedRow, benchmarks: list[Benchmark]) -> SafeString:
     url = model_url(row.repo.hub_id)
     cells = [_rank(row), _model(row, url), _parameters(row), _average(row)]
     cells += [
-        format_html('<td class="num">{}</td>', score_cell(row.scores.get(b.key)))
+        format_html(
+            '<td class="num">{}{}</td>', score_cell(row.scores.get(b.key)), _bar(row, b.key)
+        )
         for b in benchmarks
     ]
     cells.append(_verdict(row, url))
@@ -94,11 +97,17 @@ def _average(row: RankedRow) -> str:
     )
     return format_html(
         '<td class="num"><strong class="average" title="{}">{}</strong> '
-        '<small class="muted">± {}</small></td>',
+        '<small class="muted">± {}</small>{}</td>',
         title,
         fixed(row.average, 1),
         fixed(row.average_stderr, 1),
+        interval_bar(row.average, row.average_stderr, top=100.0),
     )
+
+
+def _bar(row: RankedRow, key: str) -> str:
+    score = row.scores.get(key)
+    return interval_bar(score.value, score.stderr) if score else ""
 
 
 def _verdict(row: RankedRow, url: str) -> str:
