@@ -23,6 +23,7 @@ admin.site.login = secure_admin_login(admin.site.login)  # type: ignore[method-a
 
 urlpatterns = [
     path("", rankings.home, name="home"),
+    path("rankings/parameters/", rankings.parameters, name="rankings-parameters"),
     path("submit/", submissions.submit, name="submit"),
     path("runs/<int:run_id>/", runs.run_detail, name="run-detail"),
     path("runs/<int:run_id>/status.json", runs.run_status, name="run-status"),

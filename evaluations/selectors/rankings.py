@@ -16,7 +16,13 @@ from dataclasses import dataclass
 
 from evaluations.catalogue import Benchmark, suite_benchmarks
 from evaluations.models import EvaluationRun, ModelRepo, RankingEntry, Revision
-from evaluations.selectors.ranking_query import BILLION, RankingQuery, entry_order, kept_entries
+from evaluations.selectors.ranking_query import (
+    BILLION,
+    RANK_ORDER,
+    RankingQuery,
+    entry_order,
+    kept_entries,
+)
 from evaluations.selectors.read_models import ANY_PRECISION
 from evaluations.selectors.standings import (
     Z_95,
@@ -210,3 +216,27 @@ def _row(entry: RankingEntry, rank: int, tied: bool) -> RankedRow:
         not_comparable=entry.not_comparable,
         verdict=entry.verdict,
     )
+
+
+@dataclass(frozen=True)
+class SizePoint:
+    """A ranked model's size and average: one point of the score-vs-parameters view."""
+
+    hub_id: str
+    parameter_count: int
+    average: float  # normalised, 0–100
+    average_stderr: float
+    flagged: bool
+
+
+def size_points(query: RankingQuery) -> list[SizePoint]:
+    """Every model the query's filters (and search) keep whose size is known, in one read of
+    the read table's own columns (no runs loaded). Sort and page do not apply: a plot shows
+    them all."""
+    rows = (
+        kept_entries(query)
+        .exclude(parameter_count__isnull=True)
+        .order_by(*RANK_ORDER)
+        .values_list("hub_id", "parameter_count", "average", "average_stderr", "flagged")
+    )
+    return [SizePoint(*row) for row in rows]
