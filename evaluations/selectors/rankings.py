@@ -239,4 +239,7 @@ def size_points(query: RankingQuery) -> list[SizePoint]:
         .order_by(*RANK_ORDER)
         .values_list("hub_id", "parameter_count", "average", "average_stderr", "flagged")
     )
-    return [SizePoint(*row) for row in rows]
+    return [
+        SizePoint(hub_id, count or 0, average, stderr, flagged)
+        for hub_id, count, average, stderr, flagged in rows
+    ]
