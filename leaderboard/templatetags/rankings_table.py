@@ -44,6 +44,14 @@ def ranking_row(row: RankedRow, benchmarks: list[Benchmark]) -> SafeString:
         for b in benchmarks
     ]
     cells.append(_verdict(row, url))
+    cells.append(
+        format_html(
+            '<td class="tick"><input type="checkbox" form="compare-form" name="model" value="{}" '
+            'aria-label="Compare {}"></td>',
+            row.repo.hub_id,
+            row.repo.hub_id,
+        )
+    )
     return format_html("<tr>{}</tr>", mark_safe("".join(cells)))  # noqa: S308 - built escaped
 
 
