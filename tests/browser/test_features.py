@@ -135,3 +135,23 @@ def test_an_author_withdraws_a_claim_from_the_model_page(
         fits(page, width)
     withdrawal = Claim.objects.get(supersedes=claim)
     assert withdrawal.withdrawn and Claim.objects.count() == 2
+
+
+@pytest.mark.usefixtures("models")
+def test_a_visitor_ticks_models_and_compares_them(
+    browser: Browser, live_server: Any, width: str, screenshot_dir: Path
+) -> None:
+    for page in open_page(browser, live_server, width):
+        page.goto("/?suite=smoke")
+        page.get_by_label("Compare demo-org/llama-mini").check()
+        page.get_by_label("Compare demo-org/phi-tiny").check()
+        shot(page, screenshot_dir, f"feature-ticked-{width}")
+        page.get_by_role("button", name="Compare ticked models").click()
+        page.wait_for_url("**/compare/?*")
+        assert "model=demo-org%2Fllama-mini" in page.url and "model=demo-org%2Fphi-tiny" in page.url
+        page.wait_for_load_state("networkidle")
+        chart = page.locator("#scatter-chart")
+        expect(chart.locator(".main-svg").first).to_be_visible()  # Plotly drew it
+        expect(page.locator("main")).to_contain_text("Differences with their 95 % intervals")
+        shot(page, screenshot_dir, f"feature-compare-{width}")
+        fits(page, width)
