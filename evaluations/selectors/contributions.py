@@ -13,6 +13,7 @@ from django.db.models import Q
 from evaluations.evidence.matching import ClaimEvidence, evidence_for_repos
 from evaluations.evidence.verdicts import Verdict
 from evaluations.models import (
+    Claim,
     ClaimSource,
     EvaluationRun,
     FlagState,
@@ -63,10 +64,13 @@ def work_of(user: User) -> list[RepoWork]:
     first, with its runs (newest first) and current claims."""
     membership = HubMembership.objects.filter(user=user).order_by("-checked_at", "-id").first()
     names = owners(membership)
-    theirs = Q(submissions__submitted_by=user) | Q(claims__reporter=user)
+    # Subqueries, not joins: a join over both submissions and claims multiplies their rows.
+    theirs = Q(id__in=Submission.objects.filter(submitted_by=user).values("repo_id")) | Q(
+        id__in=Claim.objects.filter(reporter=user).values("repo_id")
+    )
     for name in names:
         theirs |= Q(hub_id__istartswith=f"{name}/")
-    repos = {repo.id: repo for repo in ModelRepo.objects.filter(theirs).distinct()}
+    repos = {repo.id: repo for repo in ModelRepo.objects.filter(theirs)}
     submissions = (
         Submission.objects.filter(repo_id__in=list(repos))
         .select_related("repo", "submitted_by")
