@@ -180,3 +180,44 @@ class CommentForm(forms.Form):
     internal = forms.BooleanField(
         required=False, label="Internal note (only moderators will see it)"
     )
+
+
+# --- Correcting or withdrawing a claim -------------------------------------------------
+
+
+class ClaimCorrectionForm(forms.Form):
+    value = forms.DecimalField(
+        min_value=0,
+        max_value=100,
+        decimal_places=4,
+        widget=forms.NumberInput(attrs={"step": "any"}),
+        error_messages={"required": "Give the corrected value."},
+    )
+    unit = forms.ChoiceField(
+        choices=[(Unit.PERCENT, "%"), (Unit.FRACTION, "fraction")], initial=Unit.PERCENT
+    )
+    stderr = forms.DecimalField(
+        required=False,
+        min_value=0,
+        max_value=100,
+        decimal_places=4,
+        label="± standard error",
+        widget=forms.NumberInput(attrs={"step": "any"}),
+    )
+    note = forms.CharField(
+        required=False, max_length=500, label="Why (shown with the claim's history)"
+    )
+
+    def clean(self) -> dict[str, object]:
+        super().clean()
+        data = self.cleaned_data
+        value = data.get("value")
+        if value is not None and data.get("unit") == Unit.FRACTION and value > 1:
+            self.add_error("value", "A fraction is between 0 and 1; choose % for percent.")
+        return data
+
+
+class ClaimWithdrawalForm(forms.Form):
+    note = forms.CharField(
+        required=False, max_length=500, label="Why (shown with the claim's history)"
+    )

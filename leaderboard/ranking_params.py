@@ -13,6 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
+from django.http import QueryDict
+
 from evaluations.catalogue import BENCHMARKS, SUITES, Benchmark
 from evaluations.models import Precision
 from evaluations.selectors.ranking_query import (
@@ -27,6 +29,7 @@ from evaluations.selectors.ranking_query import (
 )
 from evaluations.selectors.rankings import RankingPage
 
+MAX_SEARCH = 100  # longer than any repo id's name part
 MAX_BILLIONS = 1_000_000  # far above any model; keeps the count inside a 64-bit column
 _TRUE, _FALSE = {"1", "on", "true", "yes"}, {"", "0", "off", "false", "no"}
 
@@ -61,6 +64,8 @@ def parse_query(params: Mapping[str, str], *, suite: str) -> RankingQuery:
         raise ValueError("A licence name has at most 100 characters.")
     return RankingQuery(
         suite=suite,
+        search=_search(params),
+        columns=known_columns(params, suite=suite)[0],
         min_params=min_params,
         max_params=max_params,
         precision=precision,
@@ -72,6 +77,27 @@ def parse_query(params: Mapping[str, str], *, suite: str) -> RankingQuery:
         page=_count(params, "page", 1, maximum=None),
         per_page=_count(params, "per_page", DEFAULT_PER_PAGE, maximum=MAX_PER_PAGE),
     )
+
+
+def _search(params: Mapping[str, str]) -> str:
+    text = " ".join((params.get("q") or "").split())
+    if "\x00" in text:
+        raise ValueError("The search contains a NUL character.")
+    if len(text) > MAX_SEARCH:
+        raise ValueError(f"Search for at most {MAX_SEARCH} characters of a model's name.")
+    return text
+
+
+def known_columns(params: Mapping[str, str], *, suite: str) -> tuple[tuple[str, ...], list[str]]:
+    """The benchmark columns ``cols`` asks for, in the suite's order, and the names it gives
+    that are no benchmark of the suite (the page says they were left out; no error: a link
+    shared from another suite still opens). ``cols`` is a comma-separated list, or repeated
+    (the column chooser's checkboxes)."""
+    values = params.getlist("cols") if isinstance(params, QueryDict) else [params.get("cols", "")]
+    asked = [key.strip() for value in values for key in (value or "").split(",") if key.strip()]
+    unknown = sorted({key for key in asked if key not in SUITES[suite]})
+    chosen = tuple(key for key in SUITES[suite] if key in asked)
+    return (() if len(chosen) == len(SUITES[suite]) else chosen), unknown  # all: the default
 
 
 def _billions(params: Mapping[str, str], name: str) -> float | None:
@@ -119,7 +145,7 @@ def query_url(query: RankingQuery, **changes: object) -> str:
 def data_query(query: RankingQuery) -> str:
     """The filters and sort without the page, as the CSV and the API take them (they page
     with limit and offset, or not at all)."""
-    return urlencode(query.params(page=1, per_page=DEFAULT_PER_PAGE))
+    return urlencode(query.params(page=1, per_page=DEFAULT_PER_PAGE, columns=()))
 
 
 @dataclass(frozen=True)
@@ -142,6 +168,10 @@ class TableLinks:
     last: str
     clear: str
     data: str  # the filters and sort for the CSV and API links (see ``data_query``)
+    unsearched: str  # the same list without the search
+    # What the search box and the column chooser carry besides their own field.
+    kept_by_search: list[tuple[str, str]]
+    kept_by_columns: list[tuple[str, str]]
 
 
 def table_links(page: RankingPage) -> TableLinks:
@@ -167,6 +197,9 @@ def table_links(page: RankingPage) -> TableLinks:
         previous=query_url(query, page=page.page - 1) if page.page > 1 else "",
         next=query_url(query, page=page.page + 1) if page.page < page.num_pages else "",
         last=query_url(query, page=page.num_pages) if page.page < page.num_pages else "",
-        clear=query_url(RankingQuery(suite=query.suite)),
+        clear=query_url(RankingQuery(suite=query.suite, columns=query.columns)),
         data=data_query(query),
+        unsearched=query_url(query, search="", page=1),
+        kept_by_search=list(query.params(search="", page=1).items()),
+        kept_by_columns=list(query.params(columns=(), page=1).items()),
     )

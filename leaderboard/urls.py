@@ -7,6 +7,7 @@ from django.urls import include, path
 from leaderboard.api import api
 from leaderboard.views import (
     accounts,
+    claims,
     compare,
     discussions,
     model_pages,
@@ -22,6 +23,7 @@ admin.site.login = secure_admin_login(admin.site.login)  # type: ignore[method-a
 
 urlpatterns = [
     path("", rankings.home, name="home"),
+    path("rankings/parameters/", rankings.parameters, name="rankings-parameters"),
     path("submit/", submissions.submit, name="submit"),
     path("runs/<int:run_id>/", runs.run_detail, name="run-detail"),
     path("runs/<int:run_id>/status.json", runs.run_status, name="run-status"),
@@ -32,6 +34,8 @@ urlpatterns = [
         model_pages.model_history,
         name="model-history",
     ),
+    path("claims/<int:claim_id>/correct/", claims.correct, name="claim-correct"),
+    path("claims/<int:claim_id>/withdraw/", claims.withdraw, name="claim-withdraw"),
     path("compare/", compare.compare, name="compare"),
     path("scatter/", compare.scatter, name="scatter"),
     path("api/v1/", api.urls),
@@ -51,6 +55,7 @@ urlpatterns = [
     ),
     path("accounts/", include("allauth.urls")),
     path("account/", accounts.account, name="account"),
+    path("account/submissions/", accounts.my_submissions, name="my-submissions"),
     path("account/tokens/", accounts.token_create, name="api-token-create"),
     path("account/tokens/<int:token_id>/revoke/", accounts.token_revoke, name="api-token-revoke"),
     path("admin/", admin.site.urls),

@@ -88,6 +88,7 @@ def _stages(run_id: int, work_dir: Path) -> str:
         dtype=inspection.dtype,
         licence=inspection.licence,
         model_type=inspection.model_type,
+        card_text=inspection.card_text,
     )
     if original is not None:
         return f"duplicate-of-{original.id}"

@@ -17,6 +17,7 @@ class ClaimSource(models.TextChoices):
     EVAL_RESULTS = "eval-results", "the repo's .eval_results files"
     THIRD_PARTY = "third-party", "reported by a third party"
     EVERY_EVAL_EVER = "every-eval-ever", "the author's Every Eval Ever record"
+    SITE = "site", "corrected or withdrawn on the model's page"
 
 
 class Unit(models.TextChoices):
@@ -27,13 +28,15 @@ class Unit(models.TextChoices):
 
 class ClaimQuerySet(models.QuerySet["Claim"]):
     def current(self) -> ClaimQuerySet:
-        """Claims no later claim supersedes."""
-        return self.filter(superseded_by__isnull=True)
+        """Claims no later claim supersedes, and not a withdrawal (which supersedes a claim
+        to take it back, and claims nothing itself)."""
+        return self.filter(superseded_by__isnull=True, withdrawn=False)
 
 
 class Claim(models.Model):
     """A score someone says a model gets. Never edited: a correction is a new row that
-    supersedes this one, and both stay on the record."""
+    supersedes this one, and both stay on the record. A withdrawal is a new row too: it
+    supersedes the claim, repeats its setting, and claims no value (``withdrawn``)."""
 
     repo = models.ForeignKey(ModelRepo, on_delete=models.PROTECT, related_name="claims")
     revision = models.ForeignKey(
@@ -92,6 +95,14 @@ class Claim(models.Model):
     dataset_revision = models.CharField(max_length=64, blank=True)
     verify_token = models.TextField(blank=True, help_text="the hub's token, stored unchecked")
     result_date = models.DateField(null=True, blank=True, help_text="when it was evaluated")
+    withdrawn = models.BooleanField(
+        default=False, help_text="this row takes back the claim it supersedes"
+    )
+    note = models.CharField(
+        max_length=500,
+        blank=True,
+        help_text="why it was corrected or withdrawn, as its author said",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = ClaimQuerySet.as_manager()

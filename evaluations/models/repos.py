@@ -67,6 +67,9 @@ class Revision(models.Model):
     dtype = models.CharField(max_length=16, blank=True)
     licence = models.CharField(max_length=100, blank=True)
     model_type = models.CharField(max_length=100, blank=True)
+    card_text = models.TextField(
+        blank=True, help_text="the model card's text (README.md after its front matter), capped"
+    )
     inspected_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

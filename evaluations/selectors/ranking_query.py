@@ -37,6 +37,8 @@ class RankingQuery:
     licence: str = ""
     hide_flagged: bool = False
     hide_not_comparable: bool = False
+    search: str = ""  # a part of the repo id, any case (``q`` in the URL)
+    columns: tuple[str, ...] = ()  # the benchmark columns shown; () shows every one
     sort: str = SORT_AVERAGE
     order: str = "desc"
     page: int = 1
@@ -48,7 +50,7 @@ class RankingQuery:
 
     @property
     def filtered(self) -> bool:
-        """Whether a filter (not the suite, sort or page) narrows the list."""
+        """Whether a filter (not the suite, the search, the sort or the page) narrows the list."""
         return any(
             (
                 self.min_params is not None,
@@ -74,6 +76,8 @@ class RankingQuery:
             "licence": query.licence,
             "hide_flagged": "1" if query.hide_flagged else "",
             "hide_not_comparable": "1" if query.hide_not_comparable else "",
+            "q": query.search,
+            "cols": ",".join(query.columns),
             "sort": "" if query.sort == SORT_AVERAGE else query.sort,
             "order": "" if query.order == default_order(query.sort) else query.order,
             "page": "" if query.page == 1 else str(query.page),
@@ -106,6 +110,10 @@ def kept_entries(query: RankingQuery) -> QuerySet[RankingEntry]:
         entries = entries.filter(flagged=False)
     if query.hide_not_comparable:
         entries = entries.filter(not_comparable=False)
+    if query.search:
+        # A substring anywhere in the id: no index serves it, but it reads only the suite's
+        # entries once per generation (``standings.ordering`` keeps the result).
+        entries = entries.filter(hub_id__icontains=query.search)
     return entries
 
 

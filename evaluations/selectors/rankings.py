@@ -16,7 +16,13 @@ from dataclasses import dataclass
 
 from evaluations.catalogue import Benchmark, suite_benchmarks
 from evaluations.models import EvaluationRun, ModelRepo, RankingEntry, Revision
-from evaluations.selectors.ranking_query import BILLION, RankingQuery, entry_order, kept_entries
+from evaluations.selectors.ranking_query import (
+    BILLION,
+    RANK_ORDER,
+    RankingQuery,
+    entry_order,
+    kept_entries,
+)
 from evaluations.selectors.read_models import ANY_PRECISION
 from evaluations.selectors.standings import (
     Z_95,
@@ -84,7 +90,7 @@ class RankedRow:
 @dataclass
 class RankingPage:
     query: RankingQuery
-    benchmarks: list[Benchmark]
+    benchmarks: list[Benchmark]  # the columns shown (``shown_benchmarks``)
     rows: list[RankedRow]
     total: int  # rows after every filter, on all pages
     page: int  # the page shown: an out-of-range page shows the last one
@@ -107,14 +113,14 @@ class RankingPage:
 def rankings(query: RankingQuery) -> RankingPage:
     """One page of the read table, filtered, sorted and sliced in SQL; then that page's runs
     and scores. The same few queries at any number of models."""
-    places = standings(query)
-    total = len(places)
+    places, order = standings(query), ordering(query)
+    total = len(order)  # fewer than the places when a search narrows the list
     num_pages = max(1, math.ceil(total / query.per_page))
     page = min(query.page, num_pages)
-    rows = _ranked_slice(query, places, (page - 1) * query.per_page, query.per_page)
+    rows = _ranked_slice(query, places, order, (page - 1) * query.per_page, query.per_page)
     return RankingPage(
         query=query,
-        benchmarks=suite_benchmarks(query.suite),
+        benchmarks=shown_benchmarks(query),
         rows=rows,
         total=total,
         page=page,
@@ -126,8 +132,16 @@ def rankings(query: RankingQuery) -> RankingPage:
 def ranked_slice(query: RankingQuery, *, offset: int, limit: int) -> tuple[list[RankedRow], int]:
     """Rows ``offset`` to ``offset + limit`` in the query's order, and how many there are
     (the API's limit/offset pages)."""
-    places = standings(query)
-    return _ranked_slice(query, places, offset, limit), len(places)
+    places, order = standings(query), ordering(query)
+    return _ranked_slice(query, places, order, offset, limit), len(order)
+
+
+def shown_benchmarks(query: RankingQuery) -> list[Benchmark]:
+    """The suite's benchmarks the query shows as columns, in the suite's order."""
+    benchmarks = suite_benchmarks(query.suite)
+    if not query.columns:
+        return benchmarks
+    return [benchmark for benchmark in benchmarks if benchmark.key in query.columns]
 
 
 def all_rows(suite: str, *, hide_flagged: bool = False) -> list[RankedRow]:
@@ -162,9 +176,11 @@ def licence_choices(suite: str) -> list[str]:
     return kept_for_generation(f"licences:{suite}", compute)
 
 
-def _ranked_slice(query: RankingQuery, places: Places, offset: int, limit: int) -> list[RankedRow]:
+def _ranked_slice(
+    query: RankingQuery, places: Places, order: list[int], offset: int, limit: int
+) -> list[RankedRow]:
     # The page's ids first, a slice of the stored order; then only those rows with their runs.
-    ids = ordering(query)[offset : offset + limit]
+    ids = order[offset : offset + limit]
     loaded = _load(ids)
     if len(loaded) < len(ids) or any(entry_id not in places for entry_id in ids):
         # The table moved after the generation was read: read it all again, unstored.
@@ -211,3 +227,30 @@ def _row(entry: RankingEntry, rank: int, tied: bool) -> RankedRow:
         not_comparable=entry.not_comparable,
         verdict=entry.verdict,
     )
+
+
+@dataclass(frozen=True)
+class SizePoint:
+    """A ranked model's size and average: one point of the score-vs-parameters view."""
+
+    hub_id: str
+    parameter_count: int
+    average: float  # normalised, 0–100
+    average_stderr: float
+    flagged: bool
+
+
+def size_points(query: RankingQuery) -> list[SizePoint]:
+    """Every model the query's filters (and search) keep whose size is known, in one read of
+    the read table's own columns (no runs loaded). Sort and page do not apply: a plot shows
+    them all."""
+    rows = (
+        kept_entries(query)
+        .exclude(parameter_count__isnull=True)
+        .order_by(*RANK_ORDER)
+        .values_list("hub_id", "parameter_count", "average", "average_stderr", "flagged")
+    )
+    return [
+        SizePoint(hub_id, count or 0, average, stderr, flagged)
+        for hub_id, count, average, stderr, flagged in rows
+    ]

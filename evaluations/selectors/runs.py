@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from django.db.models import Prefetch, QuerySet
 
@@ -170,3 +171,17 @@ def is_repo_contributor(repo: ModelRepo, user_id: int | None) -> bool:
         return False
     submitted = Submission.objects.filter(repo=repo, submitted_by_id=user_id).exists()
     return submitted or Claim.objects.filter(repo=repo, reporter_id=user_id).exists()
+
+
+def claim_matched_runs_since(repo_id: int, since: datetime) -> list[EvaluationRun]:
+    """The claim-matched runs the site queued for the repo at or after ``since`` (the moment
+    claims were recorded): what a page names as queued to measure them."""
+    return list(
+        EvaluationRun.objects.filter(
+            submission__repo_id=repo_id,
+            submission__submitted_by__isnull=True,
+            created_at__gte=since,
+        )
+        .exclude(submission__tasks=[])
+        .order_by("id")
+    )

@@ -33,16 +33,28 @@ def standings(query: RankingQuery, *, fresh: bool = False) -> Places:
     shares it. The ranks depend on the filters alone, not on the sort or the page, and change
     only when the site's generation moves; so they are worked out once per generation and set
     of filters (one read of every kept row's average) and shared, through the cache, by every
-    page and sort order, instead of a window over all rows on every request."""
+    page and sort order, instead of a window over all rows on every request. A search by
+    name narrows the rows shown, not the ranks: a model found keeps the rank it has without it."""
+
+    filters = replace(
+        query,
+        search="",  # a model found by name keeps its rank in the list
+        columns=(),
+        sort=SORT_AVERAGE,
+        order="desc",
+        page=1,
+        per_page=DEFAULT_PER_PAGE,
+    )
 
     def compute() -> Places:
         rows = list(
-            kept_entries(query).order_by(*RANK_ORDER).values_list("id", "average", "average_stderr")
+            kept_entries(filters)
+            .order_by(*RANK_ORDER)
+            .values_list("id", "average", "average_stderr")
         )
         groups = tie_groups([(average, stderr) for _, average, stderr in rows])
         return {entry_id: group for (entry_id, _, _), group in zip(rows, groups, strict=True)}
 
-    filters = replace(query, sort=SORT_AVERAGE, order="desc", page=1, per_page=DEFAULT_PER_PAGE)
     return kept_for_generation(f"standings:{filters.key()}", compute, fresh=fresh)
 
 
@@ -54,7 +66,7 @@ def ordering(query: RankingQuery, *, fresh: bool = False) -> list[int]:
     def compute() -> list[int]:
         return list(kept_entries(query).order_by(*entry_order(query)).values_list("id", flat=True))
 
-    order = replace(query, page=1, per_page=DEFAULT_PER_PAGE)
+    order = replace(query, columns=(), page=1, per_page=DEFAULT_PER_PAGE)
     return kept_for_generation(f"ordering:{order.key()}", compute, fresh=fresh)
 
 

@@ -10,7 +10,12 @@ from evaluations.services.claims import (
     claims_import_card,
     claims_record,
 )
-from evaluations.services.contributions import claims_submit, submission_submit
+from evaluations.services.contributions import (
+    claim_correct,
+    claim_withdraw,
+    claims_submit,
+    submission_submit,
+)
 from evaluations.services.evidence import claim_matched_runs_queue, evidence_changed
 from evaluations.services.flags import flags_recompute
 from evaluations.services.runs import (
@@ -41,6 +46,8 @@ __all__ = [
     "_transition",
     "claims_import_card",
     "claims_record",
+    "claim_correct",
+    "claim_withdraw",
     "claims_submit",
     "evidence_changed",
     "flags_recompute",

@@ -56,6 +56,8 @@ class ClaimInput:
     source_name: str = ""
     inherited_from: str = ""
     supersedes: int | None = None  # id of the claim this one corrects
+    withdrawn: bool = False  # takes back the claim it supersedes, claiming nothing itself
+    note: str = ""  # why it corrects or withdraws, as its author says
     # Set when the value was already converted to a raw fraction (a model-card import, which
     # decides the unit itself); ``value`` and ``unit`` then only describe what was written.
     fraction: float | None = None
@@ -99,6 +101,7 @@ TEXT_FIELDS = (
     "dataset_task_id",
     "dataset_revision",
     "verify_token",
+    "note",
 )
 
 
@@ -191,6 +194,8 @@ def _row(claim: ClaimInput, **common: object) -> Claim:
         verify_token=claim.verify_token[:4000],
         result_date=claim.result_date,
         supersedes_id=claim.supersedes,
+        withdrawn=claim.withdrawn,
+        note=claim.note[:500],
         **common,
     )
 
@@ -248,6 +253,8 @@ def claims_record(
 
 def _check_supersedes(repo: ModelRepo, claims: list[ClaimInput]) -> None:
     ids = [claim.supersedes for claim in claims if claim.supersedes]
+    if any(claim.withdrawn and not claim.supersedes for claim in claims):
+        raise ValidationError("A withdrawal names the claim it takes back.", code="bad_supersedes")
     if not ids:
         return
     twice = sorted({claim_id for claim_id in ids if ids.count(claim_id) > 1})

@@ -34,12 +34,13 @@ def flags_recompute(*, repo_id: int) -> None:
         current = {row.claim.id for row in rows}
         for flag in Flag.objects.filter(claim__repo_id=repo_id).exclude(claim_id__in=current):
             assert flag.claim is not None  # filtered on the claim's repo
-            _close(
-                flag,
-                f"Claim superseded by a corrected claim (#{flag.claim.superseded_by.id}).",
-                run=None,
-                evidence={},
+            later = flag.claim.superseded_by
+            reason = (
+                f"Claim withdrawn (#{later.id})."
+                if later.withdrawn
+                else f"Claim superseded by a corrected claim (#{later.id})."
             )
+            _close(flag, reason, run=None, evidence={})
 
 
 def _latest_event(flag: Flag) -> FlagEvent | None:

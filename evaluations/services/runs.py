@@ -137,6 +137,9 @@ def run_claim(*, run_id: int, worker_name: str, task_id: str) -> bool:
     )
 
 
+MAX_CARD_TEXT = 64 * 1024  # characters; the worker already cuts the text at 64 KiB
+
+
 def run_record_inspection(
     *,
     run_id: int,
@@ -146,8 +149,10 @@ def run_record_inspection(
     dtype: str | None,
     licence: str | None,
     model_type: str | None,
+    card_text: str = "",
 ) -> EvaluationRun | None:
-    """Pin the run to the commit the ref resolved to.
+    """Pin the run to the commit the ref resolved to, with what its inspection read (the
+    model card's text is kept, capped, for the model page).
 
     Returns the run that already evaluated (or is evaluating) this commit with the same
     setting, in which case this run ends as its duplicate and nothing is downloaded.
@@ -163,6 +168,7 @@ def run_record_inspection(
                 "dtype": dtype or "",
                 "licence": (licence or "")[:100],
                 "model_type": (model_type or "")[:100],
+                "card_text": card_text.replace("\x00", "")[:MAX_CARD_TEXT],
             },
         )
         EvaluationRun.objects.filter(id=run_id).update(

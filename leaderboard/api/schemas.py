@@ -383,6 +383,11 @@ class RankingFiltersIn(Schema):
     hide_not_comparable: str = Field(
         "", description="1 (or true): leave out models with claims no run can settle"
     )
+    q: str = Field(
+        "",
+        description="only models whose repo id contains this text (any case); ranks stay "
+        "those of the list without it",
+    )
     sort: str = Field(
         "", description="average (default), name, params or a benchmark key of the suite"
     )

@@ -18,6 +18,7 @@ from django.utils.text import slugify
 
 from evaluations.catalogue import Benchmark
 from evaluations.selectors.rankings import RankedRow
+from leaderboard.templatetags.intervals import interval_bar
 from leaderboard.templatetags.scores import (
     NO_SCORE,
     Z_95,
@@ -40,8 +41,16 @@ NO_CLAIMS = mark_safe(  # noqa: S308 - a constant
 def ranking_row(row: RankedRow, benchmarks: list[Benchmark]) -> SafeString:
     url = _escape(model_url(row.repo.hub_id))
     cells = [_rank(row), _model(row, url), _parameters(row), _average(row)]
-    cells += [f'<td class="num">{score_cell(row.scores.get(b.key))}</td>' for b in benchmarks]
+    cells += [
+        f'<td class="num">{score_cell(row.scores.get(b.key))}{_bar(row, b.key)}</td>'
+        for b in benchmarks
+    ]
     cells.append(_verdict(row, url))
+    hub_id = _escape(row.repo.hub_id)
+    cells.append(
+        '<td class="tick"><input type="checkbox" form="compare-form" name="model" '
+        f'value="{hub_id}" aria-label="Compare {hub_id}"></td>'
+    )
     return mark_safe(f"<tr>{''.join(cells)}</tr>")  # noqa: S308 - every part escaped
 
 
@@ -88,8 +97,14 @@ def _average(row: RankedRow) -> str:
         f'<td class="num"><strong class="average" title="{_escape(title)}">'
         f'{fixed(row.average, 1)}</strong> <small class="muted">± '
         # as every "±": the half-width of the 95 % interval
-        f"{fixed(Z_95 * row.average_stderr, 1)}</small></td>"
+        f"{fixed(Z_95 * row.average_stderr, 1)}</small>"
+        f"{interval_bar(row.average, row.average_stderr, top=100.0)}</td>"
     )
+
+
+def _bar(row: RankedRow, key: str) -> str:
+    score = row.scores.get(key)
+    return interval_bar(score.value, score.stderr) if score else ""
 
 
 def _verdict(row: RankedRow, url: str) -> str:

@@ -1,4 +1,5 @@
-"""A signed-in user's own page: what the hub says about them, and their API tokens."""
+"""A signed-in user's own pages: what the hub says about them, their API tokens, and their
+submissions, claims and flags with what to do next."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from evaluations.models import ApiToken
+from evaluations.selectors import contributions
 from evaluations.services import authors, tokens
 from evaluations.services.permissions import Account
 from leaderboard import hub_identity
@@ -28,6 +30,16 @@ def account(request: HttpRequest) -> HttpResponse:
         "new_token": request.session.pop("new_api_token", None),
     }
     return render(request, "account/profile.html", context)
+
+
+@login_required
+@require_GET
+def my_submissions(request: HttpRequest) -> HttpResponse:
+    """Every submission, run, claim and flag of the user's repos, with what to do next."""
+    user = cast(Account, request.user)  # @login_required lets only an account in
+    work = contributions.work_of(user)
+    context = {"work": work, "to_do": sum(item.to_do for item in work)}
+    return render(request, "account/submissions.html", context)
 
 
 @login_required

@@ -22,6 +22,7 @@ from evaluations.catalogue import BENCHMARKS, SUITE_DESCRIPTIONS, SUITES
 from evaluations.models import ModelRepo
 from evaluations.selectors import comparison
 from evaluations.selectors.comparison import ComparisonError, ScatterPoint
+from leaderboard.compare_chart import differences_figure
 from leaderboard.page_cache import cached_page
 from leaderboard.templatetags.scores import interval95, model_url
 
@@ -72,6 +73,8 @@ def compare(request: HttpRequest) -> HttpResponse:
     except ComparisonError as error:
         return _error(request, "These models cannot be compared", error)
     context["z_95"] = comparison.Z_95
+    context["figure"] = differences_figure(context["table"])
+    context["plotly_bundle"] = PLOTLY_BASIC
     return render(request, "leaderboard/compare.html", context)
 
 

@@ -12,8 +12,10 @@ from plotly.utils import PlotlyJSONEncoder
 from evaluations import selectors
 from evaluations.evidence.matching import claim_evidence, headline_verdict
 from evaluations.evidence.verdicts import Verdict
+from evaluations.markup import model_card_html
 from evaluations.models import EvaluationRun, ModelRepo, RunState
 from evaluations.selectors.provenance import provenance_signals
+from evaluations.services import contributions
 from evaluations.services.permissions import is_moderator
 from leaderboard import charts as charts_module
 from leaderboard.page_cache import cached_page
@@ -48,6 +50,7 @@ def model_page(request: HttpRequest, repo: ModelRepo, *, status: int = 200) -> H
     evidence = claim_evidence(repo.id)
     revisions = selectors.model_revisions(repo)
     visibility = list(repo.decisions.newest_first())  # newest in force
+    latest = revisions[0].revision if revisions else None
     context = {
         "repo": repo,
         "owner": owner,
@@ -67,10 +70,16 @@ def model_page(request: HttpRequest, repo: ModelRepo, *, status: int = 200) -> H
         "evidence": evidence,
         "flag_events": selectors.flag_history(repo.id),
         "provenance_signals": provenance_signals(repo),
-        "superseded_claims": repo.claims.filter(superseded_by__isnull=False),
+        "superseded_claims": repo.claims.filter(superseded_by__isnull=False).select_related(
+            "superseded_by"
+        ),
+        "correctable": contributions.correctable_claims(
+            request.user, repo.hub_id, [row.claim for row in evidence]
+        ),
         "visibility": visibility[0] if visibility else None,
         "visibility_history": visibility,
         "revisions": revisions,
+        "card_html": model_card_html(latest.id, latest.card_text) if latest else "",
         "never_resolved": not revisions,
         "refusal": selectors.latest_refusal(repo),
         "pending_runs": EvaluationRun.objects.active()

@@ -7,11 +7,13 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from evaluations import selectors
-from evaluations.catalogue import SUITE_DESCRIPTIONS, SUITES
+from evaluations.catalogue import SUITE_DESCRIPTIONS, SUITES, suite_benchmarks
 from evaluations.models import Precision
 from evaluations.selectors import open_data, rankings
 from leaderboard import ranking_params
 from leaderboard.page_cache import cached_page
+from leaderboard.size_chart import size_figure
+from leaderboard.views.compare import plotly_bundle
 
 
 @require_GET
@@ -32,6 +34,8 @@ def home(request: HttpRequest) -> HttpResponse:
         "query": query,
         "page": page,
         "links": ranking_params.table_links(page),
+        "suite_benchmarks": suite_benchmarks(suite),
+        "unknown_columns": ranking_params.known_columns(request.GET, suite=suite)[1][:5],
         "suites": [(key, SUITE_DESCRIPTIONS.get(key, key)) for key in SUITES],
         "suite_label": SUITE_DESCRIPTIONS.get(suite, suite),
         "precisions": Precision.choices,
@@ -40,3 +44,30 @@ def home(request: HttpRequest) -> HttpResponse:
         "recent_runs": selectors.recent_runs(15),
     }
     return render(request, "leaderboard/home.html", context)
+
+
+@require_GET
+@cached_page
+def parameters(request: HttpRequest) -> HttpResponse:
+    """Score vs parameters: the rankings' second view, with the same filters and search."""
+    suite = request.GET.get("suite") or selectors.default_suite()
+    try:
+        query = ranking_params.parse_query(request.GET, suite=suite)
+    except ValueError as error:
+        return render(
+            request,
+            "leaderboard/error.html",
+            {"title": "This plot cannot be shown", "message": str(error)},
+            status=400,
+        )
+    points = rankings.size_points(query)
+    figure = size_figure(points) if points else None
+    context = {
+        "query": query,
+        "points": points,
+        "suite_label": SUITE_DESCRIPTIONS.get(suite, suite),
+        "rankings_url": ranking_params.query_url(query, page=1),
+        "figure": figure,
+        "plotly_bundle": plotly_bundle(figure) if figure else None,
+    }
+    return render(request, "leaderboard/parameters.html", context)

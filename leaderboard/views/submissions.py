@@ -13,6 +13,7 @@ from evaluations.catalogue import SUITES
 from evaluations.services import authors, contributions
 from evaluations.services.limits import RateLimited
 from evaluations.services.submissions import SubmissionOutcome
+from leaderboard import confirmations
 from leaderboard.errors import too_many_requests
 from leaderboard.forms import ClaimForm, SubmissionForm, claim_forms
 
@@ -37,6 +38,9 @@ def submit(request: HttpRequest) -> HttpResponse:
         except RateLimited as limited:
             return too_many_requests(request, limited)
         else:
+            recorded = list(outcome.submission.claims.order_by("id"))
+            if recorded:
+                messages.success(request, confirmations.claims_recorded(recorded))
             if outcome.reused:
                 messages.info(
                     request,

@@ -34,6 +34,8 @@ QUANT_PACKAGES: dict[str, str | None] = {
     "gptq": "gptqmodel",
 }
 VLLM_BUILT_IN_QUANT_METHODS = frozenset(QUANT_PACKAGES) - {"bitsandbytes"}
+MAX_CARD_TEXT = 64 * 1024  # bytes of the card's text kept for the model page
+MAX_README_BYTES = 1 << 20  # a README larger than this is data, not a card: not read
 
 
 @dataclass(frozen=True)
@@ -55,6 +57,7 @@ class RepoInspection:
     licence: str | None
     model_type: str | None
     card_data: dict[str, Any]
+    card_text: str = ""  # the README's body (its front matter is ``card_data``), capped
 
 
 def inspect_repo(
@@ -92,6 +95,7 @@ def inspect_repo(
             _refuse_unsupported_quantisation(configs["config.json"], quant_methods)
             parameter_count, dtype = _parameters(api, info)
             _refuse_too_large(parameter_count, max_parameters)
+            card_text = _card_text(repo_id, commit_sha, files, token)
         except EvaluationError as refusal:
             # A verdict holds for one commit (the next may differ): say which one.
             detail = f"{refusal.detail} (commit {commit_sha})".strip()
@@ -108,7 +112,36 @@ def inspect_repo(
         licence=_licence(card_data),
         model_type=model_type,
         card_data=card_data,
+        card_text=card_text,
     )
+
+
+def _card_text(
+    repo_id: str, commit_sha: str, files: tuple[RepoFile, ...], token: str | None
+) -> str:
+    """The model card's text at the commit: README.md without its front matter (the hub
+    parses that as ``card_data``), at most ``MAX_CARD_TEXT`` bytes. "" when there is none."""
+    readme = next((f for f in files if f.path == "README.md"), None)
+    if readme is None or readme.size > MAX_README_BYTES:
+        return ""
+    with tempfile.TemporaryDirectory() as scratch:
+        local = Path(download(repo_id, commit_sha, readme.path, Path(scratch), token))
+        text = local.read_text(encoding="utf-8", errors="replace")
+    return card_body(text)
+
+
+def card_body(text: str) -> str:
+    """A README's text after its YAML front matter, cut at ``MAX_CARD_TEXT`` bytes of UTF-8
+    (on a character boundary). NUL characters are dropped: no database keeps them as text."""
+    lines = text.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    if lines and lines[0].rstrip() == "---":
+        closing = next(
+            (n for n, line in enumerate(lines[1:], start=1) if line.rstrip() in ("---", "...")),
+            None,
+        )
+        lines = lines[closing + 1 :] if closing is not None else lines
+    body = "\n".join(lines).replace("\x00", "").strip()
+    return body.encode()[:MAX_CARD_TEXT].decode("utf-8", errors="ignore")
 
 
 # --- the decisions, in the order inspect_repo makes them --------------------------------------

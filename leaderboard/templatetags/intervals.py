@@ -1,0 +1,40 @@
+"""A score's 95 % interval as a small bar under its number: the range the measurement
+allows, drawn to scale on 0–100, with the value marked. Plain CSS (two positioned spans):
+the rankings draw one per cell, up to a thousand a page, which a chart library would not
+afford. The numbers are made here; nothing from the database reaches the markup as text."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import template
+from django.utils.safestring import SafeString, mark_safe
+
+from evaluations.selectors.standings import Z_95
+
+register = template.Library()
+
+
+def interval_bar(value: float, stderr: float | None, *, top: float = 1.0) -> SafeString:
+    """The bar for ``value`` ± 1.96 ``stderr`` on 0–``top`` (1 for fractions, 100 for the
+    normalised average); "" without a standard error."""
+    if stderr is None or top <= 0:
+        return mark_safe("")  # noqa: S308 - a constant
+    low = max(0.0, (value - Z_95 * stderr) / top * 100)
+    high = min(100.0, (value + Z_95 * stderr) / top * 100)
+    point = min(100.0, max(0.0, value / top * 100))
+    title = f"95 % interval {low:.1f}–{high:.1f} of 0–100"
+    return mark_safe(  # noqa: S308 - numbers formatted here
+        f'<span class="interval" title="{title}" aria-label="{title}">'
+        f'<span class="interval-range" style="left:{low:.1f}%;width:{max(high - low, 0.5):.1f}%">'
+        f'</span><span class="interval-point" style="left:{point:.1f}%"></span></span>'
+    )
+
+
+@register.simple_tag(name="interval_bar")
+def interval_bar_tag(score: Any) -> SafeString:
+    """``{% interval_bar score %}`` for a measured score (raw fraction and stderr)."""
+    if not score:
+        return mark_safe("")  # noqa: S308 - a constant
+    stderr = None if score.stderr is None else float(score.stderr)
+    return interval_bar(float(score.value), stderr)
