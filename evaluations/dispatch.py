@@ -12,10 +12,6 @@ from django.db import transaction
 EVALUATE_TASK = "workers.evaluate_run"
 
 
-def queue_for_backend(backend: str) -> str:
-    return "gpu" if backend == "vllm" else "cpu"
-
-
 def send_run(run_id: int, queue: str) -> None:
     """Send now. Used on commit, and by the reconciler for runs whose message was lost."""
     current_app.send_task(EVALUATE_TASK, args=[run_id], queue=queue)
