@@ -105,6 +105,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # /healthz for the load balancer, before the host check and the HTTPS redirect.
+    "leaderboard.health.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "leaderboard.middleware.RefuseNulCharactersMiddleware",
@@ -384,6 +386,10 @@ HF_ENDPOINT = env_str("HF_ENDPOINT", "https://huggingface.co")
 WORKER_LOCAL_TASKS = env_str("WORKER_LOCAL_TASKS", "localdev.smoke.smoke_task_dir")
 # huggingface_hub otherwise fetches a telemetry list from the endpoint it read at import.
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+
+# /metrics (Prometheus): staff signed in, or a scraper sending "Authorization: Bearer <this>".
+# Empty: staff only.
+METRICS_TOKEN = env_secret("METRICS_TOKEN")
 
 # --- Celery -----------------------------------------------------------------------------
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL") or env_str("REDIS_URL")
