@@ -5,10 +5,17 @@ loaded: 520 F32 parameters × 4 × 1.2); the classes below are sized around it."
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
+import time
+import uuid
 from pathlib import Path
 from typing import Any
 
 import pytest
+from celery import current_app
 
 from evaluations import dispatch, services
 from evaluations.models import EvaluationRun, RunState
@@ -104,4 +111,50 @@ def test_a_run_too_large_for_every_class_is_refused_before_it_is_claimed(
     assert run.state == RunState.FAILED and run.is_refused and not run.started_at
     assert "gpu-small, offers 0.0 GiB" in run.error_detail
     assert sent == [(run.id, "gpu-small")]  # never handed on
+    assert standin.requested_weights("alice/tiny") == []
+
+
+@pytest.mark.e2e
+@pytest.mark.django_db(transaction=True)  # the worker process reads the rows
+def test_a_real_worker_hands_a_run_to_the_right_queue_through_the_broker(
+    standin: StandinHub,  # noqa: F811
+    settings: Any,
+    tmp_path: Path,
+) -> None:
+    """A Celery worker serving only the small class takes the message from the broker,
+    inspects the run and puts it in the large class's queue, where it waits, pinned."""
+    from tests.test_end_to_end import ROOT, _database_url
+
+    suffix = uuid.uuid4().hex[:8]  # queues of this test's own in the broker
+    small = {**SMALL, "name": f"small-{suffix}"}
+    large = {**LARGE, "name": f"large-{suffix}"}
+    settings.EVAL_WORKER_CLASSES = [small, large]
+    standin.publish("alice/tiny", tiny_llama())
+    run = services.submission_create(repo_id="alice/tiny", backend="vllm").run
+    assert run.queue == small["name"]
+    env = {
+        **os.environ,
+        "DATABASE_URL": _database_url(),
+        "HF_ENDPOINT": standin.url,
+        "HF_HOME": str(tmp_path / "hf-home"),
+        "EVAL_WORKER_CLASSES": json.dumps([small, large]),
+    }
+    command = [sys.executable, "-m", "celery", "-A", "leaderboard", "worker", "--queues"]
+    command += [small["name"], "--concurrency", "1", "--without-mingle", "--without-gossip"]
+    worker = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 120
+        while EvaluationRun.objects.get(id=run.id).queue != large["name"]:
+            assert time.monotonic() < deadline and worker.poll() is None, "never handed on"
+            time.sleep(0.2)
+        depths = dispatch.queue_depths([small["name"], large["name"]])
+    finally:
+        worker.terminate()
+        worker.wait(timeout=30)
+        with current_app.connection_for_write() as broker:
+            broker.default_channel.queue_purge(large["name"])
+
+    run.refresh_from_db()
+    assert run.state == RunState.QUEUED and run.revision.parameter_count == 520
+    assert depths == {small["name"]: 0, large["name"]: 1}  # its message waits for a large worker
     assert standin.requested_weights("alice/tiny") == []
