@@ -49,9 +49,10 @@ MESSAGES: dict[str, str] = {
         "downloaded or evaluated, and nothing queues the run again."
     ),
     "eval:user:too-large-for-workers": (
-        "Refused: the model needs more memory than the largest worker class this site runs "
-        "offers (the detail gives the estimate and the capacity), so it was never queued for "
-        "evaluation. A smaller model, or the same one in a narrower precision, may fit."
+        "Refused: the model needs more memory than any worker class this site runs for its "
+        "backend offers (the detail gives the estimate and the largest capacity), so it was "
+        "never queued for evaluation. A smaller model, or the same one in a narrower "
+        "precision, may fit."
     ),
     # Runs recorded before checksum mismatches were found to be no fault of the submitter's
     # keep this id; new runs end with eval:infra:checksum-mismatch.

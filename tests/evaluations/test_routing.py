@@ -136,7 +136,8 @@ def test_a_commit_too_large_for_every_class_is_refused_before_it_is_queued(
         run = services.submission_create(repo_id="ridge-ai/Ridge-1T", ref=sha, backend="vllm").run
     assert run.state == RunState.FAILED and run.is_refused and run.queue == ""
     assert run.error_code == "eval:user:too-large-for-workers"
-    assert "largest worker class" in run.error_reason and "gpu-multi" in run.error_reason
+    assert "than any worker class this site runs" in run.error_reason
+    assert "the largest vllm class, gpu-multi, offers 1,152.0 GiB" in run.error_reason
     assert sent == []
 
 
