@@ -66,7 +66,7 @@ def queue_depths(queues: Iterable[str]) -> dict[str, int]:
 
 @dataclass(frozen=True)
 class WorkersSeen:
-    """The workers that answered a ping, each with the tasks it is running; ``problem`` says
+    """The workers that answered, each with the tasks it is running; ``problem`` says
     why none could be asked (the broker is down, or it has no remote control)."""
 
     answered: dict[str, list[Any]] = field(default_factory=dict)
@@ -77,9 +77,9 @@ def workers_seen(timeout: float = 1.0) -> WorkersSeen:
     """Ask every worker over the broker, waiting ``timeout`` seconds for answers. Ask
     ``broker_problem`` first: with the broker down the client would retry for long."""
     try:
-        inspector = current_app.control.inspect(timeout=timeout)
-        pinged = inspector.ping() or {}
-        active = inspector.active() or {}
+        # Every live worker answers "active" (an idle one with no task): one broadcast is a
+        # ping and the list of what runs.
+        active = current_app.control.inspect(timeout=timeout).active() or {}
     except Exception as error:  # e.g. a transport without broadcast (the filesystem one)
         return WorkersSeen(problem=f"workers cannot be asked: {type(error).__name__}: {error}")
-    return WorkersSeen(answered={name: list(active.get(name) or []) for name in sorted(pinged)})
+    return WorkersSeen(answered={name: list(tasks or []) for name, tasks in sorted(active.items())})

@@ -2,7 +2,9 @@
 
 A custom collector (prometheus_client's) reads the database, the truth about runs, and the
 broker's queue lengths each time ``/metrics`` is scraped: every web process answers alike, and
-nothing is counted in memory that a restart would lose.
+nothing is counted in memory that a restart would lose. Only the evaluation-time histogram,
+which reads every score (0.7 s over 160,000 on PostgreSQL), is kept per process until the
+site's generation moves, as it does when a run finishes.
 """
 
 from __future__ import annotations
@@ -11,12 +13,14 @@ from collections.abc import Iterator
 from datetime import datetime
 
 from django.conf import settings
+from django.core.cache import caches
 from django.utils import timezone
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from evaluations import dispatch, routing
+from evaluations.generation import site_generation
 from evaluations.selectors import operations
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST
@@ -81,12 +85,21 @@ class EvaluationCollector(Collector):
             " evaluates all its benchmarks in one call: each counts the whole run).",
             labels=["benchmark"],
         )
-        for times in operations.evaluation_times():
+        for times in _evaluation_times():
             buckets = [(str(float(bound)), count) for bound, count in times.buckets]
             histogram.add_metric(
                 [times.benchmark], buckets + [("+Inf", times.count)], times.total_seconds
             )
         return histogram
+
+
+def _evaluation_times() -> list[operations.EvaluationTimes]:
+    key = f"metrics:evaluation-times:{site_generation().value}"
+    times: list[operations.EvaluationTimes] | None = caches["pages"].get(key)
+    if times is None:
+        times = operations.evaluation_times()
+        caches["pages"].set(key, times, timeout=3600)
+    return times
 
 
 def render() -> bytes:

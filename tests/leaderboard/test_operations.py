@@ -4,7 +4,11 @@ the metrics token. A broker or database that is down is a real one: a closed por
 
 from __future__ import annotations
 
+import os
 import socket
+import subprocess
+import sys
+import time
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -221,3 +225,25 @@ def test_the_workers_page_is_for_staff_only(client: Client) -> None:
     client.force_login(person("sam"))
     assert client.get("/operations/workers/").status_code == 403
     assert "/operations/workers/" not in client.get("/").content.decode()
+
+
+@pytest.mark.e2e
+def test_the_workers_page_lists_a_real_worker_that_answers(client: Client, olga: User) -> None:
+    from tests.test_end_to_end import ROOT, _database_url
+
+    name = f"ops-{uuid.uuid4().hex[:8]}@test"
+    command = [sys.executable, "-m", "celery", "-A", "leaderboard", "worker", "--queues"]
+    command += [f"idle-{name}", "--hostname", name, "--concurrency", "1", "--without-mingle"]
+    env = {**os.environ, "DATABASE_URL": _database_url()}
+    worker = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL)
+    client.force_login(olga)
+    page, deadline = "", time.monotonic() + 90
+    try:
+        while f"<td>{name}</td>" not in page:
+            assert time.monotonic() < deadline and worker.poll() is None, "it never answered"
+            page = client.get("/operations/workers/").content.decode()
+    finally:
+        worker.terminate()
+        worker.wait(timeout=30)
+    row = page.split(f"<td>{name}</td>")[1].split("</tr>")[0]
+    assert "idle" in row  # it answered, running nothing
