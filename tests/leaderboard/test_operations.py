@@ -229,12 +229,12 @@ def test_the_workers_page_is_for_staff_only(client: Client) -> None:
 
 @pytest.mark.e2e
 def test_the_workers_page_lists_a_real_worker_that_answers(client: Client, olga: User) -> None:
-    from tests.test_end_to_end import ROOT, _database_url
+    from tests.e2e_support import ROOT, database_url
 
     name = f"ops-{uuid.uuid4().hex[:8]}@test"
     command = [sys.executable, "-m", "celery", "-A", "leaderboard", "worker", "--queues"]
     command += [f"idle-{name}", "--hostname", name, "--concurrency", "1", "--without-mingle"]
-    env = {**os.environ, "DATABASE_URL": _database_url()}
+    env = {**os.environ, "DATABASE_URL": database_url()}
     worker = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL)
     client.force_login(olga)
     page, deadline = "", time.monotonic() + 90

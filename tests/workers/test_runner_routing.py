@@ -123,7 +123,7 @@ def test_a_real_worker_hands_a_run_to_the_right_queue_through_the_broker(
 ) -> None:
     """A Celery worker serving only the small class takes the message from the broker,
     inspects the run and puts it in the large class's queue, where it waits, pinned."""
-    from tests.test_end_to_end import ROOT, _database_url
+    from tests.e2e_support import ROOT, database_url
 
     suffix = uuid.uuid4().hex[:8]  # queues of this test's own in the broker
     small = {**SMALL, "name": f"small-{suffix}"}
@@ -134,7 +134,7 @@ def test_a_real_worker_hands_a_run_to_the_right_queue_through_the_broker(
     assert run.queue == small["name"]
     env = {
         **os.environ,
-        "DATABASE_URL": _database_url(),
+        "DATABASE_URL": database_url(),
         "HF_ENDPOINT": standin.url,
         "HF_HOME": str(tmp_path / "hf-home"),
         "EVAL_WORKER_CLASSES": json.dumps([small, large]),
