@@ -48,6 +48,12 @@ MESSAGES: dict[str, str] = {
         "Refused: the model has more parameters than the worker's limit, so nothing was "
         "downloaded or evaluated, and nothing queues the run again."
     ),
+    "eval:user:too-large-for-workers": (
+        "Refused: the model needs more memory than any worker class this site runs for its "
+        "backend offers (the detail gives the estimate and the largest capacity), so it was "
+        "never queued for evaluation. A smaller model, or the same one in a narrower "
+        "precision, may fit."
+    ),
     # Runs recorded before checksum mismatches were found to be no fault of the submitter's
     # keep this id; new runs end with eval:infra:checksum-mismatch.
     "eval:user:checksum-mismatch": (
@@ -117,6 +123,7 @@ REFUSAL_CODES = frozenset(
         "eval:user:unsupported-architecture",
         "eval:user:no-config",
         "eval:user:too-large",
+        "eval:user:too-large-for-workers",
         "eval:user:config-too-deep",
         "eval:user:unsupported-quantisation",
     }

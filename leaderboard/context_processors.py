@@ -10,4 +10,4 @@ def visitor(request: HttpRequest) -> dict[str, bool]:
     # An error page for a request refused before the authentication middleware ran (a bad
     # Host header) has no user: that visitor is anonymous, not a reason for a 500.
     user = getattr(request, "user", None) or AnonymousUser()
-    return {"is_moderator": moderation.is_moderator(user)}
+    return {"is_moderator": moderation.is_moderator(user), "is_staff": bool(user.is_staff)}

@@ -7,6 +7,7 @@ transport and a generated secret key, all under ``var/``. Setting ``DATABASE_URL
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 from dataclasses import dataclass
@@ -47,6 +48,11 @@ def env_optional_int(name: str) -> int | None:
 def env_optional_float(name: str) -> float | None:
     value = os.environ.get(name, "")
     return float(value) if value.strip() else None
+
+
+def env_float(name: str, default: float) -> float:
+    value = os.environ.get(name, "")
+    return float(value) if value.strip() else default
 
 
 def env_list(name: str, default: str) -> list[str]:
@@ -99,6 +105,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # /healthz for the load balancer, before the host check and the HTTPS redirect.
+    "leaderboard.health.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "leaderboard.middleware.RefuseNulCharactersMiddleware",
@@ -319,6 +327,29 @@ WORKER_VLLM = VllmEngineSettings(
     gpu_memory_utilization=env_optional_float("WORKER_VLLM_GPU_MEMORY_UTILIZATION"),
     tensor_parallel_size=env_int("WORKER_VLLM_TENSOR_PARALLEL_SIZE", 1),
 )
+# Worker classes: one queue per kind of machine (README: "Add a worker machine"). A run goes
+# to the smallest class of its backend whose memory holds the model's weights × the overhead
+# (KV cache and activations); one larger than every class is refused before it is queued.
+# memory_gib is per GPU (per machine for a CPU class); tensor × pipeline parallel = the GPUs;
+# a class of several nodes runs vLLM's Ray executor. EVAL_WORKER_CLASSES (JSON) replaces the
+# whole table; evaluations/routing.py reads and checks it.
+EVAL_MEMORY_OVERHEAD = env_float("EVAL_MEMORY_OVERHEAD", 1.2)
+EVAL_WORKER_CLASSES: list[dict[str, object]] = json.loads(
+    env_str("EVAL_WORKER_CLASSES") or "null"
+) or [
+    {"name": "cpu", "backend": "hf", "memory_gib": 16, "max_parameters": WORKER_MAX_PARAMETERS},
+    {"name": "gpu-24g", "backend": "vllm", "memory_gib": 24, "gpus_per_node": 1},
+    {"name": "gpu-80g", "backend": "vllm", "memory_gib": 80, "gpus_per_node": 1},
+    {
+        "name": "gpu-multi",
+        "backend": "vllm",
+        "memory_gib": 80,
+        "gpus_per_node": 8,
+        "nodes": 2,
+        "tensor_parallel_size": 8,
+        "pipeline_parallel_size": 2,
+    },
+]
 # Soft limit T is reported to the submitter; the hard one (1.2 T) kills the process.
 EVAL_SOFT_TIME_LIMIT = env_int("EVAL_SOFT_TIME_LIMIT", 4 * 3600)
 EVAL_HARD_TIME_LIMIT = int(EVAL_SOFT_TIME_LIMIT * 1.2)
@@ -355,6 +386,10 @@ HF_ENDPOINT = env_str("HF_ENDPOINT", "https://huggingface.co")
 WORKER_LOCAL_TASKS = env_str("WORKER_LOCAL_TASKS", "localdev.smoke.smoke_task_dir")
 # huggingface_hub otherwise fetches a telemetry list from the endpoint it read at import.
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+
+# /metrics (Prometheus): staff signed in, or a scraper sending "Authorization: Bearer <this>".
+# Empty: staff only.
+METRICS_TOKEN = env_secret("METRICS_TOKEN")
 
 # --- Celery -----------------------------------------------------------------------------
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL") or env_str("REDIS_URL")

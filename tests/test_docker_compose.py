@@ -40,8 +40,32 @@ def test_celery_commands_name_the_real_app_and_its_queues() -> None:
         command = _command(service)
         app_module = command[command.index("-A") + 1]
         assert importlib.import_module(app_module).celery_app.main == "leaderboard"
-    assert _command("worker-gpu")[_command("worker-gpu").index("--queues") + 1] == "gpu"
-    assert _command("worker-cpu")[_command("worker-cpu").index("--queues") + 1] == "cpu"
+
+
+def _queue(service: str) -> str:
+    """The queue a worker service serves, ``${GPU_QUEUE:-default}`` as compose fills it."""
+    command = _command(service)
+    return re.sub(r"\$\{\w+:-([^}]*)\}", r"\1", command[command.index("--queues") + 1])
+
+
+def test_each_evaluation_worker_serves_a_worker_class_of_its_backend() -> None:
+    from evaluations import routing
+
+    for service in ["worker-gpu", "worker-cpu"]:
+        worker_class = routing.class_of_queue(_queue(service))
+        assert worker_class is not None, f"{service} serves a queue no class names"
+        assert worker_class.backend == COMPOSE["services"][service]["environment"]["WORKER_BACKEND"]
+    assert _queue("worker-gpu") == "gpu-24g" and _queue("worker-cpu") == "cpu"
+
+
+def test_the_site_and_every_worker_share_one_table_of_worker_classes() -> None:
+    """The site routes a run when it is submitted, a worker when it takes it: same table."""
+    for service in RUNNING_SERVICES:
+        assert environment(service, **REQUIRED)["EVAL_WORKER_CLASSES"] == "", service
+
+
+def test_the_web_service_is_health_checked_at_healthz() -> None:
+    assert "/healthz" in " ".join(COMPOSE["services"]["web"]["healthcheck"]["test"])
 
 
 def test_housekeeping_has_a_worker_of_its_own_that_evaluates_nothing() -> None:

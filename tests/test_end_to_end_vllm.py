@@ -1,6 +1,7 @@
 """The whole pipeline on lm-eval's vllm backend, as a GPU worker runs it, on vLLM's CPU build.
 
-A real Celery worker with ``WORKER_BACKEND=vllm`` takes the run from the ``gpu`` queue, and the
+A real Celery worker with ``WORKER_BACKEND=vllm`` takes the run from the ``gpu-24g`` queue (the
+smallest vLLM class, where a run of a commit not yet inspected queues first), and the
 values the model page shows must equal those of a direct ``simple_evaluate(model="vllm")``
 call with the same arguments. The hf worker of tests/test_end_to_end.py takes only ``cpu``.
 """
@@ -35,7 +36,8 @@ pytestmark = [pytest.mark.e2e, pytest.mark.vllm, pytest.mark.django_db(transacti
 
 SEED = 1234
 # What the worker hands lm-eval's vllm backend for a submission in precision "auto", with
-# WORKER_VLLM_ENFORCE_EAGER=1 and the other WORKER_VLLM_* settings left at their defaults.
+# WORKER_VLLM_ENFORCE_EAGER=1, the other WORKER_VLLM_* settings left at their defaults and the
+# gpu-24g worker class's layout and memory (leaderboard/settings.py: EVAL_WORKER_CLASSES).
 VLLM_MODEL_ARGS = {
     "dtype": "auto",
     "trust_remote_code": False,
@@ -43,6 +45,8 @@ VLLM_MODEL_ARGS = {
     "generation_config": "vllm",
     "enforce_eager": True,
     "tensor_parallel_size": 1,
+    "pipeline_parallel_size": 1,
+    "gpu_memory_utilization": 0.9,
 }
 
 
@@ -67,7 +71,7 @@ def vllm_worker(
         "WORKER_VLLM_ENFORCE_EAGER": "1",
     }
     log_dir = tmp_path_factory.mktemp("vllm-worker")
-    with celery_worker(hub, log_dir, queue="gpu", name="e2e-vllm", env=env) as process:
+    with celery_worker(hub, log_dir, queue="gpu-24g", name="e2e-vllm", env=env) as process:
         yield process
 
 
@@ -98,13 +102,13 @@ def test_a_model_evaluated_by_a_vllm_worker_shows_lm_evals_vllm_numbers(
     settings: Any,
     tmp_path: Path,
 ) -> None:
-    settings.WORKER_BACKEND = "vllm"  # the site's default backend: its runs go to "gpu"
+    settings.WORKER_BACKEND = "vllm"  # the site's default backend: its runs go to "gpu-24g"
     sha, model_dir = wide_repo
 
     run = wait_until_final(submit(client, demo_repos.WIDE), vllm_worker)
 
     assert run.state == RunState.FINISHED, f"{run.error_code}: {run.error_detail}\n{run.log_tail}"
-    assert (run.queue, run.backend_used, run.revision.commit_sha) == ("gpu", "vllm", sha)
+    assert (run.queue, run.backend_used, run.revision.commit_sha) == ("gpu-24g", "vllm", sha)
     assert run.versions["vllm_version"] == metadata.version("vllm")
     setting = run.versions["setting"]
     assert setting["model_args"] == {**VLLM_MODEL_ARGS, "max_model_len": 2048}
@@ -130,6 +134,8 @@ def test_a_model_evaluated_by_a_vllm_worker_shows_lm_evals_vllm_numbers(
         "generation_config=vllm",
         "enforce_eager=True",
         "tensor_parallel_size=1",
+        "pipeline_parallel_size=1",
+        "gpu_memory_utilization=0.9",
         "max_model_len=2048",
     }
     assert escape(command.text) in html

@@ -19,7 +19,8 @@ SPEC_JSON::
      "vllm_engine": {"enforce_eager": false, "max_model_len": null,
                      "gpu_memory_utilization": null, "tensor_parallel_size": 1}}
 
-``vllm_engine`` (vllm only) holds the engine arguments from the worker's settings.
+``vllm_engine`` (vllm only) holds the engine arguments from the worker's settings and its
+worker class (which may add ``pipeline_parallel_size`` and ``distributed_executor_backend``).
 """
 
 from __future__ import annotations
@@ -69,7 +70,15 @@ EXIT_BAD_SPEC = 2
 EXIT_MODEL_LOAD_FAILED = 3
 EXIT_MODEL_RUN_FAILED = 4
 VLLM_ENGINE_ARGUMENTS = frozenset(
-    {"enforce_eager", "max_model_len", "gpu_memory_utilization", "tensor_parallel_size"}
+    {
+        "enforce_eager",
+        "max_model_len",
+        "gpu_memory_utilization",
+        "tensor_parallel_size",
+        # the worker class's layout: across nodes, with vLLM's Ray executor
+        "pipeline_parallel_size",
+        "distributed_executor_backend",
+    }
 )
 # vLLM's default ("auto") takes sampling defaults (temperature, top_p, max_new_tokens, ...)
 # from the repo's generation_config.json, so an author could change how we generate by

@@ -18,10 +18,10 @@ from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.utils.module_loading import import_string
 
-from evaluations import services
+from evaluations import routing, services
 from evaluations.catalogue import BENCHMARKS, Benchmark, suite_benchmarks
 from evaluations.errors import EvaluationError
-from evaluations.models import EvaluationRun
+from evaluations.models import EvaluationRun, RunState
 from workers import artifacts, card_files, hub, results, sandbox, scratch
 from workers.child import log_tail, run_child
 from workers.heartbeat import beating
@@ -31,6 +31,12 @@ logger = logging.getLogger(__name__)
 
 def evaluate_run(run_id: int, *, worker_name: str, task_id: str) -> str:
     """Run one evaluation if this worker can claim it. Safe to call twice for one run."""
+    try:
+        routed = route_before_claim(run_id)
+    except Exception as error:  # every failure ends the run with its reason
+        return _end_failed(run_id, error, log=None)
+    if routed:
+        return routed
     if not services.run_claim(run_id=run_id, worker_name=worker_name, task_id=task_id):
         logger.info("run %s was already claimed or ended; nothing to do", run_id)
         return "not-claimed"
@@ -39,35 +45,58 @@ def evaluate_run(run_id: int, *, worker_name: str, task_id: str) -> str:
     try:
         with beating(run_id, settings.EVAL_HEARTBEAT_INTERVAL):
             return _stages(run_id, work_dir)
-    except EvaluationError as error:
-        if error.code == "eval:cancelled":
-            return "cancelled"
-        services.run_fail(
-            run_id=run_id,
-            code=error.code,
-            detail=error.detail,
-            log_tail=log_tail(work_dir / "evaluation.log"),
-        )
-        return error.code
-    except SoftTimeLimitExceeded:
-        services.run_fail(
-            run_id=run_id,
-            code="eval:user:time-limit",
-            detail=f"soft limit {settings.EVAL_SOFT_TIME_LIMIT} s",
-            log_tail=log_tail(work_dir / "evaluation.log"),
-        )
-        return "eval:user:time-limit"
-    except Exception as error:  # ours: keep the reason on the run, and the trace in the log
-        logger.exception("run %s failed unexpectedly", run_id)
-        services.run_fail(
-            run_id=run_id,
-            code="eval:infra:unexpected",
-            detail=repr(error),
-            log_tail=log_tail(work_dir / "evaluation.log"),
-        )
-        return "eval:infra:unexpected"
+    except Exception as error:  # every failure ends the run with its reason
+        return _end_failed(run_id, error, log=work_dir / "evaluation.log")
     finally:
         scratch.remove(work_dir)
+
+
+def _end_failed(run_id: int, error: Exception, *, log: Path | None) -> str:
+    """Fail the run with the error's stable id, its detail and the log's tail; return the id.
+    The submitter's errors and ours alike: a failed run always says why."""
+    tail = log_tail(log) if log else ""
+    if isinstance(error, EvaluationError):
+        if error.code == "eval:cancelled":
+            return "cancelled"
+        code, detail = error.code, error.detail
+    elif isinstance(error, SoftTimeLimitExceeded):
+        code, detail = "eval:user:time-limit", f"soft limit {settings.EVAL_SOFT_TIME_LIMIT} s"
+    else:  # ours: keep the reason on the run, and the trace in the log
+        logger.exception("run %s failed unexpectedly", run_id, exc_info=error)
+        code, detail = "eval:infra:unexpected", repr(error)
+    services.run_fail(run_id=run_id, code=code, detail=detail, log_tail=tail)
+    return code
+
+
+def route_before_claim(run_id: int) -> str:
+    """Before a queued run is claimed: learn its size if no worker has (an inspection, no
+    weights), then hand it to its class's queue if that is another, or refuse it when no
+    class is large enough. Returns what happened, or "" when this worker goes on."""
+    run = EvaluationRun.objects.select_related("submission__repo").get(id=run_id)
+    if run.state != RunState.QUEUED:
+        return ""  # the claim then finds it taken
+    if run.revision_id is None:
+        _pin_revision(run)
+    decision = services.run_route(run_id=run_id)
+    if decision.refused:
+        return "eval:user:too-large-for-workers"
+    return f"handed-to-{decision.queue}" if decision.moved else ""
+
+
+def _pin_revision(run: EvaluationRun) -> None:
+    inspection = hub.inspect_repo(
+        run.submission.repo.hub_id, run.submission.ref, max_parameters=None
+    )
+    services.run_pin_revision(
+        run_id=run.id,
+        commit_sha=inspection.commit_sha,
+        files=[dataclasses.asdict(f) for f in inspection.files],
+        parameter_count=inspection.parameter_count,
+        dtype=inspection.dtype,
+        licence=inspection.licence,
+        model_type=inspection.model_type,
+        card_text=inspection.card_text,
+    )
 
 
 def _stages(run_id: int, work_dir: Path) -> str:
@@ -77,9 +106,8 @@ def _stages(run_id: int, work_dir: Path) -> str:
     ref = run.revision.commit_sha if run.revision else submission.ref
 
     # 1. fetch: resolve the ref, refuse before downloading weights, then download and verify.
-    inspection = hub.inspect_repo(
-        submission.repo.hub_id, ref, max_parameters=settings.WORKER_MAX_PARAMETERS
-    )
+    # The size was checked against the worker classes before the claim (route_before_claim).
+    inspection = hub.inspect_repo(submission.repo.hub_id, ref, max_parameters=None)
     original = services.run_record_inspection(
         run_id=run_id,
         commit_sha=inspection.commit_sha,
@@ -103,7 +131,12 @@ def _stages(run_id: int, work_dir: Path) -> str:
     tasks = submission_tasks(submission.suite, submission.tasks)
     benchmarks = [benchmark for benchmark, _ in tasks]
     spec = evaluation_spec(
-        tasks, submission.precision, submission.chat_template, model_dir, inspection.commit_sha
+        tasks,
+        submission.precision,
+        submission.chat_template,
+        model_dir,
+        inspection.commit_sha,
+        queue=run.queue,
     )
     outcome = run_child(
         spec,
@@ -153,8 +186,11 @@ def evaluation_spec(
     chat_template: bool,
     model_dir: Path,
     commit_sha: str,
+    *,
+    queue: str = "",
 ) -> dict[str, Any]:
-    """What the child runs: the same arguments a person would give ``lm_eval``."""
+    """What the child runs: the same arguments a person would give ``lm_eval``; for vLLM the
+    engine settings of the worker class serving ``queue``."""
     uses_smoke = any(benchmark.task.startswith("smoke_") for benchmark, _ in tasks)
     spec: dict[str, Any] = {
         "backend": settings.WORKER_BACKEND,
@@ -170,8 +206,20 @@ def evaluation_spec(
         "limit": None,
     }
     if settings.WORKER_BACKEND == "vllm":
-        spec["vllm_engine"] = dataclasses.asdict(settings.WORKER_VLLM)
+        spec["vllm_engine"] = vllm_engine(queue)
     return spec
+
+
+def vllm_engine(queue: str) -> dict[str, Any]:
+    """The engine arguments: the worker's ``WORKER_VLLM_*`` settings, overridden by those the
+    worker class serving ``queue`` sets (its parallelism and memory; README: "Add a worker
+    machine")."""
+    engine = dataclasses.asdict(settings.WORKER_VLLM)
+    worker_class = routing.class_of_queue(queue)
+    if worker_class is not None:
+        class_set = worker_class.vllm_settings().items()
+        engine.update({name: value for name, value in class_set if value is not None})
+    return engine
 
 
 def local_task_dir() -> Path:

@@ -18,6 +18,7 @@ from evaluations.services.contributions import (
 )
 from evaluations.services.evidence import claim_matched_runs_queue, evidence_changed
 from evaluations.services.flags import flags_recompute
+from evaluations.services.routing import RouteDecision, run_pin_revision, run_route
 from evaluations.services.runs import (
     ALLOWED_TRANSITIONS,
     InvalidTransition,
@@ -42,6 +43,7 @@ __all__ = [
     "card_claims_import",
     "claim_matched_runs_queue",
     "InvalidTransition",
+    "RouteDecision",
     "SubmissionOutcome",
     "_transition",
     "claims_import_card",
@@ -55,9 +57,11 @@ __all__ = [
     "run_claim",
     "run_fail",
     "run_heartbeat",
+    "run_pin_revision",
     "run_record_inspection",
     "run_record_results",
     "run_retry",
+    "run_route",
     "run_start_evaluating",
     "runs_reap_stale",
     "runs_requeue_stalled",

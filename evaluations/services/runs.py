@@ -35,6 +35,7 @@ from evaluations.models import (
 from evaluations.selectors import run_attempts
 from evaluations.services.evidence import evidence_changed
 from evaluations.services.permissions import User, clean_reason, require_moderator
+from evaluations.services.revisions import revision_record
 from evaluations.services.submissions import _run_create, same_setting
 
 logger = logging.getLogger(__name__)
@@ -101,14 +102,13 @@ def run_retry(*, run_id: int, user: User, reason: str) -> EvaluationRun:
 
 
 def _run_again(
-    old: EvaluationRun, *, actor: str, reason: str, revision_id: int | None = None
+    old: EvaluationRun, *, actor: str, reason: str, revision: Revision | None = None
 ) -> EvaluationRun:
     """A new run of ``old``'s submission, linked to it by a retry on the record. With a
-    ``revision_id`` the new run evaluates that commit, even if the ref has moved since."""
+    ``revision`` the new run evaluates that commit, even if the ref has moved since (and
+    is queued for the worker class its size needs)."""
     with transaction.atomic():
-        new = _run_create(old.submission, deliberate_rerun=old.deliberate_rerun)
-        if revision_id is not None:  # before commit, so before its message is sent
-            EvaluationRun.objects.filter(id=new.id).update(revision_id=revision_id)
+        new = _run_create(old.submission, deliberate_rerun=old.deliberate_rerun, revision=revision)
         RunAction.objects.create(
             run=old,
             action=RunAction.Action.RETRY,
@@ -137,9 +137,6 @@ def run_claim(*, run_id: int, worker_name: str, task_id: str) -> bool:
     )
 
 
-MAX_CARD_TEXT = 64 * 1024  # characters; the worker already cuts the text at 64 KiB
-
-
 def run_record_inspection(
     *,
     run_id: int,
@@ -159,17 +156,15 @@ def run_record_inspection(
     """
     with transaction.atomic():
         run = EvaluationRun.objects.select_for_update().select_related("submission").get(id=run_id)
-        revision, _ = Revision.objects.get_or_create(
+        revision = revision_record(
             repo_id=run.submission.repo_id,
             commit_sha=commit_sha,
-            defaults={
-                "files": list(files),
-                "parameter_count": parameter_count,
-                "dtype": dtype or "",
-                "licence": (licence or "")[:100],
-                "model_type": (model_type or "")[:100],
-                "card_text": card_text.replace("\x00", "")[:MAX_CARD_TEXT],
-            },
+            files=files,
+            parameter_count=parameter_count,
+            dtype=dtype,
+            licence=licence,
+            model_type=model_type,
+            card_text=card_text,
         )
         EvaluationRun.objects.filter(id=run_id).update(
             revision=revision, heartbeat_at=timezone.now()
@@ -341,7 +336,7 @@ def _reap(run: EvaluationRun, cutoff: Any, now: Any) -> bool:
 def _attempt_again(run_id: int, detail: str) -> EvaluationRun | None:
     """Queue a new attempt of a run whose worker was lost: the same commit and setting, as a
     new run linked by a retry on the record, up to ``EVAL_MAX_ATTEMPTS`` attempts."""
-    old = EvaluationRun.objects.select_related("submission").get(id=run_id)
+    old = EvaluationRun.objects.select_related("submission", "revision").get(id=run_id)
     attempts = len(run_attempts(old))
     if old.error_code != "eval:infra:worker-lost" or attempts >= settings.EVAL_MAX_ATTEMPTS:
         return None
@@ -349,7 +344,7 @@ def _attempt_again(run_id: int, detail: str) -> EvaluationRun | None:
         f"Attempt {attempts + 1} of at most {settings.EVAL_MAX_ATTEMPTS}, queued "
         f"automatically: the worker of run #{old.id} was lost ({detail})."
     )
-    return _run_again(old, actor=AUTOMATIC_ACTOR, reason=reason, revision_id=old.revision_id)
+    return _run_again(old, actor=AUTOMATIC_ACTOR, reason=reason, revision=old.revision)
 
 
 def runs_requeue_stalled(*, now: Any = None) -> list[int]:

@@ -12,10 +12,19 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from evaluations import dispatch
+from evaluations import dispatch, routing
 from evaluations.catalogue import SUITES
+from evaluations.errors import EvaluationError
 from evaluations.generation import generation_bump
-from evaluations.models import Backend, EvaluationRun, ModelRepo, Precision, Submission
+from evaluations.models import (
+    Backend,
+    EvaluationRun,
+    ModelRepo,
+    Precision,
+    Revision,
+    RunState,
+    Submission,
+)
 from evaluations.services.permissions import Account
 from evaluations.validation import COMMIT_SHA_RE, clean_ref, clean_repo_id
 
@@ -124,14 +133,50 @@ def _existing_run_for(submission: Submission) -> EvaluationRun | None:
     return pending.order_by("created_at").first()
 
 
-def _run_create(submission: Submission, *, deliberate_rerun: bool = False) -> EvaluationRun:
-    queue = dispatch.queue_for_backend(submission.backend)
+def _run_create(
+    submission: Submission, *, deliberate_rerun: bool = False, revision: Revision | None = None
+) -> EvaluationRun:
+    """A run of the submission, queued for the worker class its model's size needs.
+
+    The size is known when the commit was inspected before (``revision``, or the ref is a
+    commit SHA a worker inspected); otherwise the run queues on its backend's smallest class,
+    whose worker inspects it first and hands it on (``services.run_route``). A model larger
+    than every class is refused here, with the reason, and never queued.
+    """
+    revision = revision or _inspected_revision(submission)
+    try:
+        worker_class = routing.class_for_model(
+            backend=submission.backend,
+            parameter_count=revision.parameter_count if revision else None,
+            dtype=revision.dtype if revision else "",
+            precision=submission.precision,
+        )
+    except EvaluationError as refusal:
+        run = EvaluationRun.objects.create(
+            submission=submission,
+            revision=revision,
+            queue="",
+            state=RunState.FAILED,
+            error_code=refusal.code,
+            error_detail=refusal.detail,
+            finished_at=timezone.now(),
+            deliberate_rerun=deliberate_rerun,
+        )
+        generation_bump()
+        return run
     run = EvaluationRun.objects.create(
         submission=submission,
-        queue=queue,
+        revision=revision,
+        queue=worker_class.queue,
         enqueued_at=timezone.now(),
         deliberate_rerun=deliberate_rerun,
     )
-    dispatch.send_run_on_commit(run.id, queue)
+    dispatch.send_run_on_commit(run.id, worker_class.queue)
     generation_bump()
     return run
+
+
+def _inspected_revision(submission: Submission) -> Revision | None:
+    if not COMMIT_SHA_RE.match(submission.ref):
+        return None  # a branch or tag may have moved since any inspection
+    return Revision.objects.filter(repo=submission.repo, commit_sha=submission.ref).first()

@@ -120,7 +120,7 @@ def _seed_chunk(rng: random.Random, first: int, count: int, revisions: int) -> N
             submission=submission,
             revision=revision,
             state=RunState.FINISHED,
-            queue="gpu",
+            queue="gpu-24g",
             backend_used="vllm",
             worker_name="seed",
             started_at=now - timedelta(days=revisions - index % revisions, hours=1),
