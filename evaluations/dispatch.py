@@ -7,7 +7,6 @@ way. The database row stays the truth about the run; the message only carries it
 from __future__ import annotations
 
 from celery import current_app
-from django.db import transaction
 
 EVALUATE_TASK = "workers.evaluate_run"
 
@@ -19,10 +18,6 @@ def queue_for_backend(backend: str) -> str:
 def send_run(run_id: int, queue: str) -> None:
     """Send now. Used on commit, and by the reconciler for runs whose message was lost."""
     current_app.send_task(EVALUATE_TASK, args=[run_id], queue=queue)
-
-
-def send_run_on_commit(run_id: int, queue: str) -> None:
-    transaction.on_commit(lambda: send_run(run_id, queue))
 
 
 def revoke(task_id: str) -> None:

@@ -25,14 +25,19 @@ from evaluations.errors import EvaluationError
 from evaluations.models import EvaluationRun
 from workers import artifacts, card_files, hub, results
 from workers.child import log_tail, run_child
-from workers.heartbeat import beating
+from workers.db_retry import retrying
+from workers.heartbeat import beating, stamp
 
 logger = logging.getLogger(__name__)
 
 
 def evaluate_run(run_id: int, *, worker_name: str, task_id: str) -> str:
     """Run one evaluation if this worker can claim it. Safe to call twice for one run."""
-    if not services.run_claim(run_id=run_id, worker_name=worker_name, task_id=task_id):
+    claimed = retrying(
+        lambda: services.run_claim(run_id=run_id, worker_name=worker_name, task_id=task_id),
+        f"run {run_id}: claim",
+    )
+    if not claimed:
         logger.info("run %s was already claimed or ended; nothing to do", run_id)
         return "not-claimed"
     work_dir = Path(settings.WORKER_SCRATCH_DIR) / f"run-{run_id}"
@@ -43,36 +48,34 @@ def evaluate_run(run_id: int, *, worker_name: str, task_id: str) -> str:
     except EvaluationError as error:
         if error.code == "eval:cancelled":
             return "cancelled"
-        services.run_fail(
-            run_id=run_id,
-            code=error.code,
-            detail=error.detail,
-            log_tail=log_tail(work_dir / "evaluation.log"),
-        )
+        _fail(run_id, error.code, error.detail, work_dir)
         return error.code
     except SoftTimeLimitExceeded:
-        services.run_fail(
-            run_id=run_id,
-            code="eval:user:time-limit",
-            detail=f"soft limit {settings.EVAL_SOFT_TIME_LIMIT} s",
-            log_tail=log_tail(work_dir / "evaluation.log"),
-        )
+        detail = f"soft limit {settings.EVAL_SOFT_TIME_LIMIT} s"
+        _fail(run_id, "eval:user:time-limit", detail, work_dir)
         return "eval:user:time-limit"
     except Exception as error:  # ours: keep the reason on the run, and the trace in the log
         logger.exception("run %s failed unexpectedly", run_id)
-        services.run_fail(
-            run_id=run_id,
-            code="eval:infra:unexpected",
-            detail=repr(error),
-            log_tail=log_tail(work_dir / "evaluation.log"),
-        )
+        _fail(run_id, "eval:infra:unexpected", repr(error), work_dir)
         return "eval:infra:unexpected"
     finally:
         shutil.rmtree(work_dir, ignore_errors=True)
 
 
+def _fail(run_id: int, code: str, detail: str, work_dir: Path) -> None:
+    tail = log_tail(work_dir / "evaluation.log")
+    retrying(
+        lambda: services.run_fail(run_id=run_id, code=code, detail=detail, log_tail=tail),
+        f"run {run_id}: record the failure",
+    )
+
+
 def _stages(run_id: int, work_dir: Path) -> str:
-    run = EvaluationRun.objects.select_related("submission__repo", "revision").get(id=run_id)
+    """Each write to the database is tried again over a broken connection (``retrying``)."""
+    run = retrying(
+        lambda: EvaluationRun.objects.select_related("submission__repo", "revision").get(id=run_id),
+        f"run {run_id}: load",
+    )
     submission = run.submission
     # A new attempt of a run whose worker was lost comes pinned to that run's commit.
     ref = run.revision.commit_sha if run.revision else submission.ref
@@ -81,20 +84,27 @@ def _stages(run_id: int, work_dir: Path) -> str:
     inspection = hub.inspect_repo(
         submission.repo.hub_id, ref, max_parameters=settings.WORKER_MAX_PARAMETERS
     )
-    original = services.run_record_inspection(
-        run_id=run_id,
-        commit_sha=inspection.commit_sha,
-        files=[dataclasses.asdict(f) for f in inspection.files],
-        parameter_count=inspection.parameter_count,
-        dtype=inspection.dtype,
-        licence=inspection.licence,
-        model_type=inspection.model_type,
+    original = retrying(
+        lambda: services.run_record_inspection(
+            run_id=run_id,
+            commit_sha=inspection.commit_sha,
+            files=[dataclasses.asdict(f) for f in inspection.files],
+            parameter_count=inspection.parameter_count,
+            dtype=inspection.dtype,
+            licence=inspection.licence,
+            model_type=inspection.model_type,
+        ),
+        f"run {run_id}: record the commit",
     )
     if original is not None:
         return f"duplicate-of-{original.id}"
     _import_card_claims(run_id, inspection)
     model_dir = hub.download_repo(inspection, work_dir / "model")
-    if not services.run_start_evaluating(run_id=run_id, backend=settings.WORKER_BACKEND):
+    started = retrying(
+        lambda: services.run_start_evaluating(run_id=run_id, backend=settings.WORKER_BACKEND),
+        f"run {run_id}: start evaluating",
+    )
+    if not started:
         return "cancelled"
 
     # 2. evaluate: one lm-eval call with every task of the suite, in a child process.
@@ -106,17 +116,19 @@ def _stages(run_id: int, work_dir: Path) -> str:
     outcome = run_child(
         spec,
         work_dir,
-        on_progress=lambda done, total: services.run_heartbeat(
-            run_id=run_id, done=done, total=total
-        ),
+        on_progress=lambda done, total: stamp(run_id, done, total),
     )
 
     # 3. record: scores, artifacts and versions in one transaction.
     raw = json.loads(outcome.results_path.read_text())
     scores = [dataclasses.asdict(s) for s in results.parse_scores(raw, benchmarks)]
     stored = artifacts.store_run_artifacts(run_id, outcome)
-    services.run_record_results(
-        run_id=run_id, scores=scores, versions=results.parse_versions(raw), artifacts=stored
+    versions = results.parse_versions(raw)
+    retrying(
+        lambda: services.run_record_results(
+            run_id=run_id, scores=scores, versions=versions, artifacts=stored
+        ),
+        f"run {run_id}: record the results",
     )
     # Recording is an evidence change: flags, read tables and claim-matched runs follow.
     return "finished"
@@ -127,8 +139,11 @@ def _import_card_claims(run_id: int, inspection: hub.RepoInspection) -> None:
     add; the service records their claims and the model card's, once per commit."""
     blobs = {f.path: f.blob_id for f in inspection.files if hub.is_eval_results_path(f.path)}
     files, notes = card_files.read_results_files(inspection.repo_id, inspection.commit_sha, blobs)
-    services.card_claims_import(
-        run_id=run_id, card_data=inspection.card_data, results_files=files, notes=notes
+    retrying(
+        lambda: services.card_claims_import(
+            run_id=run_id, card_data=inspection.card_data, results_files=files, notes=notes
+        ),
+        f"run {run_id}: import the card's claims",
     )
 
 

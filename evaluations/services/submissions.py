@@ -3,6 +3,7 @@ already does). The run's own life, from queued to finished, is ``runs``."""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any, TypedDict
 
@@ -15,9 +16,18 @@ from django.utils import timezone
 from evaluations import dispatch
 from evaluations.catalogue import SUITES
 from evaluations.generation import generation_bump
-from evaluations.models import Backend, EvaluationRun, ModelRepo, Precision, Submission
+from evaluations.models import (
+    Backend,
+    EvaluationRun,
+    ModelRepo,
+    Precision,
+    RunState,
+    Submission,
+)
 from evaluations.services.permissions import Account
 from evaluations.validation import COMMIT_SHA_RE, clean_ref, clean_repo_id
+
+logger = logging.getLogger(__name__)
 
 
 class SubmissionSetting(TypedDict, total=False):
@@ -132,6 +142,20 @@ def _run_create(submission: Submission, *, deliberate_rerun: bool = False) -> Ev
         enqueued_at=timezone.now(),
         deliberate_rerun=deliberate_rerun,
     )
-    dispatch.send_run_on_commit(run.id, queue)
+    transaction.on_commit(lambda: run_send(run.id, queue))
     generation_bump()
     return run
+
+
+def run_send(run_id: int, queue: str) -> bool:
+    """Hand a queued run's message to the broker; never raises. When the broker cannot take
+    it, the run stays queued with no send on record (``enqueued_at`` empty) and the requeue
+    sends it at its first pass once the broker is back: the row, not the broker, is the truth.
+    """
+    try:
+        dispatch.send_run(run_id, queue)
+    except Exception:
+        logger.warning("run %s: the broker did not take its message", run_id, exc_info=True)
+        EvaluationRun.objects.filter(id=run_id, state=RunState.QUEUED).update(enqueued_at=None)
+        return False
+    return True
