@@ -24,7 +24,7 @@ WAIT = 600
 
 @pytest.fixture(scope="module")
 def shared_stack() -> Iterator[faults.Stack]:
-    with faults.stack(repos=8) as built:
+    with faults.stack(repos=12) as built:
         yield built
 
 
@@ -114,5 +114,16 @@ def test_runs_and_pages_outlast_a_postgresql_restart(stack: faults.Stack) -> Non
     faults.eventually(stack.all_final, WAIT, poll=0.5)
     outcome = stack.outcome(runs)
     assert (outcome.submissions, outcome.finished_once, outcome.retried) == (2, 2, 0), (
+        outcome.line()
+    )
+
+
+def test_two_workers_drain_a_queue_with_no_run_lost_or_run_twice(stack: faults.Stack) -> None:
+    runs = stack.submit(_fresh(stack, 4))
+    stack.worker()
+    stack.worker()
+    faults.eventually(stack.all_final, WAIT, poll=0.5)
+    outcome = stack.outcome(runs)
+    assert (outcome.submissions, outcome.finished_once, outcome.retried) == (4, 4, 0), (
         outcome.line()
     )
