@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
+import sys
 import time
 
 from localdev import faults
@@ -22,6 +24,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=50)
     parser.add_argument("--workers", default="1,2,4")
     args = parser.parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # stop what it started, too
     counts = [int(n) for n in args.workers.split(",")]
     with faults.stack(repos=args.runs * len(counts)) as stack:
         stack.housekeeping()

@@ -12,6 +12,8 @@ next finished run.
 from __future__ import annotations
 
 import argparse
+import signal
+import sys
 import time
 
 from localdev import faults
@@ -23,15 +25,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--kills", type=int, default=12)
     kills = parser.parse_args().kills
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # stop what it started, too
     with faults.stack(repos=kills + 3) as stack:
         stack.housekeeping()
         runs = stack.submit(stack.repo_ids[:kills])
         for number in range(kills):
             stage = STAGES[number % len(STAGES)]
             worker = stack.worker()
-            hit = faults.eventually(lambda s=stage: _in_stage(stack, s), 600, poll=0.005)
+            run_id, state = faults.eventually(lambda s=stage: _in_stage(stack, s), 600, 0.005)
             stack.kill(worker)
-            say(f"kill {number + 1}: SIGKILL to a worker's process group, run #{hit} {stage}")
+            seen = state if state == stage else f"{state}, its evaluation done"
+            say(f"kill {number + 1}: SIGKILL to a worker's process group, run #{run_id} {seen}")
         last_kill = time.monotonic()
         stack.worker()
         faults.eventually(stack.all_final, 3600, poll=0.5)
@@ -59,16 +63,16 @@ def redis_restart(stack: faults.Stack) -> None:
     say(f"after the Redis restart: {stack.outcome(runs).line()}")
 
 
-def _in_stage(stack: faults.Stack, stage: str) -> int | None:
+def _in_stage(stack: faults.Stack, stage: str) -> tuple[int, str] | None:
     """A run in ``stage``; "recording" also takes a run whose evaluation is done."""
     rows = stack.rows(
-        "SELECT id FROM evaluations_evaluationrun WHERE state = %s OR (%s = 'recording' "
+        "SELECT id, state FROM evaluations_evaluationrun WHERE state = %s OR (%s = 'recording' "
         "AND state = 'running' AND progress_total > 0 AND progress_done = progress_total) "
         "LIMIT 1",
         stage,
         stage,
     )
-    return rows[0][0] if rows else None
+    return (rows[0][0], rows[0][1]) if rows else None
 
 
 def _finished(stack: faults.Stack, runs: list[int]) -> list[int]:

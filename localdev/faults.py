@@ -23,7 +23,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -166,29 +166,38 @@ class Stack:
         from localdev.tiny_models import build_tiny_model
 
         self.root = root
-        self.postgres = OwnPostgres(root)
-        self.redis = OwnRedis(root)
-        model_dir = build_tiny_model(root / "model", seed=2)
-        self.repo_ids = [f"chaos-org/tiny-{i}" for i in range(repos)]
-        for repo_id in self.repo_ids:
-            publish_repo(root / "hub", repo_id, model_files(model_dir, repo_id))
-        self.hub, hub_url = serve_in_thread(root / "hub")
-        self.env = {
-            **os.environ,
-            "DATABASE_URL": self.postgres.url(),
-            "REDIS_URL": self.redis.url,
-            "CELERY_BROKER_URL": self.redis.url,
-            "HF_ENDPOINT": hub_url,
-            "HF_HOME": str(root / "hf-home"),
-            "HF_DATASETS_OFFLINE": "1",
-            "LEADERBOARD_VAR_DIR": str(root / "var"),
-            "WORKER_SCRATCH_DIR": str(root / "scratch"),
-            "PYTHONPATH": str(PROJECT_ROOT),
-            **(env or {}),
-        }
         self.processes: list[subprocess.Popen[bytes]] = []
-        self.manage("migrate", "-v0")
         self._next_worker = 0
+        self._cleanup = ExitStack()  # undone in reverse, also when a start fails half-way
+        try:
+            self.postgres = OwnPostgres(root)
+            self._cleanup.callback(self._stop_postgres)
+            self.redis = OwnRedis(root)
+            self._cleanup.callback(self.redis.stop)
+            model_dir = build_tiny_model(root / "model", seed=2)
+            self.repo_ids = [f"chaos-org/tiny-{i}" for i in range(repos)]
+            for repo_id in self.repo_ids:
+                publish_repo(root / "hub", repo_id, model_files(model_dir, repo_id))
+            self.hub, hub_url = serve_in_thread(root / "hub")
+            self._cleanup.callback(self.hub.shutdown)
+            self._cleanup.callback(self.stop_processes)
+            self.env = {
+                **os.environ,
+                "DATABASE_URL": self.postgres.url(),
+                "REDIS_URL": self.redis.url,
+                "CELERY_BROKER_URL": self.redis.url,
+                "HF_ENDPOINT": hub_url,
+                "HF_HOME": str(root / "hf-home"),
+                "HF_DATASETS_OFFLINE": "1",
+                "LEADERBOARD_VAR_DIR": str(root / "var"),
+                "WORKER_SCRATCH_DIR": str(root / "scratch"),
+                "PYTHONPATH": str(PROJECT_ROOT),
+                **(env or {}),
+            }
+            self.manage("migrate", "-v0")
+        except BaseException:
+            self.close()
+            raise
 
     # --- processes --------------------------------------------------------------------------
 
@@ -248,13 +257,13 @@ class Stack:
         self.processes = []
 
     def close(self) -> None:
-        self.stop_processes()
-        self.hub.shutdown()
-        self.redis.stop()
+        self._cleanup.close()
+
+    def _stop_postgres(self) -> None:
         try:
             self.postgres.stop()
         except subprocess.CalledProcessError:
-            pass
+            pass  # already stopped
 
     # --- the domain, through its own processes ----------------------------------------------
 

@@ -24,7 +24,7 @@ WAIT = 600
 
 @pytest.fixture(scope="module")
 def shared_stack() -> Iterator[faults.Stack]:
-    with faults.stack(repos=12) as built:
+    with faults.stack(repos=8) as built:
         yield built
 
 
@@ -66,6 +66,7 @@ def test_a_worker_killed_in_every_stage_loses_no_run_and_runs_none_twice(
         faults.eventually(lambda r=run_id, s=stage: _in_stage(stack, r, s), WAIT, poll=0.005)
         stack.kill(worker)
     stack.worker()
+    stack.worker()  # two drain the attempts the reaper queues: none lost, none run twice
     faults.eventually(stack.all_final, WAIT, poll=0.5)
 
     outcome = stack.outcome(runs)
@@ -79,7 +80,7 @@ def test_runs_queued_and_running_all_finish_across_a_redis_restart(stack: faults
     stack.worker()
     web = stack.web()
     repos = _fresh(stack, 3)
-    first = stack.submit(repos[:2])
+    first = stack.submit(repos[:2])  # one runs, one waits in the queue
     faults.eventually(lambda: stack.states()[first[0]] == "running" or None, WAIT)
 
     stack.redis.stop()
@@ -114,16 +115,5 @@ def test_runs_and_pages_outlast_a_postgresql_restart(stack: faults.Stack) -> Non
     faults.eventually(stack.all_final, WAIT, poll=0.5)
     outcome = stack.outcome(runs)
     assert (outcome.submissions, outcome.finished_once, outcome.retried) == (2, 2, 0), (
-        outcome.line()
-    )
-
-
-def test_two_workers_drain_a_queue_with_no_run_lost_or_run_twice(stack: faults.Stack) -> None:
-    runs = stack.submit(_fresh(stack, 4))
-    stack.worker()
-    stack.worker()
-    faults.eventually(stack.all_final, WAIT, poll=0.5)
-    outcome = stack.outcome(runs)
-    assert (outcome.submissions, outcome.finished_once, outcome.retried) == (4, 4, 0), (
         outcome.line()
     )
