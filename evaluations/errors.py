@@ -48,6 +48,8 @@ MESSAGES: dict[str, str] = {
         "Refused: the model has more parameters than the worker's limit, so nothing was "
         "downloaded or evaluated, and nothing queues the run again."
     ),
+    # Runs recorded before checksum mismatches were found to be no fault of the submitter's
+    # keep this id; new runs end with eval:infra:checksum-mismatch.
     "eval:user:checksum-mismatch": (
         "A downloaded file did not match the checksum the hub published for it. The download "
         "was discarded; submit again, and if it repeats the repository's files are damaged."
@@ -62,6 +64,26 @@ MESSAGES: dict[str, str] = {
     ),
     "eval:infra:hub-unreachable": (
         "The hub could not be reached. This is on our side; the run can be retried."
+    ),
+    "eval:infra:download-truncated": (
+        "The hub ended a file's download before sending all the bytes it announced, on every "
+        "attempt. The partial download was deleted. This is on our side or the hub's, not "
+        "the repository's; the run can be retried."
+    ),
+    "eval:infra:download-interrupted": (
+        "The connection to the hub broke while a file was downloading, on every attempt. "
+        "The partial download was deleted. This is on our side or the hub's; the run can be "
+        "retried."
+    ),
+    "eval:infra:checksum-mismatch": (
+        "A downloaded file did not match the size or checksum the hub published for it, on "
+        "every attempt. The hub computes those itself, so the file was damaged on its way or "
+        "in the hub's storage, not by the repository's author. The download was deleted; the "
+        "run can be retried."
+    ),
+    "eval:infra:disk-full": (
+        "The worker's scratch disk had no room for the model's files. The partial download "
+        "was deleted. This is on our side; the run can be retried."
     ),
     "eval:infra:worker-lost": (
         "The worker running this evaluation stopped sending heartbeats and was presumed lost. "

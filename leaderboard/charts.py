@@ -86,7 +86,7 @@ def _figure(
                 hovertemplate="claimed %{y:.1f}<br>%{text}<extra></extra>",
             )
         )
-    mine_events = [e for e in events if e.flag.claim.benchmark == key]
+    mine_events = [e for e in events if e.flag.claim is not None and e.flag.claim.benchmark == key]
     for event in mine_events:
         figure.add_vline(
             x=event.created_at.isoformat(),

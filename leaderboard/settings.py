@@ -310,8 +310,22 @@ EVAL_REQUEUE_INTERVAL = env_int("EVAL_REQUEUE_INTERVAL", 30)
 # A worker whose database connection breaks (a PostgreSQL restart) reconnects and tries its
 # writes again for this long before the run fails.
 EVAL_DB_RETRY_SECONDS = env_int("EVAL_DB_RETRY_SECONDS", 60)
+# The re-upload watch asks the hub about this many evaluated repos per tick, those checked
+# longest ago first: 50 every 5 minutes goes round 10,000 repos in about 17 hours.
+PROVENANCE_WATCH_INTERVAL = env_int("PROVENANCE_WATCH_INTERVAL", 300)
+PROVENANCE_WATCH_BATCH = env_int("PROVENANCE_WATCH_BATCH", 50)
 ARTIFACTS_DIR = Path(env_str("ARTIFACTS_DIR", str(VAR_DIR / "artifacts")))
 WORKER_SCRATCH_DIR = Path(env_str("WORKER_SCRATCH_DIR", str(VAR_DIR / "scratch")))
+# A file whose download breaks off or arrives damaged is fetched again up to this many times.
+WORKER_DOWNLOAD_RETRIES = env_int("WORKER_DOWNLOAD_RETRIES", 2)
+# The evaluation child's limits (workers/sandbox.py). Address space in GiB, 0 for none: by
+# default the machine's memory on CPU workers and none on GPU ones (CUDA and vLLM reserve
+# virtual ranges far larger than memory). CPU seconds: the hard time limit times the CPUs.
+_MEMORY_GB = -(-os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 1024**3)
+EVAL_CHILD_ADDRESS_SPACE_GB = env_int(
+    "EVAL_CHILD_ADDRESS_SPACE_GB", 0 if WORKER_DEVICE == "cuda" else _MEMORY_GB
+)
+EVAL_CHILD_OPEN_FILES = env_int("EVAL_CHILD_OPEN_FILES", 4096)
 HF_ENDPOINT = env_str("HF_ENDPOINT", "https://huggingface.co")
 # The task definitions lm-eval does not ship (the smoke suite's): a dotted path to a function
 # that writes them into a folder and returns it; the worker loads it only for a `smoke_` task.
@@ -355,6 +369,7 @@ HOUSEKEEPING_QUEUE = "housekeeping"
 CELERY_TASK_ROUTES = {
     "workers.reap_stale_runs": {"queue": HOUSEKEEPING_QUEUE},
     "workers.requeue_stalled_runs": {"queue": HOUSEKEEPING_QUEUE},
+    "workers.watch_reuploads": {"queue": HOUSEKEEPING_QUEUE},
 }
 CELERY_BEAT_SCHEDULE = {
     "reap-stale-runs": {
@@ -366,5 +381,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "workers.requeue_stalled_runs",
         "schedule": float(EVAL_REQUEUE_INTERVAL),
         "options": {"queue": HOUSEKEEPING_QUEUE, "expires": float(EVAL_REQUEUE_INTERVAL)},
+    },
+    "watch-reuploads": {
+        "task": "workers.watch_reuploads",
+        "schedule": float(PROVENANCE_WATCH_INTERVAL),
+        "options": {"queue": HOUSEKEEPING_QUEUE, "expires": float(PROVENANCE_WATCH_INTERVAL)},
     },
 }

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from evaluations.errors import EvaluationError
+from workers import sandbox
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 # Variables the child may inherit: locale, paths, thread and GPU selection. Nothing secret.
@@ -72,8 +73,17 @@ def log_tail(path: Path, lines: int = 40) -> str:
     return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
 
 
-def run_child(spec: dict[str, Any], work_dir: Path, on_progress: ProgressCallback) -> ChildOutcome:
-    """Evaluate ``spec`` in a child process; raise EvaluationError if it fails or is stopped."""
+def run_child(
+    spec: dict[str, Any],
+    work_dir: Path,
+    on_progress: ProgressCallback,
+    *,
+    limits: sandbox.Limits | None = None,
+    module: str = "workers.evaluate_child",
+) -> ChildOutcome:
+    """Evaluate ``spec`` in a child process, in the sandbox that ``workers.sandbox`` sets up;
+    raise EvaluationError if it fails or is stopped. ``module`` is what the child runs (a test
+    runs a probe in the same sandbox)."""
     out_dir = work_dir / "out"
     out_dir.mkdir(parents=True, exist_ok=True)
     spec_path = work_dir / "spec.json"
@@ -81,9 +91,12 @@ def run_child(spec: dict[str, Any], work_dir: Path, on_progress: ProgressCallbac
     log_path = work_dir / "evaluation.log"
     progress: dict[str, int | None] = {"done": None, "total": None}
 
+    box = sandbox.prepare(Path(spec["model_dir"]), limits or sandbox.Limits.defaults())
+
     with log_path.open("w") as log:
+        print(box.describe(), file=log, flush=True)  # the run's record of its protections
         process = subprocess.Popen(
-            [sys.executable, "-m", "workers.evaluate_child", str(spec_path), str(out_dir)],
+            box.wrap([sys.executable, "-m", module, str(spec_path), str(out_dir)]),
             stdout=subprocess.PIPE,
             stderr=log,
             text=True,

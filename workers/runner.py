@@ -10,7 +10,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
-import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -23,7 +22,7 @@ from evaluations import services
 from evaluations.catalogue import BENCHMARKS, Benchmark, suite_benchmarks
 from evaluations.errors import EvaluationError
 from evaluations.models import EvaluationRun
-from workers import artifacts, card_files, hub, results
+from workers import artifacts, card_files, hub, results, sandbox, scratch
 from workers.child import log_tail, run_child
 from workers.db_retry import retrying
 from workers.heartbeat import beating, stamp
@@ -59,7 +58,7 @@ def evaluate_run(run_id: int, *, worker_name: str, task_id: str) -> str:
         _fail(run_id, "eval:infra:unexpected", repr(error), work_dir)
         return "eval:infra:unexpected"
     finally:
-        shutil.rmtree(work_dir, ignore_errors=True)
+        scratch.remove(work_dir)
 
 
 def _fail(run_id: int, code: str, detail: str, work_dir: Path) -> None:
@@ -99,7 +98,9 @@ def _stages(run_id: int, work_dir: Path) -> str:
     if original is not None:
         return f"duplicate-of-{original.id}"
     _import_card_claims(run_id, inspection)
-    model_dir = hub.download_repo(inspection, work_dir / "model")
+    model_dir = hub.download_repo(
+        inspection, work_dir / "model", retries=settings.WORKER_DOWNLOAD_RETRIES
+    )
     started = retrying(
         lambda: services.run_start_evaluating(run_id=run_id, backend=settings.WORKER_BACKEND),
         f"run {run_id}: start evaluating",
@@ -117,6 +118,11 @@ def _stages(run_id: int, work_dir: Path) -> str:
         spec,
         work_dir,
         on_progress=lambda done, total: stamp(run_id, done, total),
+        limits=sandbox.Limits.for_worker(
+            address_space_gb=settings.EVAL_CHILD_ADDRESS_SPACE_GB,
+            open_files=settings.EVAL_CHILD_OPEN_FILES,
+            hard_time_limit=settings.EVAL_HARD_TIME_LIMIT,
+        ),
     )
 
     # 3. record: scores, artifacts and versions in one transaction.

@@ -15,6 +15,7 @@ import shutil
 from pathlib import Path
 
 from evaluations.models import ACTIVE_STATES, EvaluationRun
+from workers.sandbox import make_writable
 
 logger = logging.getLogger(__name__)
 
@@ -33,9 +34,15 @@ def sweep(scratch_dir: Path, *, worker_name: str) -> list[Path]:
     )
     swept = [folder for run_id, folder in folders.items() if run_id not in still_used]
     for folder in swept:
-        shutil.rmtree(folder, ignore_errors=True)
+        remove(folder)
         logger.info("deleted %s: its run is no longer this worker's", folder)
     return swept
+
+
+def remove(folder: Path) -> None:
+    """Delete a run's folder, its read-only model snapshot included (workers/sandbox.py)."""
+    make_writable(folder / "model")
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 def _run_folders(scratch_dir: Path) -> dict[int, Path]:

@@ -10,7 +10,7 @@ from celery.signals import worker_ready
 from django.conf import settings
 
 from evaluations import services
-from workers import runner, scratch
+from workers import runner, scratch, watch
 
 
 @shared_task(name="workers.evaluate_run", bind=True, acks_late=True)
@@ -29,6 +29,11 @@ def reap_stale_runs() -> list[int]:
 @shared_task(name="workers.requeue_stalled_runs")
 def requeue_stalled_runs() -> list[int]:
     return services.runs_requeue_stalled()
+
+
+@shared_task(name="workers.watch_reuploads")
+def watch_reuploads() -> dict[str, int]:
+    return watch.watch_reuploads()
 
 
 @worker_ready.connect

@@ -303,7 +303,9 @@ def _reviews(repo_ids: list[int]) -> dict[int, FlagReview]:
         .select_related("flag")
         .order_by("created_at", "id")
     ):
-        events.setdefault((event.flag.claim_id, event.flag_id), []).append(event)
+        claim_id = event.flag.claim_id
+        assert claim_id is not None  # filtered on the claim's repo
+        events.setdefault((claim_id, event.flag_id), []).append(event)
     return {
         claim_id: flag_review(flag_id, flag_events)
         for (claim_id, flag_id), flag_events in events.items()

@@ -9,7 +9,8 @@ decisions) refuse UPDATE and DELETE themselves: see migration 0011 for the list 
 
 The modules import each other one way only (a layers contract in pyproject.toml keeps it so):
 ``repos`` ← ``runs`` ← ``claims`` ← ``discussions``; ``read_tables`` and ``audit`` sit above
-``runs``; ``accounts`` stands alone.
+``runs``; ``provenance`` sits beside ``runs`` (it names runs by string); ``accounts`` stands
+alone.
 """
 
 from evaluations.models.accounts import ApiToken, ApiTokenQuerySet, HubMembership
@@ -24,10 +25,17 @@ from evaluations.models.claims import (
     Flag,
     FlagEvent,
     FlagEventQuerySet,
+    FlagKind,
     FlagState,
     Unit,
 )
 from evaluations.models.discussions import Comment, FlagAction
+from evaluations.models.provenance import (
+    ProvenanceEvent,
+    RepoWatch,
+    WatchOutcome,
+    file_kind,
+)
 from evaluations.models.read_tables import GenerationBump, RankingEntry
 from evaluations.models.repos import ModelRepo, RepoDecision, RepoDecisionQuerySet, Revision
 from evaluations.models.runs import (
@@ -63,14 +71,17 @@ __all__ = [
     "FlagAction",
     "FlagEvent",
     "FlagEventQuerySet",
+    "FlagKind",
     "FlagState",
     "GenerationBump",
     "HubMembership",
     "ModelRepo",
     "Precision",
+    "ProvenanceEvent",
     "RankingEntry",
     "RepoDecision",
     "RepoDecisionQuerySet",
+    "RepoWatch",
     "Revision",
     "RunAction",
     "RunArtifact",
@@ -79,4 +90,6 @@ __all__ = [
     "ScoreQuerySet",
     "Submission",
     "Unit",
+    "WatchOutcome",
+    "file_kind",
 ]

@@ -131,14 +131,55 @@ QUEUE_STATES = frozenset({FlagState.OPENED, FlagState.REOPENED, FlagState.IN_DOU
 DECISION_STATES = frozenset({FlagState.CONFIRMED, FlagState.DISMISSED})
 
 
-class Flag(models.Model):
-    """A claim the measurement contradicts. Its state is the latest of its events."""
+class FlagKind(models.TextChoices):
+    SCORE_GAP = "score-gap", "Claim contradicted by the measurement"
+    WEIGHTS_REPLACED = "weights-replaced", "Weights replaced after evaluation"
 
-    claim = models.OneToOneField(Claim, on_delete=models.PROTECT, related_name="flag")
+
+class Flag(models.Model):
+    """A claim the measurement contradicts (a score gap), or weights replaced on the hub after
+    claims were made on the commit evaluated (a provenance event). Its state is the latest of
+    its events."""
+
+    kind = models.CharField(max_length=20, choices=FlagKind.choices, default=FlagKind.SCORE_GAP)
+    claim = models.OneToOneField(
+        Claim,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="flag",
+        help_text="the contradicted claim (a score gap)",
+    )
+    provenance_event = models.OneToOneField(
+        "evaluations.ProvenanceEvent",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="flag",
+        help_text="the re-upload (weights replaced after evaluation)",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(claim__isnull=False) | models.Q(provenance_event__isnull=False),
+                name="flag_has_a_subject",
+            )
+        ]
+
     def __str__(self) -> str:
+        if self.claim_id is None:
+            return f"flag on provenance event {self.provenance_event_id}"
         return f"flag on claim {self.claim_id}"
+
+    @property
+    def repo(self) -> ModelRepo:
+        """The model the flag is about, whichever its subject."""
+        if self.claim is not None:
+            return self.claim.repo
+        assert self.provenance_event is not None  # the check constraint holds one of the two
+        return self.provenance_event.repo
 
 
 class FlagEventQuerySet(models.QuerySet["FlagEvent"]):

@@ -26,6 +26,8 @@ from evaluations.models import (
 
 INTERNAL_NOTE = "internal-note"
 LOG_PAGE_SIZE = 50
+# A flag's repo, through its claim or its provenance event (``Flag.repo``).
+FLAG_REPO = ("flag__claim__repo", "flag__provenance_event__repo")
 AUTOMATIC_ACTOR = "automatic check"  # the actor shown for the rule's changes
 AUDIT_ACTIONS: dict[str, str] = {
     **{state.value: state.label for state in FlagState},
@@ -191,7 +193,7 @@ def _flag_events(ids: list[int]) -> dict[int, AuditEntry]:
     events = cast(
         "QuerySet[FlagEventAfter]",
         FlagEvent.objects.filter(id__in=ids)
-        .select_related("flag__claim__repo")
+        .select_related(*FLAG_REPO)
         .annotate(previous=Subquery(before.order_by("-id").values("state")[:1])),
     )
     return {
@@ -201,7 +203,7 @@ def _flag_events(ids: list[int]) -> dict[int, AuditEntry]:
             e.state,
             e.reason,
             flag_id=e.flag_id,
-            hub_id=e.flag.claim.repo.hub_id,
+            hub_id=e.flag.repo.hub_id,
             run_id=None if e.actor else e.run_id,
             state_before=FlagState(e.previous).label if e.previous else "",
             state_after=e.get_state_display(),
@@ -233,7 +235,9 @@ def _repo_decisions(ids: list[int]) -> dict[int, AuditEntry]:
 
 
 def _flag_actions(ids: list[int]) -> dict[int, AuditEntry]:
-    actions = FlagAction.objects.filter(id__in=ids).select_related("flag__claim__repo")
+    actions = FlagAction.objects.filter(id__in=ids).select_related(
+        "flag__claim__repo", "flag__provenance_event__repo"
+    )
     return {
         a.id: AuditEntry(
             a.created_at,
@@ -241,7 +245,7 @@ def _flag_actions(ids: list[int]) -> dict[int, AuditEntry]:
             a.action,
             a.reason,
             flag_id=a.flag_id,
-            hub_id=a.flag.claim.repo.hub_id,
+            hub_id=a.flag.repo.hub_id,
             state_before=a.state_before,
             state_after=a.state_after,
             run_id=a.run_id,
@@ -270,7 +274,9 @@ def _run_actions(ids: list[int]) -> dict[int, AuditEntry]:
 
 
 def _internal_notes(ids: list[int]) -> dict[int, AuditEntry]:
-    notes = Comment.objects.filter(id__in=ids).select_related("flag__claim__repo")
+    notes = Comment.objects.filter(id__in=ids).select_related(
+        "flag__claim__repo", "flag__provenance_event__repo"
+    )
     return {
         n.id: AuditEntry(
             n.created_at,
@@ -278,7 +284,7 @@ def _internal_notes(ids: list[int]) -> dict[int, AuditEntry]:
             INTERNAL_NOTE,
             n.body,
             flag_id=n.flag_id,
-            hub_id=n.flag.claim.repo.hub_id,
+            hub_id=n.flag.repo.hub_id,
         )
         for n in notes
     }

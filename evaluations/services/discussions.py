@@ -21,7 +21,7 @@ LOCK_STATES = {True: "locked", False: "open"}
 
 
 def comment_role(*, user: User, flag: Flag) -> str:
-    if authors.is_repo_author(user, flag.claim.repo):
+    if authors.is_repo_author(user, flag.repo):
         return Comment.Role.AUTHOR
     if is_moderator(user):
         return Comment.Role.MODERATOR
@@ -63,7 +63,11 @@ def comment_post(*, flag_id: int, user: User, body: str, internal: bool = False)
     body = _clean_body(body)
     with transaction.atomic():
         # The flag row is the thread's lock: a comment cannot slip in beside a lock.
-        flag = Flag.objects.select_for_update().select_related("claim__repo").get(id=flag_id)
+        flag = (
+            Flag.objects.select_for_update(of=("self",))
+            .select_related("claim__repo")
+            .get(id=flag_id)
+        )
         lock = discussion_lock(flag)
         if lock is not None and not moderator:
             raise PermissionDenied(f"The discussion is locked by a moderator: {lock.reason}")

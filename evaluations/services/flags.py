@@ -33,6 +33,7 @@ def flags_recompute(*, repo_id: int) -> None:
             _settle(row)
         current = {row.claim.id for row in rows}
         for flag in Flag.objects.filter(claim__repo_id=repo_id).exclude(claim_id__in=current):
+            assert flag.claim is not None  # filtered on the claim's repo
             _close(
                 flag,
                 f"Claim superseded by a corrected claim (#{flag.claim.superseded_by.id}).",

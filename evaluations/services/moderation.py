@@ -16,6 +16,7 @@ from evaluations.evidence.matching import never_comparable
 from evaluations.generation import generation_bump
 from evaluations.models import (
     FINAL_STATES,
+    Claim,
     EvaluationRun,
     Flag,
     FlagAction,
@@ -81,7 +82,7 @@ def flag_moderate(*, flag_id: int, user: User, action: str, reason: str) -> Flag
             evidence=last.evidence if last else {},
         )
         # A decision moves the verdict everywhere it is shown.
-        evidence_changed(repo_id=flag.claim.repo_id, queue_matched_runs=False)
+        evidence_changed(repo_id=flag.repo.id, queue_matched_runs=False)
         authors_notify(event=event)  # sent once the transaction commits
         return event
 
@@ -112,7 +113,11 @@ def flag_rerun_queue(*, flag_id: int, user: User, reason: str) -> FlagAction:
     actor = require_moderator(user)
     reason = clean_reason(reason)
     with transaction.atomic():
-        flag = Flag.objects.select_for_update().select_related("claim__repo").get(id=flag_id)
+        flag = (
+            Flag.objects.select_for_update(of=("self",))
+            .select_related("claim__repo")
+            .get(id=flag_id)
+        )
         pending = (
             flag.actions.filter(action=FlagAction.Action.RERUN)
             .exclude(run__state__in=FINAL_STATES)
@@ -122,8 +127,13 @@ def flag_rerun_queue(*, flag_id: int, user: User, reason: str) -> FlagAction:
             raise ValidationError(
                 f"A re-run of this claim is already queued (run #{pending.run_id})."
             )
-        basis, measured_revision = _measured_on(flag)
         claim = flag.claim
+        if claim is None:
+            raise ValidationError(
+                "A re-upload flag has no claim to measure again: the watch already queued "
+                "the new commit's evaluation."
+            )
+        basis, measured_revision = _measured_on(flag, claim)
         revision = claim.revision or measured_revision
         outcome = submission_create(
             repo_id=claim.repo.hub_id,
@@ -146,10 +156,10 @@ def flag_rerun_queue(*, flag_id: int, user: User, reason: str) -> FlagAction:
         )
 
 
-def _measured_on(flag: Flag) -> tuple[EvaluationRun, Revision]:
+def _measured_on(flag: Flag, claim: Claim) -> tuple[EvaluationRun, Revision]:
     """The run the rule last judged the claim on, and its commit: that commit and the run's
     setting are re-run."""
-    why_not = never_comparable(flag.claim)
+    why_not = never_comparable(claim)
     if why_not:
         raise ValidationError(f"No run can settle this claim: {why_not}.")
     last = (
@@ -159,7 +169,7 @@ def _measured_on(flag: Flag) -> tuple[EvaluationRun, Revision]:
         .newest_first()
         .first()
     )
-    basis = last.run if last else selectors.latest_full_run(flag.claim.repo_id)
+    basis = last.run if last else selectors.latest_full_run(claim.repo_id)
     if basis is None or basis.revision is None:
         raise ValidationError("The model has no evaluated commit to run again.")
     return basis, basis.revision

@@ -33,7 +33,7 @@ def authors_notify(*, event: FlagEvent) -> None:
     if event.state not in SUBJECTS:
         return
     flag: Flag = event.flag
-    repo = flag.claim.repo
+    repo = flag.repo
     recipients = authors.repo_author_emails(repo)
     if not recipients:
         return
@@ -45,9 +45,14 @@ def authors_notify(*, event: FlagEvent) -> None:
 def _body(flag: Flag, event: FlagEvent) -> str:
     who = f"Moderator {event.actor}" if event.actor else "The automatic check"
     link = getattr(settings, "SITE_URL", "").rstrip("/") + reverse("flag-detail", args=[flag.id])
+    subject = (
+        f"Claim: {flag.claim.label} = {flag.claim.typed_value}"
+        if flag.claim is not None
+        else f"Flag: {flag.get_kind_display()}"
+    )
     return (
         f"{who} recorded: {event.get_state_display()}.\n\n"
-        f"Claim: {flag.claim.label} = {flag.claim.typed_value}\n"
+        f"{subject}\n"
         f"Why: {event.reason}\n\n"
         f"The flag, its evidence and its discussion: {link}\n"
         "You can answer there once signed in as the model's author.\n"

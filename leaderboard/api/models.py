@@ -17,8 +17,16 @@ from evaluations import selectors
 from evaluations.evidence.matching import flag_review
 from evaluations.models import ModelRepo
 from evaluations.selectors import open_data
+from evaluations.selectors.provenance import provenance_rows
 from leaderboard.api.common import CappedLimitOffset, repo_or_404, text_filter, yes_no
-from leaderboard.api.schemas import FlagOut, Message, ModelDetailOut, ModelOut, RevisionOut
+from leaderboard.api.schemas import (
+    FlagOut,
+    Message,
+    ModelDetailOut,
+    ModelOut,
+    ProvenanceEventOut,
+    RevisionOut,
+)
 from leaderboard.page_cache import cached_page
 
 router = Router()
@@ -109,3 +117,16 @@ def model_flags(request: HttpRequest, owner: str, name: str) -> list[dict[str, A
             }
         )
     return rows
+
+
+@router.get(
+    "/models/{owner}/{name}/provenance",
+    response={200: list[ProvenanceEventOut], 404: Message},
+    tags=["models"],
+    url_name="model_provenance",
+)
+@decorate_view(cached_page)
+def model_provenance(request: HttpRequest, owner: str, name: str) -> list[dict[str, Any]]:
+    """The re-upload watch's events: the model's ref named a new commit after the commit
+    evaluated, with the files that changed (metadata from the hub, no weights downloaded)."""
+    return provenance_rows(listed_or_404(owner, name))

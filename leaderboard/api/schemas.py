@@ -271,6 +271,26 @@ class FlagOut(Schema):
     events: list[FlagEventOut]
 
 
+class ProvenanceEventOut(Schema):
+    kind: str = Field(..., description="re-upload: the ref named a new commit after evaluation")
+    ref: str
+    old_commit_sha: str = Field(..., description="the commit evaluated")
+    new_commit_sha: str
+    new_commit_at: datetime | None = Field(None, description="when the hub says the ref moved")
+    detected_at: datetime
+    changes: dict[str, list[dict[str, Any]]] = Field(
+        ...,
+        description="added, removed, changed: path, kind (weights, config, tokenizer, other), "
+        "size, sha256, blob_id (changed files: before and after)",
+    )
+    weights_changed: bool
+    reevaluated: bool = Field(..., description="weights, config or tokenizer changed")
+    claims_on_old_commit: int
+    old_run_id: int | None
+    new_run_id: int | None = Field(None, description="the new commit's run, queued or finished")
+    flag_id: int | None = Field(None, description="set when weights changed after claims")
+
+
 class BenchmarkOut(Schema):
     key: str
     display_name: str

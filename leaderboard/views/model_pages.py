@@ -13,6 +13,7 @@ from evaluations import selectors
 from evaluations.evidence.matching import claim_evidence, headline_verdict
 from evaluations.evidence.verdicts import Verdict
 from evaluations.models import EvaluationRun, ModelRepo, RunState
+from evaluations.selectors.provenance import provenance_signals
 from evaluations.services.permissions import is_moderator
 from leaderboard import charts as charts_module
 from leaderboard.page_cache import cached_page
@@ -65,6 +66,7 @@ def model_page(request: HttpRequest, repo: ModelRepo, *, status: int = 200) -> H
         ),
         "evidence": evidence,
         "flag_events": selectors.flag_history(repo.id),
+        "provenance_signals": provenance_signals(repo),
         "superseded_claims": repo.claims.filter(superseded_by__isnull=False),
         "visibility": visibility[0] if visibility else None,
         "visibility_history": visibility,

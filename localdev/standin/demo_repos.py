@@ -2,6 +2,8 @@
 
 Three tiny models that evaluate (one briefly trained on the smoke data, two with random
 weights) and one repo for each refusal: custom code, pickle-only weights, too large, gated.
+``replace_weights`` re-uploads a repo's weights on main after it was evaluated (the re-upload
+watch's case).
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from localdev.standin.repos import publish_repo
+from localdev.standin.repos import RepoStore, publish_repo
 from localdev.tiny_models import build_tiny_model
 
 TRAINED = "demo-org/tiny-trained"
@@ -19,6 +21,7 @@ CUSTOM_CODE = "demo-org/tiny-custom-code"
 PICKLE_ONLY = "demo-org/tiny-pickle-only"
 TOO_LARGE = "demo-org/huge-70b"
 GATED = "gated-org/tiny-gated"
+REUPLOADED = "demo-org/tiny-reuploaded"  # published like RANDOM_A; main replaced later
 
 EVALUABLE = (TRAINED, RANDOM_A, RANDOM_B)
 # What each demo author claims when submitting (percent, shots): TRAINED's claims are in its
@@ -106,4 +109,23 @@ def publish_demo_hub(hub_root: Path, cache_dir: Path) -> dict[str, str]:
         },
     )
     shas[GATED] = publish_repo(hub_root, GATED, base, gated="manual")
+    # RANDOM_A's weights for now; ``replace_weights`` re-uploads others after evaluation.
+    reuploaded = model_files(models[RANDOM_A], REUPLOADED)
+    shas[REUPLOADED] = publish_repo(hub_root, REUPLOADED, reuploaded)
     return shas
+
+
+def replace_weights(hub_root: Path, repo_id: str, weights: bytes | Path) -> str:
+    """Publish a new commit on main of ``repo_id`` with ``model.safetensors`` replaced and every
+    other file kept; returns the new commit's SHA. Metadata and bytes both change, as after a
+    real re-upload."""
+    store = RepoStore(hub_root)
+    repo = store.repo(repo_id)
+    if repo is None or "main" not in repo.branches:
+        raise KeyError(f"{repo_id} has no main branch on the stand-in hub")
+    commit = store.commit(repo, repo.branches["main"])
+    files: dict[str, bytes | Path] = {
+        path: store.blob_path(repo, stored.sha256) for path, stored in commit.files.items()
+    }
+    files["model.safetensors"] = weights
+    return publish_repo(hub_root, repo_id, files, card_data=commit.card_data)

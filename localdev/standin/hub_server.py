@@ -18,18 +18,18 @@ import re
 import sys
 import threading
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from localdev.standin import payloads, pulls
+from localdev.standin import faults, payloads, pulls
 from localdev.standin.oidc import IdentityProvider, OidcError
 from localdev.standin.repos import Commit, RepoState, RepoStore
 
 LOG_ENV_VAR = "STANDIN_HUB_LOG"  # set to 1 to log every request to stderr
-CHUNK_SIZE = 1024 * 1024
 RANGE_PATTERN = re.compile(r"^bytes=(\d*)-(\d*)$")
 
 
@@ -63,6 +63,8 @@ class StandinHubServer(ThreadingHTTPServer):
         self.identity = IdentityProvider(Path(root))
         self.request_log: list[RequestRecord] = []
         self._log_lock = threading.Lock()
+        # Test hook, in-process only: called with (repo_id, path) before a file's body is sent.
+        self.before_file_body: Callable[[str, str], None] | None = None
 
     @property
     def url(self) -> str:
@@ -293,8 +295,18 @@ class HubRequestHandler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(max(end - start + 1, 0)))
         self.end_headers()
         if send_body:
-            _copy_range(blob, self.wfile, start, end)
+            self._send_body(repo_id, path, blob, start, end)
         return 206 if partial else 200
+
+    def _send_body(self, repo_id: str, path: str, blob: Path, start: int, end: int) -> None:
+        if self.server.before_file_body is not None:
+            self.server.before_file_body(repo_id, path)
+        fault = faults.take_fault(self.server.store.root, repo_id, path)
+        if faults.send_body(blob, self.wfile, start, end, fault):
+            return
+        self.close_connection = True  # the body is short: this connection cannot go on
+        if fault == "drop":
+            faults.reset(self.connection)
 
     def _byte_range(self, total: int) -> tuple[int, int]:
         """(first, last) byte to send; the whole file unless a satisfiable Range asks less."""
@@ -332,18 +344,6 @@ class HubRequestHandler(BaseHTTPRequestHandler):
         if error.commit_sha:
             headers["X-Repo-Commit"] = error.commit_sha
         return self._send_json(error.status, {"error": error.message}, send_body, headers)
-
-
-def _copy_range(blob: Path, out: Any, start: int, end: int) -> None:
-    with blob.open("rb") as source:
-        source.seek(start)
-        remaining = end - start + 1
-        while remaining > 0:
-            chunk = source.read(min(CHUNK_SIZE, remaining))
-            if not chunk:
-                break
-            out.write(chunk)
-            remaining -= len(chunk)
 
 
 # --- starting it ----------------------------------------------------------------------------

@@ -132,6 +132,17 @@ def publish_repo(
     return commit_sha
 
 
+def move_branch(root: Path, repo_id: str, commit_sha: str, *, branch: str = "main") -> None:
+    """Test hook: point ``branch`` at a commit the repo already has (a force-push, or a revert
+    to an older commit). Publishing new files on a branch moves it too (``publish_repo``)."""
+    repo_dir = _repo_dir(root, repo_id)
+    if not (repo_dir / "commits" / f"{commit_sha}.json").is_file():
+        raise KeyError(f"{repo_id} has no commit {commit_sha}")
+    refs = _read_json(repo_dir / "refs.json", {"branches": {}})
+    refs["branches"][branch] = commit_sha
+    _write_json(repo_dir / "refs.json", refs)
+
+
 def tamper_file(root: Path, repo_id: str, commit_sha: str, path: str, new_bytes: bytes) -> None:
     """Test hook: serve ``new_bytes`` for ``path`` while the published metadata stays the same.
 

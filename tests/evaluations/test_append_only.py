@@ -31,12 +31,13 @@ from evaluations.models import (
     FlagState,
     HubMembership,
     ModelRepo,
+    ProvenanceEvent,
     RepoDecision,
     RunAction,
     RunArtifact,
     Score,
 )
-from evaluations.services import discussions, moderation
+from evaluations.services import discussions, moderation, provenance
 from tests.factories import arc_claim, inspected_run, person, queued_run
 
 pytestmark = [
@@ -51,6 +52,7 @@ migration = importlib.import_module("evaluations.migrations.0011_append_only_tab
 truncate_migration = importlib.import_module(
     "evaluations.migrations.0015_append_only_refuses_truncate"
 )
+provenance_migration = importlib.import_module("evaluations.migrations.0016_provenance")
 APP_ROLE_SQL = Path(__file__).resolve().parents[2] / "deploy" / "app_role.sql"
 REASON = "Checked the numbers with the author; recorded for the log."
 
@@ -66,6 +68,7 @@ CHANGES: dict[type[models.Model], dict[str, Any]] = {
     RunAction: {"reason": "Never happened."},
     Comment: {"body": "I never said that."},
     HubMembership: {"orgs": ["demo-org", "someone-elses-org"]},
+    ProvenanceEvent: {"weights_changed": True},
 }
 
 
@@ -112,10 +115,22 @@ def history(moderator: User) -> dict[type[models.Model], models.Model]:
         repo_id=flag.claim.repo_id, user=moderator, hidden=True, reason=REASON
     )
     services.run_cancel(run_id=queued_run("demo-org/other").id, user=moderator, reason=REASON)
+    provenance.watch_record_commit(  # main names a commit with a new README: recorded only
+        repo_id=run.submission.repo_id,
+        ref="main",
+        commit_sha="b" * 40,
+        committed_at=None,
+        files=[
+            {"path": "model.safetensors", "size": 10, "sha256": "0" * 64},
+            {"path": "README.md", "size": 5, "blob_id": "c" * 40},
+        ],
+    )
     return {model: model.objects.get() for model in CHANGES}
 
 
 def remedy(model: type[models.Model]) -> str:
+    if model is ProvenanceEvent:  # guarded when it was added (migration 0016)
+        return str(provenance_migration.REMEDY)
     return migration.APPEND_ONLY_TABLES[model._meta.db_table]
 
 
@@ -205,11 +220,13 @@ def test_it_guards_exactly_the_append_only_tables() -> None:
 def test_it_lets_the_truncate_guard_be_reversed(history: dict) -> None:
     refuse_truncate_in_this_session()
     with connection.schema_editor() as editor:
+        provenance_migration.remove(None, editor)  # reversed first: its triggers use 0015's
         truncate_migration.remove(None, editor)
     truncate(Comment)
     assert not Comment.objects.exists()
     with connection.schema_editor() as editor:
         truncate_migration.install(None, editor)
+        provenance_migration.install(None, editor)
     with pytest.raises(ProgrammingError, match="evaluations_score is append-only"):
         truncate(Score)
 
@@ -217,11 +234,13 @@ def test_it_lets_the_truncate_guard_be_reversed(history: dict) -> None:
 def test_it_lets_the_migration_be_reversed(history: dict) -> None:
     score = history[Score]
     with connection.schema_editor() as editor:
+        provenance_migration.remove(None, editor)  # reversed first: its trigger uses 0011's
         migration.remove(None, editor)
     Score.objects.filter(id=score.id).update(value=0.75)
     assert Score.objects.get(id=score.id).value == 0.75
     with connection.schema_editor() as editor:
         migration.install(None, editor)
+        provenance_migration.install(None, editor)
     with (
         pytest.raises(ProgrammingError, match="evaluations_score is append-only"),
         transaction.atomic(),
@@ -239,6 +258,8 @@ def test_it_does_nothing_on_sqlite() -> None:
     migration.remove(None, editor)
     truncate_migration.install(None, editor)
     truncate_migration.remove(None, editor)
+    provenance_migration.install(None, editor)
+    provenance_migration.remove(None, editor)
     assert executed == []
 
 

@@ -6,9 +6,12 @@ error id and, for refusals, that no weight file was ever requested.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import json
+import os
 import socket
+import subprocess
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -21,6 +24,7 @@ import pytest
 from safetensors.numpy import save
 
 from evaluations.errors import EvaluationError
+from localdev.standin.faults import set_fault
 from localdev.standin.hub_server import StandinHubServer, serve_in_thread
 from localdev.standin.repos import publish_repo, tamper_file
 from workers import hub
@@ -50,6 +54,9 @@ class StandinHub:
 
     def publish(self, repo_id: str, files: dict[str, bytes], **options: Any) -> str:
         return publish_repo(self.root, repo_id, files, **options)
+
+    def fault(self, repo_id: str, path: str, mode: str, times: int | None = None) -> None:
+        set_fault(self.root, repo_id, path, mode, times=times)
 
     def requested_weights(self, repo_id: str) -> list[str]:
         """Weight files of ``repo_id`` the client asked about, by HEAD or GET."""
@@ -532,9 +539,9 @@ def test_it_fails_checksum_verification_of_a_tampered_file(
     tamper_file(standin.root, "alice/tiny", commit_sha, "model.safetensors", damaged)
 
     with pytest.raises(EvaluationError) as caught:
-        hub.download_repo(inspection, tmp_path / "model")
+        hub.download_repo(inspection, tmp_path / "model", retries=0)
 
-    assert caught.value.code == "eval:user:checksum-mismatch"
+    assert caught.value.code == "eval:infra:checksum-mismatch"
     assert caught.value.detail.startswith("model.safetensors: expected sha256 ")
     assert not (tmp_path / "model" / "model.safetensors").exists()
 
@@ -548,9 +555,9 @@ def test_it_fails_checksum_verification_of_a_truncated_file(
     tamper_file(standin.root, "alice/tiny", commit_sha, "model.safetensors", b"short")
 
     with pytest.raises(EvaluationError) as caught:
-        hub.download_repo(inspection, tmp_path / "model")
+        hub.download_repo(inspection, tmp_path / "model", retries=0)
 
-    assert caught.value.code == "eval:user:checksum-mismatch"
+    assert caught.value.code == "eval:infra:checksum-mismatch"
     assert not (tmp_path / "model" / "model.safetensors").exists()
 
 
@@ -565,7 +572,132 @@ def test_it_fails_checksum_verification_of_a_tampered_small_file(
     tamper_file(standin.root, "alice/tiny", commit_sha, "tokenizer_config.json", tampered)
 
     with pytest.raises(EvaluationError) as caught:
-        hub.download_repo(inspection, tmp_path / "model")
+        hub.download_repo(inspection, tmp_path / "model", retries=0)
 
-    assert caught.value.code == "eval:user:checksum-mismatch"
+    assert caught.value.code == "eval:infra:checksum-mismatch"
     assert caught.value.detail.startswith("tokenizer_config.json: expected git ")
+
+
+# --- download faults: each its own reason, and no partial snapshot left behind ---------------
+
+
+def no_partial_snapshot(tmp_path: Path) -> None:
+    """Nothing of the download is left: not the model folder, not the client's cache."""
+    assert not (tmp_path / "model").exists()
+    hf_home = tmp_path / "hf-home"  # the client's own home (tests/conftest.py)
+    assert not hf_home.exists() or not [p for p in hf_home.rglob("*") if p.is_file()]
+
+
+def failed_download(inspection: hub.RepoInspection, dest_dir: Path, retries: int) -> str:
+    with pytest.raises(EvaluationError) as caught:
+        hub.download_repo(inspection, dest_dir, retries=retries)
+    return caught.value.code
+
+
+def test_a_hub_that_keeps_truncating_a_file_ends_as_download_truncated(
+    standin: StandinHub, tmp_path: Path
+) -> None:
+    standin.publish("alice/tiny", tiny_llama())
+    inspection = hub.inspect_repo("alice/tiny", max_parameters=None)
+    standin.fault("alice/tiny", "model.safetensors", "truncate")  # a full Content-Length
+
+    assert failed_download(inspection, tmp_path / "model", 0) == "eval:infra:download-truncated"
+    no_partial_snapshot(tmp_path)
+    # huggingface_hub resumes a short body itself: five more requests before it gives up.
+    assert standin.server.file_requests("alice/tiny").count("model.safetensors") == 6
+
+
+def test_a_hub_that_keeps_dropping_the_connection_ends_as_download_interrupted(
+    standin: StandinHub, tmp_path: Path
+) -> None:
+    standin.publish("alice/tiny", tiny_llama())
+    inspection = hub.inspect_repo("alice/tiny", max_parameters=None)
+    standin.fault("alice/tiny", "model.safetensors", "drop")
+
+    assert failed_download(inspection, tmp_path / "model", 1) == "eval:infra:download-interrupted"
+    no_partial_snapshot(tmp_path)
+    assert standin.server.file_requests("alice/tiny").count("model.safetensors") == 2
+
+
+def test_one_dropped_connection_is_downloaded_again(standin: StandinHub, tmp_path: Path) -> None:
+    files = tiny_llama()
+    standin.publish("alice/tiny", files)
+    inspection = hub.inspect_repo("alice/tiny", max_parameters=None)
+    standin.fault("alice/tiny", "model.safetensors", "drop", times=1)
+
+    model_dir = hub.download_repo(inspection, tmp_path / "model", retries=1)
+
+    assert (model_dir / "model.safetensors").read_bytes() == files["model.safetensors"]
+
+
+def test_bytes_that_differ_from_the_published_sha256_end_as_checksum_mismatch(
+    standin: StandinHub, tmp_path: Path
+) -> None:
+    standin.publish("alice/tiny", tiny_llama())
+    inspection = hub.inspect_repo("alice/tiny", max_parameters=None)
+    standin.fault("alice/tiny", "model.safetensors", "corrupt")  # right size, wrong bytes
+
+    assert failed_download(inspection, tmp_path / "model", 1) == "eval:infra:checksum-mismatch"
+    no_partial_snapshot(tmp_path)
+    assert standin.server.file_requests("alice/tiny").count("model.safetensors") == 2
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A real 256 KiB tmpfs as the scratch volume. Mounting needs root, which CI runs as; a
+    test run as another user skips these tests and says so."""
+    mount_point = tmp_path / "small-disk"
+    mount_point.mkdir()
+    if os.geteuid() != 0:
+        pytest.skip("mounting a small tmpfs needs root (CI runs as root)")
+    command = ["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(mount_point)]
+    subprocess.run(command, check=True, capture_output=True)
+    try:
+        yield mount_point
+    finally:
+        subprocess.run(["umount", "--lazy", str(mount_point)], check=True)
+
+
+def tiny_llama_of(size: int) -> dict[str, bytes]:
+    weights = save({"lm_head.weight": np.zeros((size // 32, 8), dtype=np.float32)})
+    return tiny_llama(**{"model.safetensors": weights})
+
+
+def test_files_larger_than_the_free_space_are_refused_before_downloading(
+    standin: StandinHub, small_disk: Path, tmp_path: Path
+) -> None:
+    standin.publish("alice/tiny", tiny_llama_of(512 * 1024))
+    inspection = hub.inspect_repo("alice/tiny", max_parameters=None)
+    inspected = standin.server.file_requests("alice/tiny")
+
+    with pytest.raises(EvaluationError) as caught:
+        hub.download_repo(inspection, small_disk / "model")
+
+    assert caught.value.code == "eval:infra:disk-full"
+    assert "are free" in caught.value.detail
+    assert standin.server.file_requests("alice/tiny") == inspected  # nothing more was fetched
+    assert list(small_disk.iterdir()) == []
+
+
+def test_a_disk_that_fills_up_during_the_download_ends_as_disk_full(
+    standin: StandinHub, small_disk: Path, tmp_path: Path
+) -> None:
+    standin.publish("alice/tiny", tiny_llama_of(128 * 1024))
+    inspection = hub.inspect_repo("alice/tiny", max_parameters=None)
+    ballast = small_disk / "another-run"
+
+    def fill_the_disk(repo_id: str, path: str) -> None:
+        # Another run on the same volume takes the room left after our check.
+        if path == "model.safetensors" and not ballast.exists():
+            with contextlib.suppress(OSError), ballast.open("wb", buffering=0) as handle:
+                while True:  # until ENOSPC
+                    handle.write(bytes(4096))
+
+    standin.server.before_file_body = fill_the_disk
+
+    with pytest.raises(EvaluationError) as caught:
+        hub.download_repo(inspection, small_disk / "model")
+
+    assert caught.value.code == "eval:infra:disk-full"
+    assert caught.value.detail.startswith("model.safetensors: No space left on device")
+    assert list(small_disk.iterdir()) == [ballast]  # ours is gone, incomplete file included

@@ -12,6 +12,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 from evaluations import services
 from evaluations.errors import EvaluationError
 from evaluations.models import Claim, RunState
+from localdev.standin.faults import set_fault
 from localdev.standin.hub_server import serve_in_thread
 from localdev.standin.pulls import publish_pull_request
 from localdev.standin.repos import publish_repo
@@ -121,3 +122,32 @@ def test_results_in_an_open_pull_request_are_imported_as_community_claims(
     ]
     assert not Claim.objects.filter(typed_value="99.0").exists()  # a closed pull request
     assert Claim.objects.filter(source="eval-results", source_ref="").count() == 3
+
+
+@pytest.mark.parametrize(
+    "fault, code",
+    [("drop", "eval:infra:download-interrupted"), ("corrupt", "eval:infra:checksum-mismatch")],
+)
+def test_a_download_fault_ends_the_run_with_its_own_reason_and_no_files_left(
+    monkeypatch: pytest.MonkeyPatch,
+    settings,
+    tmp_path: Path,
+    isolated_hub_client: None,
+    fault: str,
+    code: str,
+) -> None:
+    publish_repo(tmp_path / "hub", "demo-org/tiny", tiny_llama())
+    set_fault(tmp_path / "hub", "demo-org/tiny", "model.safetensors", fault)
+    server, url = serve_in_thread(tmp_path / "hub")
+    monkeypatch.setenv("HF_ENDPOINT", url)
+    settings.WORKER_SCRATCH_DIR = tmp_path / "scratch"
+    settings.WORKER_DOWNLOAD_RETRIES = 0
+    run = services.submission_create(repo_id="demo-org/tiny").run
+    try:
+        assert runner.evaluate_run(run.id, worker_name="w", task_id="t") == code
+    finally:
+        server.shutdown()
+    run.refresh_from_db()
+    assert run.state == RunState.FAILED and run.error_code == code
+    assert "the run can be retried" in run.error_message
+    assert list((tmp_path / "scratch").iterdir()) == []

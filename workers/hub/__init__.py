@@ -5,12 +5,13 @@ holds the rest of the code to that). ``inspect_repo`` decides from model_info an
 JSON files whether a repo may be evaluated, and refuses before any weights are downloaded;
 ``download_repo`` fetches configs, tokenizer files and ``*.safetensors`` only, at the inspected
 commit, and checks every file against the checksums the hub published; ``open_pull_requests``
-lists where the hub keeps community-provided results.
+lists where the hub keeps community-provided results; ``ref_listing`` tells the re-upload watch
+which commit a ref names now, with its files' metadata.
 
 The modules follow the client's seams: ``connection`` (endpoint, one file's download, the
-client's errors in the run's words), ``inspection``, ``downloads`` and ``pulls``. Callers use
-the names below (``hub.inspect_repo(...)``), looked up on this package at call time, so a test
-can replace one here.
+client's errors in the run's words), ``inspection``, ``downloads``, ``pulls`` and ``refs``.
+Callers use the names below (``hub.inspect_repo(...)``), looked up on this package at call time,
+so a test can replace one here.
 
 The endpoint is ``HF_ENDPOINT`` read at call time (``huggingface_hub`` reads it once, at import),
 so production (no ``HF_ENDPOINT``: the real hub) and tests (the stand-in hub) take one path.
@@ -32,6 +33,7 @@ from workers.hub.pulls import (
     is_eval_results_path,
     open_pull_requests,
 )
+from workers.hub.refs import RefListing, ref_listing
 
 __all__ = [
     "DOWNLOAD_PATTERNS",
@@ -40,6 +42,7 @@ __all__ = [
     "PICKLE_SUFFIXES",
     "RETRYABLE_STATUS",
     "PullRequest",
+    "RefListing",
     "RepoFile",
     "RepoInspection",
     "download_repo",
@@ -50,4 +53,5 @@ __all__ = [
     "open_pull_requests",
     "read_model_card",
     "read_text_file",
+    "ref_listing",
 ]
