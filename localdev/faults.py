@@ -149,11 +149,13 @@ class Outcome:
     duplicated: int  # more than one finished run, or scores from more than one run
     retried: int  # runs ended as worker-lost (each attempted again)
 
+    failures: list[str]  # how each run that failed for another reason ended
+
     def line(self) -> str:
         return (
             f"{self.submissions} submissions: {self.finished_once} finished exactly once, "
             f"lost {self.lost}, duplicated {self.duplicated}, retried {self.retried}"
-        )
+        ) + "".join(f"\n  {failure}" for failure in self.failures)
 
 
 class Stack:
@@ -235,7 +237,7 @@ class Stack:
         # DEBUG: static files by their source names, so no collectstatic (minutes) first.
         self._start(command, "web.log", DEBUG="1")
         url = f"http://127.0.0.1:{port}"
-        eventually(lambda: http_status(url + "/") == 200 or None, 60)
+        eventually(lambda: http_status(url + "/") == 200 or None, 180)
         return url
 
     def kill(self, process: subprocess.Popen[bytes]) -> None:
@@ -328,6 +330,17 @@ class Stack:
             lost=sum(1 for _, f, _, _ in per_submission if f == 0),
             duplicated=sum(1 for _, f, s, _ in per_submission if f > 1 or s > 1),
             retried=sum(lost for *_, lost in per_submission),
+            failures=[
+                f"run #{run_id} {code}: {detail[:300]}"
+                for run_id, code, detail in self.rows(
+                    "SELECT id, error_code, error_detail FROM evaluations_evaluationrun "
+                    "WHERE state = 'failed' AND error_code <> 'eval:infra:worker-lost' "
+                    "AND (%s::bigint[] IS NULL OR submission_id IN (SELECT submission_id "
+                    "FROM evaluations_evaluationrun WHERE id = ANY(%s)))",
+                    runs,
+                    runs,
+                )
+            ],
         )
 
 
