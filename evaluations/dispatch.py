@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from celery import current_app
-from django.db import transaction
 from kombu.exceptions import ChannelError
 
 EVALUATE_TASK = "workers.evaluate_run"
@@ -21,10 +20,6 @@ EVALUATE_TASK = "workers.evaluate_run"
 def send_run(run_id: int, queue: str) -> None:
     """Send now. Used on commit, and by the reconciler for runs whose message was lost."""
     current_app.send_task(EVALUATE_TASK, args=[run_id], queue=queue)
-
-
-def send_run_on_commit(run_id: int, queue: str) -> None:
-    transaction.on_commit(lambda: send_run(run_id, queue))
 
 
 def revoke(task_id: str) -> None:

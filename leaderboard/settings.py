@@ -243,11 +243,14 @@ _PAGE_CACHE = {
     "LOCATION": "pages",
     "OPTIONS": {"MAX_ENTRIES": env_int("PAGE_CACHE_ENTRIES", 1000)},
 }
+# When Redis is down, the default cache serves from process memory (leaderboard/cache.py):
+# pages and sign-in keep answering, with per-process counters until Redis is back.
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "leaderboard.cache.FallbackRedisCache",
         "LOCATION": env_str("REDIS_URL"),
         "KEY_PREFIX": "claimcheck-cache",  # the broker may share the database: never flush it
+        "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 2},
     }
     if env_str("REDIS_URL")
     else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "default"},
@@ -361,9 +364,13 @@ EVAL_HEARTBEAT_TIMEOUT = env_int("EVAL_HEARTBEAT_TIMEOUT", 60)
 EVAL_REAP_INTERVAL = env_int("EVAL_REAP_INTERVAL", 10)
 # A run whose worker was lost is attempted again, as a new run, up to this many attempts.
 EVAL_MAX_ATTEMPTS = env_int("EVAL_MAX_ATTEMPTS", 3)
-# A run still queued after this long has its message sent again (the row is the truth).
+# A run still queued after this long has its message sent again (the row is the truth); one
+# whose send failed (the broker was down) is sent at the first requeue pass after it is back.
 EVAL_REQUEUE_AFTER = env_int("EVAL_REQUEUE_AFTER", 600)
-EVAL_REQUEUE_INTERVAL = env_int("EVAL_REQUEUE_INTERVAL", 300)
+EVAL_REQUEUE_INTERVAL = env_int("EVAL_REQUEUE_INTERVAL", 30)
+# A worker whose database connection breaks (a PostgreSQL restart) reconnects and tries its
+# writes again for this long before the run fails.
+EVAL_DB_RETRY_SECONDS = env_int("EVAL_DB_RETRY_SECONDS", 60)
 # The re-upload watch asks the hub about this many evaluated repos per tick, those checked
 # longest ago first: 50 every 5 minutes goes round 10,000 repos in about 17 hours.
 PROVENANCE_WATCH_INTERVAL = env_int("PROVENANCE_WATCH_INTERVAL", 300)

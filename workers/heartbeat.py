@@ -38,18 +38,19 @@ def beating(run_id: int, interval: float) -> Iterator[None]:
 def _beat(run_id: int, interval: float, stop: threading.Event) -> None:
     try:
         while not stop.wait(interval):
-            if not _stamp(run_id):
+            if not stamp(run_id):
                 return  # no longer in flight: nothing left to keep alive
     finally:
         db.connections.close_all()  # this thread's own connection
 
 
-def _stamp(run_id: int) -> bool:
-    """False once the run is no longer in flight. A database hiccup is not the end of the run:
-    the next beat tries again, and only a long silence lets the reaper end it."""
+def stamp(run_id: int, done: int | None = None, total: int | None = None) -> bool:
+    """Stamp the heartbeat (and progress); False once the run is no longer in flight. A
+    database hiccup (a PostgreSQL restart) is not the end of the run: the broken connection is
+    closed, the next beat reconnects, and only a long silence lets the reaper end it."""
     try:
-        return services.run_heartbeat(run_id=run_id)
-    except db.Error:
-        logger.warning("run %s: heartbeat not stamped, trying again", run_id, exc_info=True)
-        db.connections.close_all()
+        return services.run_heartbeat(run_id=run_id, done=done, total=total)
+    except db.Error as error:
+        logger.warning("run %s: heartbeat not stamped (%s), trying again", run_id, error)
+        db.connection.close()  # this thread's
         return True

@@ -24,7 +24,8 @@ from evaluations.errors import EvaluationError
 from evaluations.models import EvaluationRun, RunState
 from workers import artifacts, card_files, hub, results, sandbox, scratch
 from workers.child import log_tail, run_child
-from workers.heartbeat import beating
+from workers.db_retry import retrying
+from workers.heartbeat import beating, stamp
 
 logger = logging.getLogger(__name__)
 
@@ -37,7 +38,11 @@ def evaluate_run(run_id: int, *, worker_name: str, task_id: str) -> str:
         return _end_failed(run_id, error, log=None)
     if routed:
         return routed
-    if not services.run_claim(run_id=run_id, worker_name=worker_name, task_id=task_id):
+    claimed = retrying(
+        lambda: services.run_claim(run_id=run_id, worker_name=worker_name, task_id=task_id),
+        f"run {run_id}: claim",
+    )
+    if not claimed:
         logger.info("run %s was already claimed or ended; nothing to do", run_id)
         return "not-claimed"
     work_dir = Path(settings.WORKER_SCRATCH_DIR) / f"run-{run_id}"
@@ -64,7 +69,10 @@ def _end_failed(run_id: int, error: Exception, *, log: Path | None) -> str:
     else:  # ours: keep the reason on the run, and the trace in the log
         logger.exception("run %s failed unexpectedly", run_id, exc_info=error)
         code, detail = "eval:infra:unexpected", repr(error)
-    services.run_fail(run_id=run_id, code=code, detail=detail, log_tail=tail)
+    retrying(
+        lambda: services.run_fail(run_id=run_id, code=code, detail=detail, log_tail=tail),
+        f"run {run_id}: record the failure",
+    )
     return code
 
 
@@ -100,7 +108,11 @@ def _pin_revision(run: EvaluationRun) -> None:
 
 
 def _stages(run_id: int, work_dir: Path) -> str:
-    run = EvaluationRun.objects.select_related("submission__repo", "revision").get(id=run_id)
+    """Each write to the database is tried again over a broken connection (``retrying``)."""
+    run = retrying(
+        lambda: EvaluationRun.objects.select_related("submission__repo", "revision").get(id=run_id),
+        f"run {run_id}: load",
+    )
     submission = run.submission
     # A new attempt of a run whose worker was lost comes pinned to that run's commit.
     ref = run.revision.commit_sha if run.revision else submission.ref
@@ -108,15 +120,18 @@ def _stages(run_id: int, work_dir: Path) -> str:
     # 1. fetch: resolve the ref, refuse before downloading weights, then download and verify.
     # The size was checked against the worker classes before the claim (route_before_claim).
     inspection = hub.inspect_repo(submission.repo.hub_id, ref, max_parameters=None)
-    original = services.run_record_inspection(
-        run_id=run_id,
-        commit_sha=inspection.commit_sha,
-        files=[dataclasses.asdict(f) for f in inspection.files],
-        parameter_count=inspection.parameter_count,
-        dtype=inspection.dtype,
-        licence=inspection.licence,
-        model_type=inspection.model_type,
-        card_text=inspection.card_text,
+    original = retrying(
+        lambda: services.run_record_inspection(
+            run_id=run_id,
+            commit_sha=inspection.commit_sha,
+            files=[dataclasses.asdict(f) for f in inspection.files],
+            parameter_count=inspection.parameter_count,
+            dtype=inspection.dtype,
+            licence=inspection.licence,
+            model_type=inspection.model_type,
+            card_text=inspection.card_text,
+        ),
+        f"run {run_id}: record the commit",
     )
     if original is not None:
         return f"duplicate-of-{original.id}"
@@ -124,7 +139,11 @@ def _stages(run_id: int, work_dir: Path) -> str:
     model_dir = hub.download_repo(
         inspection, work_dir / "model", retries=settings.WORKER_DOWNLOAD_RETRIES
     )
-    if not services.run_start_evaluating(run_id=run_id, backend=settings.WORKER_BACKEND):
+    started = retrying(
+        lambda: services.run_start_evaluating(run_id=run_id, backend=settings.WORKER_BACKEND),
+        f"run {run_id}: start evaluating",
+    )
+    if not started:
         return "cancelled"
 
     # 2. evaluate: one lm-eval call with every task of the suite, in a child process.
@@ -141,9 +160,7 @@ def _stages(run_id: int, work_dir: Path) -> str:
     outcome = run_child(
         spec,
         work_dir,
-        on_progress=lambda done, total: services.run_heartbeat(
-            run_id=run_id, done=done, total=total
-        ),
+        on_progress=lambda done, total: stamp(run_id, done, total),
         limits=sandbox.Limits.for_worker(
             address_space_gb=settings.EVAL_CHILD_ADDRESS_SPACE_GB,
             open_files=settings.EVAL_CHILD_OPEN_FILES,
@@ -155,8 +172,12 @@ def _stages(run_id: int, work_dir: Path) -> str:
     raw = json.loads(outcome.results_path.read_text())
     scores = [dataclasses.asdict(s) for s in results.parse_scores(raw, benchmarks)]
     stored = artifacts.store_run_artifacts(run_id, outcome)
-    services.run_record_results(
-        run_id=run_id, scores=scores, versions=results.parse_versions(raw), artifacts=stored
+    versions = results.parse_versions(raw)
+    retrying(
+        lambda: services.run_record_results(
+            run_id=run_id, scores=scores, versions=versions, artifacts=stored
+        ),
+        f"run {run_id}: record the results",
     )
     # Recording is an evidence change: flags, read tables and claim-matched runs follow.
     return "finished"
@@ -167,8 +188,11 @@ def _import_card_claims(run_id: int, inspection: hub.RepoInspection) -> None:
     add; the service records their claims and the model card's, once per commit."""
     blobs = {f.path: f.blob_id for f in inspection.files if hub.is_eval_results_path(f.path)}
     files, notes = card_files.read_results_files(inspection.repo_id, inspection.commit_sha, blobs)
-    services.card_claims_import(
-        run_id=run_id, card_data=inspection.card_data, results_files=files, notes=notes
+    retrying(
+        lambda: services.card_claims_import(
+            run_id=run_id, card_data=inspection.card_data, results_files=files, notes=notes
+        ),
+        f"run {run_id}: import the card's claims",
     )
 
 

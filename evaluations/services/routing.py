@@ -16,12 +16,13 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from evaluations import dispatch, routing
+from evaluations import routing
 from evaluations.errors import EvaluationError
 from evaluations.generation import generation_bump
 from evaluations.models import EvaluationRun, RunState
 from evaluations.services.revisions import revision_record
 from evaluations.services.runs import run_fail
+from evaluations.services.submissions import run_send
 
 
 @dataclass(frozen=True)
@@ -89,6 +90,7 @@ def run_route(*, run_id: int) -> RouteDecision:
             id=run_id, state=RunState.QUEUED, queue=run.queue
         ).update(queue=worker_class.queue, enqueued_at=timezone.now())
         if moved:
-            dispatch.send_run_on_commit(run_id, worker_class.queue)
+            queue = worker_class.queue
+            transaction.on_commit(lambda: run_send(run_id, queue))
             generation_bump()  # the run page names its queue and place in it
     return RouteDecision(queue=worker_class.queue, moved=moved == 1)

@@ -36,7 +36,7 @@ from evaluations.selectors import run_attempts
 from evaluations.services.evidence import evidence_changed
 from evaluations.services.permissions import User, clean_reason, require_moderator
 from evaluations.services.revisions import revision_record
-from evaluations.services.submissions import _run_create, same_setting
+from evaluations.services.submissions import _run_create, run_send, same_setting
 
 logger = logging.getLogger(__name__)
 
@@ -214,8 +214,12 @@ def run_record_results(
     versions: Mapping[str, Any],
     artifacts: Iterable[Mapping[str, Any]],
 ) -> bool:
-    """Write the run's scores, artifacts and versions and finish it, all in one transaction."""
-    if not _transition(run_id, source=[RunState.RUNNING], target=RunState.RECORDING):
+    """Write the run's scores, artifacts and versions and finish it, all in one transaction.
+    Safe to call again when the database went away mid-way: a run left recording is finished
+    by the second call, a finished one is left as it is."""
+    recording = EvaluationRun.objects.filter(id=run_id, state=RunState.RECORDING)
+    moved = _transition(run_id, source=[RunState.RUNNING], target=RunState.RECORDING)
+    if not moved and not recording.exists():
         return False
     with transaction.atomic():
         Score.objects.bulk_create(
@@ -348,7 +352,9 @@ def _attempt_again(run_id: int, detail: str) -> EvaluationRun | None:
 
 
 def runs_requeue_stalled(*, now: Any = None) -> list[int]:
-    """Send again the message of runs still queued long after they were sent, oldest first.
+    """Send the message of queued runs again, oldest first: those whose send failed (the
+    broker was down) at once, those still queued long after their send after
+    ``EVAL_REQUEUE_AFTER``. Returns the ids sent; stops at the first send that fails.
 
     A process that died between commit and enqueue loses the message; the row is the
     truth, and a second delivery of a message that did arrive finds the run claimed.
@@ -356,11 +362,15 @@ def runs_requeue_stalled(*, now: Any = None) -> list[int]:
     now = now or timezone.now()
     cutoff = now - timedelta(seconds=settings.EVAL_REQUEUE_AFTER)
     stalled = list(
-        EvaluationRun.objects.filter(state=RunState.QUEUED, enqueued_at__lt=cutoff)
+        EvaluationRun.objects.filter(state=RunState.QUEUED)
+        .filter(Q(enqueued_at__isnull=True) | Q(enqueued_at__lt=cutoff))
         .order_by("created_at", "id")
         .values_list("id", "queue")
     )
+    sent = []
     for run_id, queue in stalled:
+        if not run_send(run_id, queue):
+            break  # the broker is down again: the next pass goes on from this run
         EvaluationRun.objects.filter(id=run_id, state=RunState.QUEUED).update(enqueued_at=now)
-        dispatch.send_run(run_id, queue)
-    return [run_id for run_id, _ in stalled]
+        sent.append(run_id)
+    return sent

@@ -3,6 +3,7 @@ already does). The run's own life, from queued to finished, is ``runs``."""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any, TypedDict
 
@@ -27,6 +28,8 @@ from evaluations.models import (
 )
 from evaluations.services.permissions import Account
 from evaluations.validation import COMMIT_SHA_RE, clean_ref, clean_repo_id
+
+logger = logging.getLogger(__name__)
 
 
 class SubmissionSetting(TypedDict, total=False):
@@ -171,7 +174,7 @@ def _run_create(
         enqueued_at=timezone.now(),
         deliberate_rerun=deliberate_rerun,
     )
-    dispatch.send_run_on_commit(run.id, worker_class.queue)
+    transaction.on_commit(lambda: run_send(run.id, worker_class.queue))
     generation_bump()
     return run
 
@@ -180,3 +183,17 @@ def _inspected_revision(submission: Submission) -> Revision | None:
     if not COMMIT_SHA_RE.match(submission.ref):
         return None  # a branch or tag may have moved since any inspection
     return Revision.objects.filter(repo=submission.repo, commit_sha=submission.ref).first()
+
+
+def run_send(run_id: int, queue: str) -> bool:
+    """Hand a queued run's message to the broker; never raises. When the broker cannot take
+    it, the run stays queued with no send on record (``enqueued_at`` empty) and the requeue
+    sends it at its first pass once the broker is back: the row, not the broker, is the truth.
+    """
+    try:
+        dispatch.send_run(run_id, queue)
+    except Exception:
+        logger.warning("run %s: the broker did not take its message", run_id, exc_info=True)
+        EvaluationRun.objects.filter(id=run_id, state=RunState.QUEUED).update(enqueued_at=None)
+        return False
+    return True
