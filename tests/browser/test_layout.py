@@ -72,13 +72,16 @@ def test_at_1920_px_the_rankings_show_every_column_with_the_claims_in_view(
     page = visit("/?suite=classic", width="desktop").page
     shot(page, screenshot_dir, "layout-rankings-classic-desktop.png")
     table = page.locator("table.ranking")
-    assert table.locator("thead th").count() == 4 + 8 + 1  # #, model, size, average, 8, claims
-    assert in_view(table.locator("thead th").last, 1920)
-    assert "Claims" in (table.locator("thead th").last.text_content() or "")
+    headers = table.locator("thead th")
+    # #, model, size, average, 8 benchmarks, claims, and the compare tick last
+    assert headers.count() == 4 + 8 + 2
+    claims = headers.nth(headers.count() - 2)
+    assert in_view(claims, 1920) and "Claims" in (claims.text_content() or "")
     wrap = page.locator("#rankings .table-wrap")
     width, room = wrap.evaluate("box => [box.scrollWidth, box.clientWidth]")
     assert width <= room, "at 1,920 px the 8-benchmark table fits without scrolling"
-    verdict = table.locator("tbody tr").filter(has_text=FLAGGED).locator("td").last
+    cells = table.locator("tbody tr").filter(has_text=FLAGGED).locator("td")
+    verdict = cells.nth(cells.count() - 2)  # the claims verdict, before the compare tick
     assert in_view(verdict, 1920) and "contradicted" in verdict.inner_text()
     headers = table.locator("thead").text_content() or ""
     assert headers.count("± 95 %") == 9  # the average and each benchmark say what ± is
@@ -132,11 +135,9 @@ def test_on_a_phone_the_name_and_verdict_stay_while_the_scores_scroll(
     shot(page, screenshot_dir, "layout-rankings-classic-phone.png")
     wrap = page.locator("#rankings .table-wrap")
     row = page.locator("table.ranking tbody tr").filter(has_text=FLAGGED)
-    name, verdict, score = (
-        row.locator("td").nth(1),
-        row.locator("td").last,
-        row.locator("td").nth(6),
-    )
+    cells = row.locator("td")
+    # the claims verdict sits before the last column, the compare tick
+    name, verdict, score = cells.nth(1), cells.nth(cells.count() - 2), cells.nth(6)
     before = box(score)["x"]
     wrap.evaluate("box => { box.scrollLeft = box.scrollWidth; }")
     page.wait_for_function("document.querySelector('#rankings .table-wrap').scrollLeft > 0")
