@@ -95,16 +95,20 @@ def _pin_revision(run: EvaluationRun) -> None:
     inspection = hub.inspect_repo(
         run.submission.repo.hub_id, run.submission.ref, max_parameters=None
     )
-    services.run_pin_revision(
-        run_id=run.id,
-        commit_sha=inspection.commit_sha,
-        files=[dataclasses.asdict(f) for f in inspection.files],
-        parameter_count=inspection.parameter_count,
-        dtype=inspection.dtype,
-        licence=inspection.licence,
-        model_type=inspection.model_type,
-        card_text=inspection.card_text,
-    )
+    services.run_pin_revision(run_id=run.id, **_revision_facts(inspection))
+
+
+def _revision_facts(inspection: hub.RepoInspection) -> dict[str, Any]:
+    """What a revision records of an inspection (``services.revision_record``'s fields)."""
+    return {
+        "commit_sha": inspection.commit_sha,
+        "files": [dataclasses.asdict(f) for f in inspection.files],
+        "parameter_count": inspection.parameter_count,
+        "dtype": inspection.dtype,
+        "licence": inspection.licence,
+        "model_type": inspection.model_type,
+        "card_text": inspection.card_text,
+    }
 
 
 def _stages(run_id: int, work_dir: Path) -> str:
@@ -121,16 +125,7 @@ def _stages(run_id: int, work_dir: Path) -> str:
     # The size was checked against the worker classes before the claim (route_before_claim).
     inspection = hub.inspect_repo(submission.repo.hub_id, ref, max_parameters=None)
     original = retrying(
-        lambda: services.run_record_inspection(
-            run_id=run_id,
-            commit_sha=inspection.commit_sha,
-            files=[dataclasses.asdict(f) for f in inspection.files],
-            parameter_count=inspection.parameter_count,
-            dtype=inspection.dtype,
-            licence=inspection.licence,
-            model_type=inspection.model_type,
-            card_text=inspection.card_text,
-        ),
+        lambda: services.run_record_inspection(run_id=run_id, **_revision_facts(inspection)),
         f"run {run_id}: record the commit",
     )
     if original is not None:
