@@ -269,8 +269,10 @@ def wait(processes: list[subprocess.Popen[bytes]]) -> None:
 
 def stop(processes: list[subprocess.Popen[bytes]], timeout: float = STOP_TIMEOUT) -> str:
     """SIGTERM to every child still running, SIGKILL to any that outlasts ``timeout``; a
-    second Ctrl-C meanwhile is ignored, so stopping never ends in a traceback."""
+    second Ctrl-C or SIGTERM meanwhile is ignored, so stopping never ends in a traceback
+    (`make demo` under `timeout` gets SIGTERM twice: from `timeout` and from make)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     running = [process for process in processes if process.poll() is None]
     for process in running:
         process.terminate()
