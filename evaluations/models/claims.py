@@ -119,6 +119,14 @@ class Claim(models.Model):
         """Read from a hub ``.eval_results`` entry, which names its dataset or its source."""
         return bool(self.dataset_id or self.source_ref or self.source_org)
 
+    def correctable_by(self, user_id: int | None, *, author: bool, moderator: bool) -> bool:
+        """Who may correct or withdraw this claim: a third-party claim its reporter (or a
+        moderator), any other claim an author of the repo. The services enforce it, asking
+        the hub again; pages use it to offer the forms."""
+        if self.source == ClaimSource.THIRD_PARTY:
+            return self.reporter_id == user_id or moderator
+        return author
+
 
 class FlagState(models.TextChoices):
     # Set by the rule (no actor).

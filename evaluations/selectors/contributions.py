@@ -14,7 +14,6 @@ from evaluations.evidence.matching import ClaimEvidence, evidence_for_repos
 from evaluations.evidence.verdicts import Verdict
 from evaluations.models import (
     Claim,
-    ClaimSource,
     EvaluationRun,
     FlagState,
     HubMembership,
@@ -85,7 +84,10 @@ def work_of(user: User) -> list[RepoWork]:
             work[submission.repo_id].runs.append(RunWork(run, run_next_action(run)))
     for repo_id, rows in evidence_for_repos(list(repos)).items():
         for row in rows:
-            may_correct = _may_correct(row, user, work[repo_id].authored)
+            # The page lists the user's own work: moderators' powers play no part here.
+            may_correct = row.claim.correctable_by(
+                user.pk, author=work[repo_id].authored, moderator=False
+            )
             work[repo_id].claims.append(
                 ClaimWork(row, may_correct, claim_next_action(row, may_correct))
             )
@@ -98,14 +100,6 @@ def _latest_activity(work: RepoWork) -> tuple[object, ...]:
     moments = [entry.run.created_at for entry in work.runs]
     moments += [entry.evidence.claim.created_at for entry in work.claims]
     return (max(moments) if moments else work.repo.created_at, work.repo.id)
-
-
-def _may_correct(row: ClaimEvidence, user: User, authored: bool) -> bool:
-    """The rule ``services.contributions`` enforces: an author claim by an author, a
-    third-party claim by whoever reported it."""
-    if row.claim.source == ClaimSource.THIRD_PARTY:
-        return row.claim.reporter_id == user.pk
-    return authored
 
 
 def run_next_action(run: EvaluationRun) -> str:

@@ -58,7 +58,7 @@ def _check_corrections(user: Account, repo_id: str, claims: Sequence[ClaimInput]
     ids = [claim.supersedes for claim in claims if claim.supersedes]
     for earlier in Claim.objects.filter(id__in=ids, repo__hub_id=repo_id):
         if earlier.source == ClaimSource.THIRD_PARTY:
-            if earlier.reporter_id != user.pk and not is_moderator(user):
+            if not earlier.correctable_by(user.pk, author=False, moderator=is_moderator(user)):
                 raise PermissionDenied(
                     f"Claim #{earlier.id} was reported by someone else; only they can correct it."
                 )
@@ -77,11 +77,7 @@ def correctable_claims(user: User, repo_id: str, claims: Sequence[Claim]) -> set
     return {
         claim.id
         for claim in claims
-        if (
-            (claim.reporter_id == user.pk or moderator)
-            if claim.source == ClaimSource.THIRD_PARTY
-            else author
-        )
+        if claim.correctable_by(user.pk, author=author, moderator=moderator)
     }
 
 
