@@ -109,13 +109,14 @@ def _bar(row: RankedRow, key: str) -> str:
 
 def _verdict(row: RankedRow, url: str) -> str:
     if not row.verdict:
-        return f"<td>{NO_CLAIMS}</td>"
+        return f'<td class="claims">{NO_CLAIMS}</td>'
     severity = (
         f' <span class="badge severity-{_escape(row.severity)}">{_escape(row.severity)}</span>'
         if row.severity
         else ""
     )
     return (
-        f'<td><a class="badge verdict-{_escape(slugify(row.verdict))}" href="{url}#evidence">'
+        f'<td class="claims"><a class="badge verdict-{_escape(slugify(row.verdict))}" '
+        f'href="{url}#evidence">'
         f"{_escape(row.verdict)}</a>{severity}</td>"
     )
