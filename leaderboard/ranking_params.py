@@ -72,6 +72,7 @@ def parse_query(params: Mapping[str, str], *, suite: str) -> RankingQuery:
         licence=licence,
         hide_flagged=_flag(params, "hide_flagged"),
         hide_not_comparable=_flag(params, "hide_not_comparable"),
+        hide_provenance_flagged=_flag(params, "hide_provenance"),
         sort=sort,
         order=order,
         page=_count(params, "page", 1, maximum=None),

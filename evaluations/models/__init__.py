@@ -18,6 +18,8 @@ from evaluations.models.audit import RunAction
 from evaluations.models.claims import (
     AUTOMATIC_STATES,
     DECISION_STATES,
+    FLAG_SUBJECT_REPOS,
+    PROVENANCE_FLAG_KINDS,
     QUEUE_STATES,
     Claim,
     ClaimQuerySet,
@@ -72,6 +74,8 @@ __all__ = [
     "FlagEvent",
     "FlagEventQuerySet",
     "FlagKind",
+    "FLAG_SUBJECT_REPOS",
+    "PROVENANCE_FLAG_KINDS",
     "FlagState",
     "GenerationBump",
     "HubMembership",

@@ -155,6 +155,13 @@ class FlagKind(models.TextChoices):
     WEIGHTS_REPLACED = "weights-replaced", "Weights replaced after evaluation"
 
 
+# A flag of any kind but a score gap is about where the model comes from, not about a claim:
+# the rankings can hide the models it stands on.
+PROVENANCE_FLAG_KINDS = (FlagKind.WEIGHTS_REPLACED,)
+# The repo a flag is about, through each of its possible subjects (the first that is set).
+FLAG_SUBJECT_REPOS = ("claim__repo_id", "provenance_event__repo_id")
+
+
 class Flag(models.Model):
     """A claim the measurement contradicts (a score gap), or weights replaced on the hub after
     claims were made on the commit evaluated (a provenance event). Its state is the latest of

@@ -32,6 +32,9 @@ class RankingEntry(models.Model):
     flagged = models.BooleanField(default=False)
     severity = models.CharField(max_length=8, blank=True, help_text="the worst open flag's")
     not_comparable = models.BooleanField(default=False)
+    provenance_flagged = models.BooleanField(
+        default=False, help_text="an open flag on where the weights come from (a re-upload...)"
+    )
     verdict = models.CharField(max_length=20, blank=True, help_text="the worst claim's")
     hidden = models.BooleanField(default=False)
 

@@ -4,12 +4,16 @@ later, each a ``Signal`` of the same shape)."""
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from django.db.models import Exists, F, OuterRef, Q, QuerySet, Subquery
 
+from evaluations.evidence.matching import ClaimEvidence
+from evaluations.evidence.verdicts import Verdict, worst
 from evaluations.models import (
     Claim,
     EvaluationRun,
@@ -117,6 +121,7 @@ class Signal:
     reuploads: list[ReuploadView] = field(default_factory=list)
     checked_at: datetime | None = None
     watch_note: str = ""
+    verdict_counts: list[tuple[str, int]] = field(default_factory=list)  # score gap: claims
 
 
 def _commit_result(repo_id: int, commit_sha: str) -> CommitResult:
@@ -172,8 +177,52 @@ def reupload_views(repo: ModelRepo) -> list[ReuploadView]:
     return views
 
 
-def provenance_signals(repo: ModelRepo) -> list[Signal]:
-    """The model's provenance signals, in the order the page shows them."""
+# The headline (worst) claim verdict → the signal's verdict and its sentence.
+SCORE_GAP_SUMMARIES = {
+    Verdict.CONTRADICTED: ("flagged", "A claimed score is contradicted by our measurement."),
+    Verdict.HARNESS_IN_DOUBT: (
+        "inconclusive",
+        "A run's health check puts its measurement in doubt; a moderator looks at it.",
+    ),
+    Verdict.NOT_COMPARABLE: (
+        "inconclusive",
+        "A claim names a setting our runs cannot measure, so it cannot be checked.",
+    ),
+    Verdict.PENDING: ("pending", "A run in the claimed setting will settle a claim."),
+    Verdict.INCONCLUSIVE: (
+        "inconclusive",
+        "A claim's gap to the measurement cannot be told from noise with the items measured.",
+    ),
+    Verdict.UNDER_CLAIM: ("consistent", "No claimed score is above our measurement."),
+    Verdict.SUPPORTED: ("consistent", "Every claimed score agrees with our measurement."),
+}
+
+
+def score_gap_signal(evidence: Sequence[ClaimEvidence]) -> Signal:
+    """The first sign of an inflated launch: claimed scores the measurement contradicts.
+    The claims table on the page holds its evidence; this is its one-line summary."""
+    counts = Counter(row.verdict for row in evidence)
+    ordered = [(str(verdict), counts[verdict]) for verdict in reversed(Verdict) if counts[verdict]]
+    headline = worst(row.verdict for row in evidence)
+    if headline is None:
+        verdict, summary = "not checked", "The author has claimed no scores to check."
+    else:
+        verdict, summary = SCORE_GAP_SUMMARIES[headline]
+    return Signal(
+        key="score-gap",
+        title="Claimed vs measured scores",
+        verdict=verdict,
+        summary=summary,
+        verdict_counts=ordered,
+    )
+
+
+def provenance_signals(
+    repo: ModelRepo, evidence: Sequence[ClaimEvidence] | None = None
+) -> list[Signal]:
+    """The model's provenance signals, in the order the page shows them (the score gap
+    first when the claims' ``evidence`` is given: the page has it already)."""
+    signals = [score_gap_signal(evidence)] if evidence is not None else []
     reuploads = reupload_views(repo)
     watch = getattr(repo, "watch", None)
     flagged = any(hasattr(view.event, "flag") for view in reuploads)
@@ -192,6 +241,7 @@ def provenance_signals(repo: ModelRepo) -> list[Signal]:
     if watch is not None and failed:
         note = f"Last check: {watch.get_outcome_display()}. {watch.detail}".strip()
     return [
+        *signals,
         Signal(
             key="re-upload",
             title="Re-upload watch",
@@ -200,7 +250,7 @@ def provenance_signals(repo: ModelRepo) -> list[Signal]:
             reuploads=reuploads,
             checked_at=watch.checked_at if watch is not None else None,
             watch_note=note,
-        )
+        ),
     ]
 
 

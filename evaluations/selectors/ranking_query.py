@@ -37,6 +37,7 @@ class RankingQuery:
     licence: str = ""
     hide_flagged: bool = False
     hide_not_comparable: bool = False
+    hide_provenance_flagged: bool = False
     search: str = ""  # a part of the repo id, any case (``q`` in the URL)
     columns: tuple[str, ...] = ()  # the benchmark columns shown; () shows every one
     sort: str = SORT_AVERAGE
@@ -59,6 +60,7 @@ class RankingQuery:
                 self.licence,
                 self.hide_flagged,
                 self.hide_not_comparable,
+                self.hide_provenance_flagged,
             )
         )
 
@@ -76,6 +78,7 @@ class RankingQuery:
             "licence": query.licence,
             "hide_flagged": "1" if query.hide_flagged else "",
             "hide_not_comparable": "1" if query.hide_not_comparable else "",
+            "hide_provenance": "1" if query.hide_provenance_flagged else "",
             "q": query.search,
             "cols": ",".join(query.columns),
             "sort": "" if query.sort == SORT_AVERAGE else query.sort,
@@ -110,6 +113,8 @@ def kept_entries(query: RankingQuery) -> QuerySet[RankingEntry]:
         entries = entries.filter(flagged=False)
     if query.hide_not_comparable:
         entries = entries.filter(not_comparable=False)
+    if query.hide_provenance_flagged:
+        entries = entries.filter(provenance_flagged=False)
     if query.search:
         # A substring anywhere in the id: no index serves it, but it reads only the suite's
         # entries once per generation (``standings.ordering`` keeps the result).

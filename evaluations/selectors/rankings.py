@@ -60,6 +60,7 @@ class RankedRow:
     flagged: bool = False
     severity: str = ""  # the worst open flag's severity
     not_comparable: bool = False  # a current claim no run of ours can settle
+    provenance_flagged: bool = False  # a provenance flag stands (re-upload, lineage...)
     verdict: str = ""  # the worst verdict among the repo's current claims; "" = no claims
 
     @property
@@ -225,6 +226,7 @@ def _row(entry: RankingEntry, rank: int, tied: bool) -> RankedRow:
         flagged=entry.flagged,
         severity=entry.severity,
         not_comparable=entry.not_comparable,
+        provenance_flagged=entry.provenance_flagged,
         verdict=entry.verdict,
     )
 

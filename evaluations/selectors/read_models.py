@@ -8,8 +8,15 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from django.db.models import OuterRef, Subquery
+from django.db.models.functions import Coalesce
 
-from evaluations.models import EvaluationRun, FlagEvent, Score
+from evaluations.models import (
+    FLAG_SUBJECT_REPOS,
+    PROVENANCE_FLAG_KINDS,
+    EvaluationRun,
+    FlagEvent,
+    Score,
+)
 from evaluations.selectors.flags import open_flags
 
 SEVERITIES = ("", "minor", "major", "severe")
@@ -72,6 +79,18 @@ def open_flag_severities(repo_ids: Iterable[int]) -> dict[int, str]:
         known = severity if severity in SEVERITIES else ""
         worst[repo_id] = max(worst.get(repo_id, ""), known, key=SEVERITIES.index)
     return worst
+
+
+def provenance_flagged_repo_ids(repo_ids: Iterable[int]) -> set[int]:
+    """Repos with a provenance flag that stands (weights replaced after claims, weights
+    unlike the named base, an endpoint unlike the weights), whatever its subject."""
+    flags = (
+        open_flags()
+        .filter(kind__in=PROVENANCE_FLAG_KINDS)
+        .annotate(subject_repo_id=Coalesce(*FLAG_SUBJECT_REPOS))
+        .filter(subject_repo_id__in=list(repo_ids))
+    )
+    return set(flags.values_list("subject_repo_id", flat=True))
 
 
 def run_measurements(repo_ids: list[int]) -> dict[int, Measured]:

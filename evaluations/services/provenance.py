@@ -41,6 +41,7 @@ from evaluations.models import (
 )
 from evaluations.selectors.provenance import claims_on, evaluated_revision
 from evaluations.services.notifications import authors_notify
+from evaluations.services.read_models import ranking_entries_refresh
 from evaluations.services.submissions import submission_create
 
 RELOADED_KINDS = frozenset({"weights", "config", "tokenizer"})
@@ -118,6 +119,7 @@ def _open_event(
     claims = claims_on(old, before=event.detected_at)
     if weights_changed and claims.exists():
         _open_flag(event, claims)
+        ranking_entries_refresh(repo_id=old.repo_id)  # the rankings can hide it now
     generation_bump()  # the model page shows the event
     return event
 

@@ -27,6 +27,7 @@ from evaluations.selectors.read_models import (
     latest_runs,
     measured_repo_ids,
     open_flag_severities,
+    provenance_flagged_repo_ids,
     run_measurements,
 )
 
@@ -61,6 +62,7 @@ def _entries(repo_ids: list[int]) -> list[RankingEntry]:
     thousands at a time; model instances would cost most of its time)."""
     latest = latest_runs(repo_ids)
     severities = open_flag_severities(repo_ids)
+    provenance_flagged = provenance_flagged_repo_ids(repo_ids)
     evidence = evidence_for_repos(repo_ids)
     run_scores = run_measurements(repo_ids)
     hidden = set(hidden_repo_ids().filter(id__in=repo_ids).values_list("id", flat=True))
@@ -75,6 +77,7 @@ def _entries(repo_ids: list[int]) -> list[RankingEntry]:
                 row.rule_verdict == Verdict.NOT_COMPARABLE for row in evidence.get(run[1], [])
             ),
             verdict=verdicts[run[1]],
+            provenance_flagged=run[1] in provenance_flagged,
             hidden=run[1] in hidden,
         )
         for (_, suite, scope), run in latest.items()
@@ -90,6 +93,7 @@ def _entry(
     severity: str | None,
     not_comparable: bool,
     verdict: str,
+    provenance_flagged: bool,
     hidden: bool,
 ) -> RankingEntry:
     run_id, repo_id, suite, precision, hub_id, parameter_count, licence = run
@@ -111,6 +115,7 @@ def _entry(
         severity=severity or "",
         not_comparable=not_comparable,
         verdict=verdict,
+        provenance_flagged=provenance_flagged,
         hidden=hidden,
     )
 

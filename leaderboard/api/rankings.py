@@ -60,6 +60,7 @@ def _ranking_row(row: ranking_rows.RankedRow, benchmarks: list[str]) -> dict[str
         "severity": row.severity,
         "verdict": row.verdict,
         "not_comparable": row.not_comparable,
+        "provenance_flagged": row.provenance_flagged,
         "scores": scores,
     }
 
@@ -86,6 +87,7 @@ def rankings(
         "licence": query.licence,
         "hide_flagged": query.hide_flagged,
         "hide_not_comparable": query.hide_not_comparable,
+        "hide_provenance": query.hide_provenance_flagged,
         "sort": query.sort,
         "order": query.order,
         "total": total,

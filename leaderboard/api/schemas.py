@@ -344,6 +344,9 @@ class RankingRowOut(Schema):
         ..., description="the worst verdict among the model's current claims; empty: no claims"
     )
     not_comparable: bool = Field(..., description="a current claim no run of ours can settle")
+    provenance_flagged: bool = Field(
+        ..., description="an open provenance flag: a moderator is asked where the weights come from"
+    )
     scores: list[RankingScoreOut]
 
 
@@ -355,6 +358,7 @@ class RankingsOut(Schema):
     licence: str
     hide_flagged: bool
     hide_not_comparable: bool
+    hide_provenance: bool
     sort: str
     order: str
     benchmarks: list[BenchmarkOut]
@@ -382,6 +386,12 @@ class RankingFiltersIn(Schema):
     hide_flagged: str = Field("", description="1 (or true): leave out models with an open flag")
     hide_not_comparable: str = Field(
         "", description="1 (or true): leave out models with claims no run can settle"
+    )
+    hide_provenance: str = Field(
+        "",
+        description="1 (or true): leave out models with an open provenance flag (weights "
+        "replaced after claims were made on them, weights unlike the named base, a hosted "
+        "endpoint unlike the weights)",
     )
     q: str = Field(
         "",

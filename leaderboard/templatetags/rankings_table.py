@@ -67,6 +67,11 @@ def _model(row: RankedRow, url: str) -> str:
         if row.flagged
         else ""
     )
+    if row.provenance_flagged:
+        badge += (
+            f' <a class="badge badge-provenance" href="{url}#provenance" title="A moderator '
+            'is asked to look at where these weights come from">provenance flag</a>'
+        )
     run = row.run
     commit = run.revision.commit_sha if run.revision else ""
     return (

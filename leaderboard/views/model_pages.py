@@ -69,7 +69,7 @@ def model_page(request: HttpRequest, repo: ModelRepo, *, status: int = 200) -> H
         ),
         "evidence": evidence,
         "flag_events": selectors.flag_history(repo.id),
-        "provenance_signals": provenance_signals(repo),
+        "provenance_signals": provenance_signals(repo, evidence),
         "superseded_claims": repo.claims.filter(superseded_by__isnull=False).select_related(
             "superseded_by"
         ),

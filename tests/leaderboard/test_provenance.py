@@ -138,3 +138,58 @@ def test_a_repo_the_hub_no_longer_shows_is_inconclusive_not_consistent(client: C
 
     assert ">inconclusive</span>" in html
     assert "Last check: the repo is gone or private. demo-org/tiny was not found" in html
+
+
+def test_the_rankings_can_hide_models_with_a_provenance_flag(client: Client) -> None:
+    reupload()
+    finished_run("demo-org/other", sha=SHA_A)
+
+    shown = client.get("/").content.decode()
+    hidden = client.get("/?hide_provenance=1").content.decode()
+    api = client.get("/api/v1/rankings?hide_provenance=1").json()
+    every = {row["hub_id"]: row for row in client.get("/api/v1/rankings").json()["rows"]}
+
+    assert "/models/demo-org/tiny/" in shown and "provenance flag</a>" in shown
+    assert "/models/demo-org/tiny/" not in hidden.split('id="recent-runs"')[0]
+    assert "/models/demo-org/other/" in hidden
+    assert 'name="hide_provenance" value="1" checked' in hidden
+    assert [row["hub_id"] for row in api["rows"]] == ["demo-org/other"]
+    assert api["hide_provenance"] is True
+    assert every["demo-org/tiny"]["provenance_flagged"] is True
+    assert every["demo-org/other"]["provenance_flagged"] is False
+
+
+def test_a_dismissed_provenance_flag_no_longer_hides_the_model(
+    client: Client, moderator: User
+) -> None:
+    from evaluations.services import moderation
+
+    event = reupload()
+    moderation.flag_moderate(
+        flag_id=event.flag.id, user=moderator, action="dismiss", reason="A fix of the tokenizer."
+    )
+
+    rows = client.get("/api/v1/rankings?hide_provenance=1").json()["rows"]
+
+    assert [row["hub_id"] for row in rows] == ["demo-org/tiny"]
+
+
+def test_the_panel_opens_with_the_claims_verdicts(client: Client) -> None:
+    finished_run("demo-org/tiny", sha=SHA_A, value=0.5)
+    arc_claim("tiny", 50.0)  # 40 items cannot tell a 50 % claim from the 50 % measured
+    finished_run("demo-org/inflated", sha=SHA_A, value=0.3)
+    arc_claim("inflated", 95.0)
+    finished_run("demo-org/quiet", sha=SHA_A)
+
+    def panel(name: str) -> str:
+        html = client.get(f"/models/demo-org/{name}/").content.decode()
+        return html.split('id="provenance"')[1].split('id="signal-re-upload"')[0]
+
+    honest, inflated = panel("tiny"), panel("inflated")
+    assert 'id="signal-score-gap"' in honest
+    assert "cannot be told from noise" in honest
+    counted = '<span class="badge verdict-inconclusive">inconclusive</span></td><td class="num">1<'
+    assert counted in honest
+    assert '<span class="badge signal-flagged">flagged</span>' in inflated
+    assert "A claimed score is contradicted by our measurement." in inflated
+    assert "The author has claimed no scores to check." in panel("quiet")
