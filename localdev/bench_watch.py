@@ -1,10 +1,13 @@
 """What one tick of the re-upload watch costs: ``python -m localdev.bench_watch --repos 200``.
 
 Publishes ``--repos`` tiny repos on a stand-in hub, records each as evaluated at its first
-commit (through the services, no lm-eval), re-uploads the weights of one repo in ten, then
-times a tick of ``PROVENANCE_WATCH_BATCH`` repos and one of all of them: seconds, milliseconds
-per repo and database queries. Uses a scratch SQLite database in a temporary folder unless
-DATABASE_URL is set (then that database must be a scratch one: rows are added).
+commit (through the services, no lm-eval) with a claim on it, re-uploads the weights of one
+repo in ten and edits only the card of another one in ten, then times a tick of
+``PROVENANCE_WATCH_BATCH`` repos and one of all of them: seconds, milliseconds per repo and
+database queries. Last, the watch's detection rate (re-uploaded weights that opened a flag)
+and false-alarm rate (flags on repos whose weights were never replaced). Uses a scratch SQLite
+database in a temporary folder unless DATABASE_URL is set (then that database must be a
+scratch one: rows are added).
 """
 
 from __future__ import annotations
@@ -42,16 +45,25 @@ def main() -> None:
         _publish_and_evaluate(scratch / "hub", args.repos)
         for batch in (settings.PROVENANCE_WATCH_BATCH, args.repos):
             _time_tick(batch, args.repos)
+        _rates(args.repos)
     finally:
         server.shutdown()
 
 
-def _files(fill: int) -> dict[str, bytes | Path]:
+def _files(fill: int, card: str = "# tiny\n") -> dict[str, bytes | Path]:
     return {
         "config.json": b'{"model_type": "llama"}',
         "model.safetensors": bytes([fill]) * 64,
-        "README.md": b"# tiny\n",
+        "README.md": card.encode(),
     }
+
+
+def _replaced(index: int) -> bool:
+    return index % 10 == 0  # weights re-uploaded
+
+
+def _card_edited(index: int) -> bool:
+    return index % 10 == 5  # only the card changed: recorded, never flagged
 
 
 def _publish_and_evaluate(root: Path, count: int) -> None:
@@ -76,8 +88,13 @@ def _publish_and_evaluate(root: Path, count: int) -> None:
         )
         services.run_start_evaluating(run_id=run.id, backend="hf")
         services.run_record_results(run_id=run.id, scores=[], versions={}, artifacts=[])
-    for index in range(0, count, 10):
-        publish_repo(root, f"bench-org/model-{index}", _files(1))
+        claim = services.ClaimInput(benchmark="smoke_arc", value=50.0, unit="percent", shots=0)
+        services.claims_record(repo_id=repo_id, source="submission", claims=[claim])
+    for index in range(count):
+        if _replaced(index):
+            publish_repo(root, f"bench-org/model-{index}", _files(1))
+        elif _card_edited(index):
+            publish_repo(root, f"bench-org/model-{index}", _files(0, card="# tiny, v2\n"))
 
 
 def _time_tick(batch: int, count: int) -> None:
@@ -93,6 +110,26 @@ def _time_tick(batch: int, count: int) -> None:
     print(
         f"tick of {batch} of {count} evaluated repos: {seconds:.2f} s, "
         f"{1000 * seconds / batch:.1f} ms a repo, {len(queries)} queries, {outcomes}",
+        flush=True,
+    )
+
+
+def _rates(count: int) -> None:
+    from evaluations.models import Flag, ProvenanceEvent
+
+    flagged = set(
+        Flag.objects.filter(provenance_event__isnull=False).values_list(
+            "provenance_event__repo__hub_id", flat=True
+        )
+    )
+    replaced = {f"bench-org/model-{i}" for i in range(count) if _replaced(i)}
+    carded = {f"bench-org/model-{i}" for i in range(count) if _card_edited(i)}
+    card_events = ProvenanceEvent.objects.filter(repo__hub_id__in=carded).count()
+    print(
+        f"detection: {len(flagged & replaced)} of {len(replaced)} re-uploaded weights flagged; "
+        f"false alarms: {len(flagged - replaced)} of {count - len(replaced)} repos whose "
+        f"weights stayed; of the {len(carded)} with only a new card, {card_events} recorded "
+        f"as events, {len(flagged & carded)} flagged",
         flush=True,
     )
 
