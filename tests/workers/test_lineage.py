@@ -180,3 +180,19 @@ def test_moderators_add_and_retire_candidate_bases() -> None:
             lineage_services.lineage_base_add(user=outsider, hub_id="org/x", reason=reason)
         with pytest.raises(ValidationError):
             lineage_services.lineage_base_add(user=mona, hub_id="not a repo", reason=reason)
+
+
+def test_moderators_change_the_candidate_bases_from_the_site(client: Client) -> None:
+    reason = "Commonly named base for recent fine-tunes."
+    client.force_login(person("eve"))
+    assert client.get("/moderation/lineage-bases/").status_code == 403
+    client.force_login(person("mona", moderator=True))
+    with override_settings(LINEAGE_CANDIDATE_BASES=["meta-llama/Llama-3.1-8B"]):
+        page = client.get("/moderation/lineage-bases/").content.decode()
+        assert "meta-llama/Llama-3.1-8B" in page
+        form = {"hub_id": "org/new-base", "action": "add", "reason": reason}
+        assert client.post("/moderation/lineage-bases/", form).status_code == 302
+        refused = client.post("/moderation/lineage-bases/", {**form, "hub_id": "not a repo"})
+        assert refused.status_code == 400 and "hub repo id" in refused.content.decode()
+        page = client.get("/moderation/lineage-bases/").content.decode()
+    assert "org/new-base" in page and reason in page
