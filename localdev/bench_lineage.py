@@ -140,8 +140,8 @@ def _report_planned_8b() -> None:
         offset += size
     raw = json.dumps(header).encode()
     entries = header_entries("model.safetensors", raw)
-    chosen = select_tensors(entries, entries, limit=settings.LINEAGE_MAX_TENSORS)
     cap = settings.LINEAGE_MAX_BYTES_PER_TENSOR
+    chosen = select_tensors(entries, entries, limit=settings.LINEAGE_MAX_TENSORS, max_row_bytes=cap)
     slabs = sum(entries[name].slab(cap)[1] - entries[name].slab(cap)[0] + 1 for name in chosen)
     per_repo = slabs + 8 + len(raw) + 64 * 1024  # slabs, header, configs (generous)
     for candidates in (1, 2):

@@ -147,12 +147,14 @@ class _Comparison:
     def _compare(
         self, result: CandidateResult, base: hub.WeightsListing, tensors: dict[str, TensorEntry]
     ) -> None:
-        names = select_tensors(self.tensors, tensors, limit=settings.LINEAGE_MAX_TENSORS)
+        cap = settings.LINEAGE_MAX_BYTES_PER_TENSOR
+        names = select_tensors(
+            self.tensors, tensors, limit=settings.LINEAGE_MAX_TENSORS, max_row_bytes=cap
+        )
         if not names:
             result.status = "shapes differ"
             result.detail = "no matrix of the same name and shape in both"
             return
-        cap = settings.LINEAGE_MAX_BYTES_PER_TENSOR
         for name in names:
             if name not in self.slabs:
                 self.slabs[name] = self.reader.rows(

@@ -89,13 +89,23 @@ def layer_of(name: str) -> int | None:
     return int(match.group(1)) if match else None
 
 
-def comparable(model: TensorEntry, base: TensorEntry) -> bool:
-    """Same float matrix, rows apart: an embedding may have more rows (added tokens)."""
-    if model.dtype not in FLOAT_SIZES or base.dtype not in FLOAT_SIZES:
+def comparable(model: TensorEntry, base: TensorEntry, max_row_bytes: int) -> bool:
+    """Same float matrix, rows apart: an embedding may have more rows (added tokens). A row
+    wider than ``max_row_bytes``, or a header whose offsets disagree with its shape (headers
+    come from strangers), is never read."""
+    if not (_well_formed(model, max_row_bytes) and _well_formed(base, max_row_bytes)):
         return False
     if len(model.shape) != 2 or len(base.shape) != 2 or model.shape[1] != base.shape[1]:
         return False
     return model.shape[0] == base.shape[0] or _is_embedding(model.name)
+
+
+def _well_formed(entry: TensorEntry, max_row_bytes: int) -> bool:
+    if entry.dtype not in FLOAT_SIZES or not entry.shape or min(entry.shape) <= 0:
+        return False
+    return entry.row_bytes <= max_row_bytes and entry.end - entry.start == (
+        entry.shape[0] * entry.row_bytes
+    )
 
 
 def _is_embedding(name: str) -> bool:
@@ -103,14 +113,17 @@ def _is_embedding(name: str) -> bool:
 
 
 def select_tensors(
-    model: Mapping[str, TensorEntry], base: Mapping[str, TensorEntry], *, limit: int
+    model: Mapping[str, TensorEntry],
+    base: Mapping[str, TensorEntry],
+    *,
+    limit: int,
+    max_row_bytes: int,
 ) -> list[str]:
     """Names both models hold as comparable matrices: the embeddings, then every matrix of
     the first, middle and last layers (attention q/k/v/o and MLP in a Llama), at most
     ``limit``."""
-    common = sorted(
-        name for name in model.keys() & base.keys() if comparable(model[name], base[name])
-    )
+    shared = model.keys() & base.keys()
+    common = sorted(name for name in shared if comparable(model[name], base[name], max_row_bytes))
     layers = sorted({layer for name in common if (layer := layer_of(name)) is not None})
     chosen_layers = {layers[0], layers[len(layers) // 2], layers[-1]} if layers else set()
     embeddings = [name for name in common if _is_embedding(name)]
@@ -151,12 +164,17 @@ class TensorComparison:
 
 def compare_slabs(name: str, shape: tuple[int, ...], model: Array, base: Array) -> TensorComparison:
     rows = min(model.shape[0], base.shape[0])
-    a = model[:rows].astype(np.float64)
-    b = base[:rows].astype(np.float64)
+    # A NaN or an infinity in a stranger's weights would make every measure NaN (and NaN is
+    # not JSON): they count as zeros here.
+    a = np.nan_to_num(model[:rows].astype(np.float64), nan=0.0, posinf=0.0, neginf=0.0)
+    b = np.nan_to_num(base[:rows].astype(np.float64), nan=0.0, posinf=0.0, neginf=0.0)
     norm_a, norm_b = float(np.linalg.norm(a)), float(np.linalg.norm(b))
     difference = a - b
     cosine = float(np.sum(a * b) / (norm_a * norm_b)) if norm_a and norm_b else 0.0
-    relative = float(np.linalg.norm(difference) / norm_b) if norm_b else float("inf")
+    if norm_b:
+        relative = float(np.linalg.norm(difference) / norm_b)
+    else:  # a zero base tensor: no difference if the model's is zero too, else all of it
+        relative = 0.0 if not norm_a else 1.0
     rank = effective_rank(difference)
     full = min(difference.shape)
     return TensorComparison(

@@ -75,7 +75,10 @@ def test_it_reads_the_base_from_the_card_as_a_string_or_a_list() -> None:
 
 
 def entry(name: str, shape: tuple[int, ...], dtype: str = "BF16") -> TensorEntry:
-    return TensorEntry(name, dtype, shape, "model.safetensors", 0, 0)
+    size = 2
+    for dimension in shape:
+        size *= dimension
+    return TensorEntry(name, dtype, shape, "model.safetensors", 100, 100 + size)
 
 
 def test_it_picks_embeddings_and_the_first_middle_and_last_layers_matrices() -> None:
@@ -88,12 +91,28 @@ def test_it_picks_embeddings_and_the_first_middle_and_last_layers_matrices() -> 
     base = dict(model)
     base["model.embed_tokens.weight"] = entry("model.embed_tokens.weight", (90, 8))  # fewer tokens
     base["model.layers.9.mlp.down_proj.weight"] = entry("x", (8, 4))  # another shape: skipped
-    chosen = select_tensors(model, base, limit=100)
+    chosen = select_tensors(model, base, limit=100, max_row_bytes=1024)
     assert chosen[0] == "model.embed_tokens.weight"
     assert {name.split(".")[2] for name in chosen[1:]} == {"0", "5", "9"}
     assert "model.layers.9.mlp.down_proj.weight" not in chosen
     assert not any("layernorm" in name for name in chosen)
-    assert len(select_tensors(model, base, limit=4)) == 4
+    assert len(select_tensors(model, base, limit=4, max_row_bytes=1024)) == 4
+
+
+def test_it_never_reads_a_tensor_whose_header_disagrees_with_itself_or_is_too_wide() -> None:
+    lying = TensorEntry("model.layers.0.mlp.up_proj.weight", "F32", (8, 8), "m", 100, 120)
+    wide = entry("model.layers.0.self_attn.q_proj.weight", (2, 1_000_000))
+    quantised = entry("model.layers.0.self_attn.k_proj.weight", (8, 8), dtype="I8")
+    tensors = {t.name: t for t in (lying, wide, quantised)}
+    assert select_tensors(tensors, tensors, limit=10, max_row_bytes=4096) == []
+
+
+def test_nan_weights_and_zero_tensors_give_finite_measures() -> None:
+    zeros = np.zeros((4, 4), dtype=np.float32)
+    nans = np.full((4, 4), np.nan, dtype=np.float32)
+    same = compare_slabs("w", (4, 4), nans, zeros)
+    assert (same.cosine, same.relative_difference, same.effective_rank) == (0.0, 0.0, 0)
+    assert compare_slabs("w", (4, 4), np.ones((4, 4), np.float32), zeros).relative_difference == 1
 
 
 def test_it_decodes_bf16_as_the_upper_half_of_float32() -> None:

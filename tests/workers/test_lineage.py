@@ -196,3 +196,29 @@ def test_moderators_change_the_candidate_bases_from_the_site(client: Client) -> 
         assert refused.status_code == 400 and "hub repo id" in refused.content.decode()
         page = client.get("/moderation/lineage-bases/").content.decode()
     assert "org/new-base" in page and reason in page
+
+
+def test_a_gated_named_base_is_inconclusive_not_an_alarm(standin: StandinHubServer) -> None:
+    root = standin.root  # type: ignore[attr-defined]
+    publish_repo(
+        root, "gated-lab/base", stand_ins.repo_files(stand_ins.base_tensors(11)), gated=True
+    )
+    tensors = stand_ins.with_low_rank_delta(stand_ins.base_tensors(11), seed=3)
+    publish_repo(root, "ada/on-gated", stand_ins.repo_files(tensors, base_model="gated-lab/base"))
+    result = check("ada/on-gated")
+    assert result.verdict == "inconclusive" and "gated" in result.summary
+    assert not Flag.objects.exists()
+
+
+def test_a_candidate_with_other_shapes_is_not_read(standin: StandinHubServer) -> None:
+    root = standin.root  # type: ignore[attr-defined]
+    wide = stand_ins.repo_files(stand_ins.base_tensors(5), hidden_size=128)
+    publish_repo(root, "wide-lab/base", wide)
+    with override_settings(LINEAGE_CANDIDATE_BASES=[*stand_ins.CATALOGUE, "wide-lab/base"]):
+        result = check(stand_ins.DERIVED)
+    assert result.verdict == "consistent"
+    (wide_row,) = [c for c in result.evidence["candidates"] if c["hub_id"] == "wide-lab/base"]
+    assert wide_row["status"] == "shapes differ" and not wide_row["tensors"]
+    wide_paths = [r.path for r in standin.request_log if r.path.startswith("/wide-lab/base/")]
+    assert any(path.endswith("/config.json") for path in wide_paths)
+    assert not any(path.endswith(".safetensors") for path in wide_paths)
