@@ -221,3 +221,10 @@ class ClaimWithdrawalForm(forms.Form):
     note = forms.CharField(
         required=False, max_length=500, label="Why (shown with the claim's history)"
     )
+
+
+class LineageBaseForm(ReasonForm):
+    """A moderator adds a base to the lineage check's candidates, or retires one."""
+
+    hub_id = forms.CharField(max_length=200, error_messages={"required": "Name the base."})
+    action = forms.ChoiceField(choices=[("add", "Add"), ("retire", "Retire")])

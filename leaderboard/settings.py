@@ -375,6 +375,19 @@ EVAL_DB_RETRY_SECONDS = env_int("EVAL_DB_RETRY_SECONDS", 60)
 # longest ago first: 50 every 5 minutes goes round 10,000 repos in about 17 hours.
 PROVENANCE_WATCH_INTERVAL = env_int("PROVENANCE_WATCH_INTERVAL", 300)
 PROVENANCE_WATCH_BATCH = env_int("PROVENANCE_WATCH_BATCH", 50)
+# The lineage check compares each evaluated commit with the base its card names and with these
+# candidates (the bases people commonly name; moderators add more from the site) that share
+# its shapes. It reads slabs of rows of at most LINEAGE_MAX_TENSORS matrices, each capped at
+# LINEAGE_MAX_BYTES_PER_TENSOR, by Range requests: a few MiB per repo, not the weights.
+LINEAGE_CANDIDATE_BASES = env_list(
+    "LINEAGE_CANDIDATE_BASES",
+    "meta-llama/Llama-3.1-8B,meta-llama/Meta-Llama-3-8B,Qwen/Qwen2.5-7B,"
+    "mistralai/Mistral-7B-v0.1,google/gemma-2-9b",
+)
+LINEAGE_MAX_BYTES_PER_TENSOR = env_int("LINEAGE_MAX_BYTES_PER_TENSOR", 2 * 1024 * 1024)
+LINEAGE_MAX_TENSORS = env_int("LINEAGE_MAX_TENSORS", 24)
+LINEAGE_CHECK_INTERVAL = env_int("LINEAGE_CHECK_INTERVAL", 600)
+LINEAGE_CHECK_BATCH = env_int("LINEAGE_CHECK_BATCH", 10)
 ARTIFACTS_DIR = Path(env_str("ARTIFACTS_DIR", str(VAR_DIR / "artifacts")))
 WORKER_SCRATCH_DIR = Path(env_str("WORKER_SCRATCH_DIR", str(VAR_DIR / "scratch")))
 # A file whose download breaks off or arrives damaged is fetched again up to this many times.
@@ -435,6 +448,7 @@ CELERY_TASK_ROUTES = {
     "workers.reap_stale_runs": {"queue": HOUSEKEEPING_QUEUE},
     "workers.requeue_stalled_runs": {"queue": HOUSEKEEPING_QUEUE},
     "workers.watch_reuploads": {"queue": HOUSEKEEPING_QUEUE},
+    "workers.check_lineage": {"queue": HOUSEKEEPING_QUEUE},
 }
 CELERY_BEAT_SCHEDULE = {
     "reap-stale-runs": {
@@ -451,5 +465,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "workers.watch_reuploads",
         "schedule": float(PROVENANCE_WATCH_INTERVAL),
         "options": {"queue": HOUSEKEEPING_QUEUE, "expires": float(PROVENANCE_WATCH_INTERVAL)},
+    },
+    "check-lineage": {
+        "task": "workers.check_lineage",
+        "schedule": float(LINEAGE_CHECK_INTERVAL),
+        "options": {"queue": HOUSEKEEPING_QUEUE, "expires": float(LINEAGE_CHECK_INTERVAL)},
     },
 }

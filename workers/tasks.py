@@ -10,7 +10,7 @@ from celery.signals import worker_ready
 from django.conf import settings
 
 from evaluations import services
-from workers import runner, scratch, watch
+from workers import lineage, runner, scratch, watch
 
 
 @shared_task(name="workers.evaluate_run", bind=True, acks_late=True)
@@ -34,6 +34,11 @@ def requeue_stalled_runs() -> list[int]:
 @shared_task(name="workers.watch_reuploads")
 def watch_reuploads() -> dict[str, int]:
     return watch.watch_reuploads()
+
+
+@shared_task(name="workers.check_lineage")
+def check_lineage() -> dict[str, int]:
+    return lineage.check_lineage()
 
 
 @worker_ready.connect

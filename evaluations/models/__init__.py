@@ -9,8 +9,8 @@ decisions) refuse UPDATE and DELETE themselves: see migration 0011 for the list 
 
 The modules import each other one way only (a layers contract in pyproject.toml keeps it so):
 ``repos`` ← ``runs`` ← ``claims`` ← ``discussions``; ``read_tables`` and ``audit`` sit above
-``runs``; ``provenance`` sits beside ``runs`` (it names runs by string); ``accounts`` stands
-alone.
+``runs``; ``provenance`` and ``lineage`` sit beside ``runs`` (they name runs by string);
+``accounts`` stands alone.
 """
 
 from evaluations.models.accounts import ApiToken, ApiTokenQuerySet, HubMembership
@@ -32,6 +32,7 @@ from evaluations.models.claims import (
     Unit,
 )
 from evaluations.models.discussions import Comment, FlagAction
+from evaluations.models.lineage import LineageBaseAction, LineageCheck, LineageVerdict
 from evaluations.models.provenance import (
     ProvenanceEvent,
     RepoWatch,
@@ -79,6 +80,9 @@ __all__ = [
     "FlagState",
     "GenerationBump",
     "HubMembership",
+    "LineageBaseAction",
+    "LineageCheck",
+    "LineageVerdict",
     "ModelRepo",
     "Precision",
     "ProvenanceEvent",

@@ -153,19 +153,20 @@ DECISION_STATES = frozenset({FlagState.CONFIRMED, FlagState.DISMISSED})
 class FlagKind(models.TextChoices):
     SCORE_GAP = "score-gap", "Claim contradicted by the measurement"
     WEIGHTS_REPLACED = "weights-replaced", "Weights replaced after evaluation"
+    LINEAGE = "lineage", "Weights unlike the base the card names"
 
 
 # A flag of any kind but a score gap is about where the model comes from, not about a claim:
 # the rankings can hide the models it stands on.
-PROVENANCE_FLAG_KINDS = (FlagKind.WEIGHTS_REPLACED,)
+PROVENANCE_FLAG_KINDS = (FlagKind.WEIGHTS_REPLACED, FlagKind.LINEAGE)
 # The repo a flag is about, through each of its possible subjects (the first that is set).
-FLAG_SUBJECT_REPOS = ("claim__repo_id", "provenance_event__repo_id")
+FLAG_SUBJECT_REPOS = ("claim__repo_id", "provenance_event__repo_id", "lineage_check__repo_id")
 
 
 class Flag(models.Model):
-    """A claim the measurement contradicts (a score gap), or weights replaced on the hub after
-    claims were made on the commit evaluated (a provenance event). Its state is the latest of
-    its events."""
+    """A claim the measurement contradicts (a score gap), weights replaced on the hub after
+    claims were made on the commit evaluated (a provenance event), or weights unlike the base
+    the card names (a lineage check). Its state is the latest of its events."""
 
     kind = models.CharField(max_length=20, choices=FlagKind.choices, default=FlagKind.SCORE_GAP)
     claim = models.OneToOneField(
@@ -184,17 +185,29 @@ class Flag(models.Model):
         related_name="flag",
         help_text="the re-upload (weights replaced after evaluation)",
     )
+    lineage_check = models.OneToOneField(
+        "evaluations.LineageCheck",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="flag",
+        help_text="the lineage check whose verdict opened it",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         constraints = [
             models.CheckConstraint(
-                condition=models.Q(claim__isnull=False) | models.Q(provenance_event__isnull=False),
+                condition=models.Q(claim__isnull=False)
+                | models.Q(provenance_event__isnull=False)
+                | models.Q(lineage_check__isnull=False),
                 name="flag_has_a_subject",
             )
         ]
 
     def __str__(self) -> str:
+        if self.lineage_check_id is not None:
+            return f"flag on lineage check {self.lineage_check_id}"
         if self.claim_id is None:
             return f"flag on provenance event {self.provenance_event_id}"
         return f"flag on claim {self.claim_id}"
@@ -204,7 +217,9 @@ class Flag(models.Model):
         """The model the flag is about, whichever its subject."""
         if self.claim is not None:
             return self.claim.repo
-        assert self.provenance_event is not None  # the check constraint holds one of the two
+        if self.lineage_check is not None:
+            return self.lineage_check.repo
+        assert self.provenance_event is not None  # the check constraint holds one of the three
         return self.provenance_event.repo
 
 

@@ -1,6 +1,6 @@
 """Reads of provenance: which repos the re-upload watch asks about next, and what a model's
-page and the API show of its provenance signals (re-uploads today; lineage and hosted endpoint
-later, each a ``Signal`` of the same shape)."""
+page and the API show of its provenance signals (re-uploads, lineage against the named base;
+each a ``Signal`` of the same shape)."""
 
 from __future__ import annotations
 
@@ -17,11 +17,13 @@ from evaluations.evidence.verdicts import Verdict, worst
 from evaluations.models import (
     Claim,
     EvaluationRun,
+    LineageCheck,
     ModelRepo,
     ProvenanceEvent,
     Revision,
     Score,
 )
+from evaluations.selectors.lineage import latest_lineage_check, lineage_meaning, lineage_rows
 
 SHA_PATTERN = r"^[0-9a-f]{40}$"
 
@@ -122,6 +124,8 @@ class Signal:
     checked_at: datetime | None = None
     watch_note: str = ""
     verdict_counts: list[tuple[str, int]] = field(default_factory=list)  # score gap: claims
+    meaning: str = ""  # what the verdict does and does not mean
+    lineage: LineageCheck | None = None
 
 
 def _commit_result(repo_id: int, commit_sha: str) -> CommitResult:
@@ -251,11 +255,39 @@ def provenance_signals(
             checked_at=watch.checked_at if watch is not None else None,
             watch_note=note,
         ),
+        lineage_signal(repo),
     ]
 
 
+LINEAGE_BADGES = {
+    "consistent": "consistent",
+    "closer-to-other": "flagged",
+    "unrelated": "flagged",
+    "inconclusive": "inconclusive",
+    "no-named-base": "no base named",
+}
+
+
+def lineage_signal(repo: ModelRepo) -> Signal:
+    """The latest lineage check of the repo: does the evaluated commit come from the base its
+    card names?"""
+    check = latest_lineage_check(repo)
+    if check is None:
+        summary = "The weights have not been compared with the base the card names yet."
+        return Signal(key="lineage", title="Lineage", verdict="not checked", summary=summary)
+    return Signal(
+        key="lineage",
+        title="Lineage",
+        verdict=LINEAGE_BADGES.get(check.verdict, check.verdict),
+        summary=check.summary,
+        checked_at=check.checked_at,
+        meaning=lineage_meaning(check.verdict),
+        lineage=check,
+    )
+
+
 def provenance_rows(repo: ModelRepo) -> list[dict[str, Any]]:
-    """The raw re-upload events, as the API returns them."""
+    """The raw re-upload events, then the lineage checks, as the API returns them."""
     rows = []
     for view in reupload_views(repo):
         event = view.event
@@ -278,4 +310,4 @@ def provenance_rows(repo: ModelRepo) -> list[dict[str, Any]]:
                 "flag_id": flag.id if flag is not None else None,
             }
         )
-    return rows
+    return rows + lineage_rows(repo)

@@ -21,6 +21,7 @@ from evaluations.selectors.provenance import provenance_rows
 from leaderboard.api.common import CappedLimitOffset, repo_or_404, text_filter, yes_no
 from leaderboard.api.schemas import (
     FlagOut,
+    LineageCheckOut,
     Message,
     ModelDetailOut,
     ModelOut,
@@ -121,12 +122,13 @@ def model_flags(request: HttpRequest, owner: str, name: str) -> list[dict[str, A
 
 @router.get(
     "/models/{owner}/{name}/provenance",
-    response={200: list[ProvenanceEventOut], 404: Message},
+    response={200: list[ProvenanceEventOut | LineageCheckOut], 404: Message},
     tags=["models"],
     url_name="model_provenance",
 )
 @decorate_view(cached_page)
 def model_provenance(request: HttpRequest, owner: str, name: str) -> list[dict[str, Any]]:
-    """The re-upload watch's events: the model's ref named a new commit after the commit
-    evaluated, with the files that changed (metadata from the hub, no weights downloaded)."""
+    """The re-upload watch's events (the model's ref named a new commit after the commit
+    evaluated, with the files that changed), then the lineage checks (each evaluated commit's
+    weights compared with the base its card names), each row told by its ``kind``."""
     return provenance_rows(listed_or_404(owner, name))

@@ -289,7 +289,9 @@ class FlagOut(Schema):
 
 
 class ProvenanceEventOut(Schema):
-    kind: str = Field(..., description="re-upload: the ref named a new commit after evaluation")
+    kind: Literal["re-upload"] = Field(
+        ..., description="re-upload: the ref named a new commit after evaluation"
+    )
     ref: str
     old_commit_sha: str = Field(..., description="the commit evaluated")
     new_commit_sha: str
@@ -306,6 +308,32 @@ class ProvenanceEventOut(Schema):
     old_run_id: int | None
     new_run_id: int | None = Field(None, description="the new commit's run, queued or finished")
     flag_id: int | None = Field(None, description="set when weights changed after claims")
+
+
+class LineageCheckOut(Schema):
+    kind: Literal["lineage"] = Field(
+        ..., description="lineage: the evaluated commit compared with the base its card names"
+    )
+    commit_sha: str = Field(..., description="the commit checked (an evaluated one)")
+    checked_at: datetime
+    named_bases: list[str] = Field(..., description="base_model from the card (or config)")
+    candidates: list[str] = Field(..., description="every base compared or tried")
+    verdict: str = Field(
+        ...,
+        description="consistent, closer-to-other, unrelated, inconclusive or no-named-base",
+    )
+    summary: str
+    meaning: str = Field(..., description="what the verdict does and does not mean")
+    closer_to: str | None = Field(None, description="the candidate closer than the named base")
+    bytes_read: int = Field(..., description="bytes read from the hub (all repos)")
+    weights_bytes: int = Field(..., description="the size of the model's safetensors files")
+    evidence: dict[str, Any] = Field(
+        ...,
+        description="candidates: hub_id, named, commit_sha, status, detail, config_diff rows, "
+        "tensors (name, shape, rows_compared, cosine, relative_difference, effective_rank, "
+        "rank_fraction), medians and relation; settings: the limits used",
+    )
+    flag_id: int | None = Field(None, description="set when the verdict opened a flag")
 
 
 class BenchmarkOut(Schema):

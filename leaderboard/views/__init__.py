@@ -9,6 +9,7 @@
 - ``discussions``: a flag's public page, its comments, and the lock and re-run a moderator
   starts there.
 - ``moderation``: the moderators' queue, their decisions on flags and on models, the audit log.
+- ``lineage_bases``: the lineage check's candidate bases, which moderators add and retire.
 - ``moderator_actions``: the one answer every moderator action gives (403, 400, redirect).
 - ``accounts``: a signed-in user's own page and API tokens.
 - ``csv_downloads``: the rankings and a model's evidence as CSV files (the API serves them).

@@ -22,6 +22,7 @@ from django.db import connection, models, transaction
 from django.db.utils import ProgrammingError
 
 from evaluations import services
+from evaluations.lineage import Outcome, Verdict
 from evaluations.models import (
     Claim,
     Comment,
@@ -30,6 +31,8 @@ from evaluations.models import (
     FlagEvent,
     FlagState,
     HubMembership,
+    LineageBaseAction,
+    LineageCheck,
     ModelRepo,
     ProvenanceEvent,
     RepoDecision,
@@ -37,7 +40,7 @@ from evaluations.models import (
     RunArtifact,
     Score,
 )
-from evaluations.services import discussions, moderation, provenance
+from evaluations.services import discussions, lineage, moderation, provenance
 from tests.factories import arc_claim, inspected_run, person, queued_run
 
 pytestmark = [
@@ -53,6 +56,7 @@ truncate_migration = importlib.import_module(
     "evaluations.migrations.0015_append_only_refuses_truncate"
 )
 provenance_migration = importlib.import_module("evaluations.migrations.0016_provenance")
+lineage_migration = importlib.import_module("evaluations.migrations.0020_lineage")
 APP_ROLE_SQL = Path(__file__).resolve().parents[2] / "deploy" / "app_role.sql"
 REASON = "Checked the numbers with the author; recorded for the log."
 
@@ -69,6 +73,8 @@ CHANGES: dict[type[models.Model], dict[str, Any]] = {
     Comment: {"body": "I never said that."},
     HubMembership: {"orgs": ["demo-org", "someone-elses-org"]},
     ProvenanceEvent: {"weights_changed": True},
+    LineageCheck: {"verdict": "unrelated"},
+    LineageBaseAction: {"reason": "Never happened."},
 }
 
 
@@ -125,12 +131,23 @@ def history(moderator: User) -> dict[type[models.Model], models.Model]:
             {"path": "README.md", "size": 5, "blob_id": "c" * 40},
         ],
     )
+    lineage.lineage_check_record(
+        revision_id=run.revision_id,
+        named_bases=["base-lab/tiny-base"],
+        outcome=Outcome(Verdict.CONSISTENT, "Consistent with the named base."),
+        candidates=[],
+        bytes_read=100,
+        weights_bytes=1000,
+    )
+    lineage.lineage_base_add(user=moderator, hub_id="base-lab/tiny-base", reason=REASON)
     return {model: model.objects.get() for model in CHANGES}
 
 
 def remedy(model: type[models.Model]) -> str:
     if model is ProvenanceEvent:  # guarded when it was added (migration 0016)
         return str(provenance_migration.REMEDY)
+    if model in (LineageCheck, LineageBaseAction):  # guarded when added (migration 0019)
+        return str(lineage_migration.TABLES[model._meta.db_table])
     return migration.APPEND_ONLY_TABLES[model._meta.db_table]
 
 
@@ -220,13 +237,15 @@ def test_it_guards_exactly_the_append_only_tables() -> None:
 def test_it_lets_the_truncate_guard_be_reversed(history: dict) -> None:
     refuse_truncate_in_this_session()
     with connection.schema_editor() as editor:
-        provenance_migration.remove(None, editor)  # reversed first: its triggers use 0015's
+        lineage_migration.remove(None, editor)  # reversed first: their triggers use 0015's
+        provenance_migration.remove(None, editor)
         truncate_migration.remove(None, editor)
     truncate(Comment)
     assert not Comment.objects.exists()
     with connection.schema_editor() as editor:
         truncate_migration.install(None, editor)
         provenance_migration.install(None, editor)
+        lineage_migration.install(None, editor)
     with pytest.raises(ProgrammingError, match="evaluations_score is append-only"):
         truncate(Score)
 
@@ -234,13 +253,15 @@ def test_it_lets_the_truncate_guard_be_reversed(history: dict) -> None:
 def test_it_lets_the_migration_be_reversed(history: dict) -> None:
     score = history[Score]
     with connection.schema_editor() as editor:
-        provenance_migration.remove(None, editor)  # reversed first: its trigger uses 0011's
+        lineage_migration.remove(None, editor)  # reversed first: their triggers use 0011's
+        provenance_migration.remove(None, editor)
         migration.remove(None, editor)
     Score.objects.filter(id=score.id).update(value=0.75)
     assert Score.objects.get(id=score.id).value == 0.75
     with connection.schema_editor() as editor:
         migration.install(None, editor)
         provenance_migration.install(None, editor)
+        lineage_migration.install(None, editor)
     with (
         pytest.raises(ProgrammingError, match="evaluations_score is append-only"),
         transaction.atomic(),

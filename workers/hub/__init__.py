@@ -6,10 +6,12 @@ JSON files whether a repo may be evaluated, and refuses before any weights are d
 ``download_repo`` fetches configs, tokenizer files and ``*.safetensors`` only, at the inspected
 commit, and checks every file against the checksums the hub published; ``open_pull_requests``
 lists where the hub keeps community-provided results; ``ref_listing`` tells the re-upload watch
-which commit a ref names now, with its files' metadata.
+which commit a ref names now, with its files' metadata; ``WeightsReader`` reads safetensors
+headers and slabs of tensors by Range requests, for the lineage check.
 
 The modules follow the client's seams: ``connection`` (endpoint, one file's download, the
-client's errors in the run's words), ``inspection``, ``downloads``, ``pulls`` and ``refs``.
+client's errors in the run's words), ``inspection``, ``downloads``, ``pulls``, ``refs`` and
+``weights``.
 Callers use the names below (``hub.inspect_repo(...)``), looked up on this package at call time,
 so a test can replace one here.
 
@@ -34,6 +36,7 @@ from workers.hub.pulls import (
     open_pull_requests,
 )
 from workers.hub.refs import RefListing, ref_listing
+from workers.hub.weights import WeightsListing, WeightsReader
 
 __all__ = [
     "DOWNLOAD_PATTERNS",
@@ -45,6 +48,8 @@ __all__ = [
     "RefListing",
     "RepoFile",
     "RepoInspection",
+    "WeightsListing",
+    "WeightsReader",
     "download_repo",
     "eval_results_blobs",
     "files_to_download",
