@@ -9,8 +9,8 @@ decisions) refuse UPDATE and DELETE themselves: see migration 0011 for the list 
 
 The modules import each other one way only (a layers contract in pyproject.toml keeps it so):
 ``repos`` ← ``runs`` ← ``claims`` ← ``discussions``; ``read_tables`` and ``audit`` sit above
-``runs``; ``provenance`` sits beside ``runs`` (it names runs by string); ``accounts`` stands
-alone.
+``runs``; ``provenance`` and ``endpoints`` sit beside ``runs`` (they name runs by string);
+``accounts`` stands alone.
 """
 
 from evaluations.models.accounts import ApiToken, ApiTokenQuerySet, HubMembership
@@ -30,6 +30,12 @@ from evaluations.models.claims import (
     Unit,
 )
 from evaluations.models.discussions import Comment, FlagAction
+from evaluations.models.endpoints import (
+    ApiKind,
+    EndpointCheck,
+    EndpointVerdict,
+    HostedEndpoint,
+)
 from evaluations.models.provenance import (
     ProvenanceEvent,
     RepoWatch,
@@ -58,6 +64,7 @@ __all__ = [
     "DECISION_STATES",
     "FINAL_STATES",
     "QUEUE_STATES",
+    "ApiKind",
     "ApiToken",
     "ApiTokenQuerySet",
     "Backend",
@@ -65,6 +72,8 @@ __all__ = [
     "ClaimQuerySet",
     "ClaimSource",
     "Comment",
+    "EndpointCheck",
+    "EndpointVerdict",
     "EvaluationRun",
     "EvaluationRunQuerySet",
     "Flag",
@@ -74,6 +83,7 @@ __all__ = [
     "FlagKind",
     "FlagState",
     "GenerationBump",
+    "HostedEndpoint",
     "HubMembership",
     "ModelRepo",
     "Precision",

@@ -153,6 +153,7 @@ DECISION_STATES = frozenset({FlagState.CONFIRMED, FlagState.DISMISSED})
 class FlagKind(models.TextChoices):
     SCORE_GAP = "score-gap", "Claim contradicted by the measurement"
     WEIGHTS_REPLACED = "weights-replaced", "Weights replaced after evaluation"
+    ENDPOINT = "endpoint", "Hosted endpoint differs from the released weights"
 
 
 class Flag(models.Model):
@@ -177,17 +178,29 @@ class Flag(models.Model):
         related_name="flag",
         help_text="the re-upload (weights replaced after evaluation)",
     )
+    endpoint_check = models.OneToOneField(
+        "evaluations.EndpointCheck",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="flag",
+        help_text="the check that found a hosted endpoint differs from the released weights",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         constraints = [
             models.CheckConstraint(
-                condition=models.Q(claim__isnull=False) | models.Q(provenance_event__isnull=False),
+                condition=models.Q(claim__isnull=False)
+                | models.Q(provenance_event__isnull=False)
+                | models.Q(endpoint_check__isnull=False),
                 name="flag_has_a_subject",
             )
         ]
 
     def __str__(self) -> str:
+        if self.endpoint_check_id is not None:
+            return f"flag on endpoint check {self.endpoint_check_id}"
         if self.claim_id is None:
             return f"flag on provenance event {self.provenance_event_id}"
         return f"flag on claim {self.claim_id}"
@@ -197,7 +210,9 @@ class Flag(models.Model):
         """The model the flag is about, whichever its subject."""
         if self.claim is not None:
             return self.claim.repo
-        assert self.provenance_event is not None  # the check constraint holds one of the two
+        if self.endpoint_check is not None:
+            return self.endpoint_check.endpoint.repo
+        assert self.provenance_event is not None  # the check constraint holds one subject
         return self.provenance_event.repo
 
 

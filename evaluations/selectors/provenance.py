@@ -18,6 +18,11 @@ from evaluations.models import (
     Revision,
     Score,
 )
+from evaluations.selectors.endpoints import (
+    EndpointView,
+    endpoint_signal_verdict,
+    endpoint_views,
+)
 
 SHA_PATTERN = r"^[0-9a-f]{40}$"
 
@@ -117,6 +122,7 @@ class Signal:
     reuploads: list[ReuploadView] = field(default_factory=list)
     checked_at: datetime | None = None
     watch_note: str = ""
+    endpoints: list[EndpointView] = field(default_factory=list)
 
 
 def _commit_result(repo_id: int, commit_sha: str) -> CommitResult:
@@ -200,8 +206,24 @@ def provenance_signals(repo: ModelRepo) -> list[Signal]:
             reuploads=reuploads,
             checked_at=watch.checked_at if watch is not None else None,
             watch_note=note,
-        )
+        ),
+        endpoint_signal(repo),
     ]
+
+
+def endpoint_signal(repo: ModelRepo) -> Signal:
+    """The hosted endpoints' signal: the latest check of each endpoint in service."""
+    views = endpoint_views(repo)
+    verdict, summary = endpoint_signal_verdict(views)
+    latest = [view.latest.finished_at for view in views if view.latest is not None]
+    return Signal(
+        key="endpoint",
+        title="Hosted endpoint",
+        verdict=verdict,
+        summary=summary,
+        checked_at=max(latest) if latest else None,
+        endpoints=views,
+    )
 
 
 def provenance_rows(repo: ModelRepo) -> list[dict[str, Any]]:

@@ -17,10 +17,12 @@ from evaluations import selectors
 from evaluations.evidence.matching import flag_review
 from evaluations.models import ModelRepo
 from evaluations.selectors import open_data
+from evaluations.selectors.endpoints import endpoint_rows
 from evaluations.selectors.provenance import provenance_rows
 from leaderboard.api.common import CappedLimitOffset, repo_or_404, text_filter, yes_no
 from leaderboard.api.schemas import (
     FlagOut,
+    HostedEndpointOut,
     Message,
     ModelDetailOut,
     ModelOut,
@@ -130,3 +132,16 @@ def model_provenance(request: HttpRequest, owner: str, name: str) -> list[dict[s
     """The re-upload watch's events: the model's ref named a new commit after the commit
     evaluated, with the files that changed (metadata from the hub, no weights downloaded)."""
     return provenance_rows(listed_or_404(owner, name))
+
+
+@router.get(
+    "/models/{owner}/{name}/endpoints",
+    response={200: list[HostedEndpointOut], 404: Message},
+    tags=["models"],
+    url_name="model_endpoints",
+)
+@decorate_view(cached_page)
+def model_endpoints(request: HttpRequest, owner: str, name: str) -> list[dict[str, Any]]:
+    """The hosted endpoints registered for the model and every check of each, with its
+    evidence: pre-flight rows, the equality test, the paired score differences. Never a key."""
+    return endpoint_rows(listed_or_404(owner, name))

@@ -25,10 +25,12 @@ from evaluations import services
 from evaluations.models import (
     Claim,
     Comment,
+    EndpointCheck,
     Flag,
     FlagAction,
     FlagEvent,
     FlagState,
+    HostedEndpoint,
     HubMembership,
     ModelRepo,
     ProvenanceEvent,
@@ -38,6 +40,7 @@ from evaluations.models import (
     Score,
 )
 from evaluations.services import discussions, moderation, provenance
+from evaluations.services import endpoints as endpoint_services
 from tests.factories import arc_claim, inspected_run, person, queued_run
 
 pytestmark = [
@@ -53,6 +56,7 @@ truncate_migration = importlib.import_module(
     "evaluations.migrations.0015_append_only_refuses_truncate"
 )
 provenance_migration = importlib.import_module("evaluations.migrations.0016_provenance")
+endpoint_migration = importlib.import_module("evaluations.migrations.0019_endpoint")
 APP_ROLE_SQL = Path(__file__).resolve().parents[2] / "deploy" / "app_role.sql"
 REASON = "Checked the numbers with the author; recorded for the log."
 
@@ -69,6 +73,7 @@ CHANGES: dict[type[models.Model], dict[str, Any]] = {
     Comment: {"body": "I never said that."},
     HubMembership: {"orgs": ["demo-org", "someone-elses-org"]},
     ProvenanceEvent: {"weights_changed": True},
+    EndpointCheck: {"verdict": "differs"},
 }
 
 
@@ -125,12 +130,30 @@ def history(moderator: User) -> dict[type[models.Model], models.Model]:
             {"path": "README.md", "size": 5, "blob_id": "c" * 40},
         ],
     )
+    endpoint = HostedEndpoint.objects.create(
+        repo_id=run.submission.repo_id,
+        base_url="https://api.example.org/v1",
+        served_model="tiny",
+        api_kind="completions",
+        registered_as="author",
+    )
+    endpoint_services.endpoint_check_record(
+        endpoint_id=endpoint.id,
+        revision_id=run.revision_id,
+        weights_run_id=run.id,
+        verdict="consistent",
+        summary="Consistent with the released weights.",
+        evidence={"mmd": {"statistic": 0.0, "p_value": 0.6}},
+        started_at=datetime(2026, 1, 1, tzinfo=UTC),
+    )
     return {model: model.objects.get() for model in CHANGES}
 
 
 def remedy(model: type[models.Model]) -> str:
     if model is ProvenanceEvent:  # guarded when it was added (migration 0016)
         return str(provenance_migration.REMEDY)
+    if model is EndpointCheck:  # guarded when it was added (migration 0019)
+        return str(endpoint_migration.REMEDY)
     return migration.APPEND_ONLY_TABLES[model._meta.db_table]
 
 
@@ -220,13 +243,15 @@ def test_it_guards_exactly_the_append_only_tables() -> None:
 def test_it_lets_the_truncate_guard_be_reversed(history: dict) -> None:
     refuse_truncate_in_this_session()
     with connection.schema_editor() as editor:
-        provenance_migration.remove(None, editor)  # reversed first: its triggers use 0015's
+        endpoint_migration.remove(None, editor)  # reversed first: its triggers use 0015's
+        provenance_migration.remove(None, editor)
         truncate_migration.remove(None, editor)
     truncate(Comment)
     assert not Comment.objects.exists()
     with connection.schema_editor() as editor:
         truncate_migration.install(None, editor)
         provenance_migration.install(None, editor)
+        endpoint_migration.install(None, editor)
     with pytest.raises(ProgrammingError, match="evaluations_score is append-only"):
         truncate(Score)
 
@@ -234,13 +259,15 @@ def test_it_lets_the_truncate_guard_be_reversed(history: dict) -> None:
 def test_it_lets_the_migration_be_reversed(history: dict) -> None:
     score = history[Score]
     with connection.schema_editor() as editor:
-        provenance_migration.remove(None, editor)  # reversed first: its trigger uses 0011's
+        endpoint_migration.remove(None, editor)  # reversed first: its triggers use 0011's
+        provenance_migration.remove(None, editor)
         migration.remove(None, editor)
     Score.objects.filter(id=score.id).update(value=0.75)
     assert Score.objects.get(id=score.id).value == 0.75
     with connection.schema_editor() as editor:
         migration.install(None, editor)
         provenance_migration.install(None, editor)
+        endpoint_migration.install(None, editor)
     with (
         pytest.raises(ProgrammingError, match="evaluations_score is append-only"),
         transaction.atomic(),
@@ -260,6 +287,8 @@ def test_it_does_nothing_on_sqlite() -> None:
     truncate_migration.remove(None, editor)
     provenance_migration.install(None, editor)
     provenance_migration.remove(None, editor)
+    endpoint_migration.install(None, editor)
+    endpoint_migration.remove(None, editor)
     assert executed == []
 
 
