@@ -389,6 +389,9 @@ ENDPOINT_PERMUTATIONS = env_int("ENDPOINT_PERMUTATIONS", 1000)
 ENDPOINT_ALPHA = env_float("ENDPOINT_ALPHA", 0.05)
 # Fewer paired items than this on every benchmark: the score comparison says nothing.
 ENDPOINT_MIN_PAIRED_ITEMS = env_int("ENDPOINT_MIN_PAIRED_ITEMS", 10)
+# The score comparison's items per task through the endpoint (lm-eval's limit: the first N,
+# paired with the same N of the weights' run); unset: every item, as the run measured.
+ENDPOINT_SCORE_LIMIT = env_optional_int("ENDPOINT_SCORE_LIMIT")
 ARTIFACTS_DIR = Path(env_str("ARTIFACTS_DIR", str(VAR_DIR / "artifacts")))
 WORKER_SCRATCH_DIR = Path(env_str("WORKER_SCRATCH_DIR", str(VAR_DIR / "scratch")))
 # A file whose download breaks off or arrives damaged is fetched again up to this many times.

@@ -461,3 +461,12 @@ class HostedEndpointOut(Schema):
     registered_as: str = Field(..., description="author or moderator")
     retired_at: datetime | None
     checks: list[EndpointCheckOut] = Field(..., description="newest first")
+
+
+class EndpointIn(Schema):
+    base_url: str = Field(..., max_length=500, description="the API root, e.g. https://host/v1")
+    served_model: str = Field(..., max_length=200, description="the model name the API expects")
+    api_kind: str = Field("completions", description="completions or chat")
+    secret: str = Field(
+        "", max_length=4000, description="the API key, if any: stored encrypted, never returned"
+    )

@@ -139,3 +139,35 @@ def test_retiring_stops_checks_and_keeps_the_record() -> None:
     endpoint.refresh_from_db()
     assert endpoint.retired_at is not None and endpoint.retired_by == "ada"
     assert ada.post(f"/endpoints/{endpoint.id}/check/").status_code == 400
+
+
+def test_keys_can_be_rotated_and_a_lost_key_is_told(settings) -> None:
+    from cryptography.fernet import Fernet
+
+    from evaluations.endpoint_secrets import SecretUnreadable, secret_encrypt
+
+    old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    settings.ENDPOINT_SECRETS_KEYS = [old]
+    stored = secret_encrypt(KEY)
+    settings.ENDPOINT_SECRETS_KEYS = [new, old]  # the new key encrypts, both decrypt
+    assert secret_decrypt(stored) == KEY and secret_decrypt(secret_encrypt(KEY)) == KEY
+    settings.ENDPOINT_SECRETS_KEYS = [new]
+    with pytest.raises(SecretUnreadable):
+        secret_decrypt(stored)
+
+
+def test_the_api_registers_an_endpoint_and_never_returns_its_key() -> None:
+    url = "/api/v1/models/demo-org/tiny/endpoints"
+    payload = {"base_url": "http://127.0.0.1:8000/v1", "served_model": "tiny", "secret": KEY}
+    ada = signed_in("ada", hub="ada", orgs=("demo-org",))
+
+    response = ada.post(url, payload, content_type="application/json")
+
+    assert response.status_code == 201, response.content
+    assert response.json()[0]["has_secret"] is True and KEY not in response.content.decode()
+    bad = ada.post(url, {**payload, "base_url": "gopher://x"}, content_type="application/json")
+    assert bad.status_code == 400
+    otto = signed_in("otto", hub="otto")
+    assert otto.post(url, payload, content_type="application/json").status_code == 403
+    assert Client().post(url, payload, content_type="application/json").status_code == 401
+    assert HostedEndpoint.objects.count() == 1
