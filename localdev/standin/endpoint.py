@@ -126,39 +126,53 @@ class LocalModel:
         return self.decode([token_id])
 
     def sample(
-        self, ids: list[int], *, max_tokens: int, temperature: float, top_p: float, generator: Any
-    ) -> list[int]:
-        """Generated ids (EOS included when reached): greedy at temperature 0, else sampled."""
+        self,
+        ids: list[int],
+        *,
+        n: int,
+        max_tokens: int,
+        temperature: float,
+        top_p: float,
+        generator: Any,
+    ) -> list[list[int]]:
+        """``n`` continuations of ``ids``, drawn side by side (each ends with EOS when it
+        reached one): greedy at temperature 0, else sampled."""
         import torch
 
-        generated: list[int] = []
+        rows: list[list[int]] = [[] for _ in range(n)]
+        done = [False] * n
         with self.lock, torch.inference_mode():
             cache = None
-            inputs = torch.tensor([ids])
+            inputs = torch.tensor([ids] * n)
             for _ in range(max_tokens):
                 output = self.model(input_ids=inputs, cache=cache, use_cache=True)
                 cache = output.cache
-                token = _choose(output.logits[0, -1].float(), temperature, top_p, generator)
-                generated.append(token)
-                if token == self.eos_token_id:
+                tokens = _choose(output.logits[:, -1].float(), temperature, top_p, generator)
+                for row, token in enumerate(tokens):
+                    if not done[row]:
+                        rows[row].append(token)
+                        done[row] = token == self.eos_token_id
+                if all(done):
                     break
-                inputs = torch.tensor([[token]])
-        return generated
+                inputs = torch.tensor([[token] for token in tokens])
+        return rows
 
 
-def _choose(logits: Any, temperature: float, top_p: float, generator: Any) -> int:
+def _choose(logits: Any, temperature: float, top_p: float, generator: Any) -> list[int]:
+    """One token per row of ``logits``."""
     import torch
 
     if temperature <= 0:
-        return int(torch.argmax(logits).item())
+        return [int(token) for token in torch.argmax(logits, dim=-1).tolist()]
     probabilities = torch.softmax(logits / temperature, dim=-1)
     if top_p < 1.0:
-        sorted_probabilities, order = torch.sort(probabilities, descending=True)
+        sorted_probabilities, order = torch.sort(probabilities, descending=True, dim=-1)
         # Keep the smallest head whose mass reaches top_p (the first token always stays).
         outside = torch.cumsum(sorted_probabilities, dim=-1) - sorted_probabilities >= top_p
         sorted_probabilities[outside] = 0.0
-        probabilities = torch.zeros_like(probabilities).scatter(0, order, sorted_probabilities)
-    return int(torch.multinomial(probabilities, 1, generator=generator).item())
+        probabilities = torch.zeros_like(probabilities).scatter(-1, order, sorted_probabilities)
+    drawn = torch.multinomial(probabilities, 1, generator=generator)[:, 0]
+    return [int(token) for token in drawn.tolist()]
 
 
 @dataclass
@@ -283,14 +297,7 @@ class EndpointRequestHandler(BaseHTTPRequestHandler):
                 ids = model.encode(quirks.system_prompt + "\n\n") + ids
             self._check_length(ids, sampling.max_tokens)
             prompt_tokens += len(ids) + quirks.prompt_token_offset
-            for _ in range(sampling.n):
-                generated = model.sample(
-                    ids,
-                    max_tokens=sampling.max_tokens,
-                    temperature=sampling.temperature,
-                    top_p=sampling.top_p,
-                    generator=generator,
-                )
+            for generated in self._sample(ids, sampling, generator):
                 text, generated, finish = self._stop(generated, sampling)
                 completion_tokens += len(generated)
                 choice: dict[str, Any] = {
@@ -351,6 +358,16 @@ class EndpointRequestHandler(BaseHTTPRequestHandler):
         if quirks.ignore_max_tokens:
             max_tokens = IGNORED_MAX_TOKENS
         return Sampling(max_tokens, temperature, top_p, seed, n, [s for s in stop if s])
+
+    def _sample(self, ids: list[int], sampling: Sampling, generator: Any) -> list[list[int]]:
+        return self.server.local_model.sample(
+            ids,
+            n=sampling.n,
+            max_tokens=sampling.max_tokens,
+            temperature=sampling.temperature,
+            top_p=sampling.top_p,
+            generator=generator,
+        )
 
     def _check_length(self, ids: list[int], max_tokens: int) -> None:
         limit = self.server.local_model.max_length
@@ -426,14 +443,7 @@ class EndpointRequestHandler(BaseHTTPRequestHandler):
         self._check_length(ids, sampling.max_tokens)
         generator = _generator(sampling.seed)
         choices, completion_tokens = [], 0
-        for index in range(sampling.n):
-            generated = model.sample(
-                ids,
-                max_tokens=sampling.max_tokens,
-                temperature=sampling.temperature,
-                top_p=sampling.top_p,
-                generator=generator,
-            )
+        for index, generated in enumerate(self._sample(ids, sampling, generator)):
             text, generated, finish = self._stop(generated, sampling)
             completion_tokens += len(generated)
             message = {"role": "assistant", "content": text}
