@@ -36,7 +36,9 @@ def endpoint_verdict(
             f"< {alpha:g}, {mmd['prompts']} prompts)"
         )
     for row in scores:
-        if row.get("difference") is None or row["n"] < min_items:
+        if row.get("difference") is None or row.get("half_width_95") is None:
+            continue
+        if row["n"] < min_items:
             continue
         low = row["difference"] - row["half_width_95"]
         high = row["difference"] + row["half_width_95"]

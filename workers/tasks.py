@@ -10,7 +10,7 @@ from celery.signals import worker_ready
 from django.conf import settings
 
 from evaluations import services
-from workers import runner, scratch, watch
+from workers import endpoint_check, runner, scratch, watch
 
 
 @shared_task(name="workers.evaluate_run", bind=True, acks_late=True)
@@ -34,6 +34,11 @@ def requeue_stalled_runs() -> list[int]:
 @shared_task(name="workers.watch_reuploads")
 def watch_reuploads() -> dict[str, int]:
     return watch.watch_reuploads()
+
+
+@shared_task(name="workers.check_endpoint", acks_late=True)
+def check_endpoint(endpoint_id: int) -> str:
+    return endpoint_check.check_endpoint(endpoint_id)
 
 
 @worker_ready.connect
