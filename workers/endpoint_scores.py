@@ -14,6 +14,7 @@ from __future__ import annotations
 import gzip
 import json
 import math
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -69,7 +70,7 @@ def endpoint_samples(
     command = [sys.executable, "-m", "workers.endpoint_child", str(spec_path), str(out_dir)]
     with log_path.open("w") as log:
         completed = subprocess.run(
-            [*limits.prlimit_arguments(), *command],
+            [*(limits.prlimit_arguments() if shutil.which("prlimit") else []), *command],
             stdout=log,
             stderr=subprocess.STDOUT,
             env=env,
