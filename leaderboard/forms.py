@@ -11,7 +11,7 @@ from django.http import QueryDict
 
 from evaluations.catalogue import SUITE_DESCRIPTIONS, SUITES, Benchmark, suite_benchmarks
 from evaluations.markup import MAX_BODY
-from evaluations.models import Precision, Unit
+from evaluations.models import ApiKind, Precision, Unit
 from evaluations.services.claims import ClaimInput
 from evaluations.services.permissions import MAX_REASON
 from evaluations.services.submissions import SubmissionSetting
@@ -228,3 +228,27 @@ class LineageBaseForm(ReasonForm):
 
     hub_id = forms.CharField(max_length=200, error_messages={"required": "Name the base."})
     action = forms.ChoiceField(choices=[("add", "Add"), ("retire", "Retire")])
+
+
+class EndpointRegistrationForm(forms.Form):
+    """A hosted endpoint said to serve the model. The services check the address (and refuse
+    private ones) and who may register it; the key is never rendered back."""
+
+    base_url = forms.CharField(
+        label="API base URL",
+        max_length=500,
+        widget=forms.URLInput(attrs={"placeholder": "https://api.example.com/v1"}),
+        help_text="The OpenAI-compatible API root, up to and including /v1.",
+    )
+    served_model = forms.CharField(
+        label="Model name at the API", max_length=200, help_text="What the API calls the model."
+    )
+    api_kind = forms.ChoiceField(label="API", choices=ApiKind.choices, initial=ApiKind.COMPLETIONS)
+    secret = forms.CharField(
+        label="API key (optional)",
+        max_length=4000,
+        required=False,
+        strip=True,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
+        help_text="Stored encrypted; never shown again; sent only to this endpoint.",
+    )

@@ -388,6 +388,23 @@ LINEAGE_MAX_BYTES_PER_TENSOR = env_int("LINEAGE_MAX_BYTES_PER_TENSOR", 2 * 1024 
 LINEAGE_MAX_TENSORS = env_int("LINEAGE_MAX_TENSORS", 24)
 LINEAGE_CHECK_INTERVAL = env_int("LINEAGE_CHECK_INTERVAL", 600)
 LINEAGE_CHECK_BATCH = env_int("LINEAGE_CHECK_BATCH", 10)
+# Hosted endpoints (an author's API said to serve the model). Secrets are encrypted with the
+# first of these Fernet keys (comma-separated, newest first; each one decrypts); none set: a key
+# derived from SECRET_KEY. Private and loopback addresses are refused unless allowed (the
+# worker would otherwise call into its own network for whoever registers one).
+ENDPOINT_SECRETS_KEYS = [key for key in env_secret("ENDPOINT_SECRETS_KEYS").split(",") if key]
+ENDPOINT_ALLOW_PRIVATE_ADDRESSES = env_bool("ENDPOINT_ALLOW_PRIVATE_ADDRESSES", False)
+# The equality test: completions sampled per probe prompt from each side, and their settings.
+ENDPOINT_SAMPLES_PER_PROMPT = env_int("ENDPOINT_SAMPLES_PER_PROMPT", 10)
+ENDPOINT_SAMPLE_TEMPERATURE = env_float("ENDPOINT_SAMPLE_TEMPERATURE", 1.0)
+ENDPOINT_SAMPLE_MAX_TOKENS = env_int("ENDPOINT_SAMPLE_MAX_TOKENS", 16)
+ENDPOINT_PERMUTATIONS = env_int("ENDPOINT_PERMUTATIONS", 1000)
+ENDPOINT_ALPHA = env_float("ENDPOINT_ALPHA", 0.05)
+# Fewer paired items than this on every benchmark: the score comparison says nothing.
+ENDPOINT_MIN_PAIRED_ITEMS = env_int("ENDPOINT_MIN_PAIRED_ITEMS", 10)
+# The score comparison's items per task through the endpoint (lm-eval's limit: the first N,
+# paired with the same N of the weights' run); unset: every item, as the run measured.
+ENDPOINT_SCORE_LIMIT = env_optional_int("ENDPOINT_SCORE_LIMIT")
 ARTIFACTS_DIR = Path(env_str("ARTIFACTS_DIR", str(VAR_DIR / "artifacts")))
 WORKER_SCRATCH_DIR = Path(env_str("WORKER_SCRATCH_DIR", str(VAR_DIR / "scratch")))
 # A file whose download breaks off or arrives damaged is fetched again up to this many times.
@@ -444,11 +461,14 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # Housekeeping has a queue and a worker of its own: a long evaluation queue never delays the
 # reaper. A beat message not taken within its interval is dropped; the next one does its work.
 HOUSEKEEPING_QUEUE = "housekeeping"
+# Endpoint checks download the weights and sample from them on CPU: a queue of their own.
+ENDPOINT_QUEUE = env_str("ENDPOINT_QUEUE", "cpu")
 CELERY_TASK_ROUTES = {
     "workers.reap_stale_runs": {"queue": HOUSEKEEPING_QUEUE},
     "workers.requeue_stalled_runs": {"queue": HOUSEKEEPING_QUEUE},
     "workers.watch_reuploads": {"queue": HOUSEKEEPING_QUEUE},
     "workers.check_lineage": {"queue": HOUSEKEEPING_QUEUE},
+    "workers.check_endpoint": {"queue": ENDPOINT_QUEUE},
 }
 CELERY_BEAT_SCHEDULE = {
     "reap-stale-runs": {

@@ -10,7 +10,7 @@ from celery.signals import worker_ready
 from django.conf import settings
 
 from evaluations import services
-from workers import lineage, runner, scratch, watch
+from workers import endpoint_check, lineage, runner, scratch, watch
 
 
 @shared_task(name="workers.evaluate_run", bind=True, acks_late=True)
@@ -39,6 +39,11 @@ def watch_reuploads() -> dict[str, int]:
 @shared_task(name="workers.check_lineage")
 def check_lineage() -> dict[str, int]:
     return lineage.check_lineage()
+
+
+@shared_task(name="workers.check_endpoint", acks_late=True)
+def check_endpoint(endpoint_id: int) -> str:
+    return endpoint_check.check_endpoint(endpoint_id)
 
 
 @worker_ready.connect

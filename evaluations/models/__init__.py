@@ -9,8 +9,8 @@ decisions) refuse UPDATE and DELETE themselves: see migration 0011 for the list 
 
 The modules import each other one way only (a layers contract in pyproject.toml keeps it so):
 ``repos`` ← ``runs`` ← ``claims`` ← ``discussions``; ``read_tables`` and ``audit`` sit above
-``runs``; ``provenance`` and ``lineage`` sit beside ``runs`` (they name runs by string);
-``accounts`` stands alone.
+``runs``; ``provenance``, ``lineage`` and ``endpoints`` sit beside ``runs`` (they name runs
+by string); ``accounts`` stands alone.
 """
 
 from evaluations.models.accounts import ApiToken, ApiTokenQuerySet, HubMembership
@@ -32,6 +32,12 @@ from evaluations.models.claims import (
     Unit,
 )
 from evaluations.models.discussions import Comment, FlagAction
+from evaluations.models.endpoints import (
+    ApiKind,
+    EndpointCheck,
+    EndpointVerdict,
+    HostedEndpoint,
+)
 from evaluations.models.lineage import LineageBaseAction, LineageCheck, LineageVerdict
 from evaluations.models.provenance import (
     ProvenanceEvent,
@@ -61,6 +67,7 @@ __all__ = [
     "DECISION_STATES",
     "FINAL_STATES",
     "QUEUE_STATES",
+    "ApiKind",
     "ApiToken",
     "ApiTokenQuerySet",
     "Backend",
@@ -68,6 +75,8 @@ __all__ = [
     "ClaimQuerySet",
     "ClaimSource",
     "Comment",
+    "EndpointCheck",
+    "EndpointVerdict",
     "EvaluationRun",
     "EvaluationRunQuerySet",
     "Flag",
@@ -79,6 +88,7 @@ __all__ = [
     "PROVENANCE_FLAG_KINDS",
     "FlagState",
     "GenerationBump",
+    "HostedEndpoint",
     "HubMembership",
     "LineageBaseAction",
     "LineageCheck",

@@ -154,13 +154,19 @@ class FlagKind(models.TextChoices):
     SCORE_GAP = "score-gap", "Claim contradicted by the measurement"
     WEIGHTS_REPLACED = "weights-replaced", "Weights replaced after evaluation"
     LINEAGE = "lineage", "Weights unlike the base the card names"
+    ENDPOINT = "endpoint", "Hosted endpoint differs from the released weights"
 
 
 # A flag of any kind but a score gap is about where the model comes from, not about a claim:
 # the rankings can hide the models it stands on.
-PROVENANCE_FLAG_KINDS = (FlagKind.WEIGHTS_REPLACED, FlagKind.LINEAGE)
+PROVENANCE_FLAG_KINDS = (FlagKind.WEIGHTS_REPLACED, FlagKind.LINEAGE, FlagKind.ENDPOINT)
 # The repo a flag is about, through each of its possible subjects (the first that is set).
-FLAG_SUBJECT_REPOS = ("claim__repo_id", "provenance_event__repo_id", "lineage_check__repo_id")
+FLAG_SUBJECT_REPOS = (
+    "claim__repo_id",
+    "provenance_event__repo_id",
+    "lineage_check__repo_id",
+    "endpoint_check__endpoint__repo_id",
+)
 
 
 class Flag(models.Model):
@@ -193,6 +199,14 @@ class Flag(models.Model):
         related_name="flag",
         help_text="the lineage check whose verdict opened it",
     )
+    endpoint_check = models.OneToOneField(
+        "evaluations.EndpointCheck",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="flag",
+        help_text="the check that found a hosted endpoint differs from the released weights",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -200,7 +214,8 @@ class Flag(models.Model):
             models.CheckConstraint(
                 condition=models.Q(claim__isnull=False)
                 | models.Q(provenance_event__isnull=False)
-                | models.Q(lineage_check__isnull=False),
+                | models.Q(lineage_check__isnull=False)
+                | models.Q(endpoint_check__isnull=False),
                 name="flag_has_a_subject",
             )
         ]
@@ -208,6 +223,8 @@ class Flag(models.Model):
     def __str__(self) -> str:
         if self.lineage_check_id is not None:
             return f"flag on lineage check {self.lineage_check_id}"
+        if self.endpoint_check_id is not None:
+            return f"flag on endpoint check {self.endpoint_check_id}"
         if self.claim_id is None:
             return f"flag on provenance event {self.provenance_event_id}"
         return f"flag on claim {self.claim_id}"
@@ -219,7 +236,9 @@ class Flag(models.Model):
             return self.claim.repo
         if self.lineage_check is not None:
             return self.lineage_check.repo
-        assert self.provenance_event is not None  # the check constraint holds one of the three
+        if self.endpoint_check is not None:
+            return self.endpoint_check.endpoint.repo
+        assert self.provenance_event is not None  # the check constraint holds one subject
         return self.provenance_event.repo
 
 

@@ -66,7 +66,7 @@ def moderation_queue(sort: str = "severity") -> list[QueueItem]:
         # django-stubs 5.2.9 checks a lookup on an annotation (``__in``, ``__isnull``)
         # against the annotation's own type (typeddjango/django-stubs#3098, #3313).
         .filter(rule_state__in=QUEUE_STATES, decision__isnull=True)  # type: ignore[misc]
-        .select_related("claim__repo", "provenance_event__repo")
+        .select_related("claim__repo", "provenance_event__repo", "endpoint_check__endpoint__repo")
         .prefetch_related(
             Prefetch("events", queryset=FlagEvent.objects.order_by("created_at", "id"))
         )

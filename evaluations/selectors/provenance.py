@@ -23,6 +23,11 @@ from evaluations.models import (
     Revision,
     Score,
 )
+from evaluations.selectors.endpoints import (
+    EndpointView,
+    endpoint_signal_verdict,
+    endpoint_views,
+)
 from evaluations.selectors.lineage import latest_lineage_check, lineage_meaning, lineage_rows
 
 SHA_PATTERN = r"^[0-9a-f]{40}$"
@@ -126,6 +131,7 @@ class Signal:
     verdict_counts: list[tuple[str, int]] = field(default_factory=list)  # score gap: claims
     meaning: str = ""  # what the verdict does and does not mean
     lineage: LineageCheck | None = None
+    endpoints: list[EndpointView] = field(default_factory=list)
 
 
 def _commit_result(repo_id: int, commit_sha: str) -> CommitResult:
@@ -256,6 +262,7 @@ def provenance_signals(
             watch_note=note,
         ),
         lineage_signal(repo),
+        endpoint_signal(repo),
     ]
 
 
@@ -283,6 +290,21 @@ def lineage_signal(repo: ModelRepo) -> Signal:
         checked_at=check.checked_at,
         meaning=lineage_meaning(check.verdict),
         lineage=check,
+    )
+
+
+def endpoint_signal(repo: ModelRepo) -> Signal:
+    """The hosted endpoints' signal: the latest check of each endpoint in service."""
+    views = endpoint_views(repo)
+    verdict, summary = endpoint_signal_verdict(views)
+    latest = [view.latest.finished_at for view in views if view.latest is not None]
+    return Signal(
+        key="endpoint",
+        title="Hosted endpoint",
+        verdict=verdict,
+        summary=summary,
+        checked_at=max(latest) if latest else None,
+        endpoints=views,
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest
-from ninja import Router
+from ninja import Router, Status
 from ninja.decorators import decorate_view
 from ninja.errors import HttpError
 from ninja.pagination import paginate
@@ -17,10 +17,22 @@ from evaluations import selectors
 from evaluations.evidence.matching import flag_review
 from evaluations.models import ModelRepo
 from evaluations.selectors import open_data
+from evaluations.selectors.endpoints import endpoint_rows
 from evaluations.selectors.provenance import provenance_rows
-from leaderboard.api.common import CappedLimitOffset, repo_or_404, text_filter, yes_no
+from evaluations.services import endpoints
+from leaderboard.api.common import (
+    ApiTokenAuth,
+    CappedLimitOffset,
+    SignedInRequest,
+    SignedInSession,
+    repo_or_404,
+    text_filter,
+    yes_no,
+)
 from leaderboard.api.schemas import (
+    EndpointIn,
     FlagOut,
+    HostedEndpointOut,
     LineageCheckOut,
     Message,
     ModelDetailOut,
@@ -132,3 +144,39 @@ def model_provenance(request: HttpRequest, owner: str, name: str) -> list[dict[s
     evaluated, with the files that changed), then the lineage checks (each evaluated commit's
     weights compared with the base its card names), each row told by its ``kind``."""
     return provenance_rows(listed_or_404(owner, name))
+
+
+@router.get(
+    "/models/{owner}/{name}/endpoints",
+    response={200: list[HostedEndpointOut], 404: Message},
+    tags=["models"],
+    url_name="model_endpoints",
+)
+@decorate_view(cached_page)
+def model_endpoints(request: HttpRequest, owner: str, name: str) -> list[dict[str, Any]]:
+    """The hosted endpoints registered for the model and every check of each, with its
+    evidence: pre-flight rows, the equality test, the paired score differences. Never a key."""
+    return endpoint_rows(listed_or_404(owner, name))
+
+
+@router.post(
+    "/models/{owner}/{name}/endpoints",
+    response={201: list[HostedEndpointOut], 400: Message, 401: Message, 403: Message, 404: Message},
+    tags=["models"],
+    auth=[ApiTokenAuth(), SignedInSession()],
+)
+def register_endpoint(
+    request: SignedInRequest, owner: str, name: str, payload: EndpointIn
+) -> Status[list[dict[str, Any]]]:
+    """Register a hosted endpoint said to serve the model (an author of the repo or a
+    moderator) and queue its first check; answers the model's endpoints, the key never."""
+    repo = repo_or_404(owner, name)
+    endpoints.endpoint_register(
+        user=request.auth,
+        repo_id=repo.hub_id,
+        base_url=payload.base_url,
+        served_model=payload.served_model,
+        api_kind=payload.api_kind,
+        secret=payload.secret,
+    )
+    return Status(201, endpoint_rows(repo))

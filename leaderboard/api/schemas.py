@@ -469,3 +469,42 @@ def document_invalid_input(schema: dict[str, Any]) -> dict[str, Any]:
             if operation.get("parameters") or operation.get("requestBody"):
                 operation.setdefault("responses", {}).setdefault("422", INVALID_INPUT_RESPONSE)
     return schema
+
+
+class EndpointCheckOut(Schema):
+    id: int
+    verdict: str = Field(..., description="consistent, differs, misconfigured or inconclusive")
+    summary: str
+    commit_sha: str | None = Field(None, description="the released weights' commit compared")
+    weights_run_id: int | None = Field(None, description="the run whose items are paired")
+    started_at: datetime
+    finished_at: datetime
+    error: str
+    evidence: dict[str, Any] = Field(
+        ...,
+        description="preflight (key, title, passed, detail), mmd (statistic, p_value, prompts, "
+        "samples_a: endpoint, samples_b: weights, permutations), scores (benchmark, metric, "
+        "filter, n, endpoint, weights, difference, half_width_95), settings",
+    )
+    flag_id: int | None = Field(None, description="set when the check found a difference")
+
+
+class HostedEndpointOut(Schema):
+    kind: str = Field(..., description="hosted-endpoint")
+    base_url: str
+    served_model: str
+    api_kind: str = Field(..., description="completions or chat")
+    has_secret: bool = Field(..., description="an API key is stored (never returned)")
+    registered_at: datetime
+    registered_as: str = Field(..., description="author or moderator")
+    retired_at: datetime | None
+    checks: list[EndpointCheckOut] = Field(..., description="newest first")
+
+
+class EndpointIn(Schema):
+    base_url: str = Field(..., max_length=500, description="the API root, e.g. https://host/v1")
+    served_model: str = Field(..., max_length=200, description="the model name the API expects")
+    api_kind: str = Field("completions", description="completions or chat")
+    secret: str = Field(
+        "", max_length=4000, description="the API key, if any: stored encrypted, never returned"
+    )

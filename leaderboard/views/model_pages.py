@@ -15,9 +15,10 @@ from evaluations.evidence.verdicts import Verdict
 from evaluations.markup import model_card_html
 from evaluations.models import EvaluationRun, ModelRepo, RunState
 from evaluations.selectors.provenance import provenance_signals
-from evaluations.services import contributions
+from evaluations.services import contributions, endpoints
 from evaluations.services.permissions import is_moderator
 from leaderboard import charts as charts_module
+from leaderboard.forms import EndpointRegistrationForm
 from leaderboard.page_cache import cached_page
 
 
@@ -70,6 +71,8 @@ def model_page(request: HttpRequest, repo: ModelRepo, *, status: int = 200) -> H
         "evidence": evidence,
         "flag_events": selectors.flag_history(repo.id),
         "provenance_signals": provenance_signals(repo, evidence),
+        "may_register_endpoint": endpoints.endpoint_may_register(request.user, repo),
+        "endpoint_form": EndpointRegistrationForm(),
         "superseded_claims": repo.claims.filter(superseded_by__isnull=False).select_related(
             "superseded_by"
         ),

@@ -26,10 +26,12 @@ from evaluations.lineage import Outcome, Verdict
 from evaluations.models import (
     Claim,
     Comment,
+    EndpointCheck,
     Flag,
     FlagAction,
     FlagEvent,
     FlagState,
+    HostedEndpoint,
     HubMembership,
     LineageBaseAction,
     LineageCheck,
@@ -41,6 +43,7 @@ from evaluations.models import (
     Score,
 )
 from evaluations.services import discussions, lineage, moderation, provenance
+from evaluations.services import endpoints as endpoint_services
 from tests.factories import arc_claim, inspected_run, person, queued_run
 
 pytestmark = [
@@ -57,6 +60,7 @@ truncate_migration = importlib.import_module(
 )
 provenance_migration = importlib.import_module("evaluations.migrations.0016_provenance")
 lineage_migration = importlib.import_module("evaluations.migrations.0020_lineage")
+endpoint_migration = importlib.import_module("evaluations.migrations.0021_endpoint")
 APP_ROLE_SQL = Path(__file__).resolve().parents[2] / "deploy" / "app_role.sql"
 REASON = "Checked the numbers with the author; recorded for the log."
 
@@ -75,6 +79,7 @@ CHANGES: dict[type[models.Model], dict[str, Any]] = {
     ProvenanceEvent: {"weights_changed": True},
     LineageCheck: {"verdict": "unrelated"},
     LineageBaseAction: {"reason": "Never happened."},
+    EndpointCheck: {"verdict": "differs"},
 }
 
 
@@ -140,14 +145,32 @@ def history(moderator: User) -> dict[type[models.Model], models.Model]:
         weights_bytes=1000,
     )
     lineage.lineage_base_add(user=moderator, hub_id="base-lab/tiny-base", reason=REASON)
+    endpoint = HostedEndpoint.objects.create(
+        repo_id=run.submission.repo_id,
+        base_url="https://api.example.org/v1",
+        served_model="tiny",
+        api_kind="completions",
+        registered_as="author",
+    )
+    endpoint_services.endpoint_check_record(
+        endpoint_id=endpoint.id,
+        revision_id=run.revision_id,
+        weights_run_id=run.id,
+        verdict="consistent",
+        summary="Consistent with the released weights.",
+        evidence={"mmd": {"statistic": 0.0, "p_value": 0.6}},
+        started_at=datetime(2026, 1, 1, tzinfo=UTC),
+    )
     return {model: model.objects.get() for model in CHANGES}
 
 
 def remedy(model: type[models.Model]) -> str:
     if model is ProvenanceEvent:  # guarded when it was added (migration 0016)
         return str(provenance_migration.REMEDY)
-    if model in (LineageCheck, LineageBaseAction):  # guarded when added (migration 0019)
+    if model in (LineageCheck, LineageBaseAction):  # guarded when added (migration 0020)
         return str(lineage_migration.TABLES[model._meta.db_table])
+    if model is EndpointCheck:  # guarded when it was added (migration 0021)
+        return str(endpoint_migration.REMEDY)
     return migration.APPEND_ONLY_TABLES[model._meta.db_table]
 
 
@@ -237,6 +260,7 @@ def test_it_guards_exactly_the_append_only_tables() -> None:
 def test_it_lets_the_truncate_guard_be_reversed(history: dict) -> None:
     refuse_truncate_in_this_session()
     with connection.schema_editor() as editor:
+        endpoint_migration.remove(None, editor)  # reversed first: its triggers use 0015's
         lineage_migration.remove(None, editor)  # reversed first: their triggers use 0015's
         provenance_migration.remove(None, editor)
         truncate_migration.remove(None, editor)
@@ -246,6 +270,7 @@ def test_it_lets_the_truncate_guard_be_reversed(history: dict) -> None:
         truncate_migration.install(None, editor)
         provenance_migration.install(None, editor)
         lineage_migration.install(None, editor)
+        endpoint_migration.install(None, editor)
     with pytest.raises(ProgrammingError, match="evaluations_score is append-only"):
         truncate(Score)
 
@@ -253,6 +278,7 @@ def test_it_lets_the_truncate_guard_be_reversed(history: dict) -> None:
 def test_it_lets_the_migration_be_reversed(history: dict) -> None:
     score = history[Score]
     with connection.schema_editor() as editor:
+        endpoint_migration.remove(None, editor)  # reversed first: its triggers use 0011's
         lineage_migration.remove(None, editor)  # reversed first: their triggers use 0011's
         provenance_migration.remove(None, editor)
         migration.remove(None, editor)
@@ -262,6 +288,7 @@ def test_it_lets_the_migration_be_reversed(history: dict) -> None:
         migration.install(None, editor)
         provenance_migration.install(None, editor)
         lineage_migration.install(None, editor)
+        endpoint_migration.install(None, editor)
     with (
         pytest.raises(ProgrammingError, match="evaluations_score is append-only"),
         transaction.atomic(),
@@ -281,6 +308,8 @@ def test_it_does_nothing_on_sqlite() -> None:
     truncate_migration.remove(None, editor)
     provenance_migration.install(None, editor)
     provenance_migration.remove(None, editor)
+    endpoint_migration.install(None, editor)
+    endpoint_migration.remove(None, editor)
     assert executed == []
 
 

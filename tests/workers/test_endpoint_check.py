@@ -1,0 +1,148 @@
+"""An endpoint check, end to end with real lm-eval: demo-org/tiny-trained is evaluated from the
+stand-in hub (hf backend, in the sandboxed child), then its author registers an endpoint, served
+by the stand-in endpoint, and the check runs the pre-flight checks, the equality test on sampled
+completions, and lm-eval's local-completions on the same smoke tasks, paired item by item.
+
+- honest: the endpoint serves the released weights -> consistent, no flag (no false alarm);
+- another model: it serves other-lab/tiny-random-b -> differs, and a flag for moderators;
+- misconfigured: it ignores the temperature -> misconfigured, not "another model".
+
+Ada is the author of demo-org (the hub said so at her sign-in).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from django.test import Client
+
+from evaluations import services
+from evaluations.models import EndpointCheck, EvaluationRun, Flag, FlagKind, HostedEndpoint
+from evaluations.services import endpoints
+from localdev.standin import demo_repos
+from localdev.standin.endpoint import EndpointServer, Quirks, serve_endpoint
+from tests.e2e_support import Hub
+from tests.factories import person
+from workers import endpoint_check, runner
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_broker", "isolated_hub_client")]
+
+KEY = "sk-endpoint-9f8e7d6c5b4a-never-shown"
+TRAINED = demo_repos.TRAINED
+
+
+@pytest.fixture
+def measured(hub: Hub, settings, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> EvaluationRun:
+    """demo-org/tiny-trained evaluated on the smoke suite, as any submission is."""
+    monkeypatch.setenv("HF_ENDPOINT", hub.url)
+    settings.ARTIFACTS_DIR = tmp_path / "artifacts"
+    settings.WORKER_SCRATCH_DIR = tmp_path / "scratch"
+    settings.ENDPOINT_ALLOW_PRIVATE_ADDRESSES = True  # the stand-in listens on 127.0.0.1
+    settings.ENDPOINT_SCORE_LIMIT = 12  # the first 12 items of each task, paired
+    monkeypatch.setattr(endpoints.current_app, "send_task", lambda *args, **kwargs: None)
+    run = services.submission_create(repo_id=TRAINED, suite="smoke").run
+    assert runner.evaluate_run(run.id, worker_name="w", task_id="t") == "finished"
+    return EvaluationRun.objects.get(id=run.id)
+
+
+@contextmanager
+def registered(model_dir: Path, quirks: Quirks | None = None) -> Iterator[EndpointServer]:
+    """The stand-in serving ``model_dir``, registered for tiny-trained by its author."""
+    with serve_endpoint(model_dir, served_name="tiny", api_key=KEY, quirks=quirks) as server:
+        endpoints.endpoint_register(
+            user=person("ada", hub="ada", orgs=("demo-org",)),
+            repo_id=TRAINED,
+            base_url=server.base_url,
+            served_model="tiny",
+            api_kind="completions",
+            secret=KEY,
+        )
+        yield server
+
+
+def check() -> EndpointCheck:
+    endpoint = HostedEndpoint.objects.get()
+    endpoint_check.check_endpoint(endpoint.id)
+    return EndpointCheck.objects.get(endpoint=endpoint)
+
+
+def test_an_endpoint_serving_the_released_weights_is_consistent(
+    measured: EvaluationRun, hub: Hub
+) -> None:
+    with registered(hub.model_dirs[TRAINED]) as server:
+        found = check()
+
+    assert found.verdict == "consistent", (found.summary, found.error)
+    assert found.weights_run_id == measured.id and found.revision_id == measured.revision_id
+    assert all(row["passed"] is not False for row in found.evidence["preflight"])
+    assert found.evidence["mmd"]["p_value"] >= 0.05
+    scores = {row["benchmark"]: row for row in found.evidence["scores"]}
+    assert set(scores) == {"smoke_arc", "smoke_gsm8k"}
+    # The same weights, the same items: every item scores the same through the endpoint.
+    assert all(abs(row["difference"]) <= row["half_width_95"] for row in scores.values())
+    assert not Flag.objects.exists()
+    # The key went to the endpoint, and nowhere else.
+    assert any(KEY in str(request) for request in server.requests)
+    assert KEY not in str(found.evidence) + found.summary + found.error
+    assert "OPENAI_API_KEY" not in os.environ
+    page = Client().get("/models/demo-org/tiny-trained/").content.decode()
+    assert "consistent with the released weights" in page and KEY not in page
+    assert "What this compares" in page and "It does not say" in page
+
+
+def test_an_endpoint_serving_another_model_differs_and_is_flagged(
+    measured: EvaluationRun, hub: Hub
+) -> None:
+    with registered(hub.model_dirs[demo_repos.RANDOM_B]):
+        found = check()
+
+    assert found.verdict == "differs", (found.summary, found.error)
+    assert found.evidence["mmd"]["p_value"] < 0.05
+    flag = Flag.objects.get()
+    assert flag.kind == FlagKind.ENDPOINT and flag.endpoint_check == found
+    assert flag.repo.hub_id == TRAINED
+    mona = Client()
+    mona.force_login(person("mona", moderator=True))
+    queue = mona.get("/moderation/").content.decode()
+    assert "Hosted endpoint" in queue and KEY not in queue
+    api = Client().get("/api/v1/models/demo-org/tiny-trained/endpoints").json()
+    assert api[0]["checks"][0]["verdict"] == "differs" and api[0]["checks"][0]["flag_id"] == flag.id
+
+
+def test_an_endpoint_that_ignores_the_temperature_is_misconfigured(
+    measured: EvaluationRun, hub: Hub
+) -> None:
+    with registered(hub.model_dirs[TRAINED], Quirks(ignore_temperature=True)):
+        found = check()
+
+    assert found.verdict == "misconfigured", (found.summary, found.error)
+    sampling = next(row for row in found.evidence["preflight"] if row["key"] == "sampling")
+    assert sampling["passed"] is False
+    assert not Flag.objects.exists()
+
+
+def test_an_unreachable_endpoint_is_inconclusive_with_the_reason(measured: EvaluationRun) -> None:
+    endpoints.endpoint_register(
+        user=person("ada", hub="ada", orgs=("demo-org",)),
+        repo_id=TRAINED,
+        base_url="http://127.0.0.1:9/v1",  # nothing listens there
+        served_model="tiny",
+        api_kind="completions",
+        secret=KEY,
+    )
+    found = check()
+    assert found.verdict == "inconclusive" and found.error
+    assert KEY not in found.error + found.summary
+
+
+def test_the_normal_evaluation_child_never_sees_an_endpoint_key(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from workers.child import child_environment
+
+    monkeypatch.setenv("OPENAI_API_KEY", KEY)  # even were it in the worker's own environment
+    assert KEY not in str(child_environment(tmp_path))
