@@ -22,6 +22,7 @@ import secrets
 import sys
 import threading
 import time
+import traceback
 from collections.abc import Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -254,6 +255,10 @@ class EndpointRequestHandler(BaseHTTPRequestHandler):
             code = "invalid_api_key" if error.status == 401 else None
             payload = {"error": {"message": error.message, "type": error.kind, "code": code}}
             self._send_json(error.status, payload)
+        except Exception as error:  # a stand-in bug still answers, as a server's 500 does
+            traceback.print_exc()
+            payload = {"error": {"message": repr(error), "type": "server_error", "code": None}}
+            self._send_json(500, payload)
 
     def _authorise(self) -> None:
         expected = self.server.api_key

@@ -150,6 +150,15 @@ def test_greedy_decoding_is_deterministic_and_honours_max_tokens(endpoint: Endpo
     assert results[0]["usage"]["completion_tokens"] <= 10
 
 
+def test_a_tiny_top_p_keeps_only_the_likeliest_token(endpoint: EndpointServer) -> None:
+    greedy = completion(endpoint, prompt="The sky", max_tokens=8, temperature=0)
+    narrow = completion(
+        endpoint, prompt="The sky", max_tokens=8, temperature=1.0, top_p=1e-6, n=3, seed=1
+    )
+
+    assert {choice["text"] for choice in narrow["choices"]} == {greedy["choices"][0]["text"]}
+
+
 def test_a_stop_text_cuts_the_completion(endpoint: EndpointServer) -> None:
     free = completion(endpoint, prompt="Question:", max_tokens=12, temperature=0)
     text = free["choices"][0]["text"]
