@@ -41,6 +41,7 @@ from evaluations.models import (
 from evaluations.services.authors import hub_membership_current, is_repo_author, membership_owns
 from evaluations.services.notifications import authors_notify
 from evaluations.services.permissions import User, is_moderator
+from evaluations.services.read_models import ranking_entries_refresh
 
 CHECK_TASK = "workers.check_endpoint"
 MAX_SECRET_LENGTH = 4000
@@ -184,6 +185,8 @@ def endpoint_check_record(
         )
         if verdict == EndpointVerdict.DIFFERS:
             _open_flag(check)
+            # the rankings can hide it now
+            ranking_entries_refresh(repo_id=check.endpoint.repo_id)
     generation_bump()  # the model page shows the check
     return check
 

@@ -111,6 +111,9 @@ def test_an_endpoint_serving_another_model_differs_and_is_flagged(
     assert "Hosted endpoint" in queue and KEY not in queue
     api = Client().get("/api/v1/models/demo-org/tiny-trained/endpoints").json()
     assert api[0]["checks"][0]["verdict"] == "differs" and api[0]["checks"][0]["flag_id"] == flag.id
+    (row,) = Client().get("/api/v1/rankings?suite=smoke").json()["rows"]
+    assert row["hub_id"] == TRAINED and row["provenance_flagged"] is True
+    assert Client().get("/api/v1/rankings?suite=smoke&hide_provenance=1").json()["rows"] == []
 
 
 def test_an_endpoint_that_ignores_the_temperature_is_misconfigured(
