@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal
-from functools import cache
+from functools import cache, lru_cache
 from html import escape
 from typing import Any
 from urllib.parse import quote
@@ -107,31 +107,47 @@ def zscore(z: float | None) -> str:
 @register.simple_tag
 def score_cell(score: Any) -> SafeString:
     """A measured score in points ± its 95 % interval, raw values in the tooltip; "–"
-    when there is none. A tag rather than a partial: the rankings show hundreds per page.
-    Built as one string: every part is digits made here but the benchmark key, escaped."""
+    when there is none. A tag rather than a partial: the rankings show hundreds per page."""
+    return mark_safe(score_cell_html(score))  # noqa: S308 - see score_cell_html
+
+
+def score_cell_html(score: Any) -> str:
+    """``score_cell`` as a plain string, for the rankings' rows to join. Built as one string:
+    every part is digits made here but the benchmark key, escaped."""
     if not score:
         return NO_SCORE
     value, stderr = float(score.value), score.stderr
-    title = f"raw {fixed(value, 4)}"
-    small = ""
-    if stderr is not None:
-        stderr = float(stderr)
-        margin = Z_95 * stderr
-        title += (
-            f", standard error {fixed(stderr, 4)}; "
-            f"95 % interval {percent(value - margin)}–{percent(value + margin)}"
+    shown = f"{100 * value:.1f}"  # as ``percent``
+    key = _escaped(score.benchmark)
+    if stderr is None:
+        return (
+            f'<span class="score" data-benchmark="{key}" '
+            f'data-value="{value!r}" data-stderr="None" title="raw {fixed(value, 4)}">'
+            f"{shown}</span>"
         )
-        small = f" <small>± {percent(margin)}</small>"
-    return mark_safe(  # noqa: S308 - numbers formatted here, the key escaped
-        f'<span class="score" data-benchmark="{escape(score.benchmark)}" '
-        f'data-value="{value!r}" data-stderr="{stderr!r}" title="{title}">'
-        f"{percent(value)}{small}</span>"
+    stderr = float(stderr)
+    margin = Z_95 * stderr
+    return (
+        f'<span class="score" data-benchmark="{key}" '
+        f'data-value="{value!r}" data-stderr="{stderr!r}" title="raw {fixed(value, 4)}, '
+        f"standard error {fixed(stderr, 4)}; 95 % interval "
+        f'{100 * (value - margin):.1f}–{100 * (value + margin):.1f}">'
+        f"{shown} <small>± {100 * margin:.1f}</small></span>"
     )
+
+
+@lru_cache(maxsize=256)
+def _escaped(key: str) -> str:
+    return escape(key)  # benchmark keys: a few dozen, in every row
+
+
+_QUANTA = {digits: Decimal(1).scaleb(-digits) for digits in range(10)}
 
 
 @register.filter
 def fixed(value: float, digits: int) -> str:
     """``value|floatformat:digits`` (half up, on the decimal the float prints as) at a tenth
     of its cost: the filter goes through the locale machinery for every number."""
-    rounded = Decimal(repr(float(value))).quantize(Decimal(1).scaleb(-digits), ROUND_HALF_UP)
+    quantum = _QUANTA.get(digits) or Decimal(1).scaleb(-digits)
+    rounded = Decimal(repr(float(value))).quantize(quantum, ROUND_HALF_UP)
     return f"{rounded if rounded else abs(rounded):f}"
