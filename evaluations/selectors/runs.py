@@ -145,7 +145,8 @@ def revision_changes(newer: Revision, older: Revision) -> list[str]:
 
 def model_revisions(repo: ModelRepo) -> list[RevisionView]:
     """The repo's revisions, newest first, each with its runs (scores and artifacts loaded)."""
-    runs = EvaluationRun.objects.select_related("submission", "duplicate_of").prefetch_related(
+    # A duplicate names the run it repeats by id: pages link to it, none reads its row.
+    runs = EvaluationRun.objects.select_related("submission").prefetch_related(
         Prefetch("scores", queryset=Score.objects.order_by("id")), "artifacts"
     )
     revisions = repo.revisions.prefetch_related(Prefetch("runs", queryset=runs)).order_by(
