@@ -12,6 +12,8 @@ from django import template
 from django.urls import get_script_prefix, reverse
 from django.utils.safestring import SafeString, mark_safe
 
+from leaderboard.templatetags.intervals import interval_bar_html
+
 register = template.Library()
 Z_95 = 1.959963984540054  # two-sided 95 % normal quantile, as the rankings' ties use it
 NO_SCORE = mark_safe('<span class="muted">–</span>')  # noqa: S308 - a constant
@@ -109,6 +111,19 @@ def score_cell(score: Any) -> SafeString:
     """A measured score in points ± its 95 % interval, raw values in the tooltip; "–"
     when there is none. A tag rather than a partial: the rankings show hundreds per page."""
     return mark_safe(score_cell_html(score))  # noqa: S308 - see score_cell_html
+
+
+@register.simple_tag
+def measured_row(score: Any) -> SafeString:
+    """A row of a run's scores table: the benchmark, the score with its interval bar, the
+    metric, shots and items. One tag: a model page shows a row per score of every run."""
+    stderr = None if score.stderr is None else float(score.stderr)
+    return mark_safe(  # noqa: S308 - every text escaped, numbers made here
+        f"<tr><td>{escape(score.display_name)}</td><td>{score_cell_html(score)}"
+        f"{interval_bar_html(float(score.value), stderr)}</td>"
+        f"<td><code>{escape(score.metric)},{escape(score.filter)}</code></td>"
+        f"<td>{score.shots}</td><td>{score.n_samples or '–'}</td></tr>"
+    )
 
 
 def score_cell_html(score: Any) -> str:
