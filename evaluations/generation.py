@@ -18,6 +18,9 @@ hold that row until commit while flags are recomputed).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -36,10 +39,41 @@ class Generation:
     changed_at: datetime | None
 
 
+# Inside ``read_once``: a one-item list, empty until the generation is read (None outside).
+_read: ContextVar[list[Generation] | None] = ContextVar("site_generation_read", default=None)
+
+
 def site_generation() -> Generation:
-    """The newest bump: one read of the primary key's index, shared by every process."""
+    """The newest bump: one read of the primary key's index, shared by every process. Inside
+    ``read_once`` it is read once (until ``read_again``)."""
+    read = _read.get()
+    if read:
+        return read[0]
     row = GenerationBump.objects.order_by("-id").values_list("id", "created_at").first()
-    return Generation(*row) if row else Generation(0, None)
+    generation = Generation(*row) if row else Generation(0, None)
+    if read is not None:
+        read[:] = [generation]
+    return generation
+
+
+def read_again() -> None:
+    """Inside ``read_once``: the next ``site_generation`` reads the database again (a reader
+    that found the rows moved under the generation it read)."""
+    read = _read.get()
+    if read:
+        read.clear()
+
+
+@contextmanager
+def read_once() -> Iterator[None]:
+    """Read the generation once for all that runs inside (a request: the page cache's key,
+    the standings and the licences then rest on one generation, in one query, not four). A
+    bump inside forgets it, so that a request that changes something reads its own change."""
+    token = _read.set([])
+    try:
+        yield
+    finally:
+        _read.reset(token)
 
 
 def generation_bump() -> None:
@@ -52,6 +86,7 @@ def generation_bump() -> None:
 
 
 def _insert() -> None:
+    read_again()
     newest = GenerationBump.objects.create()
     if newest.id % KEEP == 0:
         GenerationBump.objects.filter(id__lt=newest.id - KEEP).delete()

@@ -1,4 +1,5 @@
-"""Refuse, before any view, requests no page of this site can answer."""
+"""Around every view: refuse requests no page of this site can answer; read the site's
+generation once per request."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse, QueryDict
 
+from evaluations import generation
 from leaderboard import errors
 
 NUL_MESSAGE = (
@@ -35,3 +37,15 @@ def _holds_nul(query: QueryDict) -> bool:
     return any(
         "\x00" in key or "\x00" in value for key, values in query.lists() for value in values
     )
+
+
+class OneGenerationPerRequestMiddleware:
+    """A page reads the site's generation for its cache key, its standings and its licence
+    choices: one read per request serves them all (``generation.read_once``)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        with generation.read_once():
+            return self.get_response(request)

@@ -277,8 +277,14 @@ def evidence_for_repos(repo_ids: Iterable[int] | QuerySet[Any]) -> dict[int, lis
 
 
 # What matching never reads of a score's run and commit: their largest columns, decoded for
-# every score row otherwise (a run's versions and log, a commit's file list).
-RUN_BULK = ("run__versions", "run__log_tail", "run__error_detail", "run__revision__files")
+# every score row otherwise (a run's versions and log, a commit's file list and model card).
+RUN_BULK = (
+    "run__versions",
+    "run__log_tail",
+    "run__error_detail",
+    "run__revision__files",
+    "run__revision__card_text",
+)
 
 
 def _scores(

@@ -36,12 +36,26 @@ if TYPE_CHECKING:  # WithAnnotations cannot be subscripted at run time on Python
 
 
 def flag_history(repo_id: int) -> QuerySet[FlagEvent]:
+    """The repo's flag events, newest first, with what a history shows of each (its run by
+    id, its claim's label and benchmark): not the whole rows of the claims and runs."""
     return (
         FlagEvent.objects.filter(flag__claim__repo_id=repo_id)
-        .select_related("flag__claim", "run")
-        .defer("run__versions", "run__log_tail", "run__error_detail")  # a history never shows them
+        .select_related("flag__claim")
+        .only(*HISTORY_COLUMNS)
         .newest_first()
     )
+
+
+HISTORY_COLUMNS = (
+    "created_at",
+    "state",
+    "severity",
+    "reason",
+    "actor",
+    "run",
+    "flag__claim__label",
+    "flag__claim__benchmark",
+)
 
 
 def flags_with_state() -> QuerySet[FlagWithState]:

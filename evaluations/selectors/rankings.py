@@ -191,21 +191,28 @@ def _ranked_slice(
     return [_row(loaded[entry_id], *places[entry_id]) for entry_id in ids]
 
 
-# What a row never shows of its run, submission and commit: the largest columns (a run's
-# versions and log, a commit's file list), which cost more to decode than the rest of the row.
-UNSHOWN = (
-    "run__versions",
-    "run__log_tail",
-    "run__error_detail",
-    "run__card_import_note",
-    "run__submission__tasks",
-    "run__revision__files",
+# What a row shows of its entry, run, submission, repo and commit (the page, the API): no
+# other column is read, so the largest (a run's versions and log, a commit's file list) are
+# never decoded, and each row costs a few values, not five models' worth of columns.
+SHOWN = (
+    "run__submission__repo__hub_id",  # each foreign key on the way is read with its row
+    "scores",
+    "average",
+    "raw_average",
+    "average_stderr",
+    "flagged",
+    "severity",
+    "not_comparable",
+    "verdict",
+    "run__submission__precision",
+    "run__revision__commit_sha",
+    "run__revision__parameter_count",
 )
 
 
 def _load(ids: list[int]) -> dict[int, RankingEntry]:
     entries = RankingEntry.objects.select_related("run__submission__repo", "run__revision")
-    return entries.defer(*UNSHOWN).in_bulk(ids)
+    return entries.only(*SHOWN).in_bulk(ids)
 
 
 def _row(entry: RankingEntry, rank: int, tied: bool) -> RankedRow:

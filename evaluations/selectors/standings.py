@@ -80,7 +80,10 @@ IN_PROCESS_MAX = 32  # the default filters' standings, licences and every sort, 
 
 def kept_for_generation(name: str, compute: Callable[[], Kept], *, fresh: bool = False) -> Kept:
     """``compute()``, kept in the cache under ``name`` until the site's generation moves (every
-    change to the read table moves it). ``fresh`` computes again and keeps the new value."""
+    change to the read table moves it). ``fresh`` reads the generation and computes again,
+    and keeps the new value."""
+    if fresh:
+        generation.read_again()
     key = f"{name}:{generation.site_generation().value}"
     if not fresh and key in _IN_PROCESS:
         kept: Kept = _IN_PROCESS[key]

@@ -18,13 +18,18 @@ register = template.Library()
 def interval_bar(value: float, stderr: float | None, *, top: float = 1.0) -> SafeString:
     """The bar for ``value`` ± 1.96 ``stderr`` on 0–``top`` (1 for fractions, 100 for the
     normalised average); "" without a standard error."""
+    return mark_safe(interval_bar_html(value, stderr, top=top))  # noqa: S308 - numbers only
+
+
+def interval_bar_html(value: float, stderr: float | None, *, top: float = 1.0) -> str:
+    """``interval_bar`` as a plain string, for the rankings' rows to join."""
     if stderr is None or top <= 0:
-        return mark_safe("")  # noqa: S308 - a constant
+        return ""
     low = max(0.0, (value - Z_95 * stderr) / top * 100)
     high = min(100.0, (value + Z_95 * stderr) / top * 100)
     point = min(100.0, max(0.0, value / top * 100))
     title = f"95 % interval {low:.1f}–{high:.1f} of 0–100"
-    return mark_safe(  # noqa: S308 - numbers formatted here
+    return (
         f'<span class="interval" title="{title}" aria-label="{title}">'
         f'<span class="interval-range" style="left:{low:.1f}%;width:{max(high - low, 0.5):.1f}%">'
         f'</span><span class="interval-point" style="left:{point:.1f}%"></span></span>'

@@ -1,24 +1,30 @@
-"""The rankings table's rows, rendered in one tag.
+"""The rankings table's rows, its sortable column heads and the home page's recent runs,
+each rendered in one tag.
 
 A page shows up to 100 rows of a dozen cells; through the template engine that is thousands
 of node renders, most of an uncached rankings page's time. The row's markup lives here
 instead, built as plain strings: every value from the database goes through ``_escape``
 (the standard library's ``html.escape``, which is what Django's ``escape`` calls, without
 the lazy-string checks that made ``format_html`` most of a row's cost). Numbers are
-formatted here and need none.
+formatted here and need none. The column heads (a dozen) and the recent runs (fifteen rows)
+were an ``{% include %}`` each, which cost more than the rest of the page around the table.
 """
 
 from __future__ import annotations
 
+from functools import cache
 from html import escape as _escape
 
 from django import template
+from django.contrib.humanize.templatetags.humanize import naturaltime
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.text import slugify
 
 from evaluations.catalogue import Benchmark
-from evaluations.selectors.rankings import RankedRow
-from leaderboard.templatetags.intervals import interval_bar
+from evaluations.models import EvaluationRun, RunState
+from evaluations.selectors.rankings import RankedRow, ShownScore
+from leaderboard.ranking_params import Column
+from leaderboard.templatetags.intervals import interval_bar_html
 from leaderboard.templatetags.scores import (
     NO_SCORE,
     Z_95,
@@ -26,7 +32,7 @@ from leaderboard.templatetags.scores import (
     model_url,
     percent,
     row_reverse,
-    score_cell,
+    score_cell_html,
     short_sha,
 )
 
@@ -42,8 +48,8 @@ def ranking_row(row: RankedRow, benchmarks: list[Benchmark]) -> SafeString:
     url = _escape(model_url(row.repo.hub_id))
     cells = [_rank(row), _model(row, url), _parameters(row), _average(row)]
     cells += [
-        f'<td class="num">{score_cell(row.scores.get(b.key))}{_bar(row, b.key)}</td>'
-        for b in benchmarks
+        f'<td class="num">{score_cell_html(score)}{_bar(score)}</td>'
+        for score in [row.scores.get(b.key) for b in benchmarks]
     ]
     cells.append(_verdict(row, url))
     hub_id = _escape(row.repo.hub_id)
@@ -103,13 +109,17 @@ def _average(row: RankedRow) -> str:
         f'{fixed(row.average, 1)}</strong> <small class="muted">± '
         # as every "±": the half-width of the 95 % interval
         f"{fixed(Z_95 * row.average_stderr, 1)}</small>"
-        f"{interval_bar(row.average, row.average_stderr, top=100.0)}</td>"
+        f"{interval_bar_html(row.average, row.average_stderr, top=100.0)}</td>"
     )
 
 
-def _bar(row: RankedRow, key: str) -> str:
-    score = row.scores.get(key)
-    return interval_bar(score.value, score.stderr) if score else ""
+def _bar(score: ShownScore | None) -> str:
+    return interval_bar_html(score.value, score.stderr) if score else ""
+
+
+@cache
+def _verdict_class(verdict: str) -> str:
+    return _escape(slugify(verdict))  # a handful of verdicts: once each per process
 
 
 def _verdict(row: RankedRow, url: str) -> str:
@@ -121,7 +131,54 @@ def _verdict(row: RankedRow, url: str) -> str:
         else ""
     )
     return (
-        f'<td class="claims"><a class="badge verdict-{_escape(slugify(row.verdict))}" '
+        f'<td class="claims"><a class="badge verdict-{_verdict_class(row.verdict)}" '
         f'href="{url}#evidence">'
         f"{_escape(row.verdict)}</a>{severity}</td>"
+    )
+
+
+INTERVAL_NOTE = (
+    '<br><small>{shots}<span title="± is the half-width of the 95 % interval '
+    '(1.96 standard errors)">± 95 %</span></small>'
+)
+
+
+@register.simple_tag
+def sort_header(
+    column: Column, descending: bool, css: str = "", title: str = "", interval: bool = False
+) -> SafeString:
+    """A sortable column head: a link that sorts on it (the active one flips the order); a
+    benchmark's (and, with ``interval``, the average's) says what its ± means."""
+    attributes = f' class="{_escape(css)}"' if css else ""
+    attributes += f' title="{_escape(title)}"' if title else ""
+    if column.active:
+        attributes += f' aria-sort="{"descending" if descending else "ascending"}"'
+    note = ""
+    if column.benchmark or interval:
+        shots = f"{column.benchmark.shots}-shot · " if column.benchmark else ""
+        note = INTERVAL_NOTE.format(shots=shots)
+    return mark_safe(  # noqa: S308 - every part escaped or a constant
+        f'<th scope="col"{attributes}><a class="sort{" active" if column.active else ""}" '
+        f'href="{_escape(column.url)}">{_escape(column.label)} {column.arrow}</a>{note}</th>'
+    )
+
+
+@register.simple_tag
+def recent_run_row(run: EvaluationRun) -> SafeString:
+    """One row of the home page's recent runs: the run, its model, commit (or the ref asked
+    for, until a worker pins it), suite, state and age."""
+    submission = run.submission
+    hub_id = submission.repo.hub_id
+    commit = run.revision.commit_sha if run.revision else ""
+    pinned = _escape(short_sha(commit)) if run.revision else _escape(submission.ref)
+    progress = (
+        f" {run.progress_percent}%" if run.state == RunState.RUNNING and run.progress_total else ""
+    )
+    return mark_safe(  # noqa: S308 - every part escaped
+        f'<tr><td><a href="{_escape(row_reverse("run-detail", run.id))}">#{run.id}</a></td>'
+        f'<td><a href="{_escape(model_url(hub_id))}">{_escape(hub_id)}</a></td>'
+        f"<td><code>{pinned}</code></td><td>{_escape(submission.suite)}</td>"
+        f'<td><span class="state state-{_escape(run.shown_state)}">'
+        f"{_escape(str(run.state_label))}</span>{progress}</td>"
+        f"<td>{_escape(str(naturaltime(run.created_at)))}</td></tr>"
     )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal
-from functools import cache
+from functools import cache, lru_cache
 from html import escape
 from typing import Any
 from urllib.parse import quote
@@ -11,6 +11,8 @@ from urllib.parse import quote
 from django import template
 from django.urls import get_script_prefix, reverse
 from django.utils.safestring import SafeString, mark_safe
+
+from leaderboard.templatetags.intervals import interval_bar_html
 
 register = template.Library()
 Z_95 = 1.959963984540054  # two-sided 95 % normal quantile, as the rankings' ties use it
@@ -107,31 +109,60 @@ def zscore(z: float | None) -> str:
 @register.simple_tag
 def score_cell(score: Any) -> SafeString:
     """A measured score in points ± its 95 % interval, raw values in the tooltip; "–"
-    when there is none. A tag rather than a partial: the rankings show hundreds per page.
-    Built as one string: every part is digits made here but the benchmark key, escaped."""
+    when there is none. A tag rather than a partial: the rankings show hundreds per page."""
+    return mark_safe(score_cell_html(score))  # noqa: S308 - see score_cell_html
+
+
+@register.simple_tag
+def measured_row(score: Any) -> SafeString:
+    """A row of a run's scores table: the benchmark, the score with its interval bar, the
+    metric, shots and items. One tag: a model page shows a row per score of every run."""
+    stderr = None if score.stderr is None else float(score.stderr)
+    return mark_safe(  # noqa: S308 - every text escaped, numbers made here
+        f"<tr><td>{escape(score.display_name)}</td><td>{score_cell_html(score)}"
+        f"{interval_bar_html(float(score.value), stderr)}</td>"
+        f"<td><code>{escape(score.metric)},{escape(score.filter)}</code></td>"
+        f"<td>{score.shots}</td><td>{score.n_samples or '–'}</td></tr>"
+    )
+
+
+def score_cell_html(score: Any) -> str:
+    """``score_cell`` as a plain string, for the rankings' rows to join. Built as one string:
+    every part is digits made here but the benchmark key, escaped."""
     if not score:
         return NO_SCORE
     value, stderr = float(score.value), score.stderr
-    title = f"raw {fixed(value, 4)}"
-    small = ""
-    if stderr is not None:
-        stderr = float(stderr)
-        margin = Z_95 * stderr
-        title += (
-            f", standard error {fixed(stderr, 4)}; "
-            f"95 % interval {percent(value - margin)}–{percent(value + margin)}"
+    shown = f"{100 * value:.1f}"  # as ``percent``
+    key = _escaped(score.benchmark)
+    if stderr is None:
+        return (
+            f'<span class="score" data-benchmark="{key}" '
+            f'data-value="{value!r}" data-stderr="None" title="raw {fixed(value, 4)}">'
+            f"{shown}</span>"
         )
-        small = f" <small>± {percent(margin)}</small>"
-    return mark_safe(  # noqa: S308 - numbers formatted here, the key escaped
-        f'<span class="score" data-benchmark="{escape(score.benchmark)}" '
-        f'data-value="{value!r}" data-stderr="{stderr!r}" title="{title}">'
-        f"{percent(value)}{small}</span>"
+    stderr = float(stderr)
+    margin = Z_95 * stderr
+    return (
+        f'<span class="score" data-benchmark="{key}" '
+        f'data-value="{value!r}" data-stderr="{stderr!r}" title="raw {fixed(value, 4)}, '
+        f"standard error {fixed(stderr, 4)}; 95 % interval "
+        f'{100 * (value - margin):.1f}–{100 * (value + margin):.1f}">'
+        f"{shown} <small>± {100 * margin:.1f}</small></span>"
     )
+
+
+@lru_cache(maxsize=256)
+def _escaped(key: str) -> str:
+    return escape(key)  # benchmark keys: a few dozen, in every row
+
+
+_QUANTA = {digits: Decimal(1).scaleb(-digits) for digits in range(10)}
 
 
 @register.filter
 def fixed(value: float, digits: int) -> str:
     """``value|floatformat:digits`` (half up, on the decimal the float prints as) at a tenth
     of its cost: the filter goes through the locale machinery for every number."""
-    rounded = Decimal(repr(float(value))).quantize(Decimal(1).scaleb(-digits), ROUND_HALF_UP)
+    quantum = _QUANTA.get(digits) or Decimal(1).scaleb(-digits)
+    rounded = Decimal(repr(float(value))).quantize(quantum, ROUND_HALF_UP)
     return f"{rounded if rounded else abs(rounded):f}"

@@ -32,7 +32,10 @@ def _shown_repo_or_404(request: HttpRequest, hub_id: str) -> ModelRepo:
     """A repo never found on the hub (a typo, a private repo, a bad ref: see
     ``ModelRepo.objects.resolved``) has no public page. Its submitters and the moderators
     see the page, which says so and why: they are the ones who can act on it."""
-    repo = get_object_or_404(ModelRepo.objects.with_resolved(), hub_id=hub_id)
+    # The re-upload watch's row comes with the repo: the provenance panel reads it.
+    repo = get_object_or_404(
+        ModelRepo.objects.with_resolved().select_related("watch"), hub_id=hub_id
+    )
     if repo.is_resolved or _may_see_unresolved(request, repo):
         return repo
     raise Http404("No model with this id was ever found on the hub.")
@@ -73,9 +76,9 @@ def model_page(request: HttpRequest, repo: ModelRepo, *, status: int = 200) -> H
         "provenance_signals": provenance_signals(repo, evidence),
         "may_register_endpoint": endpoints.endpoint_may_register(request.user, repo),
         "endpoint_form": EndpointRegistrationForm(),
-        "superseded_claims": repo.claims.filter(superseded_by__isnull=False).select_related(
-            "superseded_by"
-        ),
+        "superseded_claims": repo.claims.filter(superseded_by__isnull=False)
+        .select_related("superseded_by")
+        .only(*CLAIM_HISTORY_COLUMNS),
         "correctable": contributions.correctable_claims(
             request.user, repo.hub_id, [row.claim for row in evidence]
         ),
@@ -87,10 +90,17 @@ def model_page(request: HttpRequest, repo: ModelRepo, *, status: int = 200) -> H
         "refusal": selectors.latest_refusal(repo),
         "pending_runs": EvaluationRun.objects.active()
         .filter(submission__repo=repo)
-        .select_related("submission"),
+        .only("state", "error_code", "duplicate_of_id"),  # a link and its state
     }
     return render(request, "leaderboard/model.html", context, status=status)
 
+
+# What the page's list of earlier versions of claims shows of each and of its successor.
+CLAIM_HISTORY = ("created_at", "label", "typed_value", "unit")
+CLAIM_HISTORY_COLUMNS = (
+    *CLAIM_HISTORY,
+    *(f"superseded_by__{name}" for name in (*CLAIM_HISTORY, "withdrawn", "reported_by", "note")),
+)
 
 HISTORY_COLUMNS = ("1", "2", "3", "4")
 

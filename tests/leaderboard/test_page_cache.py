@@ -8,11 +8,12 @@ from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
-from django.db import transaction
+from django.db import connection, transaction
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from evaluations import services
-from evaluations.generation import generation_bump, site_generation
+from evaluations.generation import generation_bump, read_once, site_generation
 from evaluations.models import Flag, ModelRepo
 from evaluations.services import moderation
 from tests.factories import arc_claim, inspected_run, model_run
@@ -159,6 +160,25 @@ def test_a_bump_inside_a_transaction_moves_the_generation_again_on_commit(
             inside = site_generation().value
     assert start < inside < site_generation().value
     assert len(callbacks) == 1  # one more row per transaction, however many bumps
+
+
+def test_an_uncached_page_reads_the_generation_once(client: Client) -> None:
+    model_run("alpha", 0.6)
+    arc_claim("alpha", 90.0)
+    for url in (RANKINGS_PAGE, "/?suite=smoke&sort=name&page=1", "/models/demo-org/alpha/"):
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(url).status_code == 200  # the cache key, standings, licences
+        reads = [q for q in queries if "evaluations_generationbump" in q["sql"]]
+        assert len(reads) == 1, url
+
+
+def test_a_bump_inside_a_request_is_read_by_the_rest_of_it() -> None:
+    with read_once():
+        before = site_generation().value
+        assert site_generation().value == before
+        generation_bump()
+        after = site_generation().value
+    assert before < after == site_generation().value
 
 
 # --- Who sees which page ---------------------------------------------------------------------
