@@ -203,6 +203,7 @@ SHOWN = (
     "flagged",
     "severity",
     "not_comparable",
+    "provenance_flagged",
     "verdict",
     "run__submission__precision",
     "run__revision__commit_sha",
