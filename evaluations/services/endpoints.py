@@ -32,16 +32,13 @@ from evaluations.models import (
     EndpointCheck,
     EndpointVerdict,
     Flag,
-    FlagEvent,
     FlagKind,
-    FlagState,
     HostedEndpoint,
     ModelRepo,
 )
 from evaluations.services.authors import hub_membership_current, is_repo_author, membership_owns
-from evaluations.services.notifications import authors_notify
+from evaluations.services.flags import provenance_flag_open
 from evaluations.services.permissions import User, is_moderator
-from evaluations.services.read_models import ranking_entries_refresh
 
 CHECK_TASK = "workers.check_endpoint"
 MAX_SECRET_LENGTH = 4000
@@ -185,8 +182,6 @@ def endpoint_check_record(
         )
         if verdict == EndpointVerdict.DIFFERS:
             _open_flag(check)
-            # the rankings can hide it now
-            ranking_entries_refresh(repo_id=check.endpoint.repo_id)
     generation_bump()  # the model page shows the check
     return check
 
@@ -194,10 +189,8 @@ def endpoint_check_record(
 def _open_flag(check: EndpointCheck) -> None:
     endpoint = check.endpoint
     mmd = check.evidence.get("mmd") or {}
-    flag = Flag.objects.create(kind=FlagKind.ENDPOINT, endpoint_check=check)
-    opened = FlagEvent.objects.create(
-        flag=flag,
-        state=FlagState.OPENED,
+    provenance_flag_open(
+        Flag(kind=FlagKind.ENDPOINT, endpoint_check=check),
         reason=f"Hosted endpoint {endpoint.base_url} ({endpoint.served_model}): "
         f"{check.summary} {HONEST_NOTE}",
         run=check.weights_run,
@@ -210,7 +203,6 @@ def _open_flag(check: EndpointCheck) -> None:
             "scores": check.evidence.get("scores", []),
         },
     )
-    authors_notify(event=opened)
 
 
 def endpoint_may_register(user: User, repo: ModelRepo) -> bool:

@@ -9,6 +9,8 @@ longer contradicted), reopened. Recomputing twice adds nothing.
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db import transaction
 
 from evaluations.evidence.matching import ClaimEvidence, EvidenceNumbers, claim_evidence
@@ -21,6 +23,23 @@ from evaluations.models import (
     ModelRepo,
 )
 from evaluations.services.notifications import authors_notify
+from evaluations.services.read_models import ranking_entries_refresh
+
+
+def provenance_flag_open(
+    flag: Flag, *, reason: str, evidence: dict[str, Any], run: EvaluationRun | None = None
+) -> FlagEvent:
+    """Open a flag on where a model's weights come from (a re-upload after claims, weights
+    unlike the named base, an endpoint unlike the weights): ``flag`` names its kind and
+    subject, unsaved. Moderators review it as a score gap, the authors are told once the
+    transaction commits, and the rankings can hide the model from then on."""
+    flag.save()
+    opened = FlagEvent.objects.create(
+        flag=flag, state=FlagState.OPENED, reason=reason, run=run, evidence=evidence
+    )
+    authors_notify(event=opened)
+    ranking_entries_refresh(repo_id=flag.repo.id)
+    return opened
 
 
 def flags_recompute(*, repo_id: int) -> None:

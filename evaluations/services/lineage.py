@@ -18,16 +18,13 @@ from evaluations.lineage import MEANING, Outcome
 from evaluations.lineage.configs import is_repo_id
 from evaluations.models import (
     Flag,
-    FlagEvent,
     FlagKind,
-    FlagState,
     LineageBaseAction,
     LineageCheck,
     Revision,
 )
-from evaluations.services.notifications import authors_notify
+from evaluations.services.flags import provenance_flag_open
 from evaluations.services.permissions import User, clean_reason, require_moderator
-from evaluations.services.read_models import ranking_entries_refresh
 
 
 def lineage_check_record(
@@ -57,7 +54,6 @@ def lineage_check_record(
         )
         if check.is_alarm:
             _open_flag(check)
-            ranking_entries_refresh(repo_id=revision.repo_id)  # the rankings can hide it now
         generation_bump()  # the model page shows the check
     return check
 
@@ -67,10 +63,8 @@ def _open_flag(check: LineageCheck) -> None:
         f"Lineage: {check.summary} Checked commit {check.revision.commit_sha[:10]}, "
         f"card names {', '.join(check.named_bases)}. {MEANING[check.verdict]}"
     )
-    flag = Flag.objects.create(kind=FlagKind.LINEAGE, lineage_check=check)
-    opened = FlagEvent.objects.create(
-        flag=flag,
-        state=FlagState.OPENED,
+    provenance_flag_open(
+        Flag(kind=FlagKind.LINEAGE, lineage_check=check),
         reason=reason,
         evidence={
             "lineage_check": check.id,
@@ -80,7 +74,6 @@ def _open_flag(check: LineageCheck) -> None:
             "commit_sha": check.revision.commit_sha,
         },
     )
-    authors_notify(event=opened)  # sent once the transaction commits, as for a score gap
 
 
 def lineage_base_add(*, user: User, hub_id: str, reason: str) -> LineageBaseAction:

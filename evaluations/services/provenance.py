@@ -28,9 +28,7 @@ from evaluations.models import (
     Claim,
     EvaluationRun,
     Flag,
-    FlagEvent,
     FlagKind,
-    FlagState,
     ModelRepo,
     ProvenanceEvent,
     RepoWatch,
@@ -40,8 +38,7 @@ from evaluations.models import (
     file_kind,
 )
 from evaluations.selectors.provenance import claims_on, evaluated_revision
-from evaluations.services.notifications import authors_notify
-from evaluations.services.read_models import ranking_entries_refresh
+from evaluations.services.flags import provenance_flag_open
 from evaluations.services.submissions import submission_create
 
 RELOADED_KINDS = frozenset({"weights", "config", "tokenizer"})
@@ -119,7 +116,6 @@ def _open_event(
     claims = claims_on(old, before=event.detected_at)
     if weights_changed and claims.exists():
         _open_flag(event, claims)
-        ranking_entries_refresh(repo_id=old.repo_id)  # the rankings can hide it now
     generation_bump()  # the model page shows the event
     return event
 
@@ -198,10 +194,8 @@ def _open_flag(event: ProvenanceEvent, claims: QuerySet[Claim]) -> None:
         f"{old_sha[:10]} ({first_claim:%Y-%m-%d}); {event.ref} names {new_sha[:10]} "
         f"{days} day(s) later, which changes {', '.join(changed)}. {HONEST_NOTE}"
     )
-    flag = Flag.objects.create(kind=FlagKind.WEIGHTS_REPLACED, provenance_event=event)
-    opened = FlagEvent.objects.create(
-        flag=flag,
-        state=FlagState.OPENED,
+    provenance_flag_open(
+        Flag(kind=FlagKind.WEIGHTS_REPLACED, provenance_event=event),
         reason=reason,
         run=event.reevaluation,
         evidence={
@@ -212,4 +206,3 @@ def _open_flag(event: ProvenanceEvent, claims: QuerySet[Claim]) -> None:
             "provenance_event": event.id,
         },
     )
-    authors_notify(event=opened)  # sent once the transaction commits, as for a score gap
