@@ -83,7 +83,8 @@ def test_stop_ends_every_child_and_kills_one_that_ignores_sigterm(tmp_path: Path
     line = demo.stop([calm, stubborn], timeout=1)
     assert calm.returncode == -signal.SIGTERM and stubborn.returncode == -signal.SIGKILL
     assert line == (
-        "Demo stopped: the workers, the site and the stand-in hub ended (1 killed after 1 s)."
+        "Demo stopped: the workers, the site, the stand-in hub and endpoint ended"
+        " (1 killed after 1 s)."
     )
     assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN  # a second Ctrl-C is no traceback
     assert signal.getsignal(signal.SIGTERM) is signal.SIG_IGN  # nor a second SIGTERM
@@ -104,7 +105,7 @@ def test_ctrl_c_stops_the_children_and_prints_one_line(
     [child] = children
     assert child.returncode == -signal.SIGTERM
     assert capsys.readouterr().out == (
-        "[demo] Demo stopped: the workers, the site and the stand-in hub ended cleanly.\n"
+        "[demo] Demo stopped: the workers, the site, the stand-in hub and endpoint ended cleanly.\n"
     )
 
 
