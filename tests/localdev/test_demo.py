@@ -127,3 +127,20 @@ def test_sigterm_ends_the_demo_as_ctrl_c_does(monkeypatch: pytest.MonkeyPatch) -
     # (the default action would have ended this process); while it stopped, a second
     # SIGTERM is ignored
     assert signal.getsignal(signal.SIGTERM) is signal.SIG_IGN
+
+
+def test_the_wait_loop_advances_the_reflection_case_until_ctrl_c(tmp_path: Path) -> None:
+    child = demo.start_child(SLEEPER, tmp_path / "child.log")
+    ticks: list[int] = []
+
+    def tick() -> None:
+        ticks.append(1)
+        if len(ticks) == 2:
+            raise KeyboardInterrupt  # what Ctrl-C raises in the loop
+
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            demo.wait([child], tick, tick_every=0)
+    finally:
+        demo.stop([child], timeout=1)
+    assert len(ticks) == 2 and child.returncode == -signal.SIGTERM
