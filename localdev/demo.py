@@ -3,8 +3,10 @@
 Migrates, publishes tiny models on a stand-in hub (127.0.0.1), starts real Celery workers
 (one evaluating, one with beat for housekeeping) and the site under gunicorn on
 http://127.0.0.1:8000 (DEMO_ADDRESS), then submits the demo models and prints, last and in
-a box, the accounts to sign in with. The children log to var/demo/logs/, so the console
-keeps only the demo's own lines. Ctrl-C stops everything it started, in one line.
+a box, the accounts to sign in with. While it waits, it plays out the Reflection-style case
+(``reflection_case``: a re-upload, and an endpoint served by a stand-in child process). The
+children log to var/demo/logs/, so the console keeps only the demo's own lines. Ctrl-C stops
+everything it started, in one line.
 """
 
 from __future__ import annotations
@@ -118,6 +120,7 @@ def start_demo(processes: list[subprocess.Popen[bytes]]) -> reflection_case.Refl
         author=DEMO_AUTHOR,
         endpoint_url=endpoint_url,
         say=say,
+        page_url=f"http://{SITE_ADDRESS}{reflection_case.PAGE}",
     )
 
 

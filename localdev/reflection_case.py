@@ -97,8 +97,8 @@ def endpoint_step(author: str, base_url: str) -> str | None:
     )
 
 
-def signals_step() -> str | None:
-    """Done when the model page shows all four signals raised."""
+def signals_step(page_url: str = PAGE) -> str | None:
+    """Done when the model page (at ``page_url``) shows all four signals raised."""
     from evaluations.evidence.matching import claim_evidence
     from evaluations.models import ModelRepo
     from evaluations.selectors.provenance import provenance_signals
@@ -113,7 +113,7 @@ def signals_step() -> str | None:
     }
     if not raised.issuperset(SIGNALS):
         return None
-    return f"{REFLECTION}: all four provenance signals raised: open {PAGE}"
+    return f"{REFLECTION}: all four provenance signals raised: open {page_url}"
 
 
 @dataclass
@@ -125,13 +125,14 @@ class ReflectionCase:
     author: str
     endpoint_url: str
     say: Callable[[str], None]
+    page_url: str = PAGE
     pending: list[str] = field(default_factory=lambda: ["reupload", "endpoint", "signals"])
 
     def advance(self) -> None:
         steps: dict[str, Callable[[], str | None]] = {
             "reupload": lambda: reupload_step(self.hub_root, self.published_sha),
             "endpoint": lambda: endpoint_step(self.author, self.endpoint_url),
-            "signals": signals_step,
+            "signals": lambda: signals_step(self.page_url),
         }
         for name in list(self.pending):
             try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -144,3 +145,24 @@ def test_the_wait_loop_advances_the_reflection_case_until_ctrl_c(tmp_path: Path)
     finally:
         demo.stop([child], timeout=1)
     assert len(ticks) == 2 and child.returncode == -signal.SIGTERM
+
+
+def test_a_hub_published_by_an_older_demo_gains_the_reflection_repos_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from localdev.standin import demo_repos
+    from localdev.standin.reflection_repo import REFLECTION
+    from localdev.standin.repos import RepoStore
+    from localdev.tiny_models import build_tiny_model
+
+    hub_root = tmp_path / "hub"
+    hub_root.mkdir()
+    (hub_root / demo.PUBLISHED_STAMP).write_text(json.dumps({"demo-org/tiny-trained": "1" * 40}))
+    trained = build_tiny_model(tmp_path / "trained", seed=0)
+    monkeypatch.setattr(demo_repos, "build_models", lambda cache: {demo_repos.TRAINED: trained})
+    shas = demo.publish_once(hub_root, tmp_path / "models")
+    assert shas["demo-org/tiny-trained"] == "1" * 40  # the older repos are kept as they were
+    repo = RepoStore(hub_root).repo(REFLECTION)
+    assert repo is not None and repo.branches["main"] == shas[REFLECTION]
+    assert demo.publish_once(hub_root, tmp_path / "models") == shas  # read from the stamp
+    assert json.loads((hub_root / demo.PUBLISHED_STAMP).read_text()) == shas
