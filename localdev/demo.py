@@ -3,8 +3,10 @@
 Migrates, publishes tiny models on a stand-in hub (127.0.0.1), starts real Celery workers
 (one evaluating, one with beat for housekeeping) and the site under gunicorn on
 http://127.0.0.1:8000 (DEMO_ADDRESS), then submits the demo models and prints, last and in
-a box, the accounts to sign in with. The children log to var/demo/logs/, so the console
-keeps only the demo's own lines. Ctrl-C stops everything it started, in one line.
+a box, the accounts to sign in with. While it waits, it plays out the Reflection-style case
+(``reflection_case``: a re-upload, and an endpoint served by a stand-in child process). The
+children log to var/demo/logs/, so the console keeps only the demo's own lines. Ctrl-C stops
+everything it started, in one line.
 """
 
 from __future__ import annotations
@@ -15,16 +17,22 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import django
 
-from localdev.standin.demo_repos import SUBMITTED_CLAIMS
+from localdev import reflection_case
+from localdev.standin.demo_repos import SUBMITTED_CLAIMS, TRAINED
 from localdev.standin.oidc import add_oauth_client, subject_for
+from localdev.standin.reflection_repo import REFLECTION
 from localdev.standin.repos import add_user
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SITE_ADDRESS = os.environ.get("DEMO_ADDRESS", "127.0.0.1:8000")
+# The stand-in endpoint of the Reflection-style case: a fixed port, so that the address
+# registered on a first start still answers on the next.
+ENDPOINT_PORT = int(os.environ.get("DEMO_ENDPOINT_PORT", "8001"))
 DEMO_OAUTH_CLIENT = "claimcheck-demo"
 DEMO_AUTHOR, DEMO_AUTHOR_ORGS = "ada", ("demo-org", "other-lab")
 PUBLISHED_STAMP = "published.json"
@@ -37,8 +45,8 @@ def main() -> None:
     processes: list[subprocess.Popen[bytes]] = []
     signal.signal(signal.SIGTERM, interrupt)
     try:
-        start_demo(processes)
-        wait(processes)
+        case = start_demo(processes)
+        wait(processes, case.advance if case is not None else None)
     except KeyboardInterrupt:
         pass  # Ctrl-C: the one expected way to end the demo
     finally:
@@ -51,9 +59,17 @@ def interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
-def start_demo(processes: list[subprocess.Popen[bytes]]) -> None:
+def demo_environment() -> None:
+    """The demo's settings (those set already win): the Reflection-style case's signals show
+    within minutes (``reflection_case.DEMO_SETTINGS``)."""
+    for key, value in reflection_case.DEMO_SETTINGS.items():
+        os.environ.setdefault(key, value)
+
+
+def start_demo(processes: list[subprocess.Popen[bytes]]) -> reflection_case.ReflectionCase:
     """Everything up to the accounts box; each child is appended to ``processes`` as it
-    starts, so that Ctrl-C at any point stops what has started."""
+    starts, so that Ctrl-C at any point stops what has started. Returns the Reflection-style
+    case, whose steps the wait loop advances."""
     from django.conf import settings
     from django.core.management import call_command
 
@@ -65,7 +81,7 @@ def start_demo(processes: list[subprocess.Popen[bytes]]) -> None:
     call_command("collectstatic", interactive=False, verbosity=0)
     hub_root = var_dir / "demo" / "hub"
     say(publish_line(already=(hub_root / PUBLISHED_STAMP).exists()))
-    publish_once(hub_root, var_dir / "demo" / "models")
+    shas = publish_once(hub_root, var_dir / "demo" / "models")
     logs = var_dir / "demo" / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     hub_url = start_hub(hub_root, processes, logs)
@@ -91,11 +107,21 @@ def start_demo(processes: list[subprocess.Popen[bytes]]) -> None:
     beat = ["-B", "--schedule", str(var_dir / "celerybeat-schedule")]
     processes.append(start_worker("housekeeping", env, logs, beat))
     processes.append(start_site(env, logs))
+    endpoint_url = start_endpoint(var_dir / "demo" / "models", processes, logs)
+    say(f"Stand-in endpoint on {endpoint_url}, serving {TRAINED}'s weights")
     author_password = demo_author(var_dir, hub_root)
     submit_demo_models()
     moderator_password = demo_moderator(var_dir)
     say(progress_line(latest_states(list(SUBMITTED_CLAIMS))))
     print(accounts_box(moderator_password, author_password), flush=True)
+    return reflection_case.ReflectionCase(
+        hub_root=hub_root,
+        published_sha=shas[REFLECTION],
+        author=DEMO_AUTHOR,
+        endpoint_url=endpoint_url,
+        say=say,
+        page_url=f"http://{SITE_ADDRESS}{reflection_case.PAGE}",
+    )
 
 
 def start_child(
@@ -134,12 +160,18 @@ def say(message: str) -> None:
 
 def publish_once(hub_root: Path, models_dir: Path) -> dict[str, str]:
     """Publish the demo repos the first time; later runs serve the same commits."""
-    from localdev.standin.demo_repos import publish_demo_hub
+    from localdev.standin.demo_repos import build_models, publish_demo_hub
+    from localdev.standin.reflection_repo import publish_reflection_repos
 
     stamp = hub_root / PUBLISHED_STAMP
     if stamp.exists():
-        return json.loads(stamp.read_text())
-    shas = publish_demo_hub(hub_root, models_dir)
+        shas: dict[str, str] = json.loads(stamp.read_text())
+        if REFLECTION in shas:
+            return shas
+        # published by an older demo: add the Reflection-style repos
+        shas |= publish_reflection_repos(hub_root, build_models(models_dir)[TRAINED])
+    else:
+        shas = publish_demo_hub(hub_root, models_dir)
     stamp.write_text(json.dumps(shas, indent=2))
     return shas
 
@@ -161,10 +193,28 @@ def start_hub(hub_root: Path, processes: list[subprocess.Popen[bytes]], logs: Pa
         stdout=subprocess.PIPE,
     )
     processes.append(process)
+    return listening_address(process, "the stand-in hub")
+
+
+def start_endpoint(models_dir: Path, processes: list[subprocess.Popen[bytes]], logs: Path) -> str:
+    """The stand-in endpoint said to serve the Reflection-style model; it serves another
+    model's weights (the trained demo model's). Returns its base URL (``…/v1``)."""
+    from localdev.standin.demo_repos import build_models
+
+    command = [sys.executable, "-m", "localdev.standin.endpoint"]
+    command += [str(build_models(models_dir)[TRAINED]), "--port", str(ENDPOINT_PORT)]
+    command += ["--served-name", reflection_case.ENDPOINT_SERVED_NAME]
+    process = start_child(command, logs / "endpoint.log", stdout=subprocess.PIPE)
+    processes.append(process)
+    return listening_address(process, "the stand-in endpoint")
+
+
+def listening_address(process: subprocess.Popen[bytes], what: str) -> str:
+    """The address a stand-in prints first ("LISTENING <url>") once it listens."""
     assert process.stdout is not None
     line = process.stdout.readline().decode().strip()
     if not line.startswith("LISTENING "):
-        raise RuntimeError(f"the stand-in hub did not start: {line!r}")
+        raise RuntimeError(f"{what} did not start (its log is in var/demo/logs/): {line!r}")
     return line.split(" ", 1)[1]
 
 
@@ -260,8 +310,17 @@ def demo_moderator(var_dir: Path) -> str:
     return password
 
 
-def wait(processes: list[subprocess.Popen[bytes]]) -> None:
+def wait(
+    processes: list[subprocess.Popen[bytes]],
+    on_tick: Callable[[], None] | None = None,
+    tick_every: float = 5.0,
+) -> None:
+    """Until a child stops (or Ctrl-C), calling ``on_tick`` every ``tick_every`` seconds."""
+    last_tick = 0.0
     while all(process.poll() is None for process in processes):
+        if on_tick is not None and time.monotonic() - last_tick >= tick_every:
+            last_tick = time.monotonic()
+            on_tick()
         time.sleep(1)
     stopped = [p.args for p in processes if p.poll() is not None]
     say(f"a process stopped, ending the demo (its log is in var/demo/logs/): {stopped}")
@@ -285,7 +344,7 @@ def stop(processes: list[subprocess.Popen[bytes]], timeout: float = STOP_TIMEOUT
             process.wait()
             killed += 1
     how = f"ended ({killed} killed after {timeout:.0f} s)" if killed else "ended cleanly"
-    return f"Demo stopped: the workers, the site and the stand-in hub {how}."
+    return f"Demo stopped: the workers, the site, the stand-in hub and endpoint {how}."
 
 
 def publish_line(*, already: bool) -> str:
@@ -337,6 +396,8 @@ def accounts_box(moderator_password: str, author_password: str) -> str:
         f"  Moderator: user 'moderator', password '{moderator_password}'",
         f"  Author:    'Sign in with Hugging Face', then on the stand-in hub user '{DEMO_AUTHOR}',",
         f"             password '{author_password}' (a member of {' and '.join(DEMO_AUTHOR_ORGS)})",
+        "",
+        *reflection_case.page_lines(SITE_ADDRESS),
     ]
     width = max(len(line) for line in lines)
     rule = "+" + "-" * (width + 2) + "+"
@@ -344,4 +405,5 @@ def accounts_box(moderator_password: str, author_password: str) -> str:
 
 
 if __name__ == "__main__":
+    demo_environment()
     main()

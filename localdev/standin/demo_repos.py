@@ -3,7 +3,7 @@
 Three tiny models that evaluate (one briefly trained on the smoke data, two with random
 weights) and one repo for each refusal: custom code, pickle-only weights, too large, gated.
 ``replace_weights`` re-uploads a repo's weights on main after it was evaluated (the re-upload
-watch's case).
+watch's case). The Reflection-style repo and its two bases are in ``reflection_repo``.
 """
 
 from __future__ import annotations
@@ -11,6 +11,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from localdev.standin.reflection_repo import (
+    REFLECTION,
+    REFLECTION_CLAIMS,
+    publish_reflection_repos,
+)
 from localdev.standin.repos import RepoStore, publish_repo
 from localdev.tiny_models import build_tiny_model
 
@@ -29,11 +34,13 @@ WIDE_HIDDEN_SIZE = 128
 
 EVALUABLE = (TRAINED, RANDOM_A, RANDOM_B)
 # What each demo author claims when submitting (percent, shots): TRAINED's claims are in its
-# card and hold; RANDOM_A over-claims; RANDOM_B claims a setting we do not run by default.
+# card and hold; RANDOM_A over-claims; RANDOM_B claims a setting we do not run by default;
+# REFLECTION over-claims, and more (see reflection_repo).
 SUBMITTED_CLAIMS = {
     TRAINED: [],
     RANDOM_A: [("smoke_arc", 92.0, 0), ("smoke_gsm8k", 65.0, 0)],
     RANDOM_B: [("smoke_arc", 41.0, 5)],
+    REFLECTION: REFLECTION_CLAIMS,
 }
 TRAIN_STEPS = 60
 
@@ -125,7 +132,7 @@ def publish_demo_hub(hub_root: Path, cache_dir: Path) -> dict[str, str]:
     # RANDOM_A's weights for now; ``replace_weights`` re-uploads others after evaluation.
     reuploaded = model_files(models[RANDOM_A], REUPLOADED)
     shas[REUPLOADED] = publish_repo(hub_root, REUPLOADED, reuploaded)
-    return shas
+    return shas | publish_reflection_repos(hub_root, models[TRAINED])
 
 
 def replace_weights(hub_root: Path, repo_id: str, weights: bytes | Path) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -83,7 +84,8 @@ def test_stop_ends_every_child_and_kills_one_that_ignores_sigterm(tmp_path: Path
     line = demo.stop([calm, stubborn], timeout=1)
     assert calm.returncode == -signal.SIGTERM and stubborn.returncode == -signal.SIGKILL
     assert line == (
-        "Demo stopped: the workers, the site and the stand-in hub ended (1 killed after 1 s)."
+        "Demo stopped: the workers, the site, the stand-in hub and endpoint ended"
+        " (1 killed after 1 s)."
     )
     assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN  # a second Ctrl-C is no traceback
     assert signal.getsignal(signal.SIGTERM) is signal.SIG_IGN  # nor a second SIGTERM
@@ -104,7 +106,7 @@ def test_ctrl_c_stops_the_children_and_prints_one_line(
     [child] = children
     assert child.returncode == -signal.SIGTERM
     assert capsys.readouterr().out == (
-        "[demo] Demo stopped: the workers, the site and the stand-in hub ended cleanly.\n"
+        "[demo] Demo stopped: the workers, the site, the stand-in hub and endpoint ended cleanly.\n"
     )
 
 
@@ -126,3 +128,41 @@ def test_sigterm_ends_the_demo_as_ctrl_c_does(monkeypatch: pytest.MonkeyPatch) -
     # (the default action would have ended this process); while it stopped, a second
     # SIGTERM is ignored
     assert signal.getsignal(signal.SIGTERM) is signal.SIG_IGN
+
+
+def test_the_wait_loop_advances_the_reflection_case_until_ctrl_c(tmp_path: Path) -> None:
+    child = demo.start_child(SLEEPER, tmp_path / "child.log")
+    ticks: list[int] = []
+
+    def tick() -> None:
+        ticks.append(1)
+        if len(ticks) == 2:
+            raise KeyboardInterrupt  # what Ctrl-C raises in the loop
+
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            demo.wait([child], tick, tick_every=0)
+    finally:
+        demo.stop([child], timeout=1)
+    assert len(ticks) == 2 and child.returncode == -signal.SIGTERM
+
+
+def test_a_hub_published_by_an_older_demo_gains_the_reflection_repos_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from localdev.standin import demo_repos
+    from localdev.standin.reflection_repo import REFLECTION
+    from localdev.standin.repos import RepoStore
+    from localdev.tiny_models import build_tiny_model
+
+    hub_root = tmp_path / "hub"
+    hub_root.mkdir()
+    (hub_root / demo.PUBLISHED_STAMP).write_text(json.dumps({"demo-org/tiny-trained": "1" * 40}))
+    trained = build_tiny_model(tmp_path / "trained", seed=0)
+    monkeypatch.setattr(demo_repos, "build_models", lambda cache: {demo_repos.TRAINED: trained})
+    shas = demo.publish_once(hub_root, tmp_path / "models")
+    assert shas["demo-org/tiny-trained"] == "1" * 40  # the older repos are kept as they were
+    repo = RepoStore(hub_root).repo(REFLECTION)
+    assert repo is not None and repo.branches["main"] == shas[REFLECTION]
+    assert demo.publish_once(hub_root, tmp_path / "models") == shas  # read from the stamp
+    assert json.loads((hub_root / demo.PUBLISHED_STAMP).read_text()) == shas
