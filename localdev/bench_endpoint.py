@@ -1,13 +1,15 @@
 """Figures for the hosted-endpoint signal: how often the Model Equality Test raises a false
 alarm on an honest endpoint, and how often it detects one that serves something else.
 
-    python -m localdev.bench_endpoint --seeds 20
+    python -m localdev.bench_endpoint --seeds 20 [--chat]
 
 For each seed, completions of the probe prompts are sampled from the released weights and
 from four stand-in endpoints: one serving the released weights (a rejection there is a false
 alarm), one serving another tiny model, one serving the released weights quantised, and one
 that puts a system prompt before every prompt. Each endpoint sample is tested against the
-weights sample (MMD, Hamming kernel, permutation p-value) at alpha 0.05.
+weights sample (MMD, Hamming kernel, permutation p-value) at alpha 0.05. With ``--chat`` the
+models get a chat template, the endpoints serve chats only, and each probe prompt is asked as
+one user message (the weights answer it through the template, as the check does).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from contextlib import ExitStack
 from pathlib import Path
 
 from evaluations.endpoint_stats import mmd_test
-from localdev.standin.endpoint import EndpointServer, Quirks, serve_endpoint
+from localdev.standin.endpoint import EndpointServer, Quirks, serve_endpoint, write_chat_template
 from localdev.tiny_models import build_tiny_model
 from workers.endpoint_probe import PROBE_PROMPTS, sample_endpoint, sample_weights
 
@@ -56,18 +58,25 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--permutations", type=int, default=200)
     parser.add_argument("--train-steps", type=int, default=30)
     parser.add_argument("--bits", type=int, default=4, help="quantised variant's bits")
+    parser.add_argument("--chat", action="store_true", help="ask chats of chat-only endpoints")
     arguments = parser.parse_args(argv)
 
     with tempfile.TemporaryDirectory(prefix="bench-endpoint-") as scratch:
         root = Path(scratch)
         released = build_tiny_model(root / "released", seed=3, train_steps=arguments.train_steps)
         other = build_tiny_model(root / "other", seed=5, train_steps=arguments.train_steps)
+        if arguments.chat:
+            released, other = write_chat_template(released), write_chat_template(other)
         quantised = quantised_copy(released, root / "quantised", bits=arguments.bits)
+        chat_only = arguments.chat
         variants = {
-            "honest (released weights)": (released, Quirks()),
-            "another tiny model": (other, Quirks()),
-            f"released weights, {arguments.bits}-bit": (quantised, Quirks()),
-            "released weights + system prompt": (released, Quirks(system_prompt=SYSTEM_PROMPT)),
+            "honest (released weights)": (released, Quirks(chat_only=chat_only)),
+            "another tiny model": (other, Quirks(chat_only=chat_only)),
+            f"released weights, {arguments.bits}-bit": (quantised, Quirks(chat_only=chat_only)),
+            "released weights + system prompt": (
+                released,
+                Quirks(system_prompt=SYSTEM_PROMPT, chat_only=chat_only),
+            ),
         }
         with ExitStack() as stack:
             servers = {
@@ -88,6 +97,7 @@ def _run(
         "samples": arguments.samples,
         "temperature": arguments.temperature,
         "max_tokens": arguments.max_tokens,
+        "chat": arguments.chat,
     }
     rejections: dict[str, list[bool]] = {name: [] for name in servers}
     started = time.perf_counter()
@@ -111,7 +121,8 @@ def _report(
     rejections: dict[str, list[bool]], seconds: float, arguments: argparse.Namespace
 ) -> None:
     print(
-        f"Model Equality Test (MMD, Hamming kernel), {len(PROBE_PROMPTS)} prompts x "
+        f"Model Equality Test (MMD, Hamming kernel){' on chats' if arguments.chat else ''}, "
+        f"{len(PROBE_PROMPTS)} prompts x "
         f"{arguments.samples} samples per side, temperature {arguments.temperature}, "
         f"{arguments.max_tokens} tokens, {arguments.permutations} permutations, alpha {ALPHA}, "
         f"{arguments.seeds} seeds:"

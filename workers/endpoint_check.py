@@ -8,9 +8,12 @@
    told apart from "another model".
 3. The equality test: completions sampled on a fixed probe set from the endpoint and from the
    weights (same prompts and settings, temperature > 0, several samples per prompt), compared
-   by a two-sample MMD test with a Hamming kernel and a permutation p-value.
-4. The scores: the run's tasks through lm-eval's ``local-completions`` against the endpoint,
-   paired item by item with the run's own results (``workers.endpoint_scores``).
+   by a two-sample MMD test with a Hamming kernel and a permutation p-value. A chat endpoint
+   is sent each prompt as a user message, and the weights answer it through the repo's chat
+   template; a repo without one leaves the test inconclusive.
+4. The scores (completions endpoints): the run's tasks through lm-eval's
+   ``local-completions`` against the endpoint, paired item by item with the run's own results
+   (``workers.endpoint_scores``).
 
 Every outcome, an error included, is recorded as an ``EndpointCheck`` with the evidence found.
 The endpoint's secret is decrypted here, used for these calls, and never logged or recorded.
@@ -40,6 +43,15 @@ from workers.runner import local_task_dir, submission_tasks
 
 logger = logging.getLogger(__name__)
 PROBE_SEED = 20250
+# lm-eval 0.4.13's chat backend: ``LocalChatCompletion.loglikelihood`` raises
+# NotImplementedError (lm_eval/models/openai_completions.py).
+CHAT_SCORES_NOTE = (
+    "Not compared: lm-eval's local-chat-completions backend cannot score log-likelihood "
+    "(multiple-choice) items (in lm-eval 0.4.13 its loglikelihood raises "
+    "NotImplementedError), and the weights' scores were measured on plain prompts without a "
+    "chat template, so answers generated through a chat would not pair item by item either. "
+    "The equality test above compares the chat answers."
+)
 
 
 def check_endpoint(endpoint_id: int) -> str:
@@ -60,6 +72,8 @@ def check_endpoint(endpoint_id: int) -> str:
             _gather(endpoint, run, work_dir, evidence)
         except (EvaluationError, endpoint_probe.EndpointError, ValidationError) as failure:
             error = _message(failure)
+        except endpoint_probe.NoChatTemplate as failure:
+            error = str(failure)
         except SecretUnreadable as failure:
             error = str(failure)
         except Exception as failure:  # ours: keep the reason on the check, the trace in the log
@@ -124,14 +138,26 @@ def _gather(
         inspection, work_dir / "model", retries=settings.WORKER_DOWNLOAD_RETRIES
     )
     key = api_key or None
+    chat = endpoint.api_kind == ApiKind.CHAT
     rows = endpoint_probe.preflight(
-        base_url, model=endpoint.served_model, api_key=key, model_dir=model_dir
+        base_url, model=endpoint.served_model, api_key=key, model_dir=model_dir, chat=chat
     )
     evidence["preflight"] = [dataclasses.asdict(row) for row in rows]
     prompts, samples = endpoint_probe.PROBE_PROMPTS, settings.ENDPOINT_SAMPLES_PER_PROMPT
     temperature, max_tokens = (
         settings.ENDPOINT_SAMPLE_TEMPERATURE,
         settings.ENDPOINT_SAMPLE_MAX_TOKENS,
+    )
+    # The weights first: a repo without a chat template ends a chat check before the
+    # endpoint is asked anything more.
+    released = endpoint_probe.sample_weights(
+        model_dir,
+        prompts=prompts,
+        samples=samples,
+        temperature=temperature,
+        max_tokens=max_tokens,
+        seed=PROBE_SEED,
+        chat=chat,
     )
     served = endpoint_probe.sample_endpoint(
         base_url,
@@ -142,14 +168,7 @@ def _gather(
         temperature=temperature,
         max_tokens=max_tokens,
         seed=PROBE_SEED,
-    )
-    released = endpoint_probe.sample_weights(
-        model_dir,
-        prompts=prompts,
-        samples=samples,
-        temperature=temperature,
-        max_tokens=max_tokens,
-        seed=PROBE_SEED,
+        chat=chat,
     )
     result = mmd_test(
         served, released, permutations=settings.ENDPOINT_PERMUTATIONS, seed=PROBE_SEED
@@ -165,11 +184,8 @@ def _gather(
             "setup rather than the model it serves."
         )
         return
-    if endpoint.api_kind != ApiKind.COMPLETIONS:
-        evidence["scores_note"] = (
-            "Not compared: a chat endpoint cannot score multiple-choice items, and the weights "
-            "were measured without a chat template."
-        )
+    if chat:
+        evidence["scores_note"] = CHAT_SCORES_NOTE
         return
     tasks = submission_tasks(run.submission.suite, run.submission.tasks)
     uses_smoke = any(benchmark.task.startswith("smoke_") for benchmark, _ in tasks)

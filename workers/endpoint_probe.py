@@ -2,7 +2,9 @@
 
 Completions are sampled on a fixed probe set from the endpoint (``sample_endpoint``, over
 HTTP) and from the weights themselves (``sample_weights``, transformers on this machine) with
-the same decoding settings, for the Model Equality Test. ``preflight`` first checks, as
+the same decoding settings, for the Model Equality Test. A chat endpoint (``chat=True``) is
+sent each probe prompt as one user message; the weights then answer the same message rendered
+with the repo's chat template, as an honest chat server renders it. ``preflight`` first checks, as
 vendors' verifiers do, that the endpoint is configured to serve the weights faithfully: it
 honours the sampling parameters, counts prompt tokens as the repo's tokenizer does, and
 renders chats with the repo's template. A failed check tells "misconfigured" apart from
@@ -63,6 +65,16 @@ class EndpointError(Exception):
     answer that is not an OpenAI-style JSON one. The message says which, in plain words."""
 
 
+class NoChatTemplate(Exception):
+    """The repo has no chat template, so its weights cannot be asked what a chat endpoint is."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "the repo has no chat template, so the released weights cannot be asked the chats "
+            "the endpoint answers: the equality test could not be run"
+        )
+
+
 @dataclass
 class PreflightCheck:
     key: str  # "sampling" | "prompt-tokens" | "chat-template"
@@ -81,24 +93,25 @@ def sample_endpoint(
     temperature: float,
     max_tokens: int,
     seed: int,
+    chat: bool = False,
 ) -> dict[str, list[str]]:
-    """``samples`` completions of each prompt from the endpoint's /completions route."""
+    """``samples`` completions of each prompt from the endpoint's /completions route, or with
+    ``chat`` ``samples`` answers to each prompt sent as a user message to /chat/completions."""
     results: dict[str, list[str]] = {}
     with _client(api_key) as client:
         for position, prompt in enumerate(prompts):
             texts: list[str] = []
             # Some servers cap n; ask again for what is missing, with a fresh seed each time.
             for attempt in range(samples):
-                body = {
-                    "model": model,
-                    "prompt": prompt,
+                route, body = _request(model, prompt, chat=chat)
+                body |= {
                     "n": samples - len(texts),
                     "temperature": temperature,
                     "top_p": 1.0,
                     "max_tokens": max_tokens,
                     "seed": seed + position * 1000 + attempt,
                 }
-                answer = _post(client, base_url, "completions", body)
+                answer = _post(client, base_url, route, body)
                 texts += [_choice_text(choice) for choice in answer["choices"]]
                 if len(texts) >= samples:
                     break
@@ -114,14 +127,19 @@ def sample_weights(
     temperature: float,
     max_tokens: int,
     seed: int,
+    chat: bool = False,
 ) -> dict[str, list[str]]:
     """``samples`` completions of each prompt from the released weights in ``model_dir``,
     decoded as an honest endpoint decodes: the request's temperature, top_p 1, no top-k,
-    no repetition penalty, the tokenizer's own encoding of the text prompt."""
+    no repetition penalty, the tokenizer's own encoding of the text prompt. With ``chat``,
+    the prompt is one user message rendered with the repo's chat template (raises
+    ``NoChatTemplate`` when the repo has none)."""
     import torch
     from transformers import GenerationConfig
 
     tokenizer, language_model = _load(model_dir)
+    if chat and not tokenizer.chat_template:
+        raise NoChatTemplate
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
     sampled = temperature > 0
     # A fresh config, not the repo's generation_config.json: an honest endpoint decodes with
@@ -141,7 +159,7 @@ def sample_weights(
     with torch.random.fork_rng(devices=[]), torch.inference_mode():
         torch.manual_seed(seed)
         for prompt in prompts:
-            encoded = tokenizer(prompt, return_tensors="pt").to(language_model.device)
+            encoded = _encode(tokenizer, prompt, chat=chat).to(language_model.device)
             output = language_model.generate(**encoded, generation_config=config)
             new_tokens = output[:, encoded["input_ids"].shape[1] :]
             texts = tokenizer.batch_decode(new_tokens, skip_special_tokens=True)
@@ -150,17 +168,19 @@ def sample_weights(
 
 
 def preflight(
-    base_url: str, *, model: str, api_key: str | None, model_dir: Path
+    base_url: str, *, model: str, api_key: str | None, model_dir: Path, chat: bool = False
 ) -> list[PreflightCheck]:
     """The endpoint's configuration checked against the repo: sampling parameters honoured,
-    prompt tokens counted as the repo's tokenizer counts them, the repo's chat template."""
+    prompt tokens counted as the repo's tokenizer counts them, the repo's chat template.
+    With ``chat`` the sampling is asked of the chat route (a chat endpoint may serve no
+    other), and a missing completions route leaves only the token count inconclusive."""
     from transformers import AutoTokenizer
 
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
     with _client(api_key) as client:
         return [
-            _check_sampling(client, base_url, model),
-            _check_prompt_tokens(client, base_url, model, tokenizer),
+            _check_sampling(client, base_url, model, chat=chat),
+            _check_prompt_tokens(client, base_url, model, tokenizer, chat=chat),
             _check_chat_template(client, base_url, model, tokenizer),
         ]
 
@@ -168,18 +188,15 @@ def preflight(
 # --- the checks -------------------------------------------------------------------------
 
 
-def _check_sampling(client: httpx.Client, base_url: str, model: str) -> PreflightCheck:
+def _check_sampling(
+    client: httpx.Client, base_url: str, model: str, *, chat: bool
+) -> PreflightCheck:
     def texts(temperature: float, seeds: Sequence[int], max_tokens: int) -> list[dict[str, Any]]:
         answers = []
         for seed in seeds:
-            body = {
-                "model": model,
-                "prompt": SAMPLING_PROMPT,
-                "temperature": temperature,
-                "max_tokens": max_tokens,
-                "seed": seed,
-            }
-            answers.append(_post(client, base_url, "completions", body))
+            route, body = _request(model, SAMPLING_PROMPT, chat=chat)
+            body |= {"temperature": temperature, "max_tokens": max_tokens, "seed": seed}
+            answers.append(_post(client, base_url, route, body))
         return answers
 
     problems = []
@@ -202,13 +219,23 @@ def _check_sampling(client: httpx.Client, base_url: str, model: str) -> Prefligh
 
 
 def _check_prompt_tokens(
-    client: httpx.Client, base_url: str, model: str, tokenizer: Any
+    client: httpx.Client, base_url: str, model: str, tokenizer: Any, *, chat: bool
 ) -> PreflightCheck:
     title = "Prompt tokens counted as the repo's tokenizer counts them"
     mismatches = []
     for prompt in COUNT_PROMPTS:
         body = {"model": model, "prompt": prompt, "max_tokens": 1, "temperature": 0.0}
-        reported = _usage(_post(client, base_url, "completions", body), "prompt_tokens")
+        try:
+            answer = _post(client, base_url, "completions", body)
+        except _RouteRefused as refusal:
+            if not chat:
+                raise
+            detail = (
+                f"no completions route ({refusal}); a chat's prompt tokens are compared "
+                "with the chat template's instead"
+            )
+            return PreflightCheck("prompt-tokens", title, None, detail)
+        reported = _usage(answer, "prompt_tokens")
         if reported is None:
             return PreflightCheck("prompt-tokens", title, None, "the endpoint reports no usage")
         expected = len(tokenizer(prompt)["input_ids"])
@@ -248,6 +275,32 @@ def _check_chat_template(
         )
         return PreflightCheck("chat-template", title, False, detail)
     return PreflightCheck("chat-template", title, True, f"{expected} prompt tokens on both sides")
+
+
+# --- one prompt, as text or as a chat -----------------------------------------------------
+
+
+def _request(model: str, prompt: str, *, chat: bool) -> tuple[str, dict[str, Any]]:
+    """The route and the body that ask the endpoint ``prompt``."""
+    if chat:
+        return "chat/completions", {"model": model, "messages": _chat(prompt)}
+    return "completions", {"model": model, "prompt": prompt}
+
+
+def _chat(prompt: str) -> list[dict[str, str]]:
+    return [{"role": "user", "content": prompt}]
+
+
+def _encode(tokenizer: Any, prompt: str, *, chat: bool) -> Any:
+    """``prompt`` as a server encodes it: a text with the tokenizer's defaults; a chat
+    rendered with the template, its special tokens written by the template alone (vLLM's
+    chat route encodes so)."""
+    if not chat:
+        return tokenizer(prompt, return_tensors="pt")
+    rendered = tokenizer.apply_chat_template(
+        _chat(prompt), tokenize=False, add_generation_prompt=True
+    )
+    return tokenizer(rendered, add_special_tokens=False, return_tensors="pt")
 
 
 # --- HTTP -------------------------------------------------------------------------------

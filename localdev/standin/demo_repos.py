@@ -4,13 +4,16 @@ Three tiny models that evaluate (one briefly trained on the smoke data, two with
 weights) and one repo for each refusal: custom code, pickle-only weights, too large, gated.
 ``replace_weights`` re-uploads a repo's weights on main after it was evaluated (the re-upload
 watch's case). The Reflection-style repo and its two bases are in ``reflection_repo``.
+``publish_chat_repo`` publishes a chat model, for the chat endpoint's check.
 """
 
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
+from localdev.standin.endpoint import write_chat_template
 from localdev.standin.reflection_repo import (
     REFLECTION,
     REFLECTION_CLAIMS,
@@ -31,6 +34,9 @@ REUPLOADED = "demo-org/tiny-reuploaded"  # published like RANDOM_A; main replace
 # request (the vLLM tests), not by the demo, whose workers run the hf backend.
 WIDE = "demo-org/tiny-wide"
 WIDE_HIDDEN_SIZE = 128
+# TRAINED's weights with a chat template (ChatML), as a chat model's repo ships one. Published
+# on request (the chat endpoint's tests).
+CHAT = "demo-org/tiny-chat"
 
 EVALUABLE = (TRAINED, RANDOM_A, RANDOM_B)
 # What each demo author claims when submitting (percent, shots): TRAINED's claims are in its
@@ -97,6 +103,17 @@ def publish_wide_repo(hub_root: Path, cache_dir: Path) -> tuple[str, Path]:
     if not (target / "model.safetensors").exists():
         build_tiny_model(target, seed=4, train_steps=TRAIN_STEPS, hidden_size=WIDE_HIDDEN_SIZE)
     return publish_repo(hub_root, WIDE, model_files(target, WIDE)), target
+
+
+def publish_chat_repo(hub_root: Path, cache_dir: Path) -> tuple[str, Path]:
+    """Publish ``CHAT``: TRAINED's model with a chat template; returns its commit SHA and
+    model directory."""
+    target = cache_dir / CHAT.replace("/", "--")
+    if not (target / "model.safetensors").exists():
+        trained = build_models(cache_dir)[TRAINED]
+        shutil.copytree(trained, target, dirs_exist_ok=True)
+        write_chat_template(target)
+    return publish_repo(hub_root, CHAT, model_files(target, CHAT)), target
 
 
 def publish_demo_hub(hub_root: Path, cache_dir: Path) -> dict[str, str]:

@@ -52,6 +52,8 @@ class Quirks:
     prompt_token_offset: int = 0  # added to the prompt_tokens it reports
     chat_template: str | None = None  # used instead of the tokenizer's own
     system_prompt: str | None = None  # put before every prompt, unseen by the caller
+    # Not a fault: serves chats only, as most hosted APIs do (/v1/completions is not found).
+    chat_only: bool = False
 
 
 class ApiError(Exception):
@@ -281,6 +283,8 @@ class EndpointRequestHandler(BaseHTTPRequestHandler):
             if body.get("model") != self.server.served_name:
                 raise ApiError(404, f"The model `{body.get('model')}` does not exist.", "NotFound")
             if path == "/v1/completions":
+                if self.server.quirks.chat_only:
+                    raise ApiError(404, "this endpoint serves chats only", "NotFound")
                 return self._completions(body)
             return self._chat_completions(body)
         raise ApiError(404, f"no route {self.command} {path}", "NotFound")

@@ -22,6 +22,7 @@ from workers import endpoint_probe
 from workers.endpoint_probe import (
     PROBE_PROMPTS,
     EndpointError,
+    NoChatTemplate,
     PreflightCheck,
     preflight,
     sample_endpoint,
@@ -53,6 +54,12 @@ def other(workdir: Path) -> Path:
 @pytest.fixture(scope="module")
 def weights_samples(released: Path) -> dict[str, list[str]]:
     return sample_weights(released, prompts=PROBE_PROMPTS, seed=11, **SAMPLING)
+
+
+@pytest.fixture(scope="module")
+def weights_chat_samples(released: Path) -> dict[str, list[str]]:
+    """The weights' answers to each probe prompt asked as a chat, through the repo's template."""
+    return sample_weights(released, prompts=PROBE_PROMPTS, seed=11, chat=True, **SAMPLING)
 
 
 def verdicts(checks: list[PreflightCheck]) -> dict[str, bool | None]:
@@ -172,6 +179,110 @@ def test_the_equality_test_rejects_an_endpoint_serving_another_model(
     result = mmd_test(served, weights_samples, permutations=500, seed=1)
 
     assert result.p_value <= 0.05
+
+
+# --- chat endpoints: each probe prompt asked as one user message ---------------------------
+
+CHAT_ONLY = Quirks(chat_only=True)  # as most hosted APIs are
+
+
+def test_a_chat_only_endpoint_passes_preflight_through_its_chat_route(released: Path) -> None:
+    with serve_endpoint(released, quirks=CHAT_ONLY) as server:
+        checks = preflight(
+            server.base_url, model="model", api_key=None, model_dir=released, chat=True
+        )
+
+    assert verdicts(checks) == {"sampling": True, "prompt-tokens": None, "chat-template": True}
+    assert "no completions route" in checks[1].detail
+    sampling = [r for r in server.requests if r["body"].get("max_tokens") != 1]
+    assert sampling and all(r["path"] == "/v1/chat/completions" for r in sampling)
+
+
+def test_a_chat_endpoint_that_ignores_the_temperature_fails_the_sampling_check(
+    released: Path,
+) -> None:
+    quirks = Quirks(chat_only=True, ignore_temperature=True)
+    with serve_endpoint(released, quirks=quirks) as server:
+        checks = preflight(
+            server.base_url, model="model", api_key=None, model_dir=released, chat=True
+        )
+
+    assert verdicts(checks) == {"sampling": False, "prompt-tokens": None, "chat-template": True}
+
+
+def test_greedy_chat_answers_are_the_same_from_the_endpoint_and_the_weights(
+    released: Path,
+) -> None:
+    """Both sides answer the same chat-formatted prompt: at temperature 0, token for token."""
+    greedy = {**SAMPLING, "samples": 2, "temperature": 0.0}
+    prompts = PROBE_PROMPTS[:4]
+    with serve_endpoint(released, quirks=CHAT_ONLY) as server:
+        served = sample_endpoint(
+            server.base_url,
+            model="model",
+            api_key=None,
+            prompts=prompts,
+            seed=1,
+            chat=True,
+            **greedy,
+        )
+        plain = sample_weights(released, prompts=prompts, seed=1, **greedy)
+
+    assert served == sample_weights(released, prompts=prompts, seed=1, chat=True, **greedy)
+    assert served != plain  # the template is not a no-op: the chat is another prompt
+    bodies = [request["body"] for request in server.requests]
+    assert [body["messages"] for body in bodies] == [
+        [{"role": "user", "content": prompt}] for prompt in prompts
+    ]
+    assert {(body["n"], body["temperature"], body["max_tokens"]) for body in bodies} == {
+        (2, 0.0, 12)
+    }
+
+
+def test_the_chat_equality_test_accepts_an_endpoint_serving_the_released_weights(
+    released: Path, weights_chat_samples: dict[str, list[str]]
+) -> None:
+    with serve_endpoint(released, quirks=CHAT_ONLY) as server:
+        served = sample_endpoint(
+            server.base_url,
+            model="model",
+            api_key=None,
+            prompts=PROBE_PROMPTS,
+            seed=21,
+            chat=True,
+            **SAMPLING,
+        )
+
+    result = mmd_test(served, weights_chat_samples, permutations=500, seed=1)
+
+    assert result.p_value > 0.05
+    assert (result.prompts, result.samples_a, result.samples_b) == (25, 250, 250)
+
+
+def test_the_chat_equality_test_rejects_an_endpoint_serving_another_model(
+    other: Path, weights_chat_samples: dict[str, list[str]]
+) -> None:
+    with serve_endpoint(other, quirks=CHAT_ONLY) as server:
+        served = sample_endpoint(
+            server.base_url,
+            model="model",
+            api_key=None,
+            prompts=PROBE_PROMPTS,
+            seed=21,
+            chat=True,
+            **SAMPLING,
+        )
+
+    result = mmd_test(served, weights_chat_samples, permutations=500, seed=1)
+
+    assert result.p_value <= 0.05
+
+
+def test_weights_without_a_chat_template_cannot_answer_a_chat(workdir: Path) -> None:
+    plain = build_tiny_model(workdir / "plain-chat", seed=4)
+
+    with pytest.raises(NoChatTemplate, match="no chat template"):
+        sample_weights(plain, prompts=["Hi"], seed=1, chat=True, **SAMPLING)
 
 
 def test_a_wrong_key_is_an_endpoint_error_that_says_so(released: Path) -> None:
