@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, TypedDict
 
 from django.db.models import QuerySet
@@ -23,8 +24,10 @@ from evaluations.models import (
     DECISION_STATES,
     QUEUE_STATES,
     Claim,
+    EvaluationRun,
     FlagEvent,
     FlagState,
+    RunState,
     Score,
 )
 
@@ -231,12 +234,25 @@ def match(claim: Claim, scores: list[Score]) -> tuple[Score | None, str]:
     return None, "; ".join(gaps)
 
 
-def claim_evidence(repo_id: int) -> list[ClaimEvidence]:
-    """Every current claim of the repo with its measurement, judgement and review."""
-    return evidence_for_repos([repo_id]).get(repo_id, [])
+def claim_evidence(
+    repo_id: int, *, runs: Iterable[EvaluationRun] | None = None
+) -> list[ClaimEvidence]:
+    """Every current claim of the repo with its measurement, judgement and review.
+
+    ``runs``: every run of the repo's commits, each with its scores, submission and commit
+    loaded (``selectors.model_revisions``): the scores are then taken from them, not read
+    again."""
+    scores = None if runs is None else scores_of_runs(runs)
+    return evidence_for_repos([repo_id], scores=scores).get(repo_id, [])
 
 
-def evidence_for_repos(repo_ids: Iterable[int] | QuerySet[Any]) -> dict[int, list[ClaimEvidence]]:
+# Finished scores by commit, newest run first, and each repo's latest whole-suite commit.
+MeasuredScores = tuple[dict[int | None, list[Score]], dict[int, int | None]]
+
+
+def evidence_for_repos(
+    repo_ids: Iterable[int] | QuerySet[Any], *, scores: MeasuredScores | None = None
+) -> dict[int, list[ClaimEvidence]]:
     """Every current claim of the repos with its evidence, by repo, in a fixed number of
     queries.
 
@@ -253,7 +269,7 @@ def evidence_for_repos(repo_ids: Iterable[int] | QuerySet[Any]) -> dict[int, lis
         .order_by("id")
     ):
         claims.setdefault(claim.repo_id, []).append(claim)
-    scores, latest = _scores(list(claims))
+    by_revision, latest = _scores(list(claims)) if scores is None else scores
     reviews = _reviews(list(claims))
     found = {}
     for repo_id, repo_claims in claims.items():
@@ -261,7 +277,7 @@ def evidence_for_repos(repo_ids: Iterable[int] | QuerySet[Any]) -> dict[int, lis
         for claim in repo_claims:
             latest_revision = latest.get(repo_id)
             revision_id = claim.revision_id or latest_revision
-            score, reason = match(claim, scores.get(revision_id, []) if revision_id else [])
+            score, reason = match(claim, by_revision.get(revision_id, []) if revision_id else [])
             needs_run = (
                 score is None
                 and latest_revision is not None
@@ -287,13 +303,9 @@ RUN_BULK = (
 )
 
 
-def _scores(
-    repo_ids: list[int],
-) -> tuple[dict[int | None, list[Score]], dict[int, int | None]]:
+def _scores(repo_ids: list[int]) -> MeasuredScores:
     """Finished scores by commit, newest run first, and each repo's latest whole-suite
     commit ("the model" today). A run has no commit (None) until its ref is resolved."""
-    by_revision: dict[int | None, list[Score]] = {}
-    latest: dict[int, int | None] = {}
     scores = (
         Score.objects.measured()
         .of_repos(repo_ids)
@@ -301,6 +313,27 @@ def _scores(
         .defer(*RUN_BULK)
         .order_by("-run__finished_at", "-run_id", "id")
     )
+    return _by_revision(scores)
+
+
+def scores_of_runs(runs: Iterable[EvaluationRun]) -> MeasuredScores:
+    """What ``_scores`` reads, taken from runs already loaded with their scores (in id
+    order), submission and commit: the measured ones, in the same order (newest finished
+    first, as PostgreSQL sorts a descending column: a missing time first)."""
+    measured = sorted(
+        (run for run in runs if run.state == RunState.FINISHED and run.duplicate_of_id is None),
+        key=lambda run: (run.finished_at is None, run.finished_at or _EARLIEST, run.id),
+        reverse=True,
+    )
+    return _by_revision(score for run in measured for score in run.scores.all())
+
+
+_EARLIEST = datetime.min.replace(tzinfo=UTC)
+
+
+def _by_revision(scores: Iterable[Score]) -> MeasuredScores:
+    by_revision: dict[int | None, list[Score]] = {}
+    latest: dict[int, int | None] = {}
     for score in scores:
         by_revision.setdefault(score.run.revision_id, []).append(score)
         if score.run.submission.is_whole_suite:

@@ -51,8 +51,9 @@ def _may_see_unresolved(request: HttpRequest, repo: ModelRepo) -> bool:
 def model_page(request: HttpRequest, repo: ModelRepo, *, status: int = 200) -> HttpResponse:
     """The page itself; a refused moderator action on the model shows it again, with 400."""
     owner, name = repo.hub_id.split("/", 1)
-    evidence = claim_evidence(repo.id)
     revisions = selectors.model_revisions(repo)
+    # The claims are matched with the runs and scores the page lists: read once for both.
+    evidence = claim_evidence(repo.id, runs=[run for view in revisions for run in view.runs])
     visibility = list(repo.decisions.newest_first())  # newest in force
     latest = revisions[0].revision if revisions else None
     context = {
