@@ -103,9 +103,22 @@ def _shareable(request: HttpRequest) -> bool:
     )
 
 
+LIVE_TAG_ATTRIBUTE = "_page_cache_live_tag"
+
+
+def live_tag(request: HttpRequest, live: LiveTag) -> str:
+    """``live()``, read once per request: the cache key rests on it, and the view may key
+    what it keeps on the same value (the home page's recent runs) without a second read."""
+    tag: str | None = getattr(request, LIVE_TAG_ATTRIBUTE, None)
+    if tag is None:
+        tag = live()
+        setattr(request, LIVE_TAG_ATTRIBUTE, tag)
+    return tag
+
+
 def _version(request: HttpRequest, live: LiveTag | None) -> Version:
     generation = site_generation()
-    tag = live() if live is not None else ""
+    tag = live_tag(request, live) if live is not None else ""
     what = "\n".join(
         (
             str(generation.value),

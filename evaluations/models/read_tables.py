@@ -24,6 +24,8 @@ class RankingEntry(models.Model):
     hub_id = models.CharField(max_length=200)
     parameter_count = models.BigIntegerField(null=True, blank=True)
     precision = models.CharField(max_length=10)
+    # The ranked run's commit (the row links it), kept here so a page of rows joins nothing.
+    commit_sha = models.CharField(max_length=40, blank=True)
     licence = models.CharField(max_length=100, blank=True)
     average = models.FloatField(help_text="normalised above the random baseline, 0–100")
     raw_average = models.FloatField()

@@ -41,6 +41,7 @@ from evaluations.selectors.runs import (
     model_revisions,
     queue_position,
     recent_runs,
+    recent_runs_kept,
     revision_changes,
     run_attempts,
 )
@@ -64,5 +65,6 @@ __all__ = [
     "queue_position",
     "run_attempts",
     "recent_runs",
+    "recent_runs_kept",
     "revision_changes",
 ]

@@ -13,9 +13,10 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from evaluations.catalogue import Benchmark, suite_benchmarks
-from evaluations.models import EvaluationRun, ModelRepo, RankingEntry, Revision
+from evaluations.models import RankingEntry
 from evaluations.selectors.ranking_query import (
     BILLION,
     RANK_ORDER,
@@ -46,10 +47,14 @@ class ShownScore:
 
 @dataclass
 class RankedRow:
-    """One model: its latest full run of the suite, measured scores, and where it stands."""
+    """One model: its latest full run of the suite, measured scores, and where it stands. Plain
+    values of the read table's row: a page of rows loads no run, commit or repo."""
 
-    repo: ModelRepo
-    run: EvaluationRun
+    hub_id: str
+    run_id: int
+    commit_sha: str  # of the run ranked here ("" if the run names none)
+    precision: str
+    parameter_count: int | None
     scores: dict[str, ShownScore]  # the run's scores, from the read table
     average: float  # normalised above the random baseline, 0–100
     raw_average: float  # the mean of the raw fractions, for the tooltip
@@ -62,14 +67,6 @@ class RankedRow:
     not_comparable: bool = False  # a current claim no run of ours can settle
     provenance_flagged: bool = False  # a provenance flag stands (re-upload, lineage...)
     verdict: str = ""  # the worst verdict among the repo's current claims; "" = no claims
-
-    @property
-    def revision(self) -> Revision | None:
-        return self.run.revision
-
-    @property
-    def parameter_count(self) -> int | None:
-        return self.run.revision.parameter_count if self.run.revision else None
 
     @property
     def parameters_label(self) -> str:
@@ -157,7 +154,7 @@ def ranked_entries(query: RankingQuery) -> Iterator[tuple[int, bool, RankingEntr
     shared: the whole list read once, no runs' score rows loaded (the CSV download). Ranks are
     the page's (``standings``)."""
     places = standings(query)
-    ordered = kept_entries(query).select_related("run__revision").order_by(*entry_order(query))
+    ordered = kept_entries(query).order_by(*entry_order(query))
     for entry in ordered.iterator(2000):
         if entry.id not in places:  # the table moved under a cached standing
             places = standings(query, fresh=True)
@@ -180,7 +177,7 @@ def licence_choices(suite: str) -> list[str]:
 def _ranked_slice(
     query: RankingQuery, places: Places, order: list[int], offset: int, limit: int
 ) -> list[RankedRow]:
-    # The page's ids first, a slice of the stored order; then only those rows with their runs.
+    # The page's ids first, a slice of the stored order; then only those rows' values.
     ids = order[offset : offset + limit]
     loaded = _load(ids)
     if len(loaded) < len(ids) or any(entry_id not in places for entry_id in ids):
@@ -191,11 +188,15 @@ def _ranked_slice(
     return [_row(loaded[entry_id], *places[entry_id]) for entry_id in ids]
 
 
-# What a row shows of its entry, run, submission, repo and commit (the page, the API): no
-# other column is read, so the largest (a run's versions and log, a commit's file list) are
-# never decoded, and each row costs a few values, not five models' worth of columns.
+# What a row shows: the read table's own columns, read as plain values (no model instances,
+# no joins), in the order ``_row`` takes them.
 SHOWN = (
-    "run__submission__repo__hub_id",  # each foreign key on the way is read with its row
+    "id",
+    "hub_id",
+    "run_id",
+    "commit_sha",
+    "precision",
+    "parameter_count",
     "scores",
     "average",
     "raw_average",
@@ -205,37 +206,39 @@ SHOWN = (
     "not_comparable",
     "provenance_flagged",
     "verdict",
-    "run__submission__precision",
-    "run__revision__commit_sha",
-    "run__revision__parameter_count",
 )
+Shown = tuple[Any, ...]  # one row of ``SHOWN``
 
 
-def _load(ids: list[int]) -> dict[int, RankingEntry]:
-    entries = RankingEntry.objects.select_related("run__submission__repo", "run__revision")
-    return entries.only(*SHOWN).in_bulk(ids)
+def _load(ids: list[int]) -> dict[int, Shown]:
+    values = RankingEntry.objects.filter(id__in=ids).values_list(*SHOWN)
+    return {row[0]: row for row in values}
 
 
-def _row(entry: RankingEntry, rank: int, tied: bool) -> RankedRow:
-    run = entry.run
+def _row(entry: Shown, rank: int, tied: bool) -> RankedRow:
+    (_, hub_id, run_id, commit_sha, precision, parameter_count, scores, *rest) = entry
+    average, raw_average, average_stderr, flagged, severity, *marks = rest
+    not_comparable, provenance_flagged, verdict = marks
     return RankedRow(
-        repo=run.submission.repo,
-        run=run,
+        hub_id=hub_id,
+        run_id=run_id,
+        commit_sha=commit_sha,
+        precision=precision,
+        parameter_count=parameter_count,
         scores={
-            key: ShownScore(key, score["value"], score["stderr"])
-            for key, score in entry.scores.items()
+            key: ShownScore(key, score["value"], score["stderr"]) for key, score in scores.items()
         },
-        average=entry.average,
-        raw_average=entry.raw_average,
-        average_stderr=entry.average_stderr,
+        average=average,
+        raw_average=raw_average,
+        average_stderr=average_stderr,
         rank=rank,
         tie_group=rank,
         tied=tied,
-        flagged=entry.flagged,
-        severity=entry.severity,
-        not_comparable=entry.not_comparable,
-        provenance_flagged=entry.provenance_flagged,
-        verdict=entry.verdict,
+        flagged=flagged,
+        severity=severity,
+        not_comparable=not_comparable,
+        provenance_flagged=provenance_flagged,
+        verdict=verdict,
     )
 
 

@@ -22,7 +22,8 @@ from evaluations.selectors.flags import open_flags
 SEVERITIES = ("", "minor", "major", "severe")
 ANY_PRECISION = ""  # the scope of a repo's latest run whatever its precision
 
-RunFacts = tuple[int, int, str, str, str, int | None, str]  # id, repo, suite, precision, ...
+# id, repo, suite, precision, hub id, parameter count, licence, commit
+RunFacts = tuple[int, int, str, str, str, int | None, str, str | None]
 Measured = dict[str, tuple[float, float | None]]  # benchmark → (raw value, stderr)
 Scoped = tuple[int, str, str]  # repo, suite, precision scope
 
@@ -54,6 +55,7 @@ def latest_runs(repo_ids: list[int]) -> dict[Scoped, RunFacts]:
             "submission__repo__hub_id",
             "revision__parameter_count",
             "revision__licence",
+            "revision__commit_sha",
         )
     )
     latest: dict[Scoped, RunFacts] = {}

@@ -34,6 +34,13 @@ def recent_runs(limit: int = 20) -> QuerySet[EvaluationRun]:
     )
 
 
+def recent_runs_kept(limit: int, *, live_tag: str) -> list[EvaluationRun]:
+    """``recent_runs`` as the home page lists them: the same list on every rankings page, so
+    it is read once per generation and per ``live_tag`` (``open_data.active_runs_tag``: the
+    progress of the runs in flight, which moves without a generation bump)."""
+    return kept_for_generation(f"recent-runs:{limit}:{live_tag}", lambda: list(recent_runs(limit)))
+
+
 RECENT_RUN_COLUMNS = (
     "state",
     "error_code",  # a refusal shows as refused

@@ -96,7 +96,7 @@ def _entry(
     provenance_flagged: bool,
     hidden: bool,
 ) -> RankingEntry:
-    run_id, repo_id, suite, precision, hub_id, parameter_count, licence = run
+    run_id, repo_id, suite, precision, hub_id, parameter_count, licence, commit_sha = run
     average, raw_average, average_stderr = run_averages(scores, suite_benchmarks(suite))
     return RankingEntry(
         repo_id=repo_id,
@@ -106,6 +106,7 @@ def _entry(
         hub_id=hub_id,
         parameter_count=parameter_count,
         precision=precision,
+        commit_sha=commit_sha or "",
         licence=licence or "",
         average=average,
         raw_average=raw_average,

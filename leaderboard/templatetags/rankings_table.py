@@ -45,14 +45,14 @@ NO_CLAIMS = mark_safe(  # noqa: S308 - a constant
 
 @register.simple_tag
 def ranking_row(row: RankedRow, benchmarks: list[Benchmark]) -> SafeString:
-    url = _escape(model_url(row.repo.hub_id))
+    url = _escape(model_url(row.hub_id))
     cells = [_rank(row), _model(row, url), _parameters(row), _average(row)]
     cells += [
         f'<td class="num">{score_cell_html(score)}{_bar(score)}</td>'
         for score in [row.scores.get(b.key) for b in benchmarks]
     ]
     cells.append(_verdict(row, url))
-    hub_id = _escape(row.repo.hub_id)
+    hub_id = _escape(row.hub_id)
     cells.append(
         '<td class="tick"><input type="checkbox" form="compare-form" name="model" '
         f'value="{hub_id}" aria-label="Compare {hub_id}"></td>'
@@ -78,13 +78,11 @@ def _model(row: RankedRow, url: str) -> str:
             f' <a class="badge badge-provenance" href="{url}#provenance" title="A moderator '
             'is asked to look at where these weights come from">provenance flag</a>'
         )
-    run = row.run
-    commit = run.revision.commit_sha if run.revision else ""
     return (
-        f'<td><a href="{url}">{_escape(row.repo.hub_id)}</a>{badge}<br><small class="muted" '
+        f'<td><a href="{url}">{_escape(row.hub_id)}</a>{badge}<br><small class="muted" '
         'title="the commit and precision of the run ranked here">'
-        f'<a href="{_escape(row_reverse("run-detail", run.id))}"><code>'
-        f"{_escape(short_sha(commit))}</code></a> · {_escape(run.submission.precision)}"
+        f'<a href="{_escape(row_reverse("run-detail", row.run_id))}"><code>'
+        f"{_escape(short_sha(row.commit_sha))}</code></a> · {_escape(row.precision)}"
         "</small></td>"
     )
 

@@ -109,12 +109,11 @@ def rankings_csv(query: RankingQuery) -> HttpResponse:
 
     def rows() -> Iterable[list[object]]:
         for rank, tied, entry in rankings.ranked_entries(query):
-            revision = entry.run.revision
             cells: list[object] = [
                 rank,
                 tied,
                 entry.hub_id,
-                revision.commit_sha if revision else "",
+                entry.commit_sha,
                 entry.run_id,
                 entry.precision,
                 entry.parameter_count,

@@ -11,7 +11,7 @@ from evaluations.catalogue import SUITE_DESCRIPTIONS, SUITES, suite_benchmarks
 from evaluations.models import Precision
 from evaluations.selectors import open_data, rankings
 from leaderboard import ranking_params
-from leaderboard.page_cache import cached_page
+from leaderboard.page_cache import cached_page, live_tag
 from leaderboard.size_chart import size_figure
 from leaderboard.views.compare import plotly_bundle
 
@@ -41,7 +41,9 @@ def home(request: HttpRequest) -> HttpResponse:
         "precisions": Precision.choices,
         "licences": rankings.licence_choices(suite),
         "per_page_choices": (25, 50, 100),
-        "recent_runs": selectors.recent_runs(15),
+        "recent_runs": selectors.recent_runs_kept(
+            15, live_tag=live_tag(request, open_data.active_runs_tag)
+        ),
     }
     return render(request, "leaderboard/home.html", context)
 

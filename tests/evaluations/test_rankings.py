@@ -8,7 +8,7 @@ import pytest
 
 from evaluations import dispatch, generation
 from evaluations.evidence.matching import claim_evidence
-from evaluations.models import Revision
+from evaluations.models import ModelRepo, Revision
 from evaluations.selectors import rankings, standings
 from evaluations.selectors.ranking_query import RankingQuery
 from evaluations.services import read_models
@@ -25,7 +25,7 @@ def no_broker(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def names(page: rankings.RankingPage) -> list[str]:
-    return [row.repo.hub_id.removeprefix("demo-org/") for row in page.rows]
+    return [row.hub_id.removeprefix("demo-org/") for row in page.rows]
 
 
 def ranked(page: rankings.RankingPage) -> list[tuple[str, int]]:
@@ -52,7 +52,10 @@ def test_only_the_latest_whole_suite_run_of_a_model_counts() -> None:
     model("alpha", 0.3)
     latest = finished_run("demo-org/alpha", sha="f" * 40, value=0.9)
     page = rankings.rankings(RankingQuery(suite="smoke"))
-    assert page.total == 1 and page.rows[0].run == latest
+    assert page.total == 1 and page.rows[0].run_id == latest.id
+    # The row names the run's commit and precision from the read table, without a join.
+    assert page.rows[0].commit_sha == "f" * 40
+    assert page.rows[0].precision == latest.submission.precision
 
 
 @pytest.mark.django_db
@@ -61,7 +64,7 @@ def test_close_averages_share_a_rank_and_distant_ones_do_not() -> None:
     model("close-a", 0.50)
     model("close-b", 0.52)
     page = rankings.rankings(RankingQuery(suite="smoke"))
-    ranks = {row.repo.hub_id: (row.rank, row.tied) for row in page.rows}
+    ranks = {row.hub_id: (row.rank, row.tied) for row in page.rows}
     assert ranks == {
         "demo-org/top": (1, False),
         "demo-org/close-b": (2, True),
@@ -97,7 +100,7 @@ def test_the_worst_verdict_matches_the_model_page() -> None:
     claim("pending", 50.0, shots=5)  # measured 0-shot only: a run in its setting would settle it
     claim("vague", 50.0, shots=None)
     claim("vague", 50.0)  # a comparable claim does not hide the one that is not
-    rows = {row.repo.hub_id: row for row in rankings.rankings(RankingQuery(suite="smoke")).rows}
+    rows = {row.hub_id: row for row in rankings.rankings(RankingQuery(suite="smoke")).rows}
     expected = {
         "honest": "inconclusive",  # 40 items cannot support it either
         "modest": "under-claim",
@@ -107,7 +110,8 @@ def test_the_worst_verdict_matches_the_model_page() -> None:
     }
     for name, verdict in expected.items():
         row = rows[f"demo-org/{name}"]
-        page_verdicts = {e.verdict for e in claim_evidence(row.repo.id)}
+        repo = ModelRepo.objects.get(hub_id=row.hub_id)
+        page_verdicts = {e.verdict for e in claim_evidence(repo.id)}
         assert row.verdict == verdict
         assert verdict in page_verdicts or (verdict == "" and not page_verdicts)
 
