@@ -25,9 +25,16 @@ def interval_bar_html(value: float, stderr: float | None, *, top: float = 1.0) -
     """``interval_bar`` as a plain string, for the rankings' rows to join."""
     if stderr is None or top <= 0:
         return ""
-    low = max(0.0, (value - Z_95 * stderr) / top * 100)
-    high = min(100.0, (value + Z_95 * stderr) / top * 100)
-    point = min(100.0, max(0.0, value / top * 100))
+    margin = Z_95 * stderr
+    return interval_bar_points(
+        (value - margin) / top * 100, (value + margin) / top * 100, value / top * 100
+    )
+
+
+def interval_bar_points(low: float, high: float, point: float) -> str:
+    """The bar for an interval already on 0–100 (cut at both ends here): for a cell that
+    has worked out the interval for its own text."""
+    low, high, point = max(0.0, low), min(100.0, high), min(100.0, max(0.0, point))
     title = f"95 % interval {low:.1f}–{high:.1f} of 0–100"
     return (
         f'<span class="interval" title="{title}" aria-label="{title}">'

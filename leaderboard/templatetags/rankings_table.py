@@ -22,7 +22,7 @@ from django.utils.text import slugify
 
 from evaluations.catalogue import Benchmark
 from evaluations.models import EvaluationRun, RunState
-from evaluations.selectors.rankings import RankedRow, ShownScore
+from evaluations.selectors.rankings import RankedRow
 from leaderboard.ranking_params import Column
 from leaderboard.templatetags.intervals import interval_bar_html
 from leaderboard.templatetags.scores import (
@@ -44,20 +44,25 @@ NO_CLAIMS = mark_safe(  # noqa: S308 - a constant
 
 
 @register.simple_tag
-def ranking_row(row: RankedRow, benchmarks: list[Benchmark]) -> SafeString:
+def ranking_rows(rows: list[RankedRow], benchmarks: list[Benchmark]) -> SafeString:
+    """The table's body: every row in one tag (a tag per row cost a template node each)."""
+    keys = [benchmark.key for benchmark in benchmarks]
+    return mark_safe("\n".join(ranking_row(row, keys) for row in rows))  # noqa: S308
+
+
+def ranking_row(row: RankedRow, keys: list[str]) -> str:
+    """One row: every part escaped or made of numbers here."""
     url = _escape(model_url(row.hub_id))
     cells = [_rank(row), _model(row, url), _parameters(row), _average(row)]
-    cells += [
-        f'<td class="num">{score_cell_html(score)}{_bar(score)}</td>'
-        for score in [row.scores.get(b.key) for b in benchmarks]
-    ]
+    scores = row.scores
+    cells += [f'<td class="num">{score_cell_html(scores.get(key), bar=True)}</td>' for key in keys]
     cells.append(_verdict(row, url))
     hub_id = _escape(row.hub_id)
     cells.append(
         '<td class="tick"><input type="checkbox" form="compare-form" name="model" '
         f'value="{hub_id}" aria-label="Compare {hub_id}"></td>'
     )
-    return mark_safe(f"<tr>{''.join(cells)}</tr>")  # noqa: S308 - every part escaped
+    return f"<tr>{''.join(cells)}</tr>"
 
 
 def _rank(row: RankedRow) -> str:
@@ -109,10 +114,6 @@ def _average(row: RankedRow) -> str:
         f"{fixed(Z_95 * row.average_stderr, 1)}</small>"
         f"{interval_bar_html(row.average, row.average_stderr, top=100.0)}</td>"
     )
-
-
-def _bar(score: ShownScore | None) -> str:
-    return interval_bar_html(score.value, score.stderr) if score else ""
 
 
 @cache

@@ -12,7 +12,7 @@ from django import template
 from django.urls import get_script_prefix, reverse
 from django.utils.safestring import SafeString, mark_safe
 
-from leaderboard.templatetags.intervals import interval_bar_html
+from leaderboard.templatetags.intervals import interval_bar_html, interval_bar_points
 
 register = template.Library()
 Z_95 = 1.959963984540054  # two-sided 95 % normal quantile, as the rankings' ties use it
@@ -126,8 +126,9 @@ def measured_row(score: Any) -> SafeString:
     )
 
 
-def score_cell_html(score: Any) -> str:
-    """``score_cell`` as a plain string, for the rankings' rows to join. Built as one string:
+def score_cell_html(score: Any, *, bar: bool = False) -> str:
+    """``score_cell`` as a plain string, for the rankings' rows to join, with ``bar`` its
+    interval bar after it (the interval worked out once for both). Built as one string:
     every part is digits made here but the benchmark key, escaped."""
     if not score:
         return NO_SCORE
@@ -142,13 +143,13 @@ def score_cell_html(score: Any) -> str:
         )
     stderr = float(stderr)
     margin = Z_95 * stderr
+    low, high = (value - margin) * 100, (value + margin) * 100
     return (
         f'<span class="score" data-benchmark="{key}" '
         f'data-value="{value!r}" data-stderr="{stderr!r}" title="raw {fixed(value, 4)}, '
         f"standard error {fixed(stderr, 4)}; 95 % interval "
-        f'{100 * (value - margin):.1f}–{100 * (value + margin):.1f}">'
-        f"{shown} <small>± {100 * margin:.1f}</small></span>"
-    )
+        f'{low:.1f}–{high:.1f}">{shown} <small>± {100 * margin:.1f}</small></span>'
+    ) + (interval_bar_points(low, high, value * 100) if bar else "")
 
 
 @lru_cache(maxsize=256)
