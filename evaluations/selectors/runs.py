@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
 from django.db.models import Prefetch, QuerySet
 
@@ -150,19 +150,37 @@ def revision_changes(newer: Revision, older: Revision) -> list[str]:
     return changes
 
 
-def model_revisions(repo: ModelRepo) -> list[RevisionView]:
-    """The repo's revisions, newest first, each with its runs (scores and artifacts loaded)."""
+def repo_runs(repo: ModelRepo) -> list[EvaluationRun]:
+    """Every run of the repo, newest first, with its submission, scores (in id order) and
+    artifacts: the model page lists them by commit, and takes its refusal and its runs in
+    progress from the same rows (a run has no commit until a worker pins its ref)."""
     # A duplicate names the run it repeats by id: pages link to it, none reads its row.
-    runs = EvaluationRun.objects.select_related("submission").prefetch_related(
-        Prefetch("scores", queryset=Score.objects.order_by("id")), "artifacts"
+    runs = list(
+        EvaluationRun.objects.filter(submission__repo=repo)
+        .select_related("submission")
+        .prefetch_related(Prefetch("scores", queryset=Score.objects.order_by("id")), "artifacts")
+        .order_by("-created_at", "-id")
     )
-    revisions = repo.revisions.prefetch_related(Prefetch("runs", queryset=runs)).order_by(
-        "-inspected_at"
-    )
-    views = [RevisionView(revision=r, runs=list(r.runs.all())) for r in revisions]
-    for view in views:  # each run's repo is this one (its reproduce box names it): no query
-        for run in view.runs:
-            run.submission.repo = repo
+    for run in runs:  # each run's repo is this one (its reproduce box names it): no query
+        run.submission.repo = repo
+    return runs
+
+
+def model_revisions(
+    repo: ModelRepo, *, runs: list[EvaluationRun] | None = None
+) -> list[RevisionView]:
+    """The repo's revisions, newest first, each with its runs (scores and artifacts loaded).
+
+    ``runs``: the repo's runs as ``repo_runs`` reads them, when the caller has them."""
+    by_revision: dict[int | None, list[EvaluationRun]] = {}
+    for run in repo_runs(repo) if runs is None else runs:
+        by_revision.setdefault(run.revision_id, []).append(run)
+    views = []
+    for revision in repo.revisions.order_by("-inspected_at"):
+        revision.repo = repo
+        views.append(RevisionView(revision=revision, runs=by_revision.get(revision.id, [])))
+        for run in views[-1].runs:
+            run.revision = revision
     for newer, older in zip(views, views[1:], strict=False):
         newer.changes = revision_changes(newer.revision, older.revision)
     return views
@@ -180,17 +198,37 @@ def latest_full_run(repo_id: int) -> EvaluationRun | None:
     )
 
 
-def latest_refusal(repo: ModelRepo) -> EvaluationRun | None:
+def latest_refusal(
+    repo: ModelRepo, *, runs: list[EvaluationRun] | None = None
+) -> EvaluationRun | None:
     """The repo's newest run that ended, if it was refused before evaluation: why nothing of
-    the repo is measured (yet). None once a later run ended otherwise."""
-    newest = (
-        EvaluationRun.objects.filter(
-            submission__repo=repo, state__in=FINAL_STATES, duplicate_of__isnull=True
+    the repo is measured (yet). None once a later run ended otherwise.
+
+    ``runs``: every run of the repo (``repo_runs``), when the caller has them."""
+    if runs is None:
+        newest = (
+            EvaluationRun.objects.filter(
+                submission__repo=repo, state__in=FINAL_STATES, duplicate_of__isnull=True
+            )
+            .order_by("-finished_at", "-id")
+            .first()
         )
-        .order_by("-finished_at", "-id")
-        .first()
-    )
+    else:  # as PostgreSQL sorts a descending column: a missing time first
+        ended = [run for run in runs if run.is_final and run.duplicate_of_id is None]
+        newest = max(ended, key=_newest_finished, default=None)
     return newest if newest is not None and newest.is_refused else None
+
+
+def _newest_finished(run: EvaluationRun) -> tuple[bool, datetime, int]:
+    return (run.finished_at is None, run.finished_at or _EARLIEST, run.id)
+
+
+_EARLIEST = datetime.min.replace(tzinfo=UTC)
+
+
+def pending_runs(runs: list[EvaluationRun]) -> list[EvaluationRun]:
+    """The runs among ``runs`` that have not ended (queued or in flight), in their order."""
+    return [run for run in runs if not run.is_final]
 
 
 def is_repo_contributor(repo: ModelRepo, user_id: int | None) -> bool:

@@ -13,7 +13,7 @@ from evaluations import selectors
 from evaluations.evidence.matching import claim_evidence, headline_verdict
 from evaluations.evidence.verdicts import Verdict
 from evaluations.markup import model_card_html
-from evaluations.models import EvaluationRun, ModelRepo, RunState
+from evaluations.models import ModelRepo, RunState
 from evaluations.selectors.provenance import provenance_signals
 from evaluations.services import contributions, endpoints
 from evaluations.services.permissions import is_moderator
@@ -51,8 +51,10 @@ def _may_see_unresolved(request: HttpRequest, repo: ModelRepo) -> bool:
 def model_page(request: HttpRequest, repo: ModelRepo, *, status: int = 200) -> HttpResponse:
     """The page itself; a refused moderator action on the model shows it again, with 400."""
     owner, name = repo.hub_id.split("/", 1)
-    revisions = selectors.model_revisions(repo)
-    # The claims are matched with the runs and scores the page lists: read once for both.
+    # Every run of the repo is read once: the commits list them, the claims are matched
+    # with their scores, and the refusal and the runs in progress are among them.
+    runs = selectors.repo_runs(repo)
+    revisions = selectors.model_revisions(repo, runs=runs)
     evidence = claim_evidence(repo.id, runs=[run for view in revisions for run in view.runs])
     visibility = list(repo.decisions.newest_first())  # newest in force
     latest = revisions[0].revision if revisions else None
@@ -88,10 +90,8 @@ def model_page(request: HttpRequest, repo: ModelRepo, *, status: int = 200) -> H
         "revisions": revisions,
         "card_html": model_card_html(latest.id, latest.card_text) if latest else "",
         "never_resolved": not revisions,
-        "refusal": selectors.latest_refusal(repo),
-        "pending_runs": EvaluationRun.objects.active()
-        .filter(submission__repo=repo)
-        .only("state", "error_code", "duplicate_of_id"),  # a link and its state
+        "refusal": selectors.latest_refusal(repo, runs=runs),
+        "pending_runs": selectors.pending_runs(runs),
     }
     return render(request, "leaderboard/model.html", context, status=status)
 
