@@ -235,15 +235,24 @@ def match(claim: Claim, scores: list[Score]) -> tuple[Score | None, str]:
 
 
 def claim_evidence(
-    repo_id: int, *, runs: Iterable[EvaluationRun] | None = None
+    repo_id: int,
+    *,
+    runs: Iterable[EvaluationRun] | None = None,
+    claims: Iterable[Claim] | None = None,
+    flag_events: Iterable[FlagEvent] | None = None,
 ) -> list[ClaimEvidence]:
     """Every current claim of the repo with its measurement, judgement and review.
 
-    ``runs``: every run of the repo's commits, each with its scores, submission and commit
-    loaded (``selectors.model_revisions``): the scores are then taken from them, not read
-    again."""
+    What a caller has read already is not read again (the model page lists all three):
+    ``runs``, every run of the repo's commits, each with its scores, submission and commit
+    loaded (``selectors.model_revisions``); ``claims``, the repo's current claims in id
+    order, each with its commit loaded; ``flag_events``, every event of the repo's flags,
+    oldest first, each with its flag."""
     scores = None if runs is None else scores_of_runs(runs)
-    return evidence_for_repos([repo_id], scores=scores).get(repo_id, [])
+    reviews = None if flag_events is None else _reviews_of(flag_events)
+    current = None if claims is None else {repo_id: list(claims)}
+    found = evidence_for_repos([repo_id], scores=scores, claims=current, reviews=reviews)
+    return found.get(repo_id, [])
 
 
 # Finished scores by commit, newest run first, and each repo's latest whole-suite commit.
@@ -251,7 +260,11 @@ MeasuredScores = tuple[dict[int | None, list[Score]], dict[int, int | None]]
 
 
 def evidence_for_repos(
-    repo_ids: Iterable[int] | QuerySet[Any], *, scores: MeasuredScores | None = None
+    repo_ids: Iterable[int] | QuerySet[Any],
+    *,
+    scores: MeasuredScores | None = None,
+    claims: dict[int, list[Claim]] | None = None,
+    reviews: dict[int, FlagReview] | None = None,
 ) -> dict[int, list[ClaimEvidence]]:
     """Every current claim of the repos with its evidence, by repo, in a fixed number of
     queries.
@@ -259,18 +272,21 @@ def evidence_for_repos(
     A claim pinned to a commit is compared with that commit's runs; a claim about the model
     in general with the latest commit evaluated on the whole suite. Holm's family is a batch
     of claims made together (one submission, one API call, one model card). ``repo_ids`` may
-    be a query of ids, read as a subquery.
+    be a query of ids, read as a subquery. ``scores``, ``claims`` and ``reviews``: what
+    ``claim_evidence``'s caller has read already.
     """
-    claims: dict[int, list[Claim]] = {}
-    for claim in (
-        Claim.objects.current()
-        .filter(repo_id__in=repo_ids)
-        .select_related("repo", "revision")
-        .order_by("id")
-    ):
-        claims.setdefault(claim.repo_id, []).append(claim)
+    if claims is None:
+        claims = {}
+        for claim in (
+            Claim.objects.current()
+            .filter(repo_id__in=repo_ids)
+            .select_related("repo", "revision")
+            .order_by("id")
+        ):
+            claims.setdefault(claim.repo_id, []).append(claim)
     by_revision, latest = _scores(list(claims)) if scores is None else scores
-    reviews = _reviews(list(claims))
+    if reviews is None:
+        reviews = _reviews(list(claims))
     found = {}
     for repo_id, repo_claims in claims.items():
         rows = []
@@ -342,12 +358,17 @@ def _by_revision(scores: Iterable[Score]) -> MeasuredScores:
 
 
 def _reviews(repo_ids: list[int]) -> dict[int, FlagReview]:
-    events: dict[tuple[int, int], list[FlagEvent]] = {}
-    for event in (
+    return _reviews_of(
         FlagEvent.objects.filter(flag__claim__repo_id__in=repo_ids)
         .select_related("flag")
         .order_by("created_at", "id")
-    ):
+    )
+
+
+def _reviews_of(flag_events: Iterable[FlagEvent]) -> dict[int, FlagReview]:
+    """Each claim's flag review, from the events of its flag, oldest first."""
+    events: dict[tuple[int, int], list[FlagEvent]] = {}
+    for event in flag_events:
         claim_id = event.flag.claim_id
         assert claim_id is not None  # filtered on the claim's repo
         events.setdefault((claim_id, event.flag_id), []).append(event)

@@ -20,11 +20,13 @@ their modules.
 """
 
 from evaluations.selectors.flags import (
+    RepoClaims,
     flag_history,
     flagged_repo_ids,
     flags_with_state,
     history_data,
     open_flags,
+    repo_claims,
 )
 from evaluations.selectors.moderation import (
     QUEUE_SORTS,
@@ -51,6 +53,7 @@ from evaluations.selectors.runs import (
 __all__ = [
     "QUEUE_SORTS",
     "SEVERITY_ORDER",
+    "RepoClaims",
     "RevisionView",
     "default_suite",
     "flag_history",
@@ -69,6 +72,7 @@ __all__ = [
     "run_attempts",
     "recent_runs",
     "recent_runs_kept",
+    "repo_claims",
     "repo_runs",
     "revision_changes",
 ]

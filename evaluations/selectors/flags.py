@@ -3,6 +3,7 @@ history of scores, claims and flag events."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, TypedDict
 
@@ -15,6 +16,7 @@ from evaluations.models import (
     Flag,
     FlagEvent,
     FlagState,
+    ModelRepo,
     Score,
 )
 
@@ -43,6 +45,31 @@ def flag_history(repo_id: int) -> QuerySet[FlagEvent]:
         .select_related("flag__claim")
         .only(*HISTORY_COLUMNS)
         .newest_first()
+    )
+
+
+@dataclass(frozen=True)
+class RepoClaims:
+    """A repo's claims as its page shows them, from one read of all of them."""
+
+    current: list[Claim]  # in id order, each with its commit: the claims judged
+    superseded: list[Claim]  # oldest first, each with the claim that superseded it
+
+
+def repo_claims(repo: ModelRepo) -> RepoClaims:
+    """The repo's current claims (``Claim.objects.current``) and its earlier versions of
+    claims, each with its ``superseded_by`` loaded: one read for both."""
+    claims = list(repo.claims.select_related("revision").order_by("id"))
+    successors = {claim.supersedes_id: claim for claim in claims if claim.supersedes_id}
+    superseded = []
+    for claim in claims:
+        claim.repo = repo
+        if claim.id in successors:
+            claim.superseded_by = successors[claim.id]
+            superseded.append(claim)
+    return RepoClaims(
+        current=[c for c in claims if c.id not in successors and not c.withdrawn],
+        superseded=sorted(superseded, key=lambda claim: (claim.created_at, claim.id)),
     )
 
 

@@ -55,7 +55,16 @@ def model_page(request: HttpRequest, repo: ModelRepo, *, status: int = 200) -> H
     # with their scores, and the refusal and the runs in progress are among them.
     runs = selectors.repo_runs(repo)
     revisions = selectors.model_revisions(repo, runs=runs)
-    evidence = claim_evidence(repo.id, runs=[run for view in revisions for run in view.runs])
+    # The claims and the flag events are read once too: the evidence and the histories
+    # show the same rows.
+    claims = selectors.repo_claims(repo)
+    flag_events = list(selectors.flag_history(repo.id))  # newest first
+    evidence = claim_evidence(
+        repo.id,
+        runs=[run for view in revisions for run in view.runs],
+        claims=claims.current,
+        flag_events=flag_events[::-1],
+    )
     visibility = list(repo.decisions.newest_first())  # newest in force
     latest = revisions[0].revision if revisions else None
     context = {
@@ -75,13 +84,11 @@ def model_page(request: HttpRequest, repo: ModelRepo, *, status: int = 200) -> H
             None,
         ),
         "evidence": evidence,
-        "flag_events": selectors.flag_history(repo.id),
+        "flag_events": flag_events,
         "provenance_signals": provenance_signals(repo, evidence),
         "may_register_endpoint": endpoints.endpoint_may_register(request.user, repo),
         "endpoint_form": EndpointRegistrationForm(),
-        "superseded_claims": repo.claims.filter(superseded_by__isnull=False)
-        .select_related("superseded_by")
-        .only(*CLAIM_HISTORY_COLUMNS),
+        "superseded_claims": claims.superseded,
         "correctable": contributions.correctable_claims(
             request.user, repo.hub_id, [row.claim for row in evidence]
         ),
@@ -95,13 +102,6 @@ def model_page(request: HttpRequest, repo: ModelRepo, *, status: int = 200) -> H
     }
     return render(request, "leaderboard/model.html", context, status=status)
 
-
-# What the page's list of earlier versions of claims shows of each and of its successor.
-CLAIM_HISTORY = ("created_at", "label", "typed_value", "unit")
-CLAIM_HISTORY_COLUMNS = (
-    *CLAIM_HISTORY,
-    *(f"superseded_by__{name}" for name in (*CLAIM_HISTORY, "withdrawn", "reported_by", "note")),
-)
 
 HISTORY_COLUMNS = ("1", "2", "3", "4")
 
