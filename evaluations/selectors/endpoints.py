@@ -31,6 +31,8 @@ class EndpointView:
 
 def endpoint_views(repo: ModelRepo) -> list[EndpointView]:
     """The repo's endpoints, the ones in service first, each with its checks, newest first."""
+    if not getattr(repo, "has_endpoints", True):  # ``ModelRepo.objects.with_presence``
+        return []
     endpoints = repo.endpoints.prefetch_related("checks__flag", "checks__revision").order_by(
         "retired_at", "-registered_at", "-id"
     )

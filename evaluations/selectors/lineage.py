@@ -60,6 +60,8 @@ def lineage_base_actions() -> list[LineageBaseAction]:
 
 
 def latest_lineage_check(repo: ModelRepo) -> LineageCheck | None:
+    if not getattr(repo, "has_lineage_checks", True):  # ``ModelRepo.objects.with_presence``
+        return None
     return (
         repo.lineage_checks.select_related("revision", "flag")
         .order_by("-checked_at", "-id")

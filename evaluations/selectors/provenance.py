@@ -160,6 +160,8 @@ def _pairs(before: CommitResult, after: CommitResult) -> list[BenchmarkPair]:
 def reupload_views(repo: ModelRepo) -> list[ReuploadView]:
     """The repo's re-upload events, newest first, each with the claims made on the replaced
     commit and the two commits' results side by side."""
+    if not getattr(repo, "has_reuploads", True):  # ``ModelRepo.objects.with_presence``
+        return []
     events = repo.provenance_events.select_related("old_revision", "reevaluation", "flag").order_by(
         "-detected_at", "-id"
     )

@@ -32,9 +32,11 @@ def _shown_repo_or_404(request: HttpRequest, hub_id: str) -> ModelRepo:
     """A repo never found on the hub (a typo, a private repo, a bad ref: see
     ``ModelRepo.objects.resolved``) has no public page. Its submitters and the moderators
     see the page, which says so and why: they are the ones who can act on it."""
-    # The re-upload watch's row comes with the repo: the provenance panel reads it.
+    # The re-upload watch's row comes with the repo: the provenance panel reads it; and
+    # whether the repo has the rarer records the page shows (re-uploads, lineage checks,
+    # endpoints, moderators' decisions), which it then reads only where there are some.
     repo = get_object_or_404(
-        ModelRepo.objects.with_resolved().select_related("watch"), hub_id=hub_id
+        ModelRepo.objects.with_resolved().with_presence().select_related("watch"), hub_id=hub_id
     )
     if repo.is_resolved or _may_see_unresolved(request, repo):
         return repo
@@ -65,7 +67,8 @@ def model_page(request: HttpRequest, repo: ModelRepo, *, status: int = 200) -> H
         claims=claims.current,
         flag_events=flag_events[::-1],
     )
-    visibility = list(repo.decisions.newest_first())  # newest in force
+    has_decisions = getattr(repo, "has_decisions", True)  # ``_shown_repo_or_404`` says
+    visibility = list(repo.decisions.newest_first()) if has_decisions else []  # newest in force
     latest = revisions[0].revision if revisions else None
     context = {
         "repo": repo,

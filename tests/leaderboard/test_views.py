@@ -545,8 +545,10 @@ def test_the_model_page_costs_the_same_queries_however_many_commits_runs_and_cla
         ],
     )
     assert _model_page_queries(client) == few
-    # The generation and the page's reads (lineage and endpoints one each); the claims are
-    # matched with the runs and scores the page lists, not read again, and the refusal and
-    # the runs in progress are among those runs; one read of the claims and one of the flag
-    # events serve the evidence and the histories.
-    assert few <= 12
+    # The generation, the repo (with whether it has re-uploads, lineage checks, endpoints or
+    # moderators' decisions: it has none, so none is read), its runs with their scores and
+    # artifacts, its commits, its claims and its flag events. The claims are matched with
+    # the runs and scores the page lists, not read again; the refusal and the runs in
+    # progress are among those runs; the claims and flag events serve the evidence and the
+    # histories both.
+    assert few <= 8
