@@ -32,15 +32,17 @@ def _shown_repo_or_404(request: HttpRequest, hub_id: str) -> ModelRepo:
     """A repo never found on the hub (a typo, a private repo, a bad ref: see
     ``ModelRepo.objects.resolved``) has no public page. Its submitters and the moderators
     see the page, which says so and why: they are the ones who can act on it."""
-    # The re-upload watch's row comes with the repo: the provenance panel reads it; and
-    # whether the repo has the rarer records the page shows (re-uploads, lineage checks,
-    # endpoints, moderators' decisions), which it then reads only where there are some.
-    repo = get_object_or_404(
-        ModelRepo.objects.with_resolved().with_presence().select_related("watch"), hub_id=hub_id
-    )
+    repo = get_object_or_404(SHOWN_REPOS, hub_id=hub_id)
     if repo.is_resolved or _may_see_unresolved(request, repo):
         return repo
     raise Http404("No model with this id was ever found on the hub.")
+
+
+# The re-upload watch's row comes with the repo: the provenance panel reads it; and whether
+# the repo has the rarer records the page shows (re-uploads, lineage checks, endpoints,
+# moderators' decisions), which it then reads only where there are some. Built once (no row
+# is read here): its six subqueries take the ORM longer to build than PostgreSQL to run.
+SHOWN_REPOS = ModelRepo.objects.with_resolved().with_presence().select_related("watch")
 
 
 def _may_see_unresolved(request: HttpRequest, repo: ModelRepo) -> bool:
