@@ -246,8 +246,8 @@ def claim_evidence(
     What a caller has read already is not read again (the model page lists all three):
     ``runs``, every run of the repo's commits, each with its scores, submission and commit
     loaded (``selectors.model_revisions``); ``claims``, the repo's current claims in id
-    order, each with its commit loaded; ``flag_events``, every event of the repo's flags,
-    oldest first, each with its flag."""
+    order; ``flag_events``, every event of the repo's flags, oldest first, each with its
+    flag."""
     scores = None if runs is None else scores_of_runs(runs)
     reviews = None if flag_events is None else _reviews_of(flag_events)
     current = None if claims is None else {repo_id: list(claims)}

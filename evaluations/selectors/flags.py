@@ -3,6 +3,7 @@ history of scores, claims and flag events."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, TypedDict
@@ -17,6 +18,7 @@ from evaluations.models import (
     FlagEvent,
     FlagState,
     ModelRepo,
+    Revision,
     Score,
 )
 
@@ -52,18 +54,22 @@ def flag_history(repo_id: int) -> QuerySet[FlagEvent]:
 class RepoClaims:
     """A repo's claims as its page shows them, from one read of all of them."""
 
-    current: list[Claim]  # in id order, each with its commit: the claims judged
+    current: list[Claim]  # in id order: the claims judged
     superseded: list[Claim]  # oldest first, each with the claim that superseded it
 
 
-def repo_claims(repo: ModelRepo) -> RepoClaims:
+def repo_claims(repo: ModelRepo, revisions: Iterable[Revision]) -> RepoClaims:
     """The repo's current claims (``Claim.objects.current``) and its earlier versions of
-    claims, each with its ``superseded_by`` loaded: one read for both."""
-    claims = list(repo.claims.select_related("revision").order_by("id"))
+    claims, each with its ``superseded_by`` loaded: one read for both. ``revisions``: the
+    repo's commits (``model_revisions``), each claim's commit taken from them."""
+    commits = {revision.id: revision for revision in revisions}
+    claims = list(repo.claims.order_by("id"))
     successors = {claim.supersedes_id: claim for claim in claims if claim.supersedes_id}
     superseded = []
     for claim in claims:
         claim.repo = repo
+        if claim.revision_id in commits:
+            claim.revision = commits[claim.revision_id]
         if claim.id in successors:
             claim.superseded_by = successors[claim.id]
             superseded.append(claim)

@@ -61,7 +61,7 @@ def model_page(request: HttpRequest, repo: ModelRepo, *, status: int = 200) -> H
     revisions = selectors.model_revisions(repo, runs=runs)
     # The claims and the flag events are read once too: the evidence and the histories
     # show the same rows.
-    claims = selectors.repo_claims(repo)
+    claims = selectors.repo_claims(repo, [view.revision for view in revisions])
     flag_events = list(selectors.flag_history(repo.id))  # newest first
     evidence = claim_evidence(
         repo.id,
