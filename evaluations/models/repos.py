@@ -25,20 +25,23 @@ class ModelRepoQuerySet(models.QuerySet["ModelRepo"]):
 
     def with_presence(self) -> ModelRepoQuerySet:
         """Each repo with whether it has any re-upload event (``has_reuploads``), lineage
-        check, hosted endpoint and moderator decision, read in the same query as the repo:
-        most repos have none, and the model page then reads none of them."""
+        check, hosted endpoint, moderator decision, flag event and run artifact, read in the
+        same query as the repo: most repos have none, and the model page then reads none of
+        them."""
         return self.annotate(
             has_reuploads=_any_of_repo("ProvenanceEvent"),
             has_lineage_checks=_any_of_repo("LineageCheck"),
             has_endpoints=_any_of_repo("HostedEndpoint"),
             has_decisions=_any_of_repo("RepoDecision"),
+            has_flag_events=_any_of_repo("FlagEvent", "flag__claim__repo"),
+            has_artifacts=_any_of_repo("RunArtifact", "run__submission__repo"),
         )
 
 
-def _any_of_repo(model: str) -> models.Exists:
+def _any_of_repo(model: str, repo: str = "repo") -> models.Exists:
     # By name, as below: these models sit above repos in the model modules.
     rows = apps.get_model("evaluations", model)._default_manager
-    return models.Exists(rows.filter(repo=models.OuterRef("pk")))
+    return models.Exists(rows.filter(**{repo: models.OuterRef("pk")}))
 
 
 def _shown_by_the_hub() -> models.Q:

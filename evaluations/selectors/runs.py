@@ -15,6 +15,7 @@ from evaluations.models import (
     ModelRepo,
     Revision,
     RunAction,
+    RunArtifact,
     RunState,
     Score,
     Submission,
@@ -154,11 +155,19 @@ def repo_runs(repo: ModelRepo) -> list[EvaluationRun]:
     """Every run of the repo, newest first, with its submission, scores (in id order) and
     artifacts: the model page lists them by commit, and takes its refusal and its runs in
     progress from the same rows (a run has no commit until a worker pins its ref)."""
+    # A repo read with ``ModelRepo.objects.with_presence`` may be known to have no artifacts:
+    # an empty query then stands for their read, and none is sent.
+    artifacts = RunArtifact.objects.all()
+    if not getattr(repo, "has_artifacts", True):
+        artifacts = artifacts.none()
     # A duplicate names the run it repeats by id: pages link to it, none reads its row.
     runs = list(
         EvaluationRun.objects.filter(submission__repo=repo)
         .select_related("submission")
-        .prefetch_related(Prefetch("scores", queryset=Score.objects.order_by("id")), "artifacts")
+        .prefetch_related(
+            Prefetch("scores", queryset=Score.objects.order_by("id")),
+            Prefetch("artifacts", queryset=artifacts),
+        )
         .order_by("-created_at", "-id")
     )
     for run in runs:  # each run's repo is this one (its reproduce box names it): no query

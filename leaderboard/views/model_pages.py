@@ -40,8 +40,9 @@ def _shown_repo_or_404(request: HttpRequest, hub_id: str) -> ModelRepo:
 
 # The re-upload watch's row comes with the repo: the provenance panel reads it; and whether
 # the repo has the rarer records the page shows (re-uploads, lineage checks, endpoints,
-# moderators' decisions), which it then reads only where there are some. Built once (no row
-# is read here): its six subqueries take the ORM longer to build than PostgreSQL to run.
+# moderators' decisions, flag events, run artifacts), which it then reads only where there
+# are some. Built once (no row is read here): its subqueries take the ORM longer to build
+# than PostgreSQL to run.
 SHOWN_REPOS = ModelRepo.objects.with_resolved().with_presence().select_related("watch")
 
 
@@ -62,14 +63,16 @@ def model_page(request: HttpRequest, repo: ModelRepo, *, status: int = 200) -> H
     # The claims and the flag events are read once too: the evidence and the histories
     # show the same rows.
     claims = selectors.repo_claims(repo, [view.revision for view in revisions])
-    flag_events = list(selectors.flag_history(repo.id))  # newest first
+    # ``SHOWN_REPOS`` says whether the repo has flag events and moderators' decisions at all.
+    has_flag_events = getattr(repo, "has_flag_events", True)
+    flag_events = list(selectors.flag_history(repo.id)) if has_flag_events else []  # newest first
     evidence = claim_evidence(
         repo.id,
         runs=[run for view in revisions for run in view.runs],
         claims=claims.current,
         flag_events=flag_events[::-1],
     )
-    has_decisions = getattr(repo, "has_decisions", True)  # ``_shown_repo_or_404`` says
+    has_decisions = getattr(repo, "has_decisions", True)
     visibility = list(repo.decisions.newest_first()) if has_decisions else []  # newest in force
     latest = revisions[0].revision if revisions else None
     context = {

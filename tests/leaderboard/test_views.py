@@ -177,6 +177,15 @@ def test_artifacts_download_with_their_checksum(client: Client, settings, tmp_pa
     assert b"".join(response.streaming_content) == b'{"results": {}}'
 
 
+def test_the_model_page_links_each_runs_raw_data(client: Client) -> None:
+    run = finished_run("demo-org/tiny")
+    RunArtifact.objects.create(
+        run=run, kind="results", path="run-x/results.json", sha256="a" * 64, size_bytes=15
+    )
+    page = client.get("/models/demo-org/tiny/").content.decode()
+    assert f'href="/runs/{run.id}/artifacts/results/"' in page and "sha256 aaaaaaaaaaaa" in page
+
+
 def test_an_artifact_path_cannot_leave_the_storage(client: Client, settings, tmp_path) -> None:
     settings.ARTIFACTS_DIR = tmp_path / "store"
     run = finished_run()
@@ -545,10 +554,10 @@ def test_the_model_page_costs_the_same_queries_however_many_commits_runs_and_cla
         ],
     )
     assert _model_page_queries(client) == few
-    # The generation, the repo (with whether it has re-uploads, lineage checks, endpoints or
-    # moderators' decisions: it has none, so none is read), its runs with their scores and
-    # artifacts, its commits, its claims and its flag events. The claims are matched with
-    # the runs and scores the page lists, not read again; the refusal and the runs in
-    # progress are among those runs; the claims and flag events serve the evidence and the
-    # histories both.
-    assert few <= 8
+    # The generation, the repo (with whether it has re-uploads, lineage checks, endpoints,
+    # moderators' decisions, flag events or run artifacts: only its flag events are read,
+    # the others it has none of), its runs with their scores, its commits, its claims and
+    # its flag events. The claims are matched with the runs and scores the page lists, not
+    # read again; the refusal and the runs in progress are among those runs; the claims and
+    # flag events serve the evidence and the histories both.
+    assert few <= 7
