@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from decimal import ROUND_HALF_UP, Decimal
 from functools import cache, lru_cache
 from html import escape
@@ -114,11 +115,18 @@ def score_cell(score: Any) -> SafeString:
 
 
 @register.simple_tag
-def measured_row(score: Any) -> SafeString:
-    """A row of a run's scores table: the benchmark, the score with its interval bar, the
-    metric, shots and items. One tag: a model page shows a row per score of every run."""
+def measured_rows(scores: Iterable[Any]) -> SafeString:
+    """The rows of a run's scores table, one a score: the benchmark, the score with its
+    interval bar, the metric, shots and items. One tag, not a loop: a model page shows a row
+    per score of every run."""
+    rows = "\n        ".join(_measured_row(score) for score in scores)  # the template's indent
+    return mark_safe(rows)  # noqa: S308 - see _measured_row
+
+
+def _measured_row(score: Any) -> str:
+    """Every text escaped, numbers made here."""
     stderr = None if score.stderr is None else float(score.stderr)
-    return mark_safe(  # noqa: S308 - every text escaped, numbers made here
+    return (
         f"<tr><td>{escape(score.display_name)}</td><td>{score_cell_html(score)}"
         f"{interval_bar_html(float(score.value), stderr)}</td>"
         f"<td><code>{escape(score.metric)},{escape(score.filter)}</code></td>"
