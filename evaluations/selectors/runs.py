@@ -160,10 +160,12 @@ def repo_runs(repo: ModelRepo) -> list[EvaluationRun]:
     artifacts = RunArtifact.objects.all()
     if not getattr(repo, "has_artifacts", True):
         artifacts = artifacts.none()
-    # A duplicate names the run it repeats by id: pages link to it, none reads its row.
+    # A duplicate names the run it repeats by id: pages link to it, none reads its row. The
+    # log's last lines (kilobytes on a failed run) are shown on the run's own page only.
     runs = list(
         EvaluationRun.objects.filter(submission__repo=repo)
         .select_related("submission")
+        .defer("log_tail")
         .prefetch_related(
             Prefetch("scores", queryset=Score.objects.order_by("id")),
             Prefetch("artifacts", queryset=artifacts),
