@@ -35,11 +35,17 @@ def interval_bar_points(low: float, high: float, point: float) -> str:
     """The bar for an interval already on 0–100 (cut at both ends here): for a cell that
     has worked out the interval for its own text."""
     low, high, point = max(0.0, low), min(100.0, high), min(100.0, max(0.0, point))
-    title = f"95 % interval {low:.1f}–{high:.1f} of 0–100"
+    return interval_bar_text(f"{low:.1f}", f"{high:.1f}", max(high - low, 0.5), f"{point:.1f}")
+
+
+def interval_bar_text(low: str, high: str, width: float, point: str) -> str:
+    """The bar's markup from its ends and value as the cell prints them (0–100, one decimal,
+    already cut to the scale): a score cell that has printed them reuses its text."""
+    title = f"95 % interval {low}–{high} of 0–100"
     return (
         f'<span class="interval" title="{title}" aria-label="{title}">'
-        f'<span class="interval-range" style="left:{low:.1f}%;width:{max(high - low, 0.5):.1f}%">'
-        f'</span><span class="interval-point" style="left:{point:.1f}%"></span></span>'
+        f'<span class="interval-range" style="left:{low}%;width:{width:.1f}%">'
+        f'</span><span class="interval-point" style="left:{point}%"></span></span>'
     )
 
 

@@ -13,7 +13,11 @@ from django import template
 from django.urls import get_script_prefix, reverse
 from django.utils.safestring import SafeString, mark_safe
 
-from leaderboard.templatetags.intervals import interval_bar_html, interval_bar_points
+from leaderboard.templatetags.intervals import (
+    interval_bar_html,
+    interval_bar_points,
+    interval_bar_text,
+)
 
 register = template.Library()
 Z_95 = 1.959963984540054  # two-sided 95 % normal quantile, as the rankings' ties use it
@@ -152,12 +156,18 @@ def score_cell_html(score: Any, *, bar: bool = False) -> str:
     stderr = float(stderr)
     margin = Z_95 * stderr
     low, high = (value - margin) * 100, (value + margin) * 100
-    return (
+    shown_low, shown_high = f"{low:.1f}", f"{high:.1f}"
+    cell = (
         f'<span class="score" data-benchmark="{key}" '
         f'data-value="{value!r}" data-stderr="{stderr!r}" title="raw {fixed(value, 4)}, '
         f"standard error {fixed(stderr, 4)}; 95 % interval "
-        f'{low:.1f}–{high:.1f}">{shown} <small>± {100 * margin:.1f}</small></span>'
-    ) + (interval_bar_points(low, high, value * 100) if bar else "")
+        f'{shown_low}–{shown_high}">{shown} <small>± {100 * margin:.1f}</small></span>'
+    )
+    if not bar:
+        return cell
+    if low < 0 or high > 100:  # the bar is cut at the ends of the scale
+        return cell + interval_bar_points(low, high, value * 100)
+    return cell + interval_bar_text(shown_low, shown_high, max(high - low, 0.5), shown)
 
 
 @lru_cache(maxsize=256)
