@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.contrib.staticfiles import apps as staticfiles
 
 
 class LeaderboardConfig(AppConfig):
@@ -12,3 +13,18 @@ class LeaderboardConfig(AppConfig):
 
         # allauth's documented hook for "someone just signed in": keep what the hub said.
         user_logged_in.connect(hub_identity.record_sign_in, dispatch_uid="hub-membership")
+
+
+class StaticFilesConfig(staticfiles.StaticFilesConfig):
+    """`collectstatic` leaves out two bundles no page loads: plotly's Jupyter widget bundle
+    (5 MB; the scatter page takes plotly.min.js from the same package folder) and django-ninja's
+    Redoc (4 MB with its source map; the API docs page is its Swagger UI). Every collected file
+    is hashed and compressed twice (gzip and brotli, as named and as hashed), which is slow.
+    tests/leaderboard/test_static.py fetches every asset the pages name."""
+
+    default = False  # LeaderboardConfig stays this module's config for the "leaderboard" app
+    ignore_patterns = [
+        *staticfiles.StaticFilesConfig.ignore_patterns,
+        "widgetbundle.js",
+        "redoc.standalone.js*",
+    ]

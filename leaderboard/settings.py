@@ -92,7 +92,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
-    "django.contrib.staticfiles",
+    "leaderboard.apps.StaticFilesConfig",  # django.contrib.staticfiles, less two bundles
     "django.contrib.humanize",
     "ninja",  # its Swagger UI page then loads the assets it ships, from our static files
     "allauth",
