@@ -2,6 +2,9 @@
 stand-in hub (hf backend, in the sandboxed child), then its author registers an endpoint, served
 by the stand-in endpoint, and the check runs the pre-flight checks, the equality test on sampled
 completions, and lm-eval's local-completions on the same smoke tasks, paired item by item.
+Each evaluated commit runs lm-eval in the sandboxed child once per module: a later test that
+evaluates the same commit gets a copy of that child's files (the same weights, spec and seed give
+the same numbers), and the runner records them as it records any child's.
 
 - honest: the endpoint serves the released weights -> consistent, no flag (no false alarm);
 - another model: it serves other-lab/tiny-random-b -> differs, and a flag for moderators;
@@ -17,6 +20,8 @@ Ada is the author of demo-org (the hub said so at her sign-in).
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import shutil
 from collections.abc import Callable, Iterator
@@ -40,6 +45,7 @@ from localdev.standin.endpoint import (
 from tests.e2e_support import Hub
 from tests.factories import person
 from workers import endpoint_check, runner
+from workers.child import ChildOutcome
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_broker", "isolated_hub_client")]
 
@@ -47,12 +53,43 @@ KEY = "sk-endpoint-9f8e7d6c5b4a-never-shown"
 TRAINED = demo_repos.TRAINED
 
 
+@pytest.fixture(scope="module")
+def children_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The files of each evaluation child run in this module, by its spec (less the folder)."""
+    return tmp_path_factory.mktemp("children-run")
+
+
+def once_per_spec(
+    run_child: Callable[..., ChildOutcome], kept: Path
+) -> Callable[..., ChildOutcome]:
+    """``run_child`` that runs the child once per spec, then gives each later run with that
+    spec a copy of its results, samples and log in the run's own folder."""
+
+    def run_or_copy(spec: dict, work_dir: Path, *args, **kwargs) -> ChildOutcome:
+        same = {key: value for key, value in spec.items() if key != "model_dir"}
+        done = kept / hashlib.sha256(json.dumps(same, sort_keys=True).encode()).hexdigest()
+        if not done.exists():
+            outcome = run_child(spec, work_dir, *args, **kwargs)
+            shutil.copytree(outcome.results_path.parent, done / "out")
+            shutil.copyfile(outcome.log_path, done / "evaluation.log")
+            return outcome
+        shutil.copytree(done / "out", work_dir / "out")
+        shutil.copyfile(done / "evaluation.log", work_dir / "evaluation.log")
+        out = work_dir / "out"
+        return ChildOutcome(
+            out / "results.json", out / "samples.jsonl", work_dir / "evaluation.log"
+        )
+
+    return run_or_copy
+
+
 @pytest.fixture
 def evaluated(
-    hub: Hub, settings, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    hub: Hub, settings, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, children_run: Path
 ) -> Callable[[str], EvaluationRun]:
     """Evaluates a demo repo on the smoke suite, as any submission is."""
     monkeypatch.setenv("HF_ENDPOINT", hub.url)
+    monkeypatch.setattr(runner, "run_child", once_per_spec(runner.run_child, children_run))
     settings.ARTIFACTS_DIR = tmp_path / "artifacts"
     settings.WORKER_SCRATCH_DIR = tmp_path / "scratch"
     settings.ENDPOINT_ALLOW_PRIVATE_ADDRESSES = True  # the stand-in listens on 127.0.0.1
