@@ -6,7 +6,6 @@ from __future__ import annotations
 from html import escape
 
 from django import template
-from django.templatetags.static import static
 from django.utils.safestring import SafeString, mark_safe
 
 from evaluations.models import EvaluationRun
@@ -37,8 +36,7 @@ def reproduce_box(run: EvaluationRun) -> SafeString:
             else:
                 lines.append(_command_html(command.text))
         lines.append("  " + "".join(f'<p class="muted">{escape(n)}</p>' for n in repro.notes))
-    lines.append("</details>")
-    lines.append(f'<script src="{escape(static("leaderboard/reproduce.js"))}" defer></script>')
+    lines.append("</details>")  # the page loads reproduce.js once, for every box's copy button
     return mark_safe("\n".join(lines))  # noqa: S308 - every text escaped above
 
 
