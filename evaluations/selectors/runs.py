@@ -9,7 +9,6 @@ from django.db.models import Prefetch, QuerySet
 
 from evaluations.catalogue import SUITES
 from evaluations.models import (
-    FINAL_STATES,
     Claim,
     EvaluationRun,
     ModelRepo,
@@ -209,24 +208,13 @@ def latest_full_run(repo_id: int) -> EvaluationRun | None:
     )
 
 
-def latest_refusal(
-    repo: ModelRepo, *, runs: list[EvaluationRun] | None = None
-) -> EvaluationRun | None:
-    """The repo's newest run that ended, if it was refused before evaluation: why nothing of
-    the repo is measured (yet). None once a later run ended otherwise.
-
-    ``runs``: every run of the repo (``repo_runs``), when the caller has them."""
-    if runs is None:
-        newest = (
-            EvaluationRun.objects.filter(
-                submission__repo=repo, state__in=FINAL_STATES, duplicate_of__isnull=True
-            )
-            .order_by("-finished_at", "-id")
-            .first()
-        )
-    else:  # as PostgreSQL sorts a descending column: a missing time first
-        ended = [run for run in runs if run.is_final and run.duplicate_of_id is None]
-        newest = max(ended, key=_newest_finished, default=None)
+def latest_refusal(runs: list[EvaluationRun]) -> EvaluationRun | None:
+    """The newest of a repo's ``runs`` (every run of it, as ``repo_runs`` reads them) that
+    ended, if it was refused before evaluation: why nothing of the repo is measured (yet).
+    None once a later run ended otherwise."""
+    # As PostgreSQL sorts a descending column: a missing time first.
+    ended = [run for run in runs if run.is_final and run.duplicate_of_id is None]
+    newest = max(ended, key=_newest_finished, default=None)
     return newest if newest is not None and newest.is_refused else None
 
 

@@ -14,7 +14,6 @@ from django.urls import get_script_prefix, reverse
 from django.utils.safestring import SafeString, mark_safe
 
 from leaderboard.templatetags.intervals import (
-    interval_bar_html,
     interval_bar_points,
     interval_bar_text,
 )
@@ -129,10 +128,8 @@ def measured_rows(scores: Iterable[Any]) -> SafeString:
 
 def _measured_row(score: Any) -> str:
     """Every text escaped, numbers made here."""
-    stderr = None if score.stderr is None else float(score.stderr)
     return (
-        f"<tr><td>{escape(score.display_name)}</td><td>{score_cell_html(score)}"
-        f"{interval_bar_html(float(score.value), stderr)}</td>"
+        f"<tr><td>{escape(score.display_name)}</td><td>{score_cell_html(score, bar=True)}</td>"
         f"<td><code>{escape(score.metric)},{escape(score.filter)}</code></td>"
         f"<td>{score.shots}</td><td>{score.n_samples or '–'}</td></tr>"
     )

@@ -105,7 +105,7 @@ def model_page(request: HttpRequest, repo: ModelRepo, *, status: int = 200) -> H
         "revisions": revisions,
         "card_html": model_card_html(latest.id, latest.card_text) if latest else "",
         "never_resolved": not revisions,
-        "refusal": selectors.latest_refusal(repo, runs=runs),
+        "refusal": selectors.latest_refusal(runs),
         "pending_runs": selectors.pending_runs(runs),
     }
     return render(request, "leaderboard/model.html", context, status=status)
