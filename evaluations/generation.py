@@ -27,6 +27,7 @@ from datetime import datetime
 from django.db import transaction
 
 from evaluations.models import GenerationBump
+from evaluations.prepared import PreparedQuery
 
 KEEP = 1000  # rows kept behind the newest; older ones are pruned now and then
 
@@ -43,13 +44,20 @@ class Generation:
 _read: ContextVar[list[Generation] | None] = ContextVar("site_generation_read", default=None)
 
 
+# Read on every request: its SQL is built once (see ``evaluations.prepared``).
+_NEWEST_BUMP = PreparedQuery(
+    lambda _: GenerationBump.objects.order_by("-id").values_list("id", "created_at")[:1]
+)
+
+
 def site_generation() -> Generation:
     """The newest bump: one read of the primary key's index, shared by every process. Inside
     ``read_once`` it is read once (until ``read_again``)."""
     read = _read.get()
     if read:
         return read[0]
-    row = GenerationBump.objects.order_by("-id").values_list("id", "created_at").first()
+    rows = _NEWEST_BUMP.rows()
+    row = rows[0] if rows else None
     generation = Generation(*row) if row else Generation(0, None)
     if read is not None:
         read[:] = [generation]

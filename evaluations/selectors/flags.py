@@ -21,6 +21,7 @@ from evaluations.models import (
     Revision,
     Score,
 )
+from evaluations.prepared import ID_STAND_IN, PreparedQuery
 
 
 class FlagStateFields(TypedDict):
@@ -58,12 +59,17 @@ class RepoClaims:
     superseded: list[Claim]  # oldest first, each with the claim that superseded it
 
 
+_REPO_CLAIMS = PreparedQuery(
+    lambda repo_id: Claim.objects.filter(repo_id=repo_id).order_by("id"), ID_STAND_IN
+)
+
+
 def repo_claims(repo: ModelRepo, revisions: Iterable[Revision]) -> RepoClaims:
     """The repo's current claims (``Claim.objects.current``) and its earlier versions of
     claims, each with its ``superseded_by`` loaded: one read for both. ``revisions``: the
     repo's commits (``model_revisions``), each claim's commit taken from them."""
     commits = {revision.id: revision for revision in revisions}
-    claims = list(repo.claims.order_by("id"))
+    claims = _REPO_CLAIMS.rows(repo.id)
     successors = {claim.supersedes_id: claim for claim in claims if claim.supersedes_id}
     superseded = []
     for claim in claims:

@@ -19,9 +19,18 @@ from evaluations.models import (
     FlagEvent,
     ModelRepo,
 )
+from evaluations.prepared import PreparedQuery
 from evaluations.selectors.flags import flagged_repo_ids, open_flags
 
 # --- What cached pages rest on ---------------------------------------------------------
+
+
+# Read on every rankings page and run API answer: its SQL is built once.
+_IN_FLIGHT = PreparedQuery(
+    lambda _: EvaluationRun.objects.in_flight().values_list(
+        "progress_done", "progress_total", "heartbeat_at"
+    )
+)
 
 
 def active_runs_tag(*, heartbeats: bool = False) -> str:
@@ -30,11 +39,7 @@ def active_runs_tag(*, heartbeats: bool = False) -> str:
     heartbeat (the run API's duration grows with it)."""
     # The runs in flight are a handful (one per worker slot): read and added up here, which
     # costs the ORM half the time of building an aggregate query on every page.
-    runs = list(
-        EvaluationRun.objects.in_flight().values_list(
-            "progress_done", "progress_total", "heartbeat_at"
-        )
-    )
+    runs = _IN_FLIGHT.rows()
     done, total = sum(run[0] for run in runs), sum(run[1] for run in runs)
     beat = max((run[2] for run in runs if run[2] is not None), default=None)
     tag = f"{len(runs)}:{done}:{total}"

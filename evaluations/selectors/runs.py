@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import TypeVar
 
 from django.db.models import Prefetch, QuerySet
 
@@ -19,6 +20,7 @@ from evaluations.models import (
     Score,
     Submission,
 )
+from evaluations.prepared import ID_STAND_IN, PreparedQuery
 from evaluations.selectors.standings import kept_for_generation
 
 
@@ -150,30 +152,74 @@ def revision_changes(newer: Revision, older: Revision) -> list[str]:
     return changes
 
 
+# A duplicate names the run it repeats by id: pages link to it, none reads its row. The log's
+# last lines (kilobytes on a failed run) are shown on the run's own page only.
+_REPO_RUNS = PreparedQuery(
+    lambda repo_id: (
+        EvaluationRun.objects.filter(submission__repo_id=repo_id)
+        .select_related("submission")
+        .defer("log_tail")
+        .order_by("-created_at", "-id")
+    ),
+    ID_STAND_IN,
+)
+
+
+# A run's scores and artifacts, for every run of a repo at once.
+RowOfRun = TypeVar("RowOfRun", Score, RunArtifact)
+_REPO_SCORES = PreparedQuery(
+    lambda repo_id: Score.objects.filter(run__submission__repo_id=repo_id).order_by("id"),
+    ID_STAND_IN,
+)
+_REPO_ARTIFACTS = PreparedQuery(
+    lambda repo_id: RunArtifact.objects.filter(run__submission__repo_id=repo_id).order_by("id"),
+    ID_STAND_IN,
+)
+
+
 def repo_runs(repo: ModelRepo) -> list[EvaluationRun]:
     """Every run of the repo, newest first, with its submission, scores (in id order) and
     artifacts: the model page lists them by commit, and takes its refusal and its runs in
     progress from the same rows (a run has no commit until a worker pins its ref)."""
+    runs = _REPO_RUNS.rows(repo.id)
+    if not runs:
+        return runs
+    scores = _by_run(_REPO_SCORES.rows(repo.id))
     # A repo read with ``ModelRepo.objects.with_presence`` may be known to have no artifacts:
-    # an empty query then stands for their read, and none is sent.
-    artifacts = RunArtifact.objects.all()
-    if not getattr(repo, "has_artifacts", True):
-        artifacts = artifacts.none()
-    # A duplicate names the run it repeats by id: pages link to it, none reads its row. The
-    # log's last lines (kilobytes on a failed run) are shown on the run's own page only.
-    runs = list(
-        EvaluationRun.objects.filter(submission__repo=repo)
-        .select_related("submission")
-        .defer("log_tail")
-        .prefetch_related(
-            Prefetch("scores", queryset=Score.objects.order_by("id")),
-            Prefetch("artifacts", queryset=artifacts),
-        )
-        .order_by("-created_at", "-id")
-    )
+    # none are read then.
+    has_artifacts = getattr(repo, "has_artifacts", True)
+    artifacts = _by_run(_REPO_ARTIFACTS.rows(repo.id)) if has_artifacts else {}
     for run in runs:  # each run's repo is this one (its reproduce box names it): no query
         run.submission.repo = repo
+        _prefetched(run, "scores", scores.get(run.id, []))
+        _prefetched(run, "artifacts", artifacts.get(run.id, []))
     return runs
+
+
+def _by_run(rows: list[RowOfRun]) -> dict[int, list[RowOfRun]]:
+    grouped: dict[int, list[RowOfRun]] = {}
+    for row in rows:
+        grouped.setdefault(row.run_id, []).append(row)
+    return grouped
+
+
+def _prefetched(run: EvaluationRun, name: str, rows: list[RowOfRun]) -> None:
+    """Leave a run's related ``rows`` where ``prefetch_related`` leaves them (as Django's
+    ``prefetch_one_level`` does), each pointing back to the run: ``run.scores.all()`` then
+    answers from them without a query. Read for the whole repo in one prepared query, they
+    cost a tenth of what ``prefetch_related``'s query, built anew each time, did."""
+    for row in rows:
+        row.run = run
+    queryset = getattr(run, name).get_queryset()
+    queryset._result_cache = rows
+    queryset._prefetch_done = True
+    run.__dict__.setdefault("_prefetched_objects_cache", {})[name] = queryset
+
+
+_REVISIONS = PreparedQuery(
+    lambda repo_id: Revision.objects.filter(repo_id=repo_id).order_by("-inspected_at"),
+    ID_STAND_IN,
+)
 
 
 def model_revisions(
@@ -186,7 +232,7 @@ def model_revisions(
     for run in repo_runs(repo) if runs is None else runs:
         by_revision.setdefault(run.revision_id, []).append(run)
     views = []
-    for revision in repo.revisions.order_by("-inspected_at"):
+    for revision in _REVISIONS.rows(repo.id):
         revision.repo = repo
         views.append(RevisionView(revision=revision, runs=by_revision.get(revision.id, [])))
         for run in views[-1].runs:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import render
 from django.views.decorators.http import require_GET
 from plotly.utils import PlotlyJSONEncoder
 
@@ -14,6 +14,7 @@ from evaluations.evidence.matching import claim_evidence, headline_verdict
 from evaluations.evidence.verdicts import Verdict
 from evaluations.markup import model_card_html
 from evaluations.models import ModelRepo, RunState
+from evaluations.prepared import NAME_STAND_IN, PreparedQuery
 from evaluations.selectors.provenance import provenance_signals
 from evaluations.services import contributions, endpoints
 from evaluations.services.permissions import is_moderator
@@ -32,7 +33,10 @@ def _shown_repo_or_404(request: HttpRequest, hub_id: str) -> ModelRepo:
     """A repo never found on the hub (a typo, a private repo, a bad ref: see
     ``ModelRepo.objects.resolved``) has no public page. Its submitters and the moderators
     see the page, which says so and why: they are the ones who can act on it."""
-    repo = get_object_or_404(SHOWN_REPOS, hub_id=hub_id)
+    found = SHOWN_REPO.rows(hub_id)
+    if not found:
+        raise Http404("No model with this id.")
+    repo = found[0]
     if repo.is_resolved or _may_see_unresolved(request, repo):
         return repo
     raise Http404("No model with this id was ever found on the hub.")
@@ -41,9 +45,17 @@ def _shown_repo_or_404(request: HttpRequest, hub_id: str) -> ModelRepo:
 # The re-upload watch's row comes with the repo: the provenance panel reads it; and whether
 # the repo has the rarer records the page shows (re-uploads, lineage checks, endpoints,
 # moderators' decisions, flag events, run artifacts), which it then reads only where there
-# are some. Built once (no row is read here): its subqueries take the ORM longer to build
-# than PostgreSQL to run.
-SHOWN_REPOS = ModelRepo.objects.with_resolved().with_presence().select_related("watch")
+# are some. Its SQL is built once (see ``evaluations.prepared``): its subqueries take the ORM
+# longer to build than PostgreSQL to run.
+SHOWN_REPO = PreparedQuery(
+    lambda hub_id: (
+        ModelRepo.objects.with_resolved()
+        .with_presence()
+        .select_related("watch")
+        .filter(hub_id=hub_id)
+    ),
+    NAME_STAND_IN,
+)
 
 
 def _may_see_unresolved(request: HttpRequest, repo: ModelRepo) -> bool:
