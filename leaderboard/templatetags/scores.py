@@ -178,7 +178,20 @@ _QUANTA = {digits: Decimal(1).scaleb(-digits) for digits in range(10)}
 @register.filter
 def fixed(value: float, digits: int) -> str:
     """``value|floatformat:digits`` (half up, on the decimal the float prints as) at a tenth
-    of its cost: the filter goes through the locale machinery for every number."""
-    quantum = _QUANTA.get(digits) or Decimal(1).scaleb(-digits)
-    rounded = Decimal(repr(float(value))).quantize(quantum, ROUND_HALF_UP)
-    return f"{rounded if rounded else abs(rounded):f}"
+    of its cost: the filter goes through the locale machinery for every number.
+
+    Python's own formatting rounds the float's exact binary value instead. The two agree
+    unless the printed decimal ends exactly on a half at the cut (0.125 to two digits): the
+    float's exact value may then fall either side of it. Only that case goes through
+    ``Decimal``; a rankings page formats a thousand numbers."""
+    value = float(value)
+    printed = repr(value)
+    fraction = printed.partition(".")[2]
+    if "e" in printed or (len(fraction) == digits + 1 and fraction[-1] == "5"):
+        quantum = _QUANTA.get(digits) or Decimal(1).scaleb(-digits)
+        rounded = Decimal(printed).quantize(quantum, ROUND_HALF_UP)
+        return f"{rounded if rounded else abs(rounded):f}"
+    shown = f"{value:.{digits}f}"
+    if shown[0] == "-" and not shown.strip("-0."):
+        return shown[1:]  # no "-0.0": as ``floatformat``
+    return shown

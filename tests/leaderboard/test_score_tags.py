@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 from django.template.defaultfilters import floatformat
 
@@ -24,3 +26,12 @@ def test_a_score_cell_shows_points_and_raw_values() -> None:
     assert cell.endswith(">79.1 <small>± 2.0</small></span>")  # ± is the 95 % interval
     assert "standard error" not in score_cell(Score(benchmark="arc", value=0.5, stderr=None))
     assert score_cell(None) == '<span class="muted">–</span>'
+
+
+def test_it_rounds_as_floatformat_does_on_many_scores() -> None:
+    draw = random.Random(3)
+    values = [draw.random() for _ in range(3000)] + [draw.gauss(0, 0.02) for _ in range(1000)]
+    values += [round(draw.random(), places) for places in (2, 3, 4, 5) for _ in range(500)]
+    for value in values:
+        for digits in (1, 2, 4):
+            assert fixed(value, digits) == floatformat(value, digits), (value, digits)
