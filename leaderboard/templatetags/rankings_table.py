@@ -53,11 +53,11 @@ def ranking_rows(rows: list[RankedRow], benchmarks: list[Benchmark]) -> SafeStri
 def ranking_row(row: RankedRow, keys: list[str]) -> str:
     """One row: every part escaped or made of numbers here."""
     url = _escape(model_url(row.hub_id))
-    cells = [_rank(row), _model(row, url), _parameters(row), _average(row)]
+    hub_id = _escape(row.hub_id)
+    cells = [_rank(row), _model(row, url, hub_id), _parameters(row), _average(row)]
     scores = row.scores
     cells += [f'<td class="num">{score_cell_html(scores.get(key), bar=True)}</td>' for key in keys]
     cells.append(_verdict(row, url))
-    hub_id = _escape(row.hub_id)
     cells.append(
         '<td class="tick"><input type="checkbox" form="compare-form" name="model" '
         f'value="{hub_id}" aria-label="Compare {hub_id}"></td>'
@@ -71,7 +71,7 @@ def _rank(row: RankedRow) -> str:
     return f'<td class="rank">{row.rank}</td>'
 
 
-def _model(row: RankedRow, url: str) -> str:
+def _model(row: RankedRow, url: str, hub_id: str) -> str:
     badge = (
         f' <a class="badge badge-flagged" href="{url}#evidence" title="A claimed score is '
         'contradicted by our measurement">flagged claim</a>'
@@ -84,7 +84,7 @@ def _model(row: RankedRow, url: str) -> str:
             'is asked to look at where these weights come from">provenance flag</a>'
         )
     return (
-        f'<td><a href="{url}">{_escape(row.hub_id)}</a>{badge}<br><small class="muted" '
+        f'<td><a href="{url}">{hub_id}</a>{badge}<br><small class="muted" '
         'title="the commit and precision of the run ranked here">'
         f'<a href="{_escape(row_reverse("run-detail", row.run_id))}"><code>'
         f"{_escape(short_sha(row.commit_sha))}</code></a> · {_escape(row.precision)}"

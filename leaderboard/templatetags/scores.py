@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from decimal import ROUND_HALF_UP, Decimal
 from functools import cache, lru_cache
@@ -76,8 +77,12 @@ def row_reverse(name: str, *args: str | int) -> str:
     if len(texts) > len(MARKERS) or any(not text or "/" in text for text in texts):
         return reverse(name, args=args)
     parts = _reversed_parts(name, len(texts), get_script_prefix())
-    quoted = [quote(text, safe="!$&'()*+,;=/~:@") for text in texts]
+    quoted = [text if _PLAIN.fullmatch(text) else quote(text, safe=SAFE) for text in texts]
     return parts[0] + "".join(text + part for text, part in zip(quoted, parts[1:], strict=True))
+
+
+SAFE = "!$&'()*+,;=/~:@"  # what ``reverse`` leaves unquoted in a path
+_PLAIN = re.compile(r"[A-Za-z0-9._~-]*")  # nothing to quote: most ids and names
 
 
 @cache
@@ -138,26 +143,28 @@ def _measured_row(score: Any) -> str:
 def score_cell_html(score: Any, *, bar: bool = False) -> str:
     """``score_cell`` as a plain string, for the rankings' rows to join, with ``bar`` its
     interval bar after it (the interval worked out once for both). Built as one string:
-    every part is digits made here but the benchmark key, escaped."""
+    every part is digits made here but the benchmark key, escaped. A rankings page shows
+    hundreds: each number is printed once (``repr`` is the dearest part) and reused."""
     if not score:
         return NO_SCORE
     value, stderr = float(score.value), score.stderr
+    printed = repr(value)
     shown = f"{100 * value:.1f}"  # as ``percent``
     key = _escaped(score.benchmark)
     if stderr is None:
         return (
-            f'<span class="score" data-benchmark="{key}" '
-            f'data-value="{value!r}" data-stderr="None" title="raw {fixed(value, 4)}">'
-            f"{shown}</span>"
+            f'<span class="score" data-benchmark="{key}" data-value="{printed}" '
+            f'data-stderr="None" title="raw {_fixed(value, printed, 4)}">{shown}</span>'
         )
     stderr = float(stderr)
+    stderr_printed = repr(stderr)
     margin = Z_95 * stderr
     low, high = (value - margin) * 100, (value + margin) * 100
     shown_low, shown_high = f"{low:.1f}", f"{high:.1f}"
     cell = (
-        f'<span class="score" data-benchmark="{key}" '
-        f'data-value="{value!r}" data-stderr="{stderr!r}" title="raw {fixed(value, 4)}, '
-        f"standard error {fixed(stderr, 4)}; 95 % interval "
+        f'<span class="score" data-benchmark="{key}" data-value="{printed}" '
+        f'data-stderr="{stderr_printed}" title="raw {_fixed(value, printed, 4)}, '
+        f"standard error {_fixed(stderr, stderr_printed, 4)}; 95 % interval "
         f'{shown_low}–{shown_high}">{shown} <small>± {100 * margin:.1f}</small></span>'
     )
     if not bar:
@@ -178,14 +185,16 @@ _QUANTA = {digits: Decimal(1).scaleb(-digits) for digits in range(10)}
 @register.filter
 def fixed(value: float, digits: int) -> str:
     """``value|floatformat:digits`` (half up, on the decimal the float prints as) at a tenth
-    of its cost: the filter goes through the locale machinery for every number.
-
-    Python's own formatting rounds the float's exact binary value instead. The two agree
-    unless the printed decimal ends exactly on a half at the cut (0.125 to two digits): the
-    float's exact value may then fall either side of it. Only that case goes through
-    ``Decimal``; a rankings page formats a thousand numbers."""
+    of its cost: the filter goes through the locale machinery for every number."""
     value = float(value)
-    printed = repr(value)
+    return _fixed(value, repr(value), digits)
+
+
+def _fixed(value: float, printed: str, digits: int) -> str:
+    """``fixed`` of a float that ``printed`` is the ``repr`` of. Python's own formatting
+    rounds the float's exact binary value, not that decimal; the two agree unless the
+    decimal ends exactly on a half at the cut (0.125 to two digits), where the exact value
+    may fall either side of it. Only that case goes through ``Decimal``."""
     fraction = printed.partition(".")[2]
     if "e" in printed or (len(fraction) == digits + 1 and fraction[-1] == "5"):
         quantum = _QUANTA.get(digits) or Decimal(1).scaleb(-digits)

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from functools import partial
+
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from evaluations import selectors
 from evaluations.catalogue import SUITE_DESCRIPTIONS, SUITES, suite_benchmarks
+from evaluations.generation import site_generation
 from evaluations.models import Precision
 from evaluations.selectors import open_data, rankings
 from leaderboard import ranking_params
@@ -41,10 +45,15 @@ def home(request: HttpRequest) -> HttpResponse:
         "precisions": Precision.choices,
         "licences": rankings.licence_choices(suite),
         "per_page_choices": (25, 50, 100),
-        "recent_runs": selectors.recent_runs_kept(
-            15, live_tag=live_tag(request, open_data.active_runs_tag)
-        ),
     }
+    tag = live_tag(request, open_data.active_runs_tag)
+    context.update(
+        # Read only when the page's fragment of them is not kept (a callable: the template
+        # calls it where it lists them).
+        recent_runs=partial(selectors.recent_runs_kept, 15, live_tag=tag),
+        recent_runs_key=f"{site_generation().value}:{tag}",
+        recent_runs_seconds=settings.PAGE_CACHE_SECONDS,
+    )
     return render(request, "leaderboard/home.html", context)
 
 

@@ -99,4 +99,3 @@ def test_a_repos_runs_come_with_their_scores_and_artifacts_without_more_queries(
     assert all(score.run is read for score in scores)
     assert artifacts == []
     assert len(queries) == 0
-

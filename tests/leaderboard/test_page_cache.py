@@ -121,6 +121,17 @@ def test_the_progress_of_a_running_run_is_never_stale(client: Client) -> None:
     assert progress() == ["40"]
 
 
+def test_every_rankings_page_lists_a_new_run_among_the_recent_runs(client: Client) -> None:
+    def recent_runs(url: str) -> str:
+        return client.get(url).content.decode().split("Recent runs")[1]
+
+    model_run("alpha", 0.6)
+    assert "demo-org/beta" not in recent_runs(RANKINGS_PAGE)  # their part of the page kept
+    inspected_run("demo-org/beta")  # its commit pinned: a public row
+    for url in (RANKINGS_PAGE, f"{RANKINGS_PAGE}&sort=params&order=asc"):
+        assert "demo-org/beta" in recent_runs(url)
+
+
 # --- Conditional GET -------------------------------------------------------------------------
 
 
