@@ -46,7 +46,7 @@ _read: ContextVar[list[Generation] | None] = ContextVar("site_generation_read", 
 
 # Read on every request: its SQL is built once (see ``evaluations.prepared``).
 _NEWEST_BUMP = PreparedQuery(
-    lambda _: GenerationBump.objects.order_by("-id").values_list("id", "created_at")[:1]
+    lambda: GenerationBump.objects.order_by("-id").values_list("id", "created_at")[:1]
 )
 
 

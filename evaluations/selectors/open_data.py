@@ -27,7 +27,7 @@ from evaluations.selectors.flags import flagged_repo_ids, open_flags
 
 # Read on every rankings page and run API answer: its SQL is built once.
 _IN_FLIGHT = PreparedQuery(
-    lambda _: EvaluationRun.objects.in_flight().values_list(
+    lambda: EvaluationRun.objects.in_flight().values_list(
         "progress_done", "progress_total", "heartbeat_at"
     )
 )

@@ -13,12 +13,15 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from evaluations.catalogue import Benchmark, suite_benchmarks
 from evaluations.models import RankingEntry
+from evaluations.prepared import PreparedQuery, id_stand_ins
 from evaluations.selectors.ranking_query import (
     BILLION,
+    MAX_PER_PAGE,
     RANK_ORDER,
     RankingQuery,
     entry_order,
@@ -211,8 +214,23 @@ Shown = tuple[Any, ...]  # one row of ``SHOWN``
 
 
 def _load(ids: list[int]) -> dict[int, Shown]:
-    values = RankingEntry.objects.filter(id__in=ids).values_list(*SHOWN)
+    if not ids:
+        return {}
+    if len(ids) > MAX_PER_PAGE:  # the API's long pages and the CSV: built as usual
+        values = list(RankingEntry.objects.filter(id__in=ids).values_list(*SHOWN))
+    else:
+        values = _page_of(len(ids)).rows(*ids)
     return {row[0]: row for row in values}
+
+
+@cache
+def _page_of(count: int) -> PreparedQuery[Shown]:
+    """The read of a page of ``count`` rows, its SQL built once per process for each length
+    (25, 50 or 100 rows, and the last page's)."""
+    return PreparedQuery(
+        lambda *ids: RankingEntry.objects.filter(id__in=ids).values_list(*SHOWN),
+        *id_stand_ins(count),
+    )
 
 
 def _row(entry: Shown, rank: int, tied: bool) -> RankedRow:

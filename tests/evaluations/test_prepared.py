@@ -12,7 +12,7 @@ from django.db.models import Exists, OuterRef
 from django.test.utils import CaptureQueriesContext
 
 from evaluations.models import EvaluationRun, ModelRepo, Revision, Score
-from evaluations.prepared import ID_STAND_IN, NAME_STAND_IN, PreparedQuery
+from evaluations.prepared import ID_STAND_IN, NAME_STAND_IN, PreparedQuery, id_stand_ins
 from evaluations.selectors import repo_runs
 from tests.factories import SHA_B, finished_run
 
@@ -80,7 +80,7 @@ def test_the_prefetched_lookups_of_a_call_run_as_usual() -> None:
 def test_it_refuses_a_queryset_without_its_stand_in() -> None:
     fixed = PreparedQuery(lambda _: Score.objects.filter(benchmark="smoke_arc"), ID_STAND_IN)
 
-    with pytest.raises(ValueError, match="stand-in"):
+    with pytest.raises(ValueError, match="stand-ins"):
         fixed.rows(1)
 
 
@@ -99,3 +99,17 @@ def test_a_repos_runs_come_with_their_scores_and_artifacts_without_more_queries(
     assert all(score.run is read for score in scores)
     assert artifacts == []
     assert len(queries) == 0
+
+
+def test_several_stand_ins_stand_for_a_list_of_a_given_length() -> None:
+    tiny = finished_run("demo-org/tiny")
+    other = finished_run("demo-org/other", sha=SHA_B)
+    pair = PreparedQuery(
+        lambda *ids: EvaluationRun.objects.filter(id__in=ids).order_by("id").values_list("id"),
+        *id_stand_ins(2),
+    )
+
+    assert pair.rows(other.id, tiny.id) == [(tiny.id,), (other.id,)]
+    assert pair.rows(tiny.id, -5) == [(tiny.id,)]
+    with pytest.raises(TypeError, match="2 values expected"):
+        pair.rows(tiny.id)
