@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast
 import shlex
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from evaluations.catalogue import benchmark_for_task
@@ -206,6 +207,7 @@ def _arg_value(key: str, value: Any) -> str:
     return f'"{text}"' if _reads_as_literal(text) else text
 
 
+@lru_cache(maxsize=1024)  # the same few arguments on every run of a page
 def _reads_as_literal(text: str) -> bool:
     if text.lower() in ("true", "false", "none") or text.isnumeric():
         return True
