@@ -44,12 +44,10 @@ def _rows_of(context: Context, row: ClaimEvidence, refusal: Any, correctable: An
         hub_result = _partial(context, HUB_RESULT) if claim.from_hub_results else ""
         review = _partial(context, FLAG_REVIEW, review=row.review) if row.review else ""
         actions = _partial(context, CLAIM_ACTIONS) if claim.id in correctable else ""
-    numbers = (
-        [percent(judgement.gap), zscore(judgement.z), _text(pvalue(judgement.p_holm))]
-        + [percent(judgement.tolerance)]
-        if judgement
-        else [NONE] * 4
-    )
+    numbers = [NONE] * 4  # gap, z, p (Holm) and tolerance, once the claim is judged
+    if judgement:
+        numbers = [percent(judgement.gap), zscore(judgement.z), _text(pvalue(judgement.p_holm))]
+        numbers.append(percent(judgement.tolerance))
     cells = [_text(claim.label), _setting(claim), f"{_claimed(claim)} {hub_result}"]
     cells += [_measured(score), *numbers, f" {_verdict(row, verdict, rule_verdict)}"]
     return (
