@@ -57,8 +57,7 @@ def site_generation() -> Generation:
     if read:
         return read[0]
     rows = _NEWEST_BUMP.rows()
-    row = rows[0] if rows else None
-    generation = Generation(*row) if row else Generation(0, None)
+    generation = Generation(*rows[0]) if rows else Generation(0, None)
     if read is not None:
         read[:] = [generation]
     return generation

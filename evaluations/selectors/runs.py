@@ -166,7 +166,6 @@ _REPO_RUNS = PreparedQuery(
 
 
 # A run's scores and artifacts, for every run of a repo at once.
-RowOfRun = TypeVar("RowOfRun", Score, RunArtifact)
 _REPO_SCORES = PreparedQuery(
     lambda repo_id: Score.objects.filter(run__submission__repo_id=repo_id).order_by("id"),
     ID_STAND_IN,
@@ -194,6 +193,9 @@ def repo_runs(repo: ModelRepo) -> list[EvaluationRun]:
         _prefetched(run, "scores", scores.get(run.id, []))
         _prefetched(run, "artifacts", artifacts.get(run.id, []))
     return runs
+
+
+RowOfRun = TypeVar("RowOfRun", Score, RunArtifact)  # what a run's rows are grouped by
 
 
 def _by_run(rows: list[RowOfRun]) -> dict[int, list[RowOfRun]]:

@@ -77,11 +77,11 @@ def row_reverse(name: str, *args: str | int) -> str:
     if len(texts) > len(MARKERS) or any(not text or "/" in text for text in texts):
         return reverse(name, args=args)
     parts = _reversed_parts(name, len(texts), get_script_prefix())
-    quoted = [text if _PLAIN.fullmatch(text) else quote(text, safe=SAFE) for text in texts]
+    quoted = [text if _PLAIN.fullmatch(text) else quote(text, safe=_PATH_SAFE) for text in texts]
     return parts[0] + "".join(text + part for text, part in zip(quoted, parts[1:], strict=True))
 
 
-SAFE = "!$&'()*+,;=/~:@"  # what ``reverse`` leaves unquoted in a path
+_PATH_SAFE = "!$&'()*+,;=/~:@"  # what ``reverse`` leaves unquoted in a path
 _PLAIN = re.compile(r"[A-Za-z0-9._~-]*")  # nothing to quote: most ids and names
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 from django.db import connection
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, QuerySet
 from django.test.utils import CaptureQueriesContext
 
 from evaluations.models import EvaluationRun, ModelRepo, Revision, Score
@@ -19,7 +19,7 @@ from tests.factories import SHA_B, finished_run
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_broker")]
 
 
-def runs_of(repo_id: int) -> object:
+def runs_of(repo_id: int) -> QuerySet[EvaluationRun]:
     """Related rows, an annotation, a deferred field and an order: what the model page asks."""
     pinned = Revision.objects.filter(repo_id=OuterRef("submission__repo_id"))
     return (
@@ -41,7 +41,7 @@ def test_it_gives_each_value_the_rows_its_queryset_gives() -> None:
     for run in (tiny, other):
         repo_id = run.submission.repo_id
         [prepared] = RUNS.rows(repo_id)
-        [built] = runs_of(repo_id)  # type: ignore[attr-defined]
+        [built] = runs_of(repo_id)
         assert prepared.id == built.id == run.id
         assert prepared.submission.repo.hub_id == built.submission.repo.hub_id
         assert prepared.revision.commit_sha == run.revision.commit_sha
