@@ -9,10 +9,13 @@ class LeaderboardConfig(AppConfig):
     def ready(self) -> None:
         from allauth.account.signals import user_logged_in
 
-        from leaderboard import hub_identity
+        from evaluations.services.read_models import ranking_entries_written
+        from leaderboard import hub_identity, row_markup
 
         # allauth's documented hook for "someone just signed in": keep what the hub said.
         user_logged_in.connect(hub_identity.record_sign_in, dispatch_uid="hub-membership")
+        # Each rankings row is rendered once, with its read-table entry.
+        ranking_entries_written.connect(row_markup.store, dispatch_uid="ranking-row-markup")
 
 
 class StaticFilesConfig(staticfiles.StaticFilesConfig):

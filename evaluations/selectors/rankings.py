@@ -70,6 +70,7 @@ class RankedRow:
     not_comparable: bool = False  # a current claim no run of ours can settle
     provenance_flagged: bool = False  # a provenance flag stands (re-upload, lineage...)
     verdict: str = ""  # the worst verdict among the repo's current claims; "" = no claims
+    entry_id: int = 0  # the read table's row (rewritten, under a new id, whenever it changes)
 
     @property
     def parameters_label(self) -> str:
@@ -233,8 +234,14 @@ def _page_of(count: int) -> PreparedQuery[Shown]:
     )
 
 
+def entry_rows(ids: list[int]) -> list[RankedRow]:
+    """The read table's rows of ``ids`` as a page shows them, without their ranks (which
+    depend on the page's sort and filters): what the site renders once per entry."""
+    return [_row(entry, 0, False) for entry in _load(ids).values()]
+
+
 def _row(entry: Shown, rank: int, tied: bool) -> RankedRow:
-    (_, hub_id, run_id, commit_sha, precision, parameter_count, scores, *rest) = entry
+    (entry_id, hub_id, run_id, commit_sha, precision, parameter_count, scores, *rest) = entry
     average, raw_average, average_stderr, flagged, severity, *marks = rest
     not_comparable, provenance_flagged, verdict = marks
     return RankedRow(
@@ -257,6 +264,7 @@ def _row(entry: Shown, rank: int, tied: bool) -> RankedRow:
         not_comparable=not_comparable,
         provenance_flagged=provenance_flagged,
         verdict=verdict,
+        entry_id=entry_id,
     )
 
 

@@ -7,6 +7,10 @@ run, recomputed flags, a moderator's decision) call ``ranking_entries_refresh`` 
 own transaction; ``ranking_entries_rebuild`` recomputes the whole table for deployments and
 after bulk loads. Nobody writes the table by hand. The source rows are read by
 ``selectors.read_models``; the rankings read the table through ``selectors.rankings``.
+
+An entry is never updated: a change deletes it and writes a new row, under a new id. Each
+write sends ``ranking_entries_written`` with the new ids, inside the same transaction: the
+site keeps each entry's rendered row against its id (``leaderboard.row_markup``).
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from __future__ import annotations
 import math
 
 from django.db import transaction
+from django.dispatch import Signal
 
 from evaluations.catalogue import SUITES, Benchmark, suite_benchmarks
 from evaluations.evidence.matching import evidence_for_repos, headline_verdict
@@ -33,12 +38,15 @@ from evaluations.selectors.read_models import (
 
 REBUILD_CHUNK = 1000  # repos per round of the bulk rebuild
 
+# Sent with ``entry_ids`` (a list) each time entries are written, inside their transaction.
+ranking_entries_written = Signal()
+
 
 def ranking_entries_refresh(*, repo_id: int) -> None:
     """Recompute the repo's ranking entries from its runs, scores, claims, flags and hiding."""
     with transaction.atomic():
         RankingEntry.objects.filter(repo_id=repo_id).delete()
-        RankingEntry.objects.bulk_create(_entries([repo_id]))
+        _write(_entries([repo_id]))
         generation_bump()
 
 
@@ -49,9 +57,14 @@ def ranking_entries_rebuild() -> int:
         RankingEntry.objects.all().delete()
         for first in range(0, len(repo_ids), REBUILD_CHUNK):
             chunk = repo_ids[first : first + REBUILD_CHUNK]
-            RankingEntry.objects.bulk_create(_entries(chunk), batch_size=2000)
+            _write(_entries(chunk))
         generation_bump()
     return RankingEntry.objects.count()
+
+
+def _write(entries: list[RankingEntry]) -> None:
+    written = RankingEntry.objects.bulk_create(entries, batch_size=2000)
+    ranking_entries_written.send(RankingEntry, entry_ids=[entry.id for entry in written])
 
 
 # --- From source rows to entries ----------------------------------------------------------

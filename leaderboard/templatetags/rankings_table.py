@@ -6,14 +6,18 @@ of node renders, most of an uncached rankings page's time. The row's markup live
 instead, built as plain strings: every value from the database goes through ``_escape``
 (the standard library's ``html.escape``, which is what Django's ``escape`` calls, without
 the lazy-string checks that made ``format_html`` most of a row's cost). Numbers are
-formatted here and need none. The column heads (a dozen) and the recent runs (fifteen rows)
-were an ``{% include %}`` each, which cost more than the rest of the page around the table.
+formatted here and need none. A row's cells but its rank are rendered once, when its entry
+is written, and kept (``leaderboard.row_markup``); a page joins them. The column heads (a
+dozen) and the recent runs (fifteen rows) were an ``{% include %}`` each, which cost more
+than the rest of the page around the table.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from functools import cache
 from html import escape as _escape
+from typing import NamedTuple
 
 from django import template
 from django.contrib.humanize.templatetags.humanize import naturaltime
@@ -44,25 +48,61 @@ NO_CLAIMS = mark_safe(  # noqa: S308 - a constant
 
 
 @register.simple_tag
-def ranking_rows(rows: list[RankedRow], benchmarks: list[Benchmark]) -> SafeString:
-    """The table's body: every row in one tag (a tag per row cost a template node each)."""
+def ranking_rows(
+    rows: list[RankedRow], benchmarks: list[Benchmark], stored: dict[int, RowCells] | None = None
+) -> SafeString:
+    """The table's body: every row in one tag (a tag per row cost a template node each). A
+    row's cells come from ``stored`` (its entry's cells, rendered when the entry was written:
+    ``leaderboard.row_markup``) where they are there, and are rendered here otherwise; only
+    the rank, which depends on the page's sort and filters, is always made here."""
     keys = [benchmark.key for benchmark in benchmarks]
-    return mark_safe("\n".join(ranking_row(row, keys) for row in rows))  # noqa: S308
+    stored = stored or {}
+    return mark_safe(  # noqa: S308 - see row_cells
+        "\n".join(
+            _joined(row, stored.get(row.entry_id) or row_cells(row, keys), keys) for row in rows
+        )
+    )
 
 
-def ranking_row(row: RankedRow, keys: list[str]) -> str:
-    """One row: every part escaped or made of numbers here."""
+class RowCells(NamedTuple):
+    """A row's cells but its rank: those before the scores (the model, its size and its
+    average), the score cells by benchmark key, and those after (the verdict, the tick)."""
+
+    head: str
+    scores: dict[str, str]
+    tail: str
+
+
+NO_SCORE_CELL = f'<td class="num">{NO_SCORE}</td>'
+
+
+def _joined(row: RankedRow, cells: RowCells, keys: list[str]) -> str:
+    scores = cells.scores
+    return (
+        f"<tr>{_rank(row)}{cells.head}"
+        f"{''.join(scores.get(key, NO_SCORE_CELL) for key in keys)}{cells.tail}</tr>"
+    )
+
+
+def row_cells(row: RankedRow, keys: Iterable[str] | None = None) -> RowCells:
+    """A row's cells (every part escaped or made of numbers here), with a score cell for each
+    benchmark of ``keys`` the row has a score for (for each it has, without ``keys``)."""
     url = _escape(model_url(row.hub_id))
     hub_id = _escape(row.hub_id)
-    cells = [_rank(row), _model(row, url, hub_id), _parameters(row), _average(row)]
     scores = row.scores
-    cells += [f'<td class="num">{score_cell_html(scores.get(key), bar=True)}</td>' for key in keys]
-    cells.append(_verdict(row, url))
-    cells.append(
+    tick = (
         '<td class="tick"><input type="checkbox" form="compare-form" name="model" '
         f'value="{hub_id}" aria-label="Compare {hub_id}"></td>'
     )
-    return f"<tr>{''.join(cells)}</tr>"
+    return RowCells(
+        head=_model(row, url, hub_id) + _parameters(row) + _average(row),
+        scores={
+            key: f'<td class="num">{score_cell_html(scores[key], bar=True)}</td>'
+            for key in (scores if keys is None else keys)
+            if key in scores
+        },
+        tail=_verdict(row, url) + tick,
+    )
 
 
 def _rank(row: RankedRow) -> str:

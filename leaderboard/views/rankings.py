@@ -14,7 +14,7 @@ from evaluations.catalogue import SUITE_DESCRIPTIONS, SUITES, suite_benchmarks
 from evaluations.generation import site_generation
 from evaluations.models import Precision
 from evaluations.selectors import open_data, rankings
-from leaderboard import ranking_params
+from leaderboard import ranking_params, row_markup
 from leaderboard.page_cache import cached_page, live_tag
 from leaderboard.size_chart import size_figure
 from leaderboard.views.compare import plotly_bundle
@@ -37,6 +37,7 @@ def home(request: HttpRequest) -> HttpResponse:
     context = {
         "query": query,
         "page": page,
+        "stored_rows": row_markup.stored([row.entry_id for row in page.rows]),
         "links": ranking_params.table_links(page),
         "suite_benchmarks": suite_benchmarks(suite),
         "unknown_columns": ranking_params.known_columns(request.GET, suite=suite)[1][:5],

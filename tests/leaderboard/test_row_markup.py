@@ -1,0 +1,93 @@
+"""Each rankings row's markup is rendered when its read-table entry is written, kept against
+the entry, and joined by the page: the page reads the same as when every row is rendered
+anew, a rewritten entry brings its new row, and markup another version of the code wrote (or
+none at all) is never shown."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.cache import caches
+from django.test import Client
+from django.test.utils import override_script_prefix
+
+from evaluations import dispatch
+from evaluations.models import RankingEntry
+from evaluations.services import read_models
+from leaderboard import row_markup
+from leaderboard.models import RankingRowMarkup
+from tests.factories import arc_claim as claim
+from tests.factories import model_run as model
+
+pytestmark = pytest.mark.django_db
+
+PAGES = (
+    "/?suite=smoke",
+    "/?suite=smoke&sort=name&order=desc&per_page=25",
+    "/?suite=smoke&cols=smoke_gsm8k&sort=smoke_gsm8k",  # a chosen column, one the rows lack
+    "/?suite=smoke&q=beta",
+    "/?suite=smoke&hide_flagged=1&sort=smoke_arc",
+)
+
+
+@pytest.fixture(autouse=True)
+def no_broker(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(dispatch, "send_run", lambda run_id, queue: None)
+
+
+@pytest.fixture
+def ranked() -> None:
+    """Five models: one flagged, one whose claim no run can settle, one with a shared rank."""
+    for index, name in enumerate(("alpha", "beta", "gamma", "delta", "epsilon")):
+        model(name, 0.35 + 0.1 * index)
+    claim("beta", 99.0)
+    claim("gamma", 50.0, shots=None)
+
+
+def page(client: Client, url: str) -> str:
+    caches["pages"].clear()
+    response = client.get(url)
+    assert response.status_code == 200
+    return response.content.decode().split("Recent runs")[0]
+
+
+def test_every_written_entry_has_its_row_kept(ranked: None) -> None:
+    entries = set(RankingEntry.objects.values_list("id", flat=True))
+    assert entries
+    kept = RankingRowMarkup.objects.filter(version=row_markup.markup_version())
+    assert set(kept.values_list("entry_id", flat=True)) == entries
+    assert read_models.ranking_entries_rebuild() == len(entries)
+    assert RankingRowMarkup.objects.count() == len(entries)  # the old rows went with their entries
+
+
+def test_a_page_of_kept_rows_reads_as_a_page_rendered_anew(client: Client, ranked: None) -> None:
+    kept = {url: page(client, url) for url in PAGES}
+    assert "flagged claim" in kept["/?suite=smoke"] and "<tr>" in kept["/?suite=smoke"]
+    RankingRowMarkup.objects.all().delete()
+    assert {url: page(client, url) for url in PAGES} == kept
+
+
+def test_the_page_shows_the_kept_row_of_this_version_only(client: Client, ranked: None) -> None:
+    entry = RankingEntry.objects.get(hub_id="demo-org/alpha", precision_scope="")
+    kept = RankingRowMarkup.objects.filter(entry=entry)
+    kept.update(head="<td>kept-row-marker</td>")
+    assert "kept-row-marker" in page(client, "/?suite=smoke")
+    kept.update(version="written-by-other-code")  # a deployment changed the markup
+    shown = page(client, "/?suite=smoke")
+    assert "kept-row-marker" not in shown
+    assert 'href="/models/demo-org/alpha/">demo-org/alpha</a>' in shown
+
+
+def test_a_rewritten_entry_brings_its_new_row(client: Client, ranked: None) -> None:
+    before = page(client, "/?suite=smoke&q=alpha")
+    assert "flagged claim" not in before
+    claim("alpha", 99.0)  # contradicted: the entry is written again, flagged
+    entry = RankingEntry.objects.get(hub_id="demo-org/alpha", precision_scope="")
+    assert "flagged claim" in RankingRowMarkup.objects.get(entry=entry).head
+    assert "flagged claim" in page(client, "/?suite=smoke&q=alpha")
+
+
+def test_a_site_served_under_a_path_links_under_it(client: Client, ranked: None) -> None:
+    with override_script_prefix("/board/"):  # as the WSGI handler sets it from SCRIPT_NAME
+        shown = page(client, "/?suite=smoke")
+    assert 'href="/board/models/demo-org/alpha/"' in shown
+    assert 'href="/models/demo-org/alpha/"' not in shown
