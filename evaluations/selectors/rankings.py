@@ -10,11 +10,15 @@ generation, in ``standings``.
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 from typing import Any, NamedTuple
+
+from django.db.models import QuerySet, TextField
+from django.db.models.functions import Cast
 
 from evaluations.catalogue import Benchmark, suite_benchmarks
 from evaluations.models import RankingEntry
@@ -58,7 +62,7 @@ class RankedRow:
     commit_sha: str  # of the run ranked here ("" if the run names none)
     precision: str
     parameter_count: int | None
-    scores: dict[str, ShownScore]  # the run's scores, from the read table
+    scores_json: str  # the run's scores as the read table keeps them: see ``scores``
     average: float  # normalised above the random baseline, 0–100
     raw_average: float  # the mean of the raw fractions, for the tooltip
     average_stderr: float  # of ``average``, in normalised points
@@ -82,6 +86,15 @@ class RankedRow:
             if count >= size:
                 return f"{count / size:.3g} {unit}"
         return str(count)
+
+    @cached_property
+    def scores(self) -> dict[str, ShownScore]:
+        """The run's scores by benchmark key. Read as the table's JSON text and decoded only
+        here: a page whose rows' markup is kept (``leaderboard.row_markup``) never needs them."""
+        return {
+            key: ShownScore(key, score["value"], score["stderr"])
+            for key, score in json.loads(self.scores_json).items()
+        }
 
     @property
     def interval(self) -> tuple[float, float]:
@@ -193,7 +206,7 @@ def _ranked_slice(
 
 
 # What a row shows: the read table's own columns, read as plain values (no model instances,
-# no joins), in the order ``_row`` takes them.
+# no joins), in the order ``_row`` takes them; the scores as their JSON text, last.
 SHOWN = (
     "id",
     "hub_id",
@@ -201,7 +214,6 @@ SHOWN = (
     "commit_sha",
     "precision",
     "parameter_count",
-    "scores",
     "average",
     "raw_average",
     "average_stderr",
@@ -218,7 +230,7 @@ def _load(ids: list[int]) -> dict[int, Shown]:
     if not ids:
         return {}
     if len(ids) > MAX_PER_PAGE:  # the API's long pages and the CSV: built as usual
-        values = list(RankingEntry.objects.filter(id__in=ids).values_list(*SHOWN))
+        values = list(_shown(RankingEntry.objects.filter(id__in=ids)))
     else:
         values = _page_of(len(ids)).rows(*ids)
     return {row[0]: row for row in values}
@@ -229,9 +241,13 @@ def _page_of(count: int) -> PreparedQuery[Shown]:
     """The read of a page of ``count`` rows, its SQL built once per process for each length
     (25, 50 or 100 rows, and the last page's)."""
     return PreparedQuery(
-        lambda *ids: RankingEntry.objects.filter(id__in=ids).values_list(*SHOWN),
+        lambda *ids: _shown(RankingEntry.objects.filter(id__in=ids)),
         *id_stand_ins(count),
     )
+
+
+def _shown(entries: QuerySet[RankingEntry]) -> QuerySet[RankingEntry, Shown]:
+    return entries.values_list(*SHOWN, Cast("scores", TextField()))
 
 
 def entry_rows(ids: list[int]) -> list[RankedRow]:
@@ -241,18 +257,16 @@ def entry_rows(ids: list[int]) -> list[RankedRow]:
 
 
 def _row(entry: Shown, rank: int, tied: bool) -> RankedRow:
-    (entry_id, hub_id, run_id, commit_sha, precision, parameter_count, scores, *rest) = entry
+    (entry_id, hub_id, run_id, commit_sha, precision, parameter_count, *rest) = entry
     average, raw_average, average_stderr, flagged, severity, *marks = rest
-    not_comparable, provenance_flagged, verdict = marks
+    not_comparable, provenance_flagged, verdict, scores_json = marks
     return RankedRow(
         hub_id=hub_id,
         run_id=run_id,
         commit_sha=commit_sha,
         precision=precision,
         parameter_count=parameter_count,
-        scores={
-            key: ShownScore(key, score["value"], score["stderr"]) for key, score in scores.items()
-        },
+        scores_json=scores_json,
         average=average,
         raw_average=raw_average,
         average_stderr=average_stderr,
