@@ -60,20 +60,26 @@ chaos: venv
 bench-workers: venv
 	HF_DATASETS_OFFLINE=1 $(PY) -m localdev.bench_workers
 
-# The site under load at 100 and at 10,000 seeded models (PostgreSQL on 127.0.0.1): first as 50
+# The site under load at 100 and at 10,000 seeded models (PostgreSQL and Redis on 127.0.0.1, as
+# deployed: the web processes share what they keep per generation through Redis): first as 50
 # visitors browsing (a pause of about a second between a visitor's requests), then as 50
 # clients sending back to back (saturation). The 10,000 rows end with their p95 ÷ the 100's.
+# The bench's own Redis database is emptied before each size (the kept values are keyed on the
+# generation, which two databases may share).
 BENCH_DB = postgres://postgres@127.0.0.1:5432/leaderboard_bench_
+BENCH_REDIS = redis://127.0.0.1:6379/14
 bench: venv
 	@mkdir -p var/bench
 	@for n in 100 10000; do \
 	  db=leaderboard_bench_$$n; \
 	  psql -h 127.0.0.1 -U postgres -qc "drop database if exists $$db" -c "create database $$db" >/dev/null && \
 	  DATABASE_URL=$(BENCH_DB)$$n $(PY) manage.py migrate -v0 && \
-	  DATABASE_URL=$(BENCH_DB)$$n $(PY) manage.py seed_demo --models $$n | tail -1 || exit 1; \
+	  DATABASE_URL=$(BENCH_DB)$$n $(PY) manage.py seed_demo --models $$n | tail -1 && \
+	  redis-cli -u $(BENCH_REDIS) flushdb >/dev/null || exit 1; \
 	  for think in 1000 0; do \
 	    compare=; [ $$n = 100 ] || compare="--compare var/bench/100-$$think.json"; \
-	    DATABASE_URL=$(BENCH_DB)$$n $(PY) manage.py bench_site --clients 50 --seconds 10 \
-	      --think-ms $$think --save var/bench/$$n-$$think.json $$compare || exit 1; \
+	    DATABASE_URL=$(BENCH_DB)$$n REDIS_URL=$(BENCH_REDIS) $(PY) manage.py bench_site \
+	      --clients 50 --seconds 10 --think-ms $$think --save var/bench/$$n-$$think.json \
+	      $$compare || exit 1; \
 	  done; \
 	done

@@ -2,8 +2,10 @@
 
 Starts gunicorn with production settings (DEBUG off) on the current database, drives it from
 this process with N concurrent clients on 127.0.0.1 for a bounded time per page, and prints
-p50/p95/p99 latency and throughput. Run it on PostgreSQL seeded with ``seed_demo``; `make
-bench` does both, at 100 and at 10,000 models, and prints the ratio of the p95s.
+p50/p95/p99 latency and throughput. Run it on PostgreSQL seeded with ``seed_demo``, with
+``REDIS_URL`` set as deployed (without it each gunicorn worker keeps its own standings and
+sort orders, and works out each of them once more per worker); `make bench` does all that, at
+100 and at 10,000 models, and prints the ratio of the p95s.
 
 Six rows: the four pages of the goals as a crowd of visitors opening the same address (the
 front page, the first model, the rankings and a model's API: served from the page cache after
