@@ -8,14 +8,17 @@ class LeaderboardConfig(AppConfig):
 
     def ready(self) -> None:
         from allauth.account.signals import user_logged_in
+        from django.db.models.signals import post_migrate
 
         from evaluations.services.read_models import ranking_entries_written
         from leaderboard import hub_identity, row_markup
 
         # allauth's documented hook for "someone just signed in": keep what the hub said.
         user_logged_in.connect(hub_identity.record_sign_in, dispatch_uid="hub-membership")
-        # Each rankings row is rendered once, with its read-table entry.
+        # Each rankings row is rendered once, with its read-table entry; a deployment that
+        # changed the markup renders the rows again when it migrates.
         ranking_entries_written.connect(row_markup.store, dispatch_uid="ranking-row-markup")
+        post_migrate.connect(row_markup.refresh_stale, sender=self, dispatch_uid="stale-rows")
 
 
 class StaticFilesConfig(staticfiles.StaticFilesConfig):

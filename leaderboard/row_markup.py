@@ -10,8 +10,9 @@ rendered once, in the transaction that writes its entry, and kept against the en
 
 Kept markup carries a version: a digest of the code that renders it and the script prefix its
 links start with. A page renders anew, as before, every row whose markup is missing (entries
-written before this table, or rolled back) or of another version (a deployment that changed
-the markup); ``manage.py refresh_read_tables`` writes every entry, and its markup, again.
+written before this table) or of another version (a deployment that changed the markup), and
+``migrate`` renders those rows again once it has run (``refresh_stale``, on Django's
+``post_migrate``), so a deployment keeps its pages' speed.
 """
 
 from __future__ import annotations
@@ -21,8 +22,11 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from django.db import connection, transaction
+from django.db.models import Exists, OuterRef
 from django.urls import get_script_prefix
 
+from evaluations.models import RankingEntry
 from evaluations.prepared import NAME_STAND_IN, PreparedQuery, id_stand_ins
 from evaluations.selectors import rankings
 from evaluations.selectors.ranking_query import MAX_PER_PAGE
@@ -51,6 +55,20 @@ def store(*, entry_ids: list[int], **_signal: Any) -> None:
             ],
             batch_size=500,
         )
+
+
+def refresh_stale(**_signal: Any) -> int:
+    """Render again the row of every entry whose markup is missing or of another version;
+    returns how many (``post_migrate``'s receiver: nothing to do but one query, usually)."""
+    tables = connection.introspection.table_names()
+    if RankingRowMarkup._meta.db_table not in tables or RankingEntry._meta.db_table not in tables:
+        return 0  # migrated backwards, past this table
+    with transaction.atomic():
+        RankingRowMarkup.objects.exclude(version=markup_version()).delete()
+        kept = Exists(RankingRowMarkup.objects.filter(entry_id=OuterRef("id")))  # an anti-join
+        missing = list(RankingEntry.objects.filter(~kept).values_list("id", flat=True))
+        store(entry_ids=missing)
+    return len(missing)
 
 
 def stored(entry_ids: list[int]) -> dict[int, rankings_table.RowCells]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pytest
 from django.core.cache import caches
+from django.core.management import call_command
 from django.test import Client
 from django.test.utils import override_script_prefix
 
@@ -75,6 +76,20 @@ def test_the_page_shows_the_kept_row_of_this_version_only(client: Client, ranked
     shown = page(client, "/?suite=smoke")
     assert "kept-row-marker" not in shown
     assert 'href="/models/demo-org/alpha/">demo-org/alpha</a>' in shown
+
+
+def test_migrate_renders_again_the_rows_of_another_version_and_the_missing(
+    client: Client, ranked: None
+) -> None:
+    shown = page(client, "/?suite=smoke")
+    RankingRowMarkup.objects.filter(entry__hub_id="demo-org/alpha").delete()  # written before
+    RankingRowMarkup.objects.update(version="written-by-other-code", head="<td>stale</td>")
+    call_command("migrate", verbosity=0)  # a deployment
+    kept = RankingRowMarkup.objects.filter(version=row_markup.markup_version())
+    assert kept.count() == RankingEntry.objects.count()
+    assert not kept.filter(head__contains="stale").exists()
+    assert page(client, "/?suite=smoke") == shown
+    assert row_markup.refresh_stale() == 0  # nothing left to render
 
 
 def test_a_rewritten_entry_brings_its_new_row(client: Client, ranked: None) -> None:
