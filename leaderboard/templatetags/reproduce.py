@@ -1,20 +1,16 @@
-"""``{% reproduce_box run %}``: the lm_eval command lines that repeat a run, in the box a
-model page shows under each run's scores."""
+"""The lm_eval command lines that repeat a run, in the box a model page shows under each
+run's scores (``run_blocks.run_block``)."""
 
 from __future__ import annotations
 
 from html import escape
 
-from django import template
 from django.utils.safestring import SafeString, mark_safe
 
 from evaluations.models import EvaluationRun
 from evaluations.reproduce import run_reproduction
 
-register = template.Library()
 
-
-@register.simple_tag
 def reproduce_box(run: EvaluationRun) -> SafeString:
     """The "Reproduce these numbers" box of a run. Built as one string, as the score rows
     are: a model page has one per run, and a template's nodes cost more than its text. Every

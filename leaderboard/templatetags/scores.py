@@ -122,11 +122,10 @@ def score_cell(score: Any) -> SafeString:
     return mark_safe(score_cell_html(score))  # noqa: S308 - see score_cell_html
 
 
-@register.simple_tag
 def measured_rows(scores: Iterable[Any]) -> SafeString:
     """The rows of a run's scores table, one a score: the benchmark, the score with its
-    interval bar, the metric, shots and items. One tag, not a loop: a model page shows a row
-    per score of every run."""
+    interval bar, the metric, shots and items. One string, not a loop of nodes: a model page
+    shows a row per score of every run (``run_blocks.run_block``)."""
     rows = "\n        ".join(_measured_row(score) for score in scores)  # the template's indent
     return mark_safe(rows)  # noqa: S308 - see _measured_row
 
