@@ -74,7 +74,7 @@ def refresh_stale(**_signal: Any) -> int:
 def stored(entry_ids: list[int]) -> dict[int, rankings_table.RowCells]:
     """The kept cells of those of the entries whose markup this code wrote."""
     if not entry_ids or len(entry_ids) > MAX_PER_PAGE:
-        return {}  # the API and CSV show no markup
+        return {}  # a page has no more rows: one prepared read is kept per page length
     rows = _page_of(len(entry_ids)).rows(markup_version(), *entry_ids)
     return {
         entry_id: rankings_table.RowCells(head, _unpacked(scores), tail)

@@ -1,5 +1,5 @@
 """A run as the pages show it: its state badge, what it ran with, and on a model page its
-whole block (header, scores, provenance and the box that reproduces it).
+whole block (header, scores, provenance and the box of lm_eval command lines that repeat it).
 
 Built as strings, as the rankings' rows and the evidence table are: a model page shows a
 block per run of every commit, and through the template engine each cost more than the
@@ -16,7 +16,7 @@ from django.contrib.humanize.templatetags.humanize import naturaltime
 from django.utils.safestring import SafeString, mark_safe
 
 from evaluations.models import EvaluationRun, RunState
-from leaderboard.templatetags.reproduce import reproduce_box
+from evaluations.reproduce import run_reproduction
 from leaderboard.templatetags.scores import measured_rows, row_reverse
 
 register = template.Library()
@@ -110,3 +110,31 @@ def run_block(run: EvaluationRun) -> SafeString:
         ]
     lines.append("</article>")
     return mark_safe("\n".join(lines))  # noqa: S308 - every text escaped above
+
+
+def reproduce_box(run: EvaluationRun) -> SafeString:
+    """The "Reproduce these numbers" box of a run. Every text is escaped; the shots are an
+    integer."""
+    repro = run_reproduction(run)
+    lines = ['<details class="reproduce">', "  <summary>Reproduce these numbers</summary>"]
+    if repro.unavailable:
+        lines.append(f'  <p class="muted">{escape(repro.unavailable)}</p>')
+    else:
+        if repro.install:
+            python = repro.python_version and f" (Python {escape(repro.python_version)})"
+            lines.append(f"  <p>Install the versions the run used{python}:</p>")
+            lines.append(_command_html(repro.install))
+        for command in repro.commands:
+            benchmarks = ", ".join(escape(benchmark) for benchmark in command.benchmarks)
+            lines.append(f"  <p>{benchmarks} ({int(command.shots)}-shot):</p>")
+            if command.problem:
+                lines.append(f'  <p class="error">{escape(command.problem)}</p>')
+            else:
+                lines.append(_command_html(command.text))
+        lines.append("  " + "".join(f'<p class="muted">{escape(n)}</p>' for n in repro.notes))
+    lines.append("</details>")  # the page loads reproduce.js once, for every box's copy button
+    return mark_safe("\n".join(lines))  # noqa: S308 - every text escaped above
+
+
+def _command_html(text: str) -> str:
+    return f'  <pre class="command" data-copy><code>{escape(text)}</code></pre>'
