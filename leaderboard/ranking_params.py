@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from functools import lru_cache
 from urllib.parse import urlencode
 
 from django.http import QueryDict
@@ -27,7 +28,7 @@ from evaluations.selectors.ranking_query import (
     default_order,
     sort_keys,
 )
-from evaluations.selectors.rankings import RankingPage
+from evaluations.selectors.rankings import RankingPage, shown_benchmarks
 
 MAX_SEARCH = 100  # longer than any repo id's name part
 MAX_BILLIONS = 1_000_000  # far above any model; keeps the count inside a 64-bit column
@@ -178,6 +179,18 @@ class TableLinks:
 def table_links(page: RankingPage) -> TableLinks:
     """Every link on the table carries the full filter state, so a shared link shows the same."""
     query = page.query
+    return replace(
+        _query_links(replace(query, page=1)),
+        first=query_url(query, page=1) if page.page > 1 else "",
+        previous=query_url(query, page=page.page - 1) if page.page > 1 else "",
+        next=query_url(query, page=page.page + 1) if page.page < page.num_pages else "",
+        last=query_url(query, page=page.num_pages) if page.page < page.num_pages else "",
+    )
+
+
+@lru_cache(maxsize=256)  # the same on every page of a query: its filters are the visitor's
+def _query_links(query: RankingQuery) -> TableLinks:
+    """The links of every page of ``query`` but those of the pages themselves."""
 
     def column(key: str, label: str, benchmark: Benchmark | None = None) -> Column:
         active = query.sort == key
@@ -193,11 +206,11 @@ def table_links(page: RankingPage) -> TableLinks:
             SORT_PARAMS: column(SORT_PARAMS, "Params"),
             SORT_AVERAGE: column(SORT_AVERAGE, "Average"),
         },
-        benchmark_columns=[column(b.key, b.display_name, b) for b in page.benchmarks],
-        first=query_url(query, page=1) if page.page > 1 else "",
-        previous=query_url(query, page=page.page - 1) if page.page > 1 else "",
-        next=query_url(query, page=page.page + 1) if page.page < page.num_pages else "",
-        last=query_url(query, page=page.num_pages) if page.page < page.num_pages else "",
+        benchmark_columns=[column(b.key, b.display_name, b) for b in shown_benchmarks(query)],
+        first="",
+        previous="",
+        next="",
+        last="",
         clear=query_url(RankingQuery(suite=query.suite, columns=query.columns)),
         data=data_query(query),
         unsearched=query_url(query, search="", page=1),

@@ -244,6 +244,14 @@ _PAGE_CACHE = {
     "LOCATION": "pages",
     "OPTIONS": {"MAX_ENTRIES": env_int("PAGE_CACHE_ENTRIES", 1000)},
 }
+# Parts of a page that many pages share ({% cache ... using="fragments" %}: the rankings'
+# controls, the same on every page of a sort; the recent runs), per process and keyed on the
+# generation like the pages, so kept for any visitor, signed in or not.
+_FRAGMENT_CACHE = {
+    "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+    "LOCATION": "fragments",
+    "OPTIONS": {"MAX_ENTRIES": env_int("FRAGMENT_CACHE_ENTRIES", 1000)},
+}
 # When Redis is down, the default cache serves from process memory (leaderboard/cache.py):
 # pages and sign-in keep answering, with per-process counters until Redis is back.
 CACHES = {
@@ -256,6 +264,7 @@ CACHES = {
     if env_str("REDIS_URL")
     else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "default"},
     "pages": _PAGE_CACHE,
+    "fragments": _FRAGMENT_CACHE,
 }
 PAGE_CACHE_SECONDS = env_int("PAGE_CACHE_SECONDS", 60)
 

@@ -102,15 +102,35 @@ class RankedRow:
         return self.average - margin, self.average + margin
 
 
+class Slot(NamedTuple):
+    """A place on a page: the read table's entry shown there, its rank, and whether the rank
+    is shared. Enough for a row whose markup the site has kept (``leaderboard.row_markup``)."""
+
+    entry_id: int
+    rank: int
+    tied: bool
+
+
 @dataclass
 class RankingPage:
     query: RankingQuery
     benchmarks: list[Benchmark]  # the columns shown (``shown_benchmarks``)
-    rows: list[RankedRow]
+    slots: list[Slot]  # the page's entries in order, with their ranks
     total: int  # rows after every filter, on all pages
     page: int  # the page shown: an out-of-range page shows the last one
     num_pages: int
-    any_tied: bool = False
+
+    @cached_property
+    def rows(self) -> list[RankedRow]:
+        """The page's rows, read on first use: a page whose rows' markup is kept shows its
+        slots and never reads them."""
+        query, per_page = self.query, self.query.per_page
+        offset = (self.page - 1) * per_page
+        return _ranked_slice(query, standings(query), ordering(query), offset, per_page)
+
+    @property
+    def any_tied(self) -> bool:
+        return any(slot.tied for slot in self.slots)
 
     @property
     def start(self) -> int:
@@ -118,7 +138,7 @@ class RankingPage:
 
     @property
     def end(self) -> int:
-        return self.start + len(self.rows) - 1 if self.rows else 0
+        return self.start + len(self.slots) - 1 if self.slots else 0
 
     @property
     def clamped(self) -> bool:
@@ -126,21 +146,25 @@ class RankingPage:
 
 
 def rankings(query: RankingQuery) -> RankingPage:
-    """One page of the read table, filtered, sorted and sliced in SQL; then that page's runs
-    and scores. The same few queries at any number of models."""
+    """One page of the read table, filtered, sorted and sliced: its entries' places, from
+    what is kept per generation; the rows' values are read when ``rows`` is first asked for.
+    The same few queries at any number of models."""
     places, order = standings(query), ordering(query)
     total = len(order)  # fewer than the places when a search narrows the list
     num_pages = max(1, math.ceil(total / query.per_page))
     page = min(query.page, num_pages)
-    rows = _ranked_slice(query, places, order, (page - 1) * query.per_page, query.per_page)
+    offset = (page - 1) * query.per_page
+    ids = order[offset : offset + query.per_page]
+    if any(entry_id not in places for entry_id in ids):  # the ranks and the order disagree
+        places = standings(query, fresh=True)
+        ids = ordering(query, fresh=True)[offset : offset + query.per_page]
     return RankingPage(
         query=query,
         benchmarks=shown_benchmarks(query),
-        rows=rows,
+        slots=[Slot(entry_id, *places[entry_id]) for entry_id in ids],
         total=total,
         page=page,
         num_pages=num_pages,
-        any_tied=any(row.tied for row in rows),
     )
 
 

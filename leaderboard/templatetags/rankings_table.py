@@ -24,9 +24,8 @@ from django.contrib.humanize.templatetags.humanize import naturaltime
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.text import slugify
 
-from evaluations.catalogue import Benchmark
 from evaluations.models import EvaluationRun, RunState
-from evaluations.selectors.rankings import RankedRow
+from evaluations.selectors.rankings import RankedRow, RankingPage, Slot
 from leaderboard.ranking_params import Column
 from leaderboard.templatetags.intervals import interval_bar_html
 from leaderboard.templatetags.scores import (
@@ -48,20 +47,22 @@ NO_CLAIMS = mark_safe(  # noqa: S308 - a constant
 
 
 @register.simple_tag
-def ranking_rows(
-    rows: list[RankedRow], benchmarks: list[Benchmark], stored: dict[int, RowCells] | None = None
-) -> SafeString:
+def ranking_rows(page: RankingPage, stored: dict[int, RowCells] | None = None) -> SafeString:
     """The table's body: every row in one tag (a tag per row cost a template node each). A
     row's cells come from ``stored`` (its entry's cells, rendered when the entry was written:
-    ``leaderboard.row_markup``) where they are there, and are rendered here otherwise; only
-    the rank, which depends on the page's sort and filters, is always made here."""
-    keys = [benchmark.key for benchmark in benchmarks]
+    ``leaderboard.row_markup``), joined to the rank of the page's slot; the rank, which
+    depends on the page's sort and filters, is always made here. When a row's cells are not
+    kept, the page's rows are read and each is rendered here unless kept."""
+    keys = [benchmark.key for benchmark in page.benchmarks]
     stored = stored or {}
-    return mark_safe(  # noqa: S308 - see row_cells
-        "\n".join(
-            _joined(row, stored.get(row.entry_id) or row_cells(row, keys), keys) for row in rows
-        )
-    )
+    if all(slot.entry_id in stored for slot in page.slots):
+        lines = [_joined(slot, stored[slot.entry_id], keys) for slot in page.slots]
+    else:
+        lines = [
+            _joined(row, stored.get(row.entry_id) or row_cells(row, keys), keys)
+            for row in page.rows
+        ]
+    return mark_safe("\n".join(lines))  # noqa: S308 - see row_cells
 
 
 class RowCells(NamedTuple):
@@ -76,7 +77,7 @@ class RowCells(NamedTuple):
 NO_SCORE_CELL = f'<td class="num">{NO_SCORE}</td>'
 
 
-def _joined(row: RankedRow, cells: RowCells, keys: list[str]) -> str:
+def _joined(row: RankedRow | Slot, cells: RowCells, keys: list[str]) -> str:
     scores = cells.scores
     return (
         f"<tr>{_rank(row)}{cells.head}"
@@ -105,7 +106,7 @@ def row_cells(row: RankedRow, keys: Iterable[str] | None = None) -> RowCells:
     )
 
 
-def _rank(row: RankedRow) -> str:
+def _rank(row: RankedRow | Slot) -> str:
     if row.tied:
         return f'<td class="rank"><span title="{_escape(SHARED_RANK)}">={row.rank}</span></td>'
     return f'<td class="rank">{row.rank}</td>'

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from functools import partial
 
 from django.conf import settings
@@ -34,10 +35,11 @@ def home(request: HttpRequest) -> HttpResponse:
             status=400,
         )
     page = rankings.rankings(query)
+    generation = site_generation().value
     context = {
         "query": query,
         "page": page,
-        "stored_rows": row_markup.stored([row.entry_id for row in page.rows]),
+        "stored_rows": row_markup.stored([slot.entry_id for slot in page.slots]),
         "links": ranking_params.table_links(page),
         "suite_benchmarks": suite_benchmarks(suite),
         "unknown_columns": ranking_params.known_columns(request.GET, suite=suite)[1][:5],
@@ -46,14 +48,16 @@ def home(request: HttpRequest) -> HttpResponse:
         "precisions": Precision.choices,
         "licences": rankings.licence_choices(suite),
         "per_page_choices": (25, 50, 100),
+        # What every page of this query shows but its rows (the template keeps it).
+        "controls_key": f"{generation}:{replace(query, page=1).key()}",
+        "fragment_seconds": settings.PAGE_CACHE_SECONDS,
     }
     tag = live_tag(request, open_data.active_runs_tag)
     context.update(
         # Read only when the page's fragment of them is not kept (a callable: the template
         # calls it where it lists them).
         recent_runs=partial(selectors.recent_runs_kept, 15, live_tag=tag),
-        recent_runs_key=f"{site_generation().value}:{tag}",
-        recent_runs_seconds=settings.PAGE_CACHE_SECONDS,
+        recent_runs_key=f"{generation}:{tag}",
     )
     return render(request, "leaderboard/home.html", context)
 

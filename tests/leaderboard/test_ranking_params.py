@@ -95,7 +95,7 @@ def test_the_data_links_carry_filters_and_sort_but_not_the_page() -> None:
 
 def test_the_active_column_flips_its_order_and_pages_keep_the_filters() -> None:
     query = RankingQuery(suite="smoke", hide_flagged=True, sort="name", order="asc", page=2)
-    page = RankingPage(query, suite_benchmarks("smoke"), rows=[], total=0, page=2, num_pages=3)
+    page = RankingPage(query, suite_benchmarks("smoke"), slots=[], total=0, page=2, num_pages=3)
     links = table_links(page)
     assert links.columns["name"].url == "?suite=smoke&hide_flagged=1&sort=name&order=desc"
     assert links.columns["name"].arrow == "▲"

@@ -28,6 +28,7 @@ REDIS_DOWN = override_settings(
     CACHES={
         "default": DEAD_REDIS,
         "pages": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+        "fragments": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
     }
 )
 

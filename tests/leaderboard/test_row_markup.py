@@ -8,8 +8,9 @@ from __future__ import annotations
 import pytest
 from django.core.cache import caches
 from django.core.management import call_command
+from django.db import connection
 from django.test import Client
-from django.test.utils import override_script_prefix
+from django.test.utils import CaptureQueriesContext, override_script_prefix
 
 from evaluations import dispatch
 from evaluations.models import RankingEntry
@@ -65,6 +66,19 @@ def test_a_page_of_kept_rows_reads_as_a_page_rendered_anew(client: Client, ranke
     assert "flagged claim" in kept["/?suite=smoke"] and "<tr>" in kept["/?suite=smoke"]
     RankingRowMarkup.objects.all().delete()
     assert {url: page(client, url) for url in PAGES} == kept
+
+
+def test_a_page_of_kept_rows_reads_no_row_of_the_read_table(client: Client, ranked: None) -> None:
+    page(client, "/?suite=smoke&per_page=2")  # the standings and the order, kept
+    with CaptureQueriesContext(connection) as queries:
+        second = page(client, "/?suite=smoke&per_page=2&page=2")
+    assert second.count("<tr>") == 3  # the head's and two rows
+    read = [query["sql"] for query in queries if RankingEntry._meta.db_table in query["sql"]]
+    assert read == []
+    RankingRowMarkup.objects.filter(entry__hub_id="demo-org/beta").delete()  # one row not kept
+    with CaptureQueriesContext(connection) as queries:
+        assert page(client, "/?suite=smoke&per_page=2&page=2") == second
+    assert any(RankingEntry._meta.db_table in query["sql"] for query in queries)
 
 
 def test_the_page_shows_the_kept_row_of_this_version_only(client: Client, ranked: None) -> None:
