@@ -17,11 +17,13 @@ class RankingRowMarkup(models.Model):
         RankingEntry, primary_key=True, on_delete=models.CASCADE, related_name="+"
     )
     version = models.CharField(max_length=64)
-    head = models.TextField(help_text="the cells before the scores: model, size, average")
-    # "key␟cell␞key␟cell…" (the ASCII unit and record separators, which no cell holds): a
-    # page splits it at a tenth of what decoding JSON costs.
-    scores = models.TextField(help_text="each benchmark's key and its score cell")
-    tail = models.TextField(help_text="the cells after the scores: verdict, compare tick")
+    cells = models.TextField(
+        help_text="every cell but the rank: the model, its size and average, a score cell for "
+        "each benchmark of the suite in the suite's order, the verdict and the compare tick"
+    )
+    # Where the head ends and each score cell ends in ``cells``: "412,889,1366,…". A page that
+    # shows every column takes ``cells`` as it is; one that shows some cuts them out.
+    bounds = models.TextField(help_text="the offsets in cells where the head and each score end")
 
     def __str__(self) -> str:
         return f"the row of ranking entry {self.entry_id}"

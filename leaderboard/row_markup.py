@@ -6,7 +6,9 @@ row). Everything in a row but its rank comes from the entry alone, and an entry 
 updated: each change to what the rankings show writes a new entry under a new id
 (``evaluations.services.read_models``, which sends ``ranking_entries_written``). So the row is
 rendered once, in the transaction that writes its entry, and kept against the entry's id
-(``RankingRowMarkup``); the page joins the kept cells and adds each row's rank.
+(``RankingRowMarkup``) as one string, a score cell for each benchmark of the suite in its
+order (their bounds beside it): a page that shows every column puts each row's rank before
+it, one that shows some of them cuts their cells out.
 
 Kept markup carries a version: a digest of the code that renders it and the script prefix its
 links start with. A page renders anew, as before, every row whose markup is missing (entries
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 from functools import cache
+from itertools import accumulate
 from pathlib import Path
 from typing import Any
 
@@ -26,12 +29,15 @@ from django.db import connection, transaction
 from django.db.models import Exists, OuterRef
 from django.urls import get_script_prefix
 
+from evaluations import catalogue
+from evaluations.catalogue import suite_benchmarks
 from evaluations.models import RankingEntry
 from evaluations.prepared import NAME_STAND_IN, PreparedQuery, id_stand_ins
 from evaluations.selectors import rankings
 from evaluations.selectors.ranking_query import MAX_PER_PAGE
 from leaderboard.models import RankingRowMarkup
 from leaderboard.templatetags import intervals, rankings_table, scores
+from leaderboard.templatetags.rankings_table import NO_SCORE_CELL
 
 CHUNK = 1000  # entries rendered and written per round (a rebuild writes them all)
 
@@ -40,29 +46,30 @@ def store(*, entry_ids: list[int], **_signal: Any) -> None:
     """Render the entries' rows and keep them (``ranking_entries_written``'s receiver)."""
     version = markup_version()
     for first in range(0, len(entry_ids), CHUNK):
-        rows = rankings.entry_rows(entry_ids[first : first + CHUNK])
-        RankingRowMarkup.objects.bulk_create(
-            [
-                RankingRowMarkup(
-                    entry_id=row.entry_id,
-                    version=version,
-                    head=cells.head,
-                    scores=_packed(cells.scores),
-                    tail=cells.tail,
-                )
-                for row in rows
-                for cells in [rankings_table.row_cells(row)]
-            ],
-            batch_size=500,
-        )
+        chunk = entry_ids[first : first + CHUNK]
+        suites = dict(RankingEntry.objects.filter(id__in=chunk).values_list("id", "suite"))
+        kept = []
+        for row in rankings.entry_rows(chunk):
+            cells, bounds = _joined_cells(row, _suite_keys(suites[row.entry_id]))
+            kept.append(
+                RankingRowMarkup(entry_id=row.entry_id, version=version, cells=cells, bounds=bounds)
+            )
+        RankingRowMarkup.objects.bulk_create(kept, batch_size=500)
+
+
+def _joined_cells(row: rankings.RankedRow, keys: tuple[str, ...]) -> tuple[str, str]:
+    """The row's cells in one string, a score cell for each of ``keys``, and their bounds."""
+    cells = rankings_table.row_cells(row, keys)
+    parts = [cells.head, *(cells.scores.get(key, NO_SCORE_CELL) for key in keys), cells.tail]
+    ends = list(accumulate(len(part) for part in parts[:-1]))
+    return "".join(parts), ",".join(map(str, ends))
 
 
 def refresh_stale(**_signal: Any) -> int:
     """Render again the row of every entry whose markup is missing or of another version;
     returns how many (``post_migrate``'s receiver: nothing to do but one query, usually)."""
-    tables = connection.introspection.table_names()
-    if RankingRowMarkup._meta.db_table not in tables or RankingEntry._meta.db_table not in tables:
-        return 0  # migrated backwards, past this table
+    if not _migrated():
+        return 0  # migrated backwards, past this code's table
     with transaction.atomic():
         RankingRowMarkup.objects.exclude(version=markup_version()).delete()
         kept = Exists(RankingRowMarkup.objects.filter(entry_id=OuterRef("id")))  # an anti-join
@@ -71,26 +78,38 @@ def refresh_stale(**_signal: Any) -> int:
     return len(missing)
 
 
-def stored(entry_ids: list[int]) -> dict[int, rankings_table.RowCells]:
-    """The kept cells of those of the entries whose markup this code wrote."""
+def _migrated() -> bool:
+    table = RankingRowMarkup._meta.db_table
+    if table not in connection.introspection.table_names():
+        return False
+    with connection.cursor() as cursor:
+        columns = connection.introspection.get_table_description(cursor, table)
+    return {field.column for field in RankingRowMarkup._meta.fields} <= {c.name for c in columns}
+
+
+def stored(entry_ids: list[int], *, suite: str, keys: list[str]) -> dict[int, str]:
+    """The kept cells (all but the rank) of those of the entries whose markup this code
+    wrote, with a score cell for each of ``keys``, benchmarks of ``suite`` in its order."""
     if not entry_ids or len(entry_ids) > MAX_PER_PAGE:
         return {}  # a page has no more rows: one prepared read is kept per page length
     rows = _page_of(len(entry_ids)).rows(markup_version(), *entry_ids)
-    return {
-        entry_id: rankings_table.RowCells(head, _unpacked(scores), tail)
-        for entry_id, head, scores, tail in rows
-    }
+    every = _suite_keys(suite)
+    if tuple(keys) == every:
+        return {entry_id: cells for entry_id, cells, _ in rows}
+    places = [every.index(key) for key in keys]
+    return {entry_id: _cut(cells, bounds, places) for entry_id, cells, bounds in rows}
 
 
-KEY_END, CELL_END = "\x1f", "\x1e"  # the ASCII unit and record separators: in no cell
+def _cut(cells: str, bounds: str, places: list[int]) -> str:
+    """The head, the score cells at ``places`` (in the suite's order) and the tail."""
+    ends = [int(end) for end in bounds.split(",")]
+    scores = "".join(cells[ends[place] : ends[place + 1]] for place in places)
+    return f"{cells[: ends[0]]}{scores}{cells[ends[-1] :]}"
 
 
-def _packed(cells: dict[str, str]) -> str:
-    return CELL_END.join(f"{key}{KEY_END}{cell}" for key, cell in cells.items())
-
-
-def _unpacked(packed: str) -> dict[str, str]:
-    return dict(pair.split(KEY_END, 1) for pair in packed.split(CELL_END)) if packed else {}
+@cache
+def _suite_keys(suite: str) -> tuple[str, ...]:
+    return tuple(benchmark.key for benchmark in suite_benchmarks(suite))
 
 
 @cache
@@ -99,7 +118,7 @@ def _page_of(count: int) -> PreparedQuery[tuple[Any, ...]]:
     return PreparedQuery(
         lambda version, *ids: RankingRowMarkup.objects.filter(
             version=version, entry_id__in=ids
-        ).values_list("entry_id", "head", "scores", "tail"),
+        ).values_list("entry_id", "cells", "bounds"),
         NAME_STAND_IN,
         *id_stand_ins(count),
     )
@@ -115,7 +134,7 @@ def markup_version() -> str:
 @cache
 def _version(prefix: str) -> str:
     digest = hashlib.sha256(prefix.encode())
-    for module in (rankings_table, scores, intervals, rankings):
+    for module in (rankings_table, scores, intervals, rankings, catalogue):
         digest.update(Path(str(module.__file__)).read_bytes())
     digest.update((Path(__file__).parent / "urls.py").read_bytes())
     return digest.hexdigest()[:32]

@@ -47,19 +47,19 @@ NO_CLAIMS = mark_safe(  # noqa: S308 - a constant
 
 
 @register.simple_tag
-def ranking_rows(page: RankingPage, stored: dict[int, RowCells] | None = None) -> SafeString:
+def ranking_rows(page: RankingPage, stored: dict[int, str] | None = None) -> SafeString:
     """The table's body: every row in one tag (a tag per row cost a template node each). A
     row's cells come from ``stored`` (its entry's cells, rendered when the entry was written:
-    ``leaderboard.row_markup``), joined to the rank of the page's slot; the rank, which
-    depends on the page's sort and filters, is always made here. When a row's cells are not
-    kept, the page's rows are read and each is rendered here unless kept."""
-    keys = [benchmark.key for benchmark in page.benchmarks]
+    ``leaderboard.row_markup``) after the rank of the page's slot; the rank, which depends on
+    the page's sort and filters, is always made here. When a row's cells are not kept, the
+    page's rows are read and each is rendered here unless kept."""
     stored = stored or {}
     if all(slot.entry_id in stored for slot in page.slots):
-        lines = [_joined(slot, stored[slot.entry_id], keys) for slot in page.slots]
+        lines = [f"<tr>{_rank(slot)}{stored[slot.entry_id]}</tr>" for slot in page.slots]
     else:
+        keys = [benchmark.key for benchmark in page.benchmarks]
         lines = [
-            _joined(row, stored.get(row.entry_id) or row_cells(row, keys), keys)
+            f"<tr>{_rank(row)}{stored.get(row.entry_id) or row_html(row, keys)}</tr>"
             for row in page.rows
         ]
     return mark_safe("\n".join(lines))  # noqa: S308 - see row_cells
@@ -77,17 +77,16 @@ class RowCells(NamedTuple):
 NO_SCORE_CELL = f'<td class="num">{NO_SCORE}</td>'
 
 
-def _joined(row: RankedRow | Slot, cells: RowCells, keys: list[str]) -> str:
+def row_html(row: RankedRow, keys: list[str]) -> str:
+    """The row's cells but its rank, a score cell for each of ``keys``."""
+    cells = row_cells(row, keys)
     scores = cells.scores
-    return (
-        f"<tr>{_rank(row)}{cells.head}"
-        f"{''.join(scores.get(key, NO_SCORE_CELL) for key in keys)}{cells.tail}</tr>"
-    )
+    return f"{cells.head}{''.join(scores.get(key, NO_SCORE_CELL) for key in keys)}{cells.tail}"
 
 
-def row_cells(row: RankedRow, keys: Iterable[str] | None = None) -> RowCells:
+def row_cells(row: RankedRow, keys: Iterable[str]) -> RowCells:
     """A row's cells (every part escaped or made of numbers here), with a score cell for each
-    benchmark of ``keys`` the row has a score for (for each it has, without ``keys``)."""
+    benchmark of ``keys`` the row has a score for."""
     url = _escape(model_url(row.hub_id))
     hub_id = _escape(row.hub_id)
     scores = row.scores
@@ -99,7 +98,7 @@ def row_cells(row: RankedRow, keys: Iterable[str] | None = None) -> RowCells:
         head=_model(row, url, hub_id) + _parameters(row) + _average(row),
         scores={
             key: f'<td class="num">{score_cell_html(scores[key], bar=True)}</td>'
-            for key in (scores if keys is None else keys)
+            for key in keys
             if key in scores
         },
         tail=_verdict(row, url) + tick,

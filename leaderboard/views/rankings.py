@@ -39,7 +39,11 @@ def home(request: HttpRequest) -> HttpResponse:
     context = {
         "query": query,
         "page": page,
-        "stored_rows": row_markup.stored([slot.entry_id for slot in page.slots]),
+        "stored_rows": row_markup.stored(
+            [slot.entry_id for slot in page.slots],
+            suite=suite,
+            keys=[benchmark.key for benchmark in page.benchmarks],
+        ),
         "links": ranking_params.table_links(page),
         "suite_benchmarks": suite_benchmarks(suite),
         "unknown_columns": ranking_params.known_columns(request.GET, suite=suite)[1][:5],

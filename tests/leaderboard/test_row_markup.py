@@ -26,6 +26,7 @@ PAGES = (
     "/?suite=smoke",
     "/?suite=smoke&sort=name&order=desc&per_page=25",
     "/?suite=smoke&cols=smoke_gsm8k&sort=smoke_gsm8k",  # a chosen column, one the rows lack
+    "/?suite=smoke&cols=smoke_arc",  # one they have
     "/?suite=smoke&q=beta",
     "/?suite=smoke&hide_flagged=1&sort=smoke_arc",
 )
@@ -84,7 +85,7 @@ def test_a_page_of_kept_rows_reads_no_row_of_the_read_table(client: Client, rank
 def test_the_page_shows_the_kept_row_of_this_version_only(client: Client, ranked: None) -> None:
     entry = RankingEntry.objects.get(hub_id="demo-org/alpha", precision_scope="")
     kept = RankingRowMarkup.objects.filter(entry=entry)
-    kept.update(head="<td>kept-row-marker</td>")
+    kept.update(cells="<td>kept-row-marker</td>")
     assert "kept-row-marker" in page(client, "/?suite=smoke")
     kept.update(version="written-by-other-code")  # a deployment changed the markup
     shown = page(client, "/?suite=smoke")
@@ -97,11 +98,11 @@ def test_migrate_renders_again_the_rows_of_another_version_and_the_missing(
 ) -> None:
     shown = page(client, "/?suite=smoke")
     RankingRowMarkup.objects.filter(entry__hub_id="demo-org/alpha").delete()  # written before
-    RankingRowMarkup.objects.update(version="written-by-other-code", head="<td>stale</td>")
+    RankingRowMarkup.objects.update(version="written-by-other-code", cells="<td>stale</td>")
     call_command("migrate", verbosity=0)  # a deployment
     kept = RankingRowMarkup.objects.filter(version=row_markup.markup_version())
     assert kept.count() == RankingEntry.objects.count()
-    assert not kept.filter(head__contains="stale").exists()
+    assert not kept.filter(cells__contains="stale").exists()
     assert page(client, "/?suite=smoke") == shown
     assert row_markup.refresh_stale() == 0  # nothing left to render
 
@@ -111,7 +112,7 @@ def test_a_rewritten_entry_brings_its_new_row(client: Client, ranked: None) -> N
     assert "flagged claim" not in before
     claim("alpha", 99.0)  # contradicted: the entry is written again, flagged
     entry = RankingEntry.objects.get(hub_id="demo-org/alpha", precision_scope="")
-    assert "flagged claim" in RankingRowMarkup.objects.get(entry=entry).head
+    assert "flagged claim" in RankingRowMarkup.objects.get(entry=entry).cells
     assert "flagged claim" in page(client, "/?suite=smoke&q=alpha")
 
 
