@@ -8,6 +8,7 @@ from functools import partial
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.urls import get_script_prefix
 from django.views.decorators.http import require_GET
 
 from evaluations import selectors
@@ -35,7 +36,8 @@ def home(request: HttpRequest) -> HttpResponse:
             status=400,
         )
     page = rankings.rankings(query)
-    generation = site_generation().value
+    # What the page keeps for all its visitors holds links: under this script prefix.
+    generation = f"{get_script_prefix()}:{site_generation().value}"
     context = {
         "query": query,
         "page": page,

@@ -117,7 +117,10 @@ def test_a_rewritten_entry_brings_its_new_row(client: Client, ranked: None) -> N
 
 
 def test_a_site_served_under_a_path_links_under_it(client: Client, ranked: None) -> None:
+    assert 'href="/api/v1/rankings.csv?suite=smoke"' in page(client, "/?suite=smoke")
     with override_script_prefix("/board/"):  # as the WSGI handler sets it from SCRIPT_NAME
         shown = page(client, "/?suite=smoke")
     assert 'href="/board/models/demo-org/alpha/"' in shown
     assert 'href="/models/demo-org/alpha/"' not in shown
+    # What every page of the query shares (its controls) is kept under each prefix apart.
+    assert 'href="/board/api/v1/rankings.csv?suite=smoke"' in shown
