@@ -36,8 +36,8 @@ def home(request: HttpRequest) -> HttpResponse:
             status=400,
         )
     page = rankings.rankings(query)
-    # What the page keeps for all its visitors holds links: under this script prefix.
-    generation = f"{get_script_prefix()}:{site_generation().value}"
+    # What the page keeps for all its visitors moves with the generation, and holds links.
+    kept_as = f"{get_script_prefix()}:{site_generation().value}"
     context = {
         "query": query,
         "page": page,
@@ -55,7 +55,7 @@ def home(request: HttpRequest) -> HttpResponse:
         "licences": rankings.licence_choices(suite),
         "per_page_choices": (25, 50, 100),
         # What every page of this query shows but its rows (the template keeps it).
-        "controls_key": f"{generation}:{replace(query, page=1).key()}",
+        "controls_key": f"{kept_as}:{replace(query, page=1).key()}",
         "fragment_seconds": settings.PAGE_CACHE_SECONDS,
     }
     tag = live_tag(request, open_data.active_runs_tag)
@@ -63,7 +63,7 @@ def home(request: HttpRequest) -> HttpResponse:
         # Read only when the page's fragment of them is not kept (a callable: the template
         # calls it where it lists them).
         recent_runs=partial(selectors.recent_runs_kept, 15, live_tag=tag),
-        recent_runs_key=f"{generation}:{tag}",
+        recent_runs_key=f"{kept_as}:{tag}",
     )
     return render(request, "leaderboard/home.html", context)
 

@@ -185,8 +185,9 @@ UNCACHED = ("any model page", "any rankings")  # the rows whose pages a cache ca
 def _time_in_process(paths: Paths, samples: int) -> tuple[list[float], list[float], list[int]]:
     """CPU and wall seconds, and queries, of each of ``samples`` requests through Django's
     handler, the page cache emptied before each. What every rankings page shares and keeps
-    per generation stays, as in a running site: the standings, and the recent runs with their
-    markup. A few untimed requests first, as in ``_warm_up``."""
+    per generation stays, as in a running site: the standings and sort orders, the recent runs'
+    markup, and each query's controls (the same on all its pages: a sort order's first page
+    renders them). A few untimed requests first, as in ``_warm_up``."""
     client = Client(HTTP_HOST="127.0.0.1")
     draw = random.Random(1)  # noqa: S311 - addresses, not secrets
     cpu, wall, queries = [], [], []
