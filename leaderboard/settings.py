@@ -222,12 +222,14 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "timeout": 30,
     }
 else:
-    # Server-side binding lets psycopg prepare a query the fifth time a connection runs it:
-    # PostgreSQL then plans the cache check and the pages' few queries once per connection,
-    # not on every request (planning was most of a cached page's database time).
-    DATABASES["default"].setdefault("OPTIONS", {})["server_side_binding"] = env_bool(
-        "DATABASE_SERVER_SIDE_BINDING", True
-    )
+    # Server-side binding, and psycopg preparing a query the fifth time a connection runs it:
+    # PostgreSQL then plans the generation's read and the pages' few queries once per
+    # connection, not on every request (planning the model page's read of its repo took ten
+    # times as long as running it). Django turns preparing off unless asked, for the sake of
+    # connection poolers in transaction mode: behind one, set DATABASE_PREPARE_THRESHOLD=0.
+    options = DATABASES["default"].setdefault("OPTIONS", {})
+    options["server_side_binding"] = env_bool("DATABASE_SERVER_SIDE_BINDING", True)
+    options["prepare_threshold"] = env_int("DATABASE_PREPARE_THRESHOLD", 5) or None
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -113,3 +113,17 @@ def test_several_stand_ins_stand_for_a_list_of_a_given_length() -> None:
     assert pair.rows(tiny.id, -5) == [(tiny.id,)]
     with pytest.raises(TypeError, match="2 values expected"):
         pair.rows(tiny.id)
+
+
+def test_postgresql_plans_a_repeated_query_once_per_connection() -> None:
+    """Django turns psycopg's preparing off unless the settings ask for it: they do, so a
+    query a connection has run a few times is prepared, and PostgreSQL no longer plans it."""
+    if connection.vendor != "postgresql":
+        pytest.skip("prepared statements are PostgreSQL's")
+    tiny = finished_run("demo-org/tiny")
+    for _ in range(6):
+        RUNS.rows(tiny.submission.repo_id)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        prepared = [row[0] for row in cursor.fetchall()]
+    assert any('FROM "evaluations_evaluationrun"' in statement for statement in prepared)
