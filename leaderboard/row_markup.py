@@ -37,7 +37,6 @@ from evaluations.selectors import rankings
 from evaluations.selectors.ranking_query import MAX_PER_PAGE
 from leaderboard.models import RankingRowMarkup
 from leaderboard.templatetags import intervals, rankings_table, scores
-from leaderboard.templatetags.rankings_table import NO_SCORE_CELL
 
 CHUNK = 1000  # entries rendered and written per round (a rebuild writes them all)
 
@@ -59,8 +58,7 @@ def store(*, entry_ids: list[int], **_signal: Any) -> None:
 
 def _joined_cells(row: rankings.RankedRow, keys: tuple[str, ...]) -> tuple[str, str]:
     """The row's cells in one string, a score cell for each of ``keys``, and their bounds."""
-    cells = rankings_table.row_cells(row, keys)
-    parts = [cells.head, *(cells.scores.get(key, NO_SCORE_CELL) for key in keys), cells.tail]
+    parts = rankings_table.row_parts(row, keys)
     ends = list(accumulate(len(part) for part in parts[:-1]))
     return "".join(parts), ",".join(map(str, ends))
 

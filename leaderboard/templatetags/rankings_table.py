@@ -17,7 +17,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from functools import cache
 from html import escape as _escape
-from typing import NamedTuple
 
 from django import template
 from django.contrib.humanize.templatetags.humanize import naturaltime
@@ -62,16 +61,7 @@ def ranking_rows(page: RankingPage, stored: dict[int, str] | None = None) -> Saf
             f"<tr>{_rank(row)}{stored.get(row.entry_id) or row_html(row, keys)}</tr>"
             for row in page.rows
         ]
-    return mark_safe("\n".join(lines))  # noqa: S308 - see row_cells
-
-
-class RowCells(NamedTuple):
-    """A row's cells but its rank: those before the scores (the model, its size and its
-    average), the score cells by benchmark key, and those after (the verdict, the tick)."""
-
-    head: str
-    scores: dict[str, str]
-    tail: str
+    return mark_safe("\n".join(lines))  # noqa: S308 - see row_parts
 
 
 NO_SCORE_CELL = f'<td class="num">{NO_SCORE}</td>'
@@ -79,14 +69,13 @@ NO_SCORE_CELL = f'<td class="num">{NO_SCORE}</td>'
 
 def row_html(row: RankedRow, keys: list[str]) -> str:
     """The row's cells but its rank, a score cell for each of ``keys``."""
-    cells = row_cells(row, keys)
-    scores = cells.scores
-    return f"{cells.head}{''.join(scores.get(key, NO_SCORE_CELL) for key in keys)}{cells.tail}"
+    return "".join(row_parts(row, keys))
 
 
-def row_cells(row: RankedRow, keys: Iterable[str]) -> RowCells:
-    """A row's cells (every part escaped or made of numbers here), with a score cell for each
-    benchmark of ``keys`` the row has a score for."""
+def row_parts(row: RankedRow, keys: Iterable[str]) -> list[str]:
+    """A row's cells but its rank (every part escaped or made of numbers here), in order: the
+    model, its size and its average; a score cell for each benchmark of ``keys``; the verdict
+    and the compare tick."""
     url = _escape(model_url(row.hub_id))
     hub_id = _escape(row.hub_id)
     scores = row.scores
@@ -94,15 +83,16 @@ def row_cells(row: RankedRow, keys: Iterable[str]) -> RowCells:
         '<td class="tick"><input type="checkbox" form="compare-form" name="model" '
         f'value="{hub_id}" aria-label="Compare {hub_id}"></td>'
     )
-    return RowCells(
-        head=_model(row, url, hub_id) + _parameters(row) + _average(row),
-        scores={
-            key: f'<td class="num">{score_cell_html(scores[key], bar=True)}</td>'
-            for key in keys
+    return [
+        _model(row, url, hub_id) + _parameters(row) + _average(row),
+        *(
+            f'<td class="num">{score_cell_html(scores[key], bar=True)}</td>'
             if key in scores
-        },
-        tail=_verdict(row, url) + tick,
-    )
+            else NO_SCORE_CELL
+            for key in keys
+        ),
+        _verdict(row, url) + tick,
+    ]
 
 
 def _rank(row: RankedRow | Slot) -> str:
