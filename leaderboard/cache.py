@@ -5,6 +5,9 @@ standings. When Redis cannot be reached, this backend serves them from a memory 
 process instead of failing the request, tries Redis again after ``RETRY_AFTER`` seconds, and
 goes back to it once it answers. While Redis is down each process counts sign-in attempts on
 its own (looser limits for that time), and nothing answers 500.
+
+``LayeredCache`` puts process memory in front of it, for the page fragments every web
+process renders alike.
 """
 
 from __future__ import annotations
@@ -13,6 +16,8 @@ import logging
 import time
 from typing import Any
 
+from django.core.cache import caches
+from django.core.cache.backends.base import DEFAULT_TIMEOUT, BaseCache
 from django.core.cache.backends.locmem import LocMemCache
 from django.core.cache.backends.redis import RedisCache, RedisCacheClient
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -79,3 +84,63 @@ class FallbackRedisCache(RedisCache):
     def __init__(self, server: str | list[str], params: dict[str, Any]) -> None:
         super().__init__(server, params)
         self._class = FallbackRedisCacheClient
+
+
+_MISSING = object()
+
+
+class LayeredCache(BaseCache):
+    """Process memory in front of a shared cache (the default one, Redis), for what every
+    process renders alike: the rankings' controls and recent runs (``{% cache ... using=
+    "fragments" %}``). A value is looked up in memory first, then in the shared cache (and kept
+    in memory once found there), and set in both: rendered once for all the web processes, and
+    read from memory by each after its first time. ``clear`` empties this process's memory
+    only: the shared part is the shared cache's, which is never flushed (the broker may use
+    the same Redis database)."""
+
+    def __init__(self, location: str, params: dict[str, Any]) -> None:
+        super().__init__(params)
+        self._location = location
+        self._local = LocMemCache(f"layered-{location}", params)
+        self._shared_alias = str(params.get("OPTIONS", {}).get("SHARED", "default"))
+
+    @property
+    def _shared(self) -> BaseCache:
+        return caches[self._shared_alias]
+
+    def get(self, key: Any, default: Any = None, version: Any = None) -> Any:
+        value = self._local.get(key, _MISSING, version)
+        if value is _MISSING:
+            value = self._shared.get(self._shared_key(key, version), _MISSING)
+            if value is _MISSING:
+                return default
+            self._local.set(key, value, version=version)
+        return value
+
+    def set(
+        self, key: Any, value: Any, timeout: Any = DEFAULT_TIMEOUT, version: Any = None
+    ) -> None:
+        self._local.set(key, value, timeout, version)
+        self._shared.set(self._shared_key(key, version), value, timeout)
+
+    def add(
+        self, key: Any, value: Any, timeout: Any = DEFAULT_TIMEOUT, version: Any = None
+    ) -> bool:
+        if self.get(key, _MISSING, version) is not _MISSING:
+            return False
+        self.set(key, value, timeout, version)
+        return True
+
+    def touch(self, key: Any, timeout: Any = DEFAULT_TIMEOUT, version: Any = None) -> bool:
+        self._local.touch(key, timeout, version)
+        return bool(self._shared.touch(self._shared_key(key, version), timeout))
+
+    def delete(self, key: Any, version: Any = None) -> bool:
+        self._local.delete(key, version)
+        return bool(self._shared.delete(self._shared_key(key, version)))
+
+    def clear(self) -> None:
+        self._local.clear()
+
+    def _shared_key(self, key: Any, version: Any) -> str:
+        return f"{self._location}{self._local.make_key(key, version)}"

@@ -247,10 +247,14 @@ _PAGE_CACHE = {
     "OPTIONS": {"MAX_ENTRIES": env_int("PAGE_CACHE_ENTRIES", 1000)},
 }
 # Parts of a page that many pages share ({% cache ... using="fragments" %}: the rankings'
-# controls, the same on every page of a sort; the recent runs), per process and keyed on the
-# generation like the pages, so kept for any visitor, signed in or not.
+# controls, the same on every page of a sort; the recent runs), keyed on the generation like
+# the pages, so kept for any visitor, signed in or not. Each process keeps them in memory;
+# with Redis they are shared too, so that one process renders what all the others then read
+# (leaderboard/cache.py).
 _FRAGMENT_CACHE = {
-    "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+    "BACKEND": "leaderboard.cache.LayeredCache"
+    if env_str("REDIS_URL")
+    else "django.core.cache.backends.locmem.LocMemCache",
     "LOCATION": "fragments",
     "OPTIONS": {"MAX_ENTRIES": env_int("FRAGMENT_CACHE_ENTRIES", 1000)},
 }

@@ -9,6 +9,7 @@ import io
 import re
 
 import pytest
+from django.core.cache import caches
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -16,6 +17,7 @@ from django.test.utils import CaptureQueriesContext
 from evaluations import dispatch
 from evaluations.models import Revision
 from evaluations.services import read_models
+from leaderboard.cache import LayeredCache
 from tests.factories import arc_claim as claim
 from tests.factories import model_run as model
 
@@ -184,6 +186,25 @@ def test_the_controls_every_page_of_a_query_shares_follow_each_change(client: Cl
     assert "4 models" in second and 'value="apache-2.0"' in second
     heads = re.findall(r"<thead>.*?</thead>", first, re.S)
     assert heads and heads == re.findall(r"<thead>.*?</thead>", second, re.S)
+
+
+def test_controls_one_process_rendered_are_read_by_the_others(client: Client) -> None:
+    """With Redis the fragments cache is process memory in front of the shared cache: a
+    process whose memory lacks a fragment reads it there before it renders it again."""
+    fragments = caches["fragments"]
+    assert isinstance(fragments, LayeredCache)  # the tests run with REDIS_URL, as deployed
+    for index in range(3):
+        model(f"m{index}", 0.3 + index * 0.2)
+    table(client, "/?suite=smoke&per_page=2")
+    shared = caches["default"]
+    keys = [key for key in fragments._local._cache if "rankings-controls" in key]
+    assert len(keys) == 1
+    shared.set(f"fragments{keys[0]}", "<p>rendered-by-another-process</p>")
+    fragments.clear()  # this process's memory only: another process, as it starts
+    assert "rendered-by-another-process" in table(client, "/?suite=smoke&per_page=2&page=2")
+    fragments.clear()
+    shared.delete(f"fragments{keys[0]}")  # kept nowhere: rendered again
+    assert "rendered-by-another-process" not in table(client, "/?suite=smoke&per_page=2&page=3")
 
 
 def _queries(client: Client, url: str) -> int:
