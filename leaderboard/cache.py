@@ -114,7 +114,7 @@ class LayeredCache(BaseCache):
             value = self._shared.get(self._shared_key(key, version), _MISSING)
             if value is _MISSING:
                 return default
-            self._local.set(key, value, version=version)
+            self._local.set(key, value, self.default_timeout, version)
         return value
 
     def set(

@@ -241,6 +241,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # The default cache holds allauth's sign-in rate-limit counters: with Redis it is shared, so
 # every gunicorn worker counts the same attempts (a per-process cache would let an attacker
 # multiply the limit by the number of workers).
+PAGE_CACHE_SECONDS = env_int("PAGE_CACHE_SECONDS", 60)
 _PAGE_CACHE = {
     "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
     "LOCATION": "pages",
@@ -256,6 +257,7 @@ _FRAGMENT_CACHE = {
     if env_str("REDIS_URL")
     else "django.core.cache.backends.locmem.LocMemCache",
     "LOCATION": "fragments",
+    "TIMEOUT": PAGE_CACHE_SECONDS,  # a fragment read from the shared cache is kept as long
     "OPTIONS": {"MAX_ENTRIES": env_int("FRAGMENT_CACHE_ENTRIES", 1000)},
 }
 # When Redis is down, the default cache serves from process memory (leaderboard/cache.py):
@@ -272,7 +274,6 @@ CACHES = {
     "pages": _PAGE_CACHE,
     "fragments": _FRAGMENT_CACHE,
 }
-PAGE_CACHE_SECONDS = env_int("PAGE_CACHE_SECONDS", 60)
 
 LANGUAGE_CODE = "en-gb"
 TIME_ZONE = "UTC"
