@@ -102,11 +102,10 @@ class LayeredCache(BaseCache):
         super().__init__(params)
         self._location = location
         self._local = LocMemCache(f"layered-{location}", params)
-        self._shared_alias = str(params.get("OPTIONS", {}).get("SHARED", "default"))
 
     @property
     def _shared(self) -> BaseCache:
-        return caches[self._shared_alias]
+        return caches["default"]
 
     def get(self, key: Any, default: Any = None, version: Any = None) -> Any:
         value = self._local.get(key, _MISSING, version)
