@@ -90,7 +90,7 @@ def stored(entry_ids: list[int], *, suite: str, keys: list[str]) -> dict[int, st
     wrote, with a score cell for each of ``keys``, benchmarks of ``suite`` in its order."""
     if not entry_ids or len(entry_ids) > MAX_PER_PAGE:
         return {}  # a page has no more rows: one prepared read is kept per page length
-    rows = _page_of(len(entry_ids)).rows(markup_version(), *entry_ids)
+    rows = _read(markup_version(), entry_ids)
     every = _suite_keys(suite)
     if tuple(keys) == every:
         return {entry_id: cells for entry_id, cells, _ in rows}
@@ -108,6 +108,24 @@ def _cut(cells: str, bounds: str, places: list[int]) -> str:
 @cache
 def _suite_keys(suite: str) -> tuple[str, ...]:
     return tuple(benchmark.key for benchmark in suite_benchmarks(suite))
+
+
+def _read(version: str, entry_ids: list[int]) -> list[tuple[Any, ...]]:
+    """(entry id, cells, bounds) of those of the entries kept with ``version``. On PostgreSQL
+    the ids are one array parameter: psycopg parses again, on every call, a query of more
+    than 50 parameters (a page's 50 ids and the version), which cost a tenth of the read."""
+    if connection.vendor != "postgresql":
+        return _page_of(len(entry_ids)).rows(version, *entry_ids)
+    with connection.cursor() as cursor:
+        cursor.execute(_READ_SQL, [version, entry_ids])
+        rows: list[tuple[Any, ...]] = cursor.fetchall()
+    return rows
+
+
+_READ_SQL = (  # RankingRowMarkup's table and columns
+    "SELECT entry_id, cells, bounds FROM leaderboard_rankingrowmarkup "
+    "WHERE version = %s AND entry_id = ANY(%s)"
+)
 
 
 @cache

@@ -34,7 +34,7 @@ from evaluations.selectors.ranking_query import (
 from evaluations.selectors.read_models import ANY_PRECISION
 from evaluations.selectors.standings import (
     Z_95,
-    Places,
+    SortOrder,
     kept_for_generation,
     ordering,
     standings,
@@ -126,7 +126,7 @@ class RankingPage:
         slots and never reads them."""
         query, per_page = self.query, self.query.per_page
         offset = (self.page - 1) * per_page
-        return _ranked_slice(query, standings(query), ordering(query), offset, per_page)
+        return _ranked_slice(query, ordering(query), offset, per_page)
 
     @property
     def any_tied(self) -> bool:
@@ -149,19 +149,14 @@ def rankings(query: RankingQuery) -> RankingPage:
     """One page of the read table, filtered, sorted and sliced: its entries' places, from
     what is kept per generation; the rows' values are read when ``rows`` is first asked for.
     The same few queries at any number of models."""
-    places, order = standings(query), ordering(query)
-    total = len(order)  # fewer than the places when a search narrows the list
+    order = ordering(query)
+    total = len(order)  # fewer than the ranked entries when a search narrows the list
     num_pages = max(1, math.ceil(total / query.per_page))
     page = min(query.page, num_pages)
-    offset = (page - 1) * query.per_page
-    ids = order[offset : offset + query.per_page]
-    if any(entry_id not in places for entry_id in ids):  # the ranks and the order disagree
-        places = standings(query, fresh=True)
-        ids = ordering(query, fresh=True)[offset : offset + query.per_page]
     return RankingPage(
         query=query,
         benchmarks=shown_benchmarks(query),
-        slots=[Slot(entry_id, *places[entry_id]) for entry_id in ids],
+        slots=[Slot(*place) for place in order.window((page - 1) * query.per_page, query.per_page)],
         total=total,
         page=page,
         num_pages=num_pages,
@@ -171,8 +166,8 @@ def rankings(query: RankingQuery) -> RankingPage:
 def ranked_slice(query: RankingQuery, *, offset: int, limit: int) -> tuple[list[RankedRow], int]:
     """Rows ``offset`` to ``offset + limit`` in the query's order, and how many there are
     (the API's limit/offset pages)."""
-    places, order = standings(query), ordering(query)
-    return _ranked_slice(query, places, order, offset, limit), len(order)
+    order = ordering(query)
+    return _ranked_slice(query, order, offset, limit), len(order)
 
 
 def shown_benchmarks(query: RankingQuery) -> list[Benchmark]:
@@ -216,17 +211,20 @@ def licence_choices(suite: str) -> list[str]:
 
 
 def _ranked_slice(
-    query: RankingQuery, places: Places, order: list[int], offset: int, limit: int
+    query: RankingQuery, order: SortOrder, offset: int, limit: int
 ) -> list[RankedRow]:
-    # The page's ids first, a slice of the stored order; then only those rows' values.
-    ids = order[offset : offset + limit]
-    loaded = _load(ids)
-    if len(loaded) < len(ids) or any(entry_id not in places for entry_id in ids):
+    # The page's places first, a slice of the stored order; then only those rows' values.
+    places = order.window(offset, limit)
+    loaded = _load([entry_id for entry_id, _, _ in places])
+    if len(loaded) < len(places):
         # The table moved after the generation was read: read it all again, unstored.
-        places = standings(query, fresh=True)
-        ids = ordering(query, fresh=True)[offset : offset + limit]
-        loaded = _load(ids)
-    return [_row(loaded[entry_id], *places[entry_id]) for entry_id in ids]
+        places = ordering(query, fresh=True).window(offset, limit)
+        loaded = _load([entry_id for entry_id, _, _ in places])
+    return [
+        _row(loaded[entry_id], rank, tied)
+        for entry_id, rank, tied in places
+        if entry_id in loaded  # an entry rewritten between the two reads: shown next time
+    ]
 
 
 # What a row shows: the read table's own columns, read as plain values (no model instances,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.core.cache import caches
 
 from evaluations import dispatch, generation
 from evaluations.evidence.matching import claim_evidence
@@ -227,6 +228,44 @@ def test_a_row_the_stored_standings_miss_is_ranked_afresh(monkeypatch: Any) -> N
     model("beta", 0.6)
     page = rankings.rankings(RankingQuery(suite="smoke", sort="name", order="asc"))
     assert ranked(page) == [("alpha", 2), ("beta", 1)]
+
+
+class ReadKeys:
+    """The shared cache, noting each key read."""
+
+    def __init__(self, cache: Any) -> None:
+        self.cache, self.read = cache, []
+
+    def get(self, key: str, default: Any = None) -> Any:
+        self.read.append(key)
+        return self.cache.get(key, default)
+
+    def set(self, *args: Any, **kwargs: Any) -> None:
+        self.cache.set(*args, **kwargs)
+
+
+@pytest.mark.django_db
+def test_a_page_reads_its_sort_order_alone_with_the_ranks_in_it(monkeypatch: Any) -> None:
+    for name, value in (("alpha", 0.3), ("beta", 0.6), ("gamma", 0.95)):
+        model(name, value)
+    by_name = RankingQuery(suite="smoke", sort="name", order="asc", per_page=2)
+    assert [(s.rank, s.tied) for s in rankings.rankings(by_name).slots] == [(3, False), (2, False)]
+    standings.forget_kept()  # another web process: what is kept is in the shared cache only
+    shared = ReadKeys(standings.cache)
+    monkeypatch.setattr(standings, "cache", shared)
+    page = rankings.rankings(by_name)
+    assert [(s.rank, s.tied) for s in page.slots] == [(3, False), (2, False)]
+    assert ranked(page) == [("alpha", 3), ("beta", 2)]
+    assert len(shared.read) == 1 and shared.read[0].startswith("sort-order:")  # no standings
+
+
+def test_a_sort_order_keeps_its_places_through_the_cache() -> None:
+    order = standings.SortOrder([30, 10, 20, 40], {10: (1, True), 20: (1, True), 30: (3, False)})
+    caches["default"].set("a-sort-order", order, 10)  # pickled, as every cache does
+    copy = caches["default"].get("a-sort-order")
+    assert len(copy) == 3  # 40 has no place: an entry written after the standings were
+    assert copy.window(0, 2) == [(30, 3, False), (10, 1, True)]
+    assert copy.window(2, 50) == [(20, 1, True)] and copy.window(3, 50) == []
 
 
 @pytest.mark.django_db

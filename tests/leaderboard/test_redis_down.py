@@ -89,3 +89,14 @@ def test_the_sites_redis_cache_is_the_one_that_falls_back() -> None:
 
     if settings.CACHES["default"].get("LOCATION", "").startswith("redis://"):
         assert settings.CACHES["default"]["BACKEND"] == DEAD_REDIS["BACKEND"]
+
+
+def test_the_redis_cache_makes_one_client_per_pool() -> None:
+    from django.conf import settings
+
+    if not settings.CACHES["default"].get("LOCATION", "").startswith("redis://"):
+        pytest.skip("the tests run with a memory cache")
+    client = caches["default"]._cache
+    assert client.get_client() is client.get_client(write=True)  # one server, one pool
+    caches["default"].set("one-client", [1], 10)
+    assert caches["default"].get("one-client") == [1]

@@ -82,6 +82,17 @@ def test_a_page_of_kept_rows_reads_no_row_of_the_read_table(client: Client, rank
     assert any(RankingEntry._meta.db_table in query["sql"] for query in queries)
 
 
+def test_a_pages_rows_are_read_in_one_query_of_two_parameters(client: Client, ranked: None) -> None:
+    page(client, "/?suite=smoke")
+    with CaptureQueriesContext(connection) as queries:
+        page(client, "/?suite=smoke&sort=name")
+    table = RankingRowMarkup._meta.db_table
+    read = [query["sql"] for query in queries if table in query["sql"]]
+    assert len(read) == 1
+    if connection.vendor == "postgresql":  # the ids as one array: psycopg keeps its parse
+        assert "entry_id = ANY(" in read[0] and " IN (" not in read[0]
+
+
 def test_the_page_shows_the_kept_row_of_this_version_only(client: Client, ranked: None) -> None:
     entry = RankingEntry.objects.get(hub_id="demo-org/alpha", precision_scope="")
     kept = RankingRowMarkup.objects.filter(entry=entry)
