@@ -62,10 +62,10 @@ def standings(query: RankingQuery, *, fresh: bool = False) -> Places:
 class SortOrder:
     """The entries a query keeps, in its sort order, each with its rank and whether it shares
     it: three packed arrays, not a list and a dict of 10,000 Python objects. A web process
-    reads a sort order from the shared cache once per generation, and unpickling packed
-    arrays costs it a copy of their bytes (a tenth of the time the list and the dict took,
-    which made a worker's first page of each sort twice as dear as the next); a page is a
-    slice of each, and needs no other standings."""
+    reads a sort order from the shared cache once per generation; unpickling packed arrays
+    is a copy of their bytes (11 µs at 10,000 entries, against 0.18 ms for a list of their
+    ids and 1 ms for the standings' dict, which made a worker's first page of each sort
+    dearer than the next). A page is a slice of each, and needs no other standings."""
 
     __slots__ = ("ids", "ranks", "tied")
 
