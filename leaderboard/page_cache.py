@@ -6,7 +6,8 @@ primary-key read of the generation and no rendering. Services bump the generatio
 commit that changes a public page (``evaluations.generation``), so a page is never
 served stale; the live tag covers what moves without a bump (the progress of runs in flight).
 The ETag is derived from the same key: an If-None-Match that names it gets a 304 before any
-work. Old generations are never read again and age out of the cache.
+work. Old generations are never read again and age out of the cache. ``X-Cache`` says
+whether the page was served from the cache (``hit``) or rendered and kept (``miss``).
 
 Never shared: a signed-in user's page (moderators see controls), any request that carries a
 session or pending messages, and any response that sets a cookie, used a CSRF token or asks
@@ -85,11 +86,11 @@ def _shared_response(
     if _matches(request, version.etag, exists=stored is not None):
         return _stamp(HttpResponseNotModified(), version)
     if stored is not None:
-        return _stamp(_thaw(stored), version)
+        return _stamp(_thaw(stored), version, served="hit")
     response = view(request, *args, **kwargs)
     if isinstance(response, HttpResponse) and _storable(request, response):
         caches["pages"].set(version.key, _freeze(response), timeout=settings.PAGE_CACHE_SECONDS)
-        _stamp(response, version)
+        _stamp(response, version, served="miss")
     return response
 
 
@@ -160,7 +161,12 @@ def _storable(request: HttpRequest, response: HttpResponse) -> bool:
     )
 
 
-def _stamp(response: HttpResponseBase, version: Version) -> HttpResponseBase:
+def _stamp(response: HttpResponseBase, version: Version, served: str = "") -> HttpResponseBase:
+    """The validators; and ``X-Cache``, whether this process served the page from its cache
+    (``hit``) or rendered it (``miss``), as proxies and CDNs say it: what an operator, and
+    ``manage.py bench_site``, read to tell a cached page's time from a rendered one's."""
+    if served:
+        response["X-Cache"] = served
     response["ETag"] = version.etag
     response["Cache-Control"] = "no-cache"  # keep it, but ask again each time: 304s are cheap
     if version.last_modified is not None:

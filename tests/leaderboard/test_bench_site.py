@@ -24,6 +24,13 @@ def test_it_reports_percentiles_in_milliseconds_and_the_rate() -> None:
     assert row["errors"] == 2
 
 
+def test_it_reports_the_share_of_answers_a_page_cache_served() -> None:
+    row = bench_site._figures([0.002] * 80, errors=0, elapsed=2.0, hits=60)
+    assert row["cached_percent"] == 75
+    assert bench_site._row("any rankings", row).endswith("75 %")
+    assert "cached" in bench_site._header(None)
+
+
 def test_a_row_without_answers_shows_dashes_not_an_error() -> None:
     row = bench_site._figures([], errors=7, elapsed=1.0)
     assert row["p95_ms"] is None

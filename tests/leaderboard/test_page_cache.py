@@ -135,6 +135,16 @@ def test_every_rankings_page_lists_a_new_run_among_the_recent_runs(client: Clien
 # --- Conditional GET -------------------------------------------------------------------------
 
 
+def test_a_page_says_whether_it_came_from_the_cache(client: Client) -> None:
+    model_run("alpha", 0.6)
+    for url in (RANKINGS_PAGE, RANKINGS_API, "/models/demo-org/alpha/"):
+        assert client.get(url)["X-Cache"] == "miss"
+        again = client.get(url)
+        assert again["X-Cache"] == "hit" and "demo-org/alpha" in again.content.decode()
+    model_run("beta", 0.9)  # a new generation: rendered again
+    assert client.get(RANKINGS_PAGE)["X-Cache"] == "miss"
+
+
 def test_an_unchanged_page_answers_304_until_something_changes(client: Client) -> None:
     model_run("alpha", 0.6)
     for url in (RANKINGS_PAGE, RANKINGS_API, "/models/demo-org/alpha/"):
@@ -217,4 +227,5 @@ def test_a_signed_in_page_is_not_kept_and_says_it_varies_by_cookie(
     mona = signed_in(moderator)
     assert "Cookie" in mona.get(RANKINGS_PAGE)["Vary"]
     assert "ETag" not in mona.get(RANKINGS_PAGE)
+    assert "X-Cache" not in mona.get(RANKINGS_PAGE)  # never kept: neither a hit nor a miss
     assert "Cookie" in client.get(RANKINGS_PAGE)["Vary"]
