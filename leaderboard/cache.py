@@ -36,18 +36,16 @@ class FallbackRedisCacheClient(RedisCacheClient):
         super().__init__(servers, **options)
         self._local = LocMemCache("redis-fallback", {})
         self._down_until = 0.0
-        self._clients: dict[int, Any] = {}
+        self._clients: dict[Any, Any] = {}  # by connection pool
 
     def get_client(self, key: Any = None, *, write: bool = False) -> Any:
         """A client of the pool, made once per pool: Django makes a new one for every call,
         which cost as much as the call's round trip to Redis (a redis-py client is
         thread-safe, and its connections are the pool's)."""
         pool = self._get_connection_pool(write)  # type: ignore[attr-defined]
-        client = self._clients.get(id(pool))
-        if client is None:
-            client = self._client(connection_pool=pool)  # type: ignore[attr-defined]
-            self._clients[id(pool)] = client
-        return client
+        if pool not in self._clients:
+            self._clients[pool] = self._client(connection_pool=pool)  # type: ignore[attr-defined]
+        return self._clients[pool]
 
     def _call(self, name: str, *args: Any) -> Any:
         if time.monotonic() >= self._down_until:

@@ -84,12 +84,6 @@ class SortOrder:
         ids, ranks, tied = self.ids[offset:end], self.ranks[offset:end], self.tied[offset:end]
         return list(zip(ids, ranks, map(bool, tied), strict=True))
 
-    def __getstate__(self) -> tuple[array[int], array[int], bytes]:
-        return self.ids, self.ranks, self.tied
-
-    def __setstate__(self, state: tuple[array[int], array[int], bytes]) -> None:
-        self.ids, self.ranks, self.tied = state
-
 
 def ordering(query: RankingQuery, *, fresh: bool = False) -> SortOrder:
     """The entries the filters keep in the asked sort order, with their ranks. Sorting every
@@ -114,10 +108,10 @@ def ordering(query: RankingQuery, *, fresh: bool = False) -> SortOrder:
     return kept_for_generation(f"sort-order:{order.key()}", compute, fresh=fresh)
 
 
-# This process's copies of the newest values, by key, so that a page reads its standings and
-# sort order without unpickling 10,000 entries from the cache on every request (most of a
-# deep page's cost at 10,000 models). Bounded: the filters in a URL are the visitor's to
-# choose. Callers only read the values they are handed.
+# This process's copies of the newest values, by key, so that a page reads its sort order
+# (and the process that works one out, the standings) without reading 10,000 entries from the
+# cache on every request (most of a deep page's cost at 10,000 models). Bounded: the filters
+# in a URL are the visitor's to choose. Callers only read the values they are handed.
 _IN_PROCESS: dict[str, Any] = {}
 IN_PROCESS_MAX = 32  # the default filters' standings, licences and every sort, both ways
 
