@@ -4,10 +4,12 @@
 from __future__ import annotations
 
 import json
+import random
 from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.test import Client
 
 from leaderboard.management.commands import bench_site
 from tests.factories import model_run
@@ -70,3 +72,21 @@ def test_it_serves_the_uncached_pages_through_the_handler() -> None:
     cpu, wall, queries = bench_site._time_in_process(lambda draw: "/models/demo-org/alpha/", 3)
     assert len(cpu) == len(wall) == len(queries) == 3
     assert min(queries) > 1  # rendered each time, not one read of the page cache
+
+
+def test_the_rows_a_cache_cannot_hide_ask_for_pages_no_worker_has_kept() -> None:
+    """At 100 models "any rankings" has 22 addresses: without a parameter of each request's
+    own, the workers soon served most of them from the page cache."""
+    for name in ("alpha", "beta", "gamma"):
+        model_run(name, 0.6)
+    client = Client(HTTP_HOST="127.0.0.1")
+    draw = random.Random(3)
+    for row in bench_site.UNCACHED:
+        paths = bench_site._pages()[row]
+        addresses = [paths(draw) for _ in range(200)]
+        assert len(set(addresses)) == 200
+        first, second = client.get(addresses[0]), client.get(addresses[1])
+        assert first.status_code == second.status_code == 200
+        assert first["X-Cache"] == second["X-Cache"] == "miss"
+        assert client.get(addresses[0])["X-Cache"] == "hit"  # the same address is kept
+    assert bench_site._pages()["rankings page"](draw) == bench_site._pages()["rankings page"](draw)
