@@ -12,10 +12,11 @@ front page, the first model, the rankings and a model's API: served from the pag
 the first request), and two that a cache cannot hide: a model page of any model, and any page
 of the rankings in any sort order, drawn at random for each request. Each request of those two
 also carries a ``bench`` parameter of its own, which the pages ignore: the page cache keys on
-the whole URL, so every answer is rendered, at 100 models as at 10,000. Without it "any
-rankings" draws from 22 addresses at 100 models (two pages of eleven sort orders), which the
-workers soon keep (85 % of the answers were cached), and from 2,200 at 10,000, which they
-seldom do (4 %): the ratio of the p95s then set the cache at 100 against rendering at 10,000.
+the whole URL, so every answer is rendered, at 100 models as at 10,000. Without it, at 100
+models, "any rankings" draws from 22 addresses (two pages of eleven sort orders) and "any model
+page" from 100, which the workers soon keep (85 % and 47 % of the answers came from the cache),
+and at 10,000 from 2,200 and 10,000, which they seldom do (4 % and 1 %): the ratio of the p95s
+then set the cache at 100 against rendering at 10,000.
 
 ``--think-ms`` gives the clients a pause between requests (an open, browsing load, as locust
 users have); without it they send back to back (a closed loop that measures saturation: with
