@@ -173,17 +173,18 @@ def _pages() -> dict[str, Paths]:
         "model page": lambda draw: f"/models/{first}/",
         "rankings API": lambda draw: f"/api/v1/rankings?suite={SUITE}",
         "model API": lambda draw: f"/api/v1/models/{first}/claims",
-        "any model page": lambda draw: _unkept(f"/models/{draw.choice(repos)}/?", draw),
+        "any model page": lambda draw: _unkept(f"/models/{draw.choice(repos)}/", draw),
         "any rankings": lambda draw: _unkept(
-            f"/?suite={SUITE}&sort={draw.choice(sorts)}&page={draw.randint(1, pages)}&", draw
+            f"/?suite={SUITE}&sort={draw.choice(sorts)}&page={draw.randint(1, pages)}", draw
         ),
     }
 
 
 def _unkept(path: str, draw: random.Random) -> str:
-    """``path`` (ending in ``?`` or ``&``) with a parameter that no other request carries and
-    the page ignores: an address no page cache has kept."""
-    return f"{path}bench={draw.getrandbits(64):016x}"
+    """``path`` with a parameter that no other request carries and the page ignores: an
+    address no page cache has kept."""
+    joint = "&" if "?" in path else "?"
+    return f"{path}{joint}bench={draw.getrandbits(64):016x}"
 
 
 def _collect_static() -> None:
